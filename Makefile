@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# KVM async page fault portability layer: build, test and showcase.
+# Everything generated goes to .build/ (ignored by git).  See README.
+#
+#   make test     install what is missing, build both kernels, run KUnit and
+#                 the end-to-end tests on x86_64 and arm64, print the summary
+#   make run      build both kernels and show the e2e scenario in each VM
+#   make hooks    the hooks into upstream files, their reasons and sizes
+#   make tree     only bring .build/tree (base + our files + hooks) up to date
+#   make build    only build the kernels (ARCHES="x86_64 arm64")
+#   make export   the change as a git format-patch series against the base
+#   make clean    remove .build/ (ccache is kept)
+#
+# Variables: KDIR=<pristine kernel tree> (default: Debian's linux-source-6.12,
+# unpacked into .build/src), ARCHES=, JOBS=.
+
+SHELL := /bin/bash
+S := scripts
+ARCHES ?= x86_64 arm64
+export ARCHES KDIR JOBS
+
+.PHONY: all test run deps tree build hooks export clean
+
+all: test
+
+deps:
+	@$(S)/deps.sh
+
+tree: deps
+	@$(S)/tree.sh
+
+build: tree
+	@set -e; for a in $(ARCHES); do $(S)/build.sh $$a; done
+
+test: deps
+	@$(S)/test.sh
+
+run: deps
+	@$(S)/run.sh
+
+hooks:
+	@$(S)/hooks.sh --stat
+
+export: tree
+	@$(S)/export.sh
+
+clean:
+	rm -rf .build

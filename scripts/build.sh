@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# build.sh ARCH: configure (from tests/configs/*.config, through kunit.py) and
+# build the kernel for ARCH out of tree in .build/ARCH/kernel.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+arch_setup "$1"
+
+mkdir -p "$OUT"
+args=(build --arch="$KARCH" --build_dir="$KOUT" --jobs="$JOBS"
+      --kunitconfig="$REPO/tests/configs/kunit.config"
+      --kunitconfig="$REPO/tests/configs/$ARCH_NAME.config")
+[ -n "$CROSS" ] && args+=(--cross_compile="$CROSS")
+cd "$TREE"
+python3 tools/testing/kunit/kunit.py "${args[@]}" > "$OUT/build.log" 2>&1 || {
+	tail -n 40 "$OUT/build.log" >&2
+	echo "build: $ARCH_NAME kernel build failed (log: $OUT/build.log)" >&2
+	exit 1
+}
+echo "build: $ARCH_NAME kernel ready: ${KIMAGE#"$REPO"/}"

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# e2e.sh ARCH: pack the e2e tests into an initramfs, boot ARCH's kernel in
+# QEMU with nested virtualisation, and turn the console into a KTAP report
+# (.build/results/ARCH-e2e.ktap) and counts (ARCH-e2e.json).
+# Fails on a failing test, a guest that hangs, or a kernel WARN/BUG/panic.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+arch_setup "$1"
+
+E2E=$OUT/e2e
+RES=$BUILD/results
+mkdir -p "$E2E" "$RES"
+CC=${CROSS}gcc
+
+# /init: the harness, static.
+$CC -static -O2 -Wall -o "$E2E/init" "$REPO/tests/harness/init.c"
+"$REPO/scripts/e2e_list.sh" "$ARCH_NAME" > "$E2E/list"
+
+# The initramfs, made by the kernel's own gen_init_cpio (no root needed).
+progs=$(awk '{print $3}' "$E2E/list" | sort -u)
+{
+	echo "dir /dev 0755 0 0"
+	echo "nod /dev/console 0600 0 0 c 5 1"
+	echo "dir /tests 0755 0 0"
+	for d in $(for p in $progs; do dirname "$p"; done | sort -u); do
+		[ "$d" = . ] || echo "dir /tests/$d 0755 0 0"
+	done
+	echo "file /init $E2E/init 0755 0 0"
+	echo "file /tests/list $E2E/list 0644 0 0"
+	for p in $progs; do
+		echo "file /tests/$p $OUT/selftests/$p 0755 0 0"
+	done
+} > "$E2E/initramfs.list"
+"$KOUT/usr/gen_init_cpio" "$E2E/initramfs.list" > "$E2E/initramfs.cpio"
+
+# Whole-run timeout: the sum of the tests' timeouts plus boot time.
+budget=$(awk '{s += $2} END {print s + 180}' "$E2E/list")
+budget=${E2E_TIMEOUT:-$budget}
+console=$E2E/console.log
+echo "e2e: booting $ARCH_NAME kernel in QEMU (nested KVM, timeout ${budget}s)"
+set +e
+timeout --foreground -k 10 "$budget" "$QEMU" -nodefaults -nographic -no-reboot \
+	"${QEMU_ARGS[@]}" -smp 2 -m 4G -monitor none -serial stdio \
+	-kernel "$KIMAGE" -initrd "$E2E/initramfs.cpio" \
+	-append "console=$CONSOLE loglevel=5 panic=-1 kunit.enable=0 ${KERNEL_ARGS_EXTRA:-}" \
+	< /dev/null > "$console" 2>&1
+qemu_rc=$?
+set -e
+exec python3 "$REPO/scripts/e2e_report.py" --arch "$ARCH_NAME" \
+	--console "$console" --qemu-rc "$qemu_rc" --timeout "$budget" \
+	--ktap "$RES/$ARCH_NAME-e2e.ktap" --json "$RES/$ARCH_NAME-e2e.json" \
+	${E2E_VERBOSE:+--verbose}

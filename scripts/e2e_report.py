@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turn an e2e QEMU console log into a KTAP file and counts.
+
+The guest's /init prints KTAP: one result line per test, the test's own
+output nested under it.  On top of those, this adds one check of our own,
+"kernel_log_clean": no WARN, BUG, Oops or panic in the console.  A guest
+that never finishes (QEMU killed by the timeout, or no "# e2e: done" line)
+fails the test that was running.  Every failure is printed naming the arch
+and the test.
+"""
+import argparse
+import json
+import re
+import sys
+
+KERNEL_TROUBLE = re.compile(
+    r'(WARNING: CPU: \d+ PID: \d+|------------\[ cut here \]------------|'
+    r'\bBUG: |Kernel panic - not syncing|\bOops[:\[]|'
+    r'general protection fault|Unable to handle kernel|'
+    r'kernel BUG at|UBSAN:|KASAN:|INFO: task .* blocked for more than)')
+RESULT = re.compile(r'^(ok|not ok) (\d+) (\S+)(?: # (.*))?$')
+RUNNING = re.compile(r'^# running (\S+)$')
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--arch', required=True)
+    ap.add_argument('--console', required=True)
+    ap.add_argument('--qemu-rc', type=int, required=True)
+    ap.add_argument('--timeout', type=int, required=True)
+    ap.add_argument('--ktap', required=True)
+    ap.add_argument('--json', required=True)
+    ap.add_argument('--verbose', action='store_true',
+                    help='print each test\'s own output too')
+    a = ap.parse_args()
+
+    with open(a.console, errors='replace') as f:
+        lines = [l.rstrip('\r\n') for l in f]
+
+    results = []          # (name, status, note, nested lines)
+    nested = []
+    running = None
+    trouble = []          # (line, test running then)
+    done = False
+    for line in lines:
+        if not line.startswith('    ') and KERNEL_TROUBLE.search(line):
+            trouble.append((line.strip(), running))
+        m = RUNNING.match(line)
+        if m:
+            running, nested = m.group(1), []
+            continue
+        m = RESULT.match(line)
+        if m:
+            note = m.group(4) or ''
+            if m.group(1) == 'not ok':
+                status = 'FAIL'
+            elif note.upper().startswith('SKIP'):
+                status = 'SKIP'
+            else:
+                status = 'PASS'
+            results.append((m.group(3), status, note, nested))
+            running, nested = None, []
+            continue
+        if line.startswith('    '):
+            nested.append(line)
+        elif line == '# e2e: done':
+            done = True
+
+    failures = []
+    if not done:
+        what = running or 'boot'
+        if a.qemu_rc == 124 or a.qemu_rc == 137:
+            note = f'guest hung: no result after {a.timeout} s'
+        else:
+            note = f'guest stopped early (QEMU exit status {a.qemu_rc})'
+        results.append((what, 'FAIL', note, nested))
+    for name, status, note, _ in results:
+        if status == 'FAIL':
+            failures.append(f'{a.arch} e2e: {name} failed: {note}')
+
+    if trouble:
+        first, during = trouble[0]
+        note = f'{len(trouble)} kernel WARN/BUG line(s), first during ' \
+               f'{during or "boot"}: {first}'
+        results.append(('kernel_log_clean', 'FAIL', note, []))
+        failures.append(f'{a.arch} e2e: kernel_log_clean failed: {note}')
+    else:
+        results.append(('kernel_log_clean', 'PASS', '', []))
+
+    with open(a.ktap, 'w') as f:
+        f.write('KTAP version 1\n')
+        f.write(f'# e2e tests on {a.arch} (nested KVM under QEMU)\n')
+        f.write(f'1..{len(results)}\n')
+        for i, (name, status, note, nest) in enumerate(results, 1):
+            for l in nest:
+                f.write(l + '\n')
+            word = 'not ok' if status == 'FAIL' else 'ok'
+            if status == 'SKIP':
+                note = note if note.upper().startswith('SKIP') else 'SKIP'
+            f.write(f'{word} {i} {name}' + (f' # {note}' if note else '') + '\n')
+
+    counts = {'passed': 0, 'failed': 0, 'skipped': 0}
+    key = {'PASS': 'passed', 'FAIL': 'failed', 'SKIP': 'skipped'}
+    for _, status, _, _ in results:
+        counts[key[status]] += 1
+    counts['failures'] = failures
+    counts['tests'] = [{'name': n, 'status': s} for n, s, _, _ in results]
+    with open(a.json, 'w') as f:
+        json.dump(counts, f, indent=1)
+
+    for name, status, note, nest in results:
+        if a.verbose:
+            print(f'--- {a.arch}: {name}')
+            for l in nest:
+                print(f'  | {l[4:]}')
+        print(f'  {a.arch} e2e: {status:4} {name}' + (f'  ({note})' if note else ''))
+    for msg in failures:
+        print(msg, file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

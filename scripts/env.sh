@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: GPL-2.0
+# Sourced by the other scripts: where things are, per-arch settings.
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-$REPO/.build}
+# The pinned base: Debian's linux-source-6.12 (scripts/deps.sh installs it).
+KBASE_DEB_VERSION=6.12.117-1~deb12u1
+KBASE_TARBALL=/usr/src/linux-source-6.12.tar.xz
+# KDIR names another pristine kernel tree to build against instead.
+KDIR=${KDIR:-$BUILD/src/linux-source-6.12}
+TREE=$BUILD/tree
+ARCHES=${ARCHES:-x86_64 arm64}
+JOBS=${JOBS:-$(nproc)}
+# ccache through its masquerade links, so CC stays "gcc" in .config.
+export PATH=/usr/lib/ccache:$PATH
+
+arch_setup() {
+	ARCH_NAME=$1
+	OUT=$BUILD/$ARCH_NAME
+	KOUT=$OUT/kernel
+	case $ARCH_NAME in
+	x86_64)
+		KARCH=x86_64 SRCARCH=x86 CROSS= SELFTEST_DIR=x86_64
+		KIMAGE=$KOUT/arch/x86/boot/bzImage
+		QEMU=qemu-system-x86_64
+		# -cpu max under TCG exposes AMD SVM with nested paging.
+		QEMU_ARGS=(-machine q35 -cpu max -bios qboot.rom)
+		CONSOLE=ttyS0 ;;
+	arm64)
+		KARCH=arm64 SRCARCH=arm64 CROSS=aarch64-linux-gnu- SELFTEST_DIR=aarch64
+		KIMAGE=$KOUT/arch/arm64/boot/Image.gz
+		QEMU=qemu-system-aarch64
+		# EL2 for the guest kernel so KVM comes up (VHE, vGICv3).
+		QEMU_ARGS=(-machine virt,virtualization=on,gic-version=3
+			   -cpu max,pauth-impdef=on)
+		CONSOLE=ttyAMA0 ;;
+	*)
+		echo "unknown arch '$ARCH_NAME' (known: x86_64 arm64)" >&2
+		return 1 ;;
+	esac
+}

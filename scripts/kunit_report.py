@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Count KUnit results from kunit.py's JSON: every leaf case (each parameter
+of a parameterised case) counts once.  A run that produced no JSON or no case
+(kernel did not boot, suite missing) is one failure."""
+import argparse
+import json
+import os
+import sys
+
+KEY = {'PASS': 'passed', 'SKIP': 'skipped'}
+
+
+def walk(group, path, out):
+    for case in group.get('test_cases', []):
+        out.append(('.'.join(path + [case['name']]), case['status']))
+    for sub in group.get('sub_groups', []):
+        walk(sub, path + [sub['name']], out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--arch', required=True)
+    ap.add_argument('--rc', type=int, required=True)
+    ap.add_argument('--raw', required=True)
+    ap.add_argument('--json', required=True)
+    a = ap.parse_args()
+
+    cases = []
+    if os.path.exists(a.raw):
+        with open(a.raw) as f:
+            walk(json.load(f), [], cases)
+    counts = {'passed': 0, 'failed': 0, 'skipped': 0, 'failures': []}
+    for name, status in cases:
+        counts[KEY.get(status, 'failed')] += 1
+        if status not in KEY:
+            counts['failures'].append(f'{a.arch} kunit: {name} {status}')
+    if not cases or (a.rc and not counts['failed']):
+        counts['failed'] += 1
+        counts['failures'].append(f'{a.arch} kunit: run failed (kunit.py exit '
+                                  f'status {a.rc}, {len(cases)} cases)')
+    counts['tests'] = [{'name': n, 'status': s} for n, s in cases]
+    with open(a.json, 'w') as f:
+        json.dump(counts, f, indent=1)
+    for msg in counts['failures']:
+        print(msg, file=sys.stderr)
+    return 1 if counts['failures'] else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# selftests.sh ARCH: install ARCH's uAPI headers from the built kernel and
+# build, statically, the KVM selftests named in tests/e2e.list (ours live in
+# tools/testing/selftests/kvm/apf/) into .build/ARCH/selftests.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+arch_setup "$1"
+
+progs=$("$REPO/scripts/e2e_list.sh" "$ARCH_NAME" | awk '{print $3}' | sort -u)
+log=$OUT/selftests.log
+{
+	make -C "$TREE" O="$KOUT" ARCH="$KARCH" ${CROSS:+CROSS_COMPILE=$CROSS} \
+		headers_install
+	# shellcheck disable=SC2046
+	make -C "$TREE/tools/testing/selftests/kvm" -j"$JOBS" \
+		ARCH="$SRCARCH" ${CROSS:+CROSS_COMPILE=$CROSS} \
+		OUTPUT="$OUT/selftests" abs_objdir="$OUT/selftests" \
+		KHDR_INCLUDES="-isystem $KOUT/usr/include" \
+		LDFLAGS="-static -pthread" \
+		$(for p in $progs; do echo "$OUT/selftests/$p"; done)
+} > "$log" 2>&1 || {
+	grep -E 'error|Error' "$log" | head -n 30 >&2
+	echo "selftests: $ARCH_NAME build failed (log: $log)" >&2
+	exit 1
+}
+echo "selftests: $ARCH_NAME built: $(echo $progs)"

@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""summary.py RESULTS_DIR ARCH...: the arch x tier table of a test run, the
+failures by name, and the closing line "N passed, N failed[, N skipped]".
+A tier with no result file counts as one failure (it never ran)."""
+import json
+import os
+import sys
+
+TIERS = ('kunit', 'e2e')
+
+
+def main():
+    res, arches = sys.argv[1], sys.argv[2:]
+    total = {'passed': 0, 'failed': 0, 'skipped': 0}
+    failures = []
+    print(f'{"arch":8} {"tier":6} {"passed":>7} {"failed":>7} {"skipped":>8}')
+    for arch in arches:
+        for tier in TIERS:
+            path = os.path.join(res, f'{arch}-{tier}.json')
+            if os.path.exists(path):
+                with open(path) as f:
+                    c = json.load(f)
+            else:
+                c = {'passed': 0, 'failed': 1, 'skipped': 0,
+                     'failures': [f'{arch} {tier}: did not run']}
+            for k in total:
+                total[k] += c[k]
+            failures += c.get('failures', [])
+            print(f'{arch:8} {tier:6} {c["passed"]:7} {c["failed"]:7} '
+                  f'{c["skipped"]:8}')
+    print(f'{"total":15} {total["passed"]:7} {total["failed"]:7} '
+          f'{total["skipped"]:8}')
+    if failures:
+        print('failures:')
+        for msg in failures:
+            print(f'  {msg}')
+    line = f'{total["passed"]} passed, {total["failed"]} failed'
+    if total['skipped']:
+        line += f', {total["skipped"]} skipped'
+    print(line)
+    return 1 if total['failed'] else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# test.sh: for each arch, build the kernel and the e2e tests, run KUnit and
+# the e2e tier; then the summary.  A failed step fails its tier (named in the
+# summary) but the other arch and tiers still run.
+set -uo pipefail
+. "$(dirname "$0")/env.sh"
+S=$REPO/scripts
+RES=$BUILD/results
+
+fail_tier() {	# ARCH TIER MESSAGE
+	printf '{"passed": 0, "failed": 1, "skipped": 0, "failures": ["%s %s: %s"]}\n' \
+		"$1" "$2" "$3" > "$RES/$1-$2.json"
+}
+
+rm -rf "$RES" && mkdir -p "$RES"
+"$S/tree.sh" || { for a in $ARCHES; do
+	fail_tier "$a" kunit "overlay failed"; fail_tier "$a" e2e "overlay failed"
+done; exec python3 "$S/summary.py" "$RES" $ARCHES; }
+
+for a in $ARCHES; do
+	echo "== $a"
+	if ! "$S/build.sh" "$a"; then
+		fail_tier "$a" kunit "kernel build failed"
+		fail_tier "$a" e2e "kernel build failed"
+		continue
+	fi
+	"$S/kunit.sh" "$a"
+	if "$S/selftests.sh" "$a"; then
+		"$S/e2e.sh" "$a"
+	else
+		fail_tier "$a" e2e "selftests build failed"
+	fi
+done
+echo "== summary (KTAP in ${RES#"$REPO"/}/)"
+exec python3 "$S/summary.py" "$RES" $ARCHES

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /init of the end-to-end initramfs: mounts what the tests need, runs every
+ * test listed in /tests/list, one after another, and prints one KTAP report:
+ * each test's own output nested (indented four spaces) under its result line.
+ * Then powers the machine off.  A test that runs past its timeout is killed
+ * (with its whole process group) and reported "not ok ... # TIMEOUT".
+ *
+ * /tests/list: one test a line, "NAME TIMEOUT_S PROGRAM [ARGS...]"
+ * (PROGRAM relative to /tests).  Exit status 4 (KSFT_SKIP) means skipped.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_TESTS	64
+#define MAX_ARGS	32
+#define KSFT_SKIP	4
+
+struct test {
+	char *name;
+	int timeout;
+	char *argv[MAX_ARGS + 1];
+};
+
+static struct test tests[MAX_TESTS];
+static int ntests;
+
+static void out(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+}
+
+static void setup_mounts(void)
+{
+	mkdir("/proc", 0755);
+	mkdir("/sys", 0755);
+	mkdir("/dev", 0755);
+	mkdir("/tmp", 01777);
+	mount("proc", "/proc", "proc", 0, NULL);
+	mount("sysfs", "/sys", "sysfs", 0, NULL);
+	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+	mount("tmpfs", "/tmp", "tmpfs", 0, NULL);
+	mkdir("/sys/kernel/debug", 0755);
+	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+}
+
+static int load_list(const char *path)
+{
+	static char buf[16384];
+	char *line, *save = NULL;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		struct test *t = &tests[ntests];
+		char *tok, *s2 = NULL;
+		int argc = 0;
+
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		if (ntests == MAX_TESTS)
+			return -E2BIG;
+		t->name = strtok_r(line, " ", &s2);
+		tok = strtok_r(NULL, " ", &s2);
+		if (!t->name || !tok)
+			return -EINVAL;
+		t->timeout = atoi(tok);
+		while ((tok = strtok_r(NULL, " ", &s2)) && argc < MAX_ARGS)
+			t->argv[argc++] = tok;
+		if (!argc || t->timeout <= 0)
+			return -EINVAL;
+		t->argv[argc] = NULL;
+		ntests++;
+	}
+	return 0;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Copy the child's output to the console, each line indented by 4. */
+static void relay(int fd, char *line, size_t *len, size_t cap)
+{
+	char buf[4096];
+	ssize_t n, i;
+
+	n = read(fd, buf, sizeof(buf));
+	for (i = 0; i < n; i++) {
+		if (buf[i] == '\n' || *len == cap - 1) {
+			line[*len] = '\0';
+			out("    %s\n", line);
+			*len = 0;
+			if (buf[i] == '\n')
+				continue;
+		}
+		line[(*len)++] = buf[i];
+	}
+}
+
+/* Returns 0 pass, 1 fail, 2 skip. */
+static int run_test(int num, struct test *t)
+{
+	char line[1024], reason[128] = "";
+	size_t len = 0;
+	int pipefd[2], status = 0, done = 0, exited = 0;
+	double deadline, start;
+	pid_t pid;
+
+	out("# running %s\n", t->name);
+	if (pipe(pipefd)) {
+		out("not ok %d %s # pipe: %s\n", num, t->name, strerror(errno));
+		return 1;
+	}
+	start = now();
+	pid = fork();
+	if (pid == 0) {
+		setpgid(0, 0);
+		dup2(pipefd[1], 1);
+		dup2(pipefd[1], 2);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		if (chdir("/tests"))
+			_exit(127);
+		execv(t->argv[0], t->argv);
+		fprintf(stderr, "exec %s: %s\n", t->argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(pipefd[1]);
+	deadline = start + t->timeout;
+
+	while (!done) {
+		struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
+		int ms = (int)((deadline - now()) * 1000);
+
+		if (ms <= 0) {
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			snprintf(reason, sizeof(reason), "TIMEOUT after %d s",
+				 t->timeout);
+			break;
+		}
+		if (poll(&p, 1, ms < 500 ? ms : 500) > 0) {
+			if (p.revents & POLLIN)
+				relay(pipefd[0], line, &len, sizeof(line));
+			else if (p.revents & (POLLHUP | POLLERR))
+				done = 1;
+		} else if (waitpid(pid, &status, WNOHANG) == pid) {
+			/* Exited, but a straggler holds the pipe open. */
+			exited = 1;
+			done = 1;
+		}
+	}
+	if (len) {
+		line[len] = '\0';
+		out("    %s\n", line);
+	}
+	close(pipefd[0]);
+	if (!exited)
+		waitpid(pid, &status, 0);
+	/* Reap anything the test left behind in its process group. */
+	kill(-pid, SIGKILL);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+
+	out("# %s took %.1f s\n", t->name, now() - start);
+	if (reason[0]) {
+		out("not ok %d %s # %s\n", num, t->name, reason);
+		return 1;
+	}
+	if (WIFSIGNALED(status)) {
+		out("not ok %d %s # killed by signal %d\n", num, t->name,
+		    WTERMSIG(status));
+		return 1;
+	}
+	if (WEXITSTATUS(status) == KSFT_SKIP) {
+		out("ok %d %s # SKIP\n", num, t->name);
+		return 2;
+	}
+	if (WEXITSTATUS(status)) {
+		out("not ok %d %s # exit status %d\n", num, t->name,
+		    WEXITSTATUS(status));
+		return 1;
+	}
+	out("ok %d %s\n", num, t->name);
+	return 0;
+}
+
+int main(void)
+{
+	int i, r, counts[3] = { 0 };
+
+	setup_mounts();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	r = load_list("/tests/list");
+
+	out("KTAP version 1\n");
+	if (r) {
+		out("1..0 # bad /tests/list: %s\n", strerror(-r));
+		out("Bail out! bad test list\n");
+	} else {
+		out("1..%d\n", ntests);
+		for (i = 0; i < ntests; i++)
+			counts[run_test(i + 1, &tests[i])]++;
+		out("# e2e: %d passed, %d failed, %d skipped\n",
+		    counts[0], counts[1], counts[2]);
+	}
+	out("# e2e: done\n");
+	sync();
+	reboot(RB_POWER_OFF);
+	return 0;
+}
