@@ -15,10 +15,18 @@ import re
 import sys
 
 KERNEL_TROUBLE = re.compile(
-    r'(WARNING: CPU: \d+ PID: \d+|------------\[ cut here \]------------|'
+    r'(WARNING: CPU: \d+ PID: \d+|'
     r'\bBUG: |Kernel panic - not syncing|\bOops[:\[]|'
     r'general protection fault|Unable to handle kernel|'
     r'kernel BUG at|UBSAN:|KASAN:|INFO: task .* blocked for more than)')
+
+
+def kernel_trouble(lines):
+    """The kernel log lines that report a WARN, BUG, Oops or panic."""
+    return [l.strip() for l in lines
+            if not l.startswith('    ') and KERNEL_TROUBLE.search(l)]
+
+
 RESULT = re.compile(r'^(ok|not ok) (\d+) (\S+)(?: # (.*))?$')
 RUNNING = re.compile(r'^# running (\S+)$')
 

@@ -21,7 +21,10 @@ set -e
 sed -n '/\[..:..:..\] =\+ /,$p' "$OUT/kunit.log" | sed 's/^\[..:..:..\] //' |
 	grep -v '^Elapsed time' | sed 's/^/  /' || true
 # The kernel's raw console, reduced to its KTAP lines by kunit.py itself.
-python3 tools/testing/kunit/kunit.py parse --raw_output=kunit \
-	"$KOUT/test.log" > "$RES/$ARCH_NAME-kunit.ktap" 2>/dev/null || true
+# Kernel messages after the last top-level result are not KTAP: cut them.
+python3 tools/testing/kunit/kunit.py parse --raw_output=kunit "$KOUT/test.log" \
+	2>/dev/null | awk '{ l[NR] = $0 } /^(not )?ok / { last = NR }
+	END { for (i = 1; i <= last; i++) print l[i] }' > "$RES/$ARCH_NAME-kunit.ktap" || true
 exec python3 "$REPO/scripts/kunit_report.py" --arch "$ARCH_NAME" --rc "$rc" \
-	--raw "$RES/$ARCH_NAME-kunit.raw.json" --json "$RES/$ARCH_NAME-kunit.json"
+	--raw "$RES/$ARCH_NAME-kunit.raw.json" --json "$RES/$ARCH_NAME-kunit.json" \
+	--console "$KOUT/test.log"

@@ -2,11 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 """Count KUnit results from kunit.py's JSON: every leaf case (each parameter
 of a parameterised case) counts once.  A run that produced no JSON or no case
-(kernel did not boot, suite missing) is one failure."""
+(kernel did not boot, suite missing) is one failure.  As in the e2e tier, a
+WARN/BUG/panic in the kernel log is a failure of its own, kernel_log_clean."""
 import argparse
 import json
 import os
 import sys
+
+from e2e_report import kernel_trouble
 
 KEY = {'PASS': 'passed', 'SKIP': 'skipped'}
 
@@ -24,6 +27,7 @@ def main():
     ap.add_argument('--rc', type=int, required=True)
     ap.add_argument('--raw', required=True)
     ap.add_argument('--json', required=True)
+    ap.add_argument('--console', help='the kernel log of the run')
     a = ap.parse_args()
 
     cases = []
@@ -39,6 +43,15 @@ def main():
         counts['failed'] += 1
         counts['failures'].append(f'{a.arch} kunit: run failed (kunit.py exit '
                                   f'status {a.rc}, {len(cases)} cases)')
+    if a.console and os.path.exists(a.console):
+        with open(a.console, errors='replace') as f:
+            trouble = kernel_trouble(f)
+        cases.append(('kernel_log_clean', 'FAIL' if trouble else 'PASS'))
+        counts['failed' if trouble else 'passed'] += 1
+        if trouble:
+            counts['failures'].append(f'{a.arch} kunit: kernel_log_clean failed: '
+                                      f'{len(trouble)} WARN/BUG line(s), '
+                                      f'first: {trouble[0]}')
     counts['tests'] = [{'name': n, 'status': s} for n, s in cases]
     with open(a.json, 'w') as f:
         json.dump(counts, f, indent=1)
