@@ -39,7 +39,16 @@ fi
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 
-# 2. Project files, placed by scripts/layout.
+# 2. Project files, placed by scripts/layout.  A path inside a mapped folder
+#    that has a line of its own goes where its own line says, only there.
+rpaths=$(awk '!/^[[:space:]]*(#|$)/ {print $1}' "$repo/scripts/layout")
+own_line() {	# own_line DIR FILE: is DIR/FILE (or a folder above it) listed?
+	local r
+	for r in $rpaths; do
+		[ "$r" != "$1" ] && case "$1$2" in "$r"*) return 0 ;; esac
+	done
+	return 1
+}
 while read -r rpath kpath _; do
 	case "$rpath" in ''|'#'*) continue ;; esac
 	[ -e "$repo/$rpath" ] || die "scripts/layout names '$rpath', which does not exist"
@@ -47,6 +56,7 @@ while read -r rpath kpath _; do
 		(cd "$repo/$rpath" && find . -type f ! -path '*/hooks/*' ! -name README.md) |
 		while read -r f; do
 			f=${f#./}
+			own_line "$rpath" "$f" && continue
 			mkdir -p "$(dirname "$stage/$kpath/$f")"
 			cp "$repo/$rpath/$f" "$stage/$kpath/$f"
 		done
