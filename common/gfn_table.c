@@ -16,7 +16,6 @@
  */
 #include <linux/bitops.h>
 #include <linux/errno.h>
-#include <linux/export.h>
 #include <linux/hash.h>
 #include <linux/log2.h>
 #include <linux/slab.h>
@@ -72,7 +71,6 @@ int kvm_apf_gfn_table_init(struct kvm_apf_gfn_table *t, u32 capacity)
 	kvm_apf_gfn_table_reset(t);
 	return 0;
 }
-EXPORT_SYMBOL_GPL(kvm_apf_gfn_table_init);
 
 /**
  * kvm_apf_gfn_table_destroy() - free a table
@@ -85,7 +83,6 @@ void kvm_apf_gfn_table_destroy(struct kvm_apf_gfn_table *t)
 	t->count = 0;
 	t->capacity = 0;
 }
-EXPORT_SYMBOL_GPL(kvm_apf_gfn_table_destroy);
 
 /**
  * kvm_apf_gfn_table_reset() - forget every gfn
@@ -99,7 +96,6 @@ void kvm_apf_gfn_table_reset(struct kvm_apf_gfn_table *t)
 		t->slots[i] = KVM_APF_GFN_EMPTY;
 	t->count = 0;
 }
-EXPORT_SYMBOL_GPL(kvm_apf_gfn_table_reset);
 
 /**
  * kvm_apf_gfn_add() - record that @gfn has an async fault in flight
@@ -127,7 +123,6 @@ int kvm_apf_gfn_add(struct kvm_apf_gfn_table *t, gfn_t gfn)
 	t->count++;
 	return 0;
 }
-EXPORT_SYMBOL_GPL(kvm_apf_gfn_add);
 
 /**
  * kvm_apf_gfn_find() - is an async fault on @gfn in flight?
@@ -142,7 +137,6 @@ bool kvm_apf_gfn_find(const struct kvm_apf_gfn_table *t, gfn_t gfn)
 		return false;
 	return t->slots[gfn_slot(t, gfn)] == gfn;
 }
-EXPORT_SYMBOL_GPL(kvm_apf_gfn_find);
 
 /* Does @k, a home slot, lie cyclically in (@i, @j]? */
 static bool in_cyclic_range(u32 i, u32 k, u32 j)
@@ -190,7 +184,6 @@ out:
 	t->count--;
 	return true;
 }
-EXPORT_SYMBOL_GPL(kvm_apf_gfn_del);
 
 #ifdef CONFIG_KVM_APF_KUNIT_TEST
 #include "tests/gfn_table_kunit.h"

@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The KVM async page fault core.
+ *
+ * One queue per vCPU holds every async fault, whether the kernel resolves it
+ * (a work item faults the page in) or the VMM does (kvm_apf_user_ready()):
+ * the difference is one flag on the item.  Completion carries a result, 0 or
+ * -errno, so that a backend can tell the guest, or the VMM, that a page will
+ * never come instead of saying "ready" and looping on the same fault.
+ *
+ * Life of an item: kvm_apf_setup() puts it on @queue and tells the guest
+ * "not present"; completion (worker or VMM) moves it to @done and asks the
+ * vCPU to look; kvm_apf_check_completion() tells the guest "ready" and frees
+ * it.  The rules below each fix a bug that upstream's async_pf.c had:
+ *
+ * - A kernel item is freed only after its work is flushed: the worker still
+ *   runs (and, if KVM is a module, still executes module code) after it put
+ *   the item on @done (CVE-2024-26976).
+ * - The done list is never dropped while the guest may have parked tasks
+ *   without a wake-all to follow (tasks stuck forever after SMM, 2025):
+ *   kvm_apf_flush() does both.
+ * - "ready pending" and the done list are published in opposite orders by
+ *   completion and acknowledgement, each followed by a full barrier, so that
+ *   one of the two sides always sees the other's store (no lost kick).
+ */
+#include <linux/errno.h>
+#include <linux/err.h>
+#include <linux/export.h>
+#include <linux/kvm_host.h>
+#include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <kunit/static_stub.h>
+
+#include "gfn_table.h"
+
+/* Token layout, as x86 has always used it: (id << 12) | vcpu_id. */
+#define KVM_APF_TOKEN_ID_SHIFT	12
+#define KVM_APF_TOKEN_ID_MASK	(BIT(32 - KVM_APF_TOKEN_ID_SHIFT) - 1)
+
+static struct kvm_apf_item *kvm_apf_alloc_item(gfp_t gfp)
+{
+	KUNIT_STATIC_STUB_REDIRECT(kvm_apf_alloc_item, gfp);
+	return kzalloc(sizeof(struct kvm_apf_item), gfp | __GFP_NOWARN);
+}
+
+/**
+ * kvm_apf_vcpu_init() - set up one vCPU's async PF state
+ * @apf: the state, embedded in the backend's vCPU
+ * @ops: the backend
+ * @mm: the VM's mm (for the default fault-in)
+ * @stats: the counters to update
+ * @vcpu_id: the vCPU's id, the low bits of its tokens
+ * @max: most faults in flight, 1 to %KVM_APF_MAX_LIMIT
+ *
+ * Return: 0, -EINVAL for @max out of range or a missing mandatory op, or
+ * -ENOMEM.
+ */
+int kvm_apf_vcpu_init(struct kvm_apf_vcpu *apf, const struct kvm_apf_ops *ops,
+		      struct mm_struct *mm, struct kvm_apf_stats *stats,
+		      u32 vcpu_id, u32 max)
+{
+	int r;
+
+	if (!ops || !ops->not_present || !ops->present || !ops->can_dequeue ||
+	    !ops->request || !ops->kick || !stats)
+		return -EINVAL;
+
+	memset(apf, 0, sizeof(*apf));
+	r = kvm_apf_gfn_table_init(&apf->gfns, max);
+	if (r)
+		return r;
+
+	apf->ops = ops;
+	apf->mm = mm;
+	apf->stats = stats;
+	apf->vcpu_id = vcpu_id;
+	apf->max = max;
+	spin_lock_init(&apf->lock);
+	INIT_LIST_HEAD(&apf->queue);
+	INIT_LIST_HEAD(&apf->done);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(kvm_apf_vcpu_init);
+
+/**
+ * kvm_apf_vcpu_destroy() - free one vCPU's async PF state
+ * @apf: the state
+ *
+ * Waits for every fault-in still running and frees every item; nothing the
+ * core started runs after this returns.
+ */
+void kvm_apf_vcpu_destroy(struct kvm_apf_vcpu *apf)
+{
+	kvm_apf_clear(apf);
+	kvm_apf_gfn_table_destroy(&apf->gfns);
+}
+EXPORT_SYMBOL_GPL(kvm_apf_vcpu_destroy);
+
+/* Is @token used by an item of @apf?  Called with @apf->lock held. */
+static bool token_in_use(struct kvm_apf_vcpu *apf, u32 token)
+{
+	struct kvm_apf_item *item;
+
+	list_for_each_entry(item, &apf->queue, queue)
+		if (item->token == token)
+			return true;
+	return false;
+}
+
+/* Called with @apf->lock held. */
+static u32 alloc_token(struct kvm_apf_vcpu *apf)
+{
+	u32 token;
+
+	do {
+		/* Id 0 would make token 0 for vCPU 0: "no token" to guests. */
+		apf->next_id = (apf->next_id + 1) & KVM_APF_TOKEN_ID_MASK;
+		if (!apf->next_id) {
+			apf->next_id = 1;
+			apf->wrapped = true;
+		}
+		token = (apf->next_id << KVM_APF_TOKEN_ID_SHIFT) | apf->vcpu_id;
+	} while (token == KVM_APF_TOKEN_WAKE_ALL ||
+		 (apf->wrapped && token_in_use(apf, token)));
+	return token;
+}
+
+/*
+ * Put @item on the done list with its result.  Called with @apf->lock held.
+ * Return: whether the vCPU must be asked to look (the list was empty).
+ */
+static bool queue_done_locked(struct kvm_apf_vcpu *apf,
+			      struct kvm_apf_item *item, int result)
+{
+	bool first = list_empty(&apf->done);
+
+	item->result = result;
+	item->flags |= KVM_APF_ITEM_COMPLETED;
+	list_add_tail(&item->link, &apf->done);
+	return first;
+}
+
+/* Make the vCPU look at its done list.  Any context; no item is touched. */
+static void notify_vcpu(struct kvm_apf_vcpu *apf, bool notified)
+{
+	apf->ops->request(apf);
+	/*
+	 * Pairs with smp_store_mb() in kvm_apf_ack(): either the vCPU sees the
+	 * done list non-empty after it clears ready_pending, or we see the
+	 * cleared flag here and kick.  While a "ready" is pending the guest's
+	 * acknowledgement will look at the done list, so no kick is needed;
+	 * but a vCPU that was never told "not present" waits for this page
+	 * itself and must always be woken.
+	 */
+	smp_mb();
+	if (!READ_ONCE(apf->ready_pending) || !notified)
+		apf->ops->kick(apf);
+}
+
+static int kvm_apf_fault_in(struct kvm_apf_item *item)
+{
+	unsigned int gup_flags = 0;
+	struct mm_struct *mm = item->apf->mm;
+	int locked = 1;
+	long r;
+
+	if (item->apf->ops->fault_in)
+		return item->apf->ops->fault_in(item);
+
+	/*
+	 * The VM holds a reference on the mm struct until it is destroyed,
+	 * after every vCPU; if the address space is already gone the VM is
+	 * exiting and nobody will look at the result.
+	 */
+	if (!mmget_not_zero(mm))
+		return -ESRCH;
+	if (item->flags & KVM_APF_ITEM_WRITE)
+		gup_flags |= FOLL_WRITE;
+	mmap_read_lock(mm);
+	r = get_user_pages_remote(mm, item->hva, 1, gup_flags, NULL, &locked);
+	if (locked)
+		mmap_read_unlock(mm);
+	mmput(mm);
+
+	if (r == 1)
+		return 0;
+	return r < 0 ? r : -EFAULT;
+}
+
+static void kvm_apf_execute(struct work_struct *work)
+{
+	struct kvm_apf_item *item = container_of(work, struct kvm_apf_item, work);
+	struct kvm_apf_vcpu *apf = item->apf;
+	int result = kvm_apf_fault_in(item);
+	bool first, notified;
+
+	spin_lock(&apf->lock);
+	notified = item->flags & KVM_APF_ITEM_NOTIFIED;
+	first = queue_done_locked(apf, item, result);
+	spin_unlock(&apf->lock);
+	/* From here the vCPU may free @item (after flushing this work). */
+	if (first)
+		notify_vcpu(apf, notified);
+}
+
+/**
+ * kvm_apf_setup() - start an async fault
+ * @apf: the vCPU's state
+ * @cr2_or_gpa: the faulting address, as the backend wants it back
+ * @gfn: the faulting gfn
+ * @hva: the host address of @gfn
+ * @flags: %KVM_APF_ITEM_USER if the VMM resolves the fault (it completes it
+ *	with kvm_apf_user_ready()), %KVM_APF_ITEM_WRITE for a write fault
+ * @arch: the backend's data, kept in the item
+ *
+ * Tells the guest "not present" through @apf->ops->not_present() and, for
+ * a kernel item, starts faulting the page in.
+ *
+ * Return: 0 if the fault is now async; otherwise the fault must be handled
+ * synchronously and nothing changed: -EEXIST, a fault on @gfn is already in
+ * flight; -EBUSY, the vCPU has its maximum in flight; -EFAULT, @hva is not a
+ * valid host address; -EINVAL, unknown @flags; -ENOMEM.
+ */
+int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
+		  unsigned long hva, u32 flags, u64 arch)
+{
+	struct kvm_apf_item *item;
+	int r;
+
+	if (flags & ~KVM_APF_SETUP_FLAGS)
+		return -EINVAL;
+	if (kvm_is_error_hva(hva)) {
+		r = -EFAULT;
+		goto sync;
+	}
+	if (apf->queued >= apf->max) {
+		r = -EBUSY;
+		goto sync;
+	}
+	if (kvm_apf_gfn_find(&apf->gfns, gfn)) {
+		apf->stats->dup_suppressed++;
+		r = -EEXIST;
+		goto sync;
+	}
+	/* Never sleep here: if we must wait, better wait for the page. */
+	item = kvm_apf_alloc_item(GFP_NOWAIT);
+	if (!item) {
+		r = -ENOMEM;
+		goto sync;
+	}
+	r = kvm_apf_gfn_add(&apf->gfns, gfn);
+	if (WARN_ON_ONCE(r)) {	/* sized for apf->max, checked above */
+		kfree(item);
+		goto sync;
+	}
+
+	item->apf = apf;
+	item->cr2_or_gpa = cr2_or_gpa;
+	item->gfn = gfn;
+	item->hva = hva;
+	item->flags = flags;
+	item->arch = arch;
+	INIT_LIST_HEAD(&item->link);
+	INIT_WORK(&item->work, kvm_apf_execute);
+
+	spin_lock(&apf->lock);
+	item->token = alloc_token(apf);
+	list_add_tail(&item->queue, &apf->queue);
+	spin_unlock(&apf->lock);
+	apf->queued++;
+
+	if (apf->ops->not_present(apf, item)) {
+		spin_lock(&apf->lock);
+		item->flags |= KVM_APF_ITEM_NOTIFIED;
+		spin_unlock(&apf->lock);
+		apf->stats->not_present++;
+	}
+	if (!(flags & KVM_APF_ITEM_USER))
+		schedule_work(&item->work);
+	return 0;
+
+sync:
+	apf->stats->sync_fallback++;
+	return r;
+}
+EXPORT_SYMBOL_GPL(kvm_apf_setup);
+
+/**
+ * kvm_apf_gfn_pending() - is an async fault on @gfn in flight?
+ * @apf: the vCPU's state
+ * @gfn: the gfn
+ *
+ * Return: true if @gfn has an async fault that is not yet delivered.
+ */
+bool kvm_apf_gfn_pending(struct kvm_apf_vcpu *apf, gfn_t gfn)
+{
+	return kvm_apf_gfn_find(&apf->gfns, gfn);
+}
+EXPORT_SYMBOL_GPL(kvm_apf_gfn_pending);
+
+/* Take @item off every list and free it, after its work (if any) is done. */
+static void free_item(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
+{
+	spin_lock(&apf->lock);
+	list_del(&item->queue);
+	spin_unlock(&apf->lock);
+	apf->queued--;
+	if (!(item->flags & (KVM_APF_ITEM_USER | KVM_APF_ITEM_WAKE_ALL)))
+		flush_work(&item->work);
+	kfree(item);
+}
+
+/**
+ * kvm_apf_check_completion() - deliver completed faults to the guest
+ * @apf: the vCPU's state
+ *
+ * Tells the guest "page ready" for each completed item, oldest first, while
+ * the backend says the guest can take one.  vCPU context.
+ */
+void kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
+{
+	struct kvm_apf_item *item;
+
+	/* One "ready" at a time: the next waits for the guest's ack. */
+	while (!list_empty_careful(&apf->done) && !READ_ONCE(apf->ready_pending) &&
+	       apf->ops->can_dequeue(apf)) {
+		spin_lock(&apf->lock);
+		item = list_first_entry_or_null(&apf->done, struct kvm_apf_item,
+						link);
+		if (item) {
+			list_del_init(&item->link);
+			if (item->flags & KVM_APF_ITEM_WAKE_ALL)
+				apf->wake_all_queued = false;
+		}
+		spin_unlock(&apf->lock);
+		if (!item)
+			break;
+
+		if (!(item->flags & KVM_APF_ITEM_WAKE_ALL)) {
+			kvm_apf_gfn_del(&apf->gfns, item->gfn);
+			if (item->result)
+				apf->stats->error++;
+			else if (apf->ops->ready)
+				apf->ops->ready(apf, item);
+		}
+		if (apf->ops->present(apf, item)) {
+			apf->stats->ready++;
+			if (apf->ops->needs_ack)
+				WRITE_ONCE(apf->ready_pending, true);
+		}
+		free_item(apf, item);
+	}
+}
+EXPORT_SYMBOL_GPL(kvm_apf_check_completion);
+
+/**
+ * kvm_apf_ack() - the guest acknowledged a "page ready"
+ * @apf: the vCPU's state
+ *
+ * Delivers the next completed fault, if any.  vCPU context.
+ */
+void kvm_apf_ack(struct kvm_apf_vcpu *apf)
+{
+	/* Pairs with smp_mb() in notify_vcpu(). */
+	smp_store_mb(apf->ready_pending, false);
+	kvm_apf_check_completion(apf);
+}
+EXPORT_SYMBOL_GPL(kvm_apf_ack);
+
+/**
+ * kvm_apf_wakeup_all() - queue a "page ready" that wakes every parked task
+ * @apf: the vCPU's state
+ *
+ * Sent when the guest (re-)enables async PF, e.g. after migration, and after
+ * the core dropped faults the guest may still wait for.  At most one is
+ * queued at a time.  vCPU context.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int kvm_apf_wakeup_all(struct kvm_apf_vcpu *apf)
+{
+	struct kvm_apf_item *item;
+	bool first;
+
+	if (READ_ONCE(apf->wake_all_queued))
+		return 0;
+
+	item = kvm_apf_alloc_item(GFP_ATOMIC);
+	if (!item)
+		return -ENOMEM;
+	item->apf = apf;
+	item->token = KVM_APF_TOKEN_WAKE_ALL;
+	item->flags = KVM_APF_ITEM_WAKE_ALL | KVM_APF_ITEM_COMPLETED;
+
+	spin_lock(&apf->lock);
+	list_add_tail(&item->queue, &apf->queue);
+	first = list_empty(&apf->done);
+	list_add_tail(&item->link, &apf->done);
+	apf->wake_all_queued = true;
+	spin_unlock(&apf->lock);
+	apf->queued++;
+
+	if (first)
+		apf->ops->request(apf);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(kvm_apf_wakeup_all);
+
+/**
+ * kvm_apf_user_ready() - the VMM resolved a fault
+ * @apf: the vCPU's state
+ * @token: the token of a fault set up with %KVM_APF_ITEM_USER
+ * @status: 0 if the page is now present, or a -errno saying why it never
+ *	will be
+ *
+ * Any context, concurrently with the vCPU; the caller keeps the vCPU alive
+ * (e.g. a vCPU ioctl).
+ *
+ * Return: 0; -ENOENT, no VMM-resolved fault with @token is in flight;
+ * -EALREADY, it was already completed; -EINVAL, @status is not 0 or a
+ * -errno.  On error nothing changed.
+ */
+int kvm_apf_user_ready(struct kvm_apf_vcpu *apf, u32 token, int status)
+{
+	struct kvm_apf_item *item;
+	bool first = false, notified = false;
+	int r = -ENOENT;
+
+	if (status > 0 || status < -MAX_ERRNO)
+		return -EINVAL;
+
+	spin_lock(&apf->lock);
+	list_for_each_entry(item, &apf->queue, queue) {
+		if (item->token != token || !(item->flags & KVM_APF_ITEM_USER))
+			continue;
+		if (item->flags & KVM_APF_ITEM_COMPLETED) {
+			r = -EALREADY;
+		} else {
+			notified = item->flags & KVM_APF_ITEM_NOTIFIED;
+			first = queue_done_locked(apf, item, status);
+			r = 0;
+		}
+		break;
+	}
+	spin_unlock(&apf->lock);
+
+	if (first)
+		notify_vcpu(apf, notified);
+	return r;
+}
+EXPORT_SYMBOL_GPL(kvm_apf_user_ready);
+
+/**
+ * kvm_apf_clear() - drop every fault, telling the guest nothing
+ * @apf: the vCPU's state
+ *
+ * For a guest that disabled async PF or a vCPU going away: cancels or waits
+ * for every fault-in, frees every item.  A guest that still has async PF
+ * enabled needs kvm_apf_flush() instead.  vCPU context.
+ */
+void kvm_apf_clear(struct kvm_apf_vcpu *apf)
+{
+	struct kvm_apf_item *item;
+
+	for (;;) {
+		spin_lock(&apf->lock);
+		item = list_first_entry_or_null(&apf->queue,
+						struct kvm_apf_item, queue);
+		spin_unlock(&apf->lock);
+		if (!item)
+			break;
+		/*
+		 * A fault-in that has not started never will; one that is
+		 * running is waited for (it then put the item on the done
+		 * list, which is why that list is unlinked afterwards).
+		 */
+		if (!(item->flags & (KVM_APF_ITEM_USER | KVM_APF_ITEM_WAKE_ALL)))
+			cancel_work_sync(&item->work);
+		spin_lock(&apf->lock);
+		list_del_init(&item->link);
+		spin_unlock(&apf->lock);
+		free_item(apf, item);
+	}
+
+	WARN_ON_ONCE(apf->queued || !list_empty(&apf->done));
+	apf->wake_all_queued = false;
+	WRITE_ONCE(apf->ready_pending, false);
+	kvm_apf_gfn_table_reset(&apf->gfns);
+}
+EXPORT_SYMBOL_GPL(kvm_apf_clear);
+
+/**
+ * kvm_apf_flush() - drop every fault, then wake every parked task
+ * @apf: the vCPU's state
+ *
+ * For events after which queued faults cannot be delivered as they are
+ * (e.g. the guest left paging mode) while async PF stays enabled: the guest
+ * may have tasks parked on the dropped tokens, so it gets a wake-all.
+ *
+ * Return: 0 or -ENOMEM (from queueing the wake-all).
+ */
+int kvm_apf_flush(struct kvm_apf_vcpu *apf)
+{
+	kvm_apf_clear(apf);
+	return kvm_apf_wakeup_all(apf);
+}
+EXPORT_SYMBOL_GPL(kvm_apf_flush);
+
+#ifdef CONFIG_KVM_APF_KUNIT_TEST
+#include "tests/core_kunit.h"
+#endif

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The KVM async page fault core: its interface to architecture backends.
+ *
+ * A backend embeds one struct kvm_apf_vcpu per vCPU, fills in a
+ * struct kvm_apf_ops, and calls:
+ *
+ *   kvm_apf_vcpu_init()         when the vCPU is created
+ *   kvm_apf_setup()             on a guest fault whose page is not ready; on
+ *                               any error it resolves the fault synchronously
+ *   kvm_apf_check_completion()  on vCPU entry when its request is pending
+ *   kvm_apf_ack()               when the guest acknowledges a "page ready"
+ *   kvm_apf_wakeup_all()        when the guest (re-)enables async PF
+ *   kvm_apf_flush()             when queued faults must go (the guest gets a
+ *                               wake-all), kvm_apf_clear() on disable
+ *   kvm_apf_vcpu_destroy()      when the vCPU goes away
+ *
+ * and kvm_apf_user_ready() completes a fault that the VMM resolves.
+ *
+ * Everything but kvm_apf_user_ready() runs in the vCPU's context (its thread
+ * or with vcpu->mutex held); the core's own worker and the VMM may complete
+ * faults concurrently with it.
+ */
+#ifndef __LINUX_KVM_APF_H
+#define __LINUX_KVM_APF_H
+
+#include <linux/bits.h>
+#include <linux/kvm_types.h>
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/workqueue.h>
+
+struct mm_struct;
+
+/* The token of a "page ready" that wakes every parked task. */
+#define KVM_APF_TOKEN_WAKE_ALL	(~0U)
+
+/* Async faults in flight per vCPU: default, and the most a VM may ask for. */
+#define KVM_APF_DEFAULT_MAX	64
+#define KVM_APF_MAX_LIMIT	4096
+
+/**
+ * struct kvm_apf_gfn_table - the gfns with an async fault in flight
+ * @slots: 2^@order entries, each a gfn or all ones (empty)
+ * @order: log2 of the number of slots
+ * @capacity: most gfns the table accepts, at most half the slots
+ * @count: gfns in the table
+ */
+struct kvm_apf_gfn_table {
+	gfn_t *slots;
+	u32 order;
+	u32 capacity;
+	u32 count;
+};
+
+/* struct kvm_apf_item.flags */
+#define KVM_APF_ITEM_USER	BIT(0)	/* the VMM resolves it */
+#define KVM_APF_ITEM_WRITE	BIT(1)	/* the guest wrote: fault in writable */
+#define KVM_APF_ITEM_WAKE_ALL	BIT(2)	/* not a fault: wake every task */
+#define KVM_APF_ITEM_NOTIFIED	BIT(3)	/* the guest was told "not present" */
+#define KVM_APF_ITEM_COMPLETED	BIT(4)	/* @result is final */
+
+/* Flags a backend may pass to kvm_apf_setup(). */
+#define KVM_APF_SETUP_FLAGS	(KVM_APF_ITEM_USER | KVM_APF_ITEM_WRITE)
+
+struct kvm_apf_vcpu;
+
+/**
+ * struct kvm_apf_item - one async fault (or one wake-all)
+ * @queue: on the vCPU's list of items, from setup to free
+ * @link: on the vCPU's done list, from completion to delivery
+ * @work: the kernel fault-in, for items without %KVM_APF_ITEM_USER
+ * @apf: the vCPU's async PF state
+ * @cr2_or_gpa: the faulting address as the backend reported it
+ * @gfn: the faulting gfn
+ * @hva: the host address backing @gfn
+ * @token: what the guest is told; unique among the vCPU's items
+ * @flags: KVM_APF_ITEM_*
+ * @result: 0, or the -errno that says why the page could not be made present
+ * @arch: the backend's own data, copied from kvm_apf_setup()
+ */
+struct kvm_apf_item {
+	struct list_head queue;
+	struct list_head link;
+	struct work_struct work;
+	struct kvm_apf_vcpu *apf;
+	gpa_t cr2_or_gpa;
+	gfn_t gfn;
+	unsigned long hva;
+	u32 token;
+	u32 flags;
+	int result;
+	u64 arch;
+};
+
+/**
+ * struct kvm_apf_ops - what a backend provides (all but @ready and @fault_in
+ *	are mandatory)
+ * @not_present: tell the guest "page not present" for @item (its token).
+ *	Return true if the guest was told and will wait for "page ready"; false
+ *	if it could not be told (the vCPU then waits for the page itself, as in
+ *	upstream's artificial halt).  vCPU context.
+ * @present: tell the guest "page ready" for @item (a wake-all if
+ *	%KVM_APF_ITEM_WAKE_ALL), with @item->result.  Return true if the guest
+ *	was told.  vCPU context.
+ * @can_dequeue: can the guest take a "page ready" now?  vCPU context.
+ * @request: make the vCPU call kvm_apf_check_completion() before it next
+ *	enters the guest (a KVM request).  Any context; must not sleep.
+ * @kick: make a running or blocked vCPU notice @request.  Any context; must
+ *	not sleep.
+ * @ready: optional; the page of @item is resolved (e.g. prefault it into
+ *	the guest's page tables).  vCPU context.
+ * @fault_in: optional; resolve a kernel item's fault and return 0 or -errno.
+ *	Default: fault @item->hva in through the VM's mm.  Worker context.
+ * @needs_ack: the guest acknowledges each "page ready" before it can take
+ *	the next (kvm_apf_ack()).
+ */
+struct kvm_apf_ops {
+	bool (*not_present)(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item);
+	bool (*present)(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item);
+	bool (*can_dequeue)(struct kvm_apf_vcpu *apf);
+	void (*request)(struct kvm_apf_vcpu *apf);
+	void (*kick)(struct kvm_apf_vcpu *apf);
+	void (*ready)(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item);
+	int (*fault_in)(struct kvm_apf_item *item);
+	bool needs_ack;
+};
+
+/**
+ * struct kvm_apf_stats - counters, exported as KVM binary stats
+ * @not_present: "page not present" notifications the guest received
+ * @ready: "page ready" notifications the guest received (wake-alls too)
+ * @error: faults completed with an error
+ * @sync_fallback: faults handled synchronously because no async fault
+ *	could be set up (limit, duplicate, no memory)
+ * @dup_suppressed: faults on a gfn that already had one in flight
+ */
+struct kvm_apf_stats {
+	u64 not_present;
+	u64 ready;
+	u64 error;
+	u64 sync_fallback;
+	u64 dup_suppressed;
+};
+
+/**
+ * struct kvm_apf_vcpu - one vCPU's async PF state
+ * @ops: the backend
+ * @mm: the VM's mm, for the default fault-in
+ * @stats: where to count (the vCPU's binary stats)
+ * @lock: protects @queue, @done and the items' @flags and @result
+ * @queue: every item of the vCPU, from setup to free
+ * @done: completed items, oldest first, until delivered
+ * @gfns: gfns with a fault in flight (duplicate suppression)
+ * @queued: items on @queue
+ * @max: most faults in flight
+ * @vcpu_id: low bits of every token
+ * @next_id: high bits of the next token
+ * @wrapped: @next_id wrapped: new tokens must be checked for reuse
+ * @ready_pending: a "page ready" awaits the guest's acknowledgement
+ * @wake_all_queued: a wake-all is on @done
+ */
+struct kvm_apf_vcpu {
+	const struct kvm_apf_ops *ops;
+	struct mm_struct *mm;
+	struct kvm_apf_stats *stats;
+	spinlock_t lock;
+	struct list_head queue;
+	struct list_head done;
+	struct kvm_apf_gfn_table gfns;
+	u32 queued;
+	u32 max;
+	u32 vcpu_id;
+	u32 next_id;
+	bool wrapped;
+	bool ready_pending;
+	bool wake_all_queued;
+};
+
+int kvm_apf_vcpu_init(struct kvm_apf_vcpu *apf, const struct kvm_apf_ops *ops,
+		      struct mm_struct *mm, struct kvm_apf_stats *stats,
+		      u32 vcpu_id, u32 max);
+void kvm_apf_vcpu_destroy(struct kvm_apf_vcpu *apf);
+int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
+		  unsigned long hva, u32 flags, u64 arch);
+bool kvm_apf_gfn_pending(struct kvm_apf_vcpu *apf, gfn_t gfn);
+void kvm_apf_check_completion(struct kvm_apf_vcpu *apf);
+void kvm_apf_ack(struct kvm_apf_vcpu *apf);
+int kvm_apf_wakeup_all(struct kvm_apf_vcpu *apf);
+int kvm_apf_user_ready(struct kvm_apf_vcpu *apf, u32 token, int status);
+void kvm_apf_clear(struct kvm_apf_vcpu *apf);
+int kvm_apf_flush(struct kvm_apf_vcpu *apf);
+
+#endif /* __LINUX_KVM_APF_H */

@@ -1,0 +1,617 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * KUnit tests for the async PF core, included at the end of core.c.  A fake
+ * backend records every call the core makes; kernel fault-ins are replaced
+ * through the backend's fault_in op, so they can succeed, fail or block.
+ */
+#include <kunit/test.h>
+#include <kunit/static_stub.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/kthread.h>
+
+#define FAKE_VCPU_ID	5
+#define FAKE_MAX_LOG	1024
+
+struct fake_vcpu {
+	struct kvm_apf_vcpu apf;
+	struct kvm_apf_stats stats;
+	bool tell_not_present;		/* not_present() returns this */
+	bool deliverable;		/* can_dequeue() returns this */
+	atomic_t requests;
+	atomic_t kicks;
+	int n_not_present;
+	int n_present;
+	int n_ready;
+	u32 present_token[FAKE_MAX_LOG];
+	int present_result[FAKE_MAX_LOG];
+	/* kernel fault-in */
+	int fault_result;
+	bool block;
+	struct completion release;
+	atomic_t fault_ins;
+};
+
+static struct fake_vcpu *to_fake(struct kvm_apf_vcpu *apf)
+{
+	return container_of(apf, struct fake_vcpu, apf);
+}
+
+static bool fake_not_present(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
+{
+	to_fake(apf)->n_not_present++;
+	return to_fake(apf)->tell_not_present;
+}
+
+static bool fake_present(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
+{
+	struct fake_vcpu *f = to_fake(apf);
+
+	if (f->n_present < FAKE_MAX_LOG) {
+		f->present_token[f->n_present] = item->token;
+		f->present_result[f->n_present] = item->result;
+	}
+	f->n_present++;
+	return true;
+}
+
+static bool fake_can_dequeue(struct kvm_apf_vcpu *apf)
+{
+	return to_fake(apf)->deliverable;
+}
+
+static void fake_request(struct kvm_apf_vcpu *apf)
+{
+	atomic_inc(&to_fake(apf)->requests);
+}
+
+static void fake_kick(struct kvm_apf_vcpu *apf)
+{
+	atomic_inc(&to_fake(apf)->kicks);
+}
+
+static void fake_ready(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
+{
+	to_fake(apf)->n_ready++;
+}
+
+static int fake_fault_in(struct kvm_apf_item *item)
+{
+	struct fake_vcpu *f = to_fake(item->apf);
+
+	atomic_inc(&f->fault_ins);
+	if (f->block)
+		wait_for_completion(&f->release);
+	return f->fault_result;
+}
+
+static const struct kvm_apf_ops fake_ops = {
+	.not_present = fake_not_present,
+	.present = fake_present,
+	.can_dequeue = fake_can_dequeue,
+	.request = fake_request,
+	.kick = fake_kick,
+	.ready = fake_ready,
+	.fault_in = fake_fault_in,
+	.needs_ack = true,
+};
+
+static void fake_exit(void *data)
+{
+	struct fake_vcpu *f = data;
+
+	complete_all(&f->release);
+	kvm_apf_vcpu_destroy(&f->apf);
+}
+
+static struct fake_vcpu *fake_vcpu(struct kunit *test, u32 max)
+{
+	struct fake_vcpu *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	f->tell_not_present = true;
+	f->deliverable = true;
+	init_completion(&f->release);
+	KUNIT_ASSERT_EQ(test, kvm_apf_vcpu_init(&f->apf, &fake_ops, NULL,
+						&f->stats, FAKE_VCPU_ID, max), 0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fake_exit, f), 0);
+	return f;
+}
+
+/* A valid-looking host address for @gfn (never dereferenced). */
+static unsigned long hva_of(gfn_t gfn)
+{
+	return 0x7f0000000000UL + (gfn << PAGE_SHIFT);
+}
+
+static int setup_kernel(struct fake_vcpu *f, gfn_t gfn)
+{
+	return kvm_apf_setup(&f->apf, gfn << PAGE_SHIFT, gfn, hva_of(gfn), 0, 0);
+}
+
+static int setup_user(struct fake_vcpu *f, gfn_t gfn)
+{
+	return kvm_apf_setup(&f->apf, gfn << PAGE_SHIFT, gfn, hva_of(gfn),
+			     KVM_APF_ITEM_USER, 0);
+}
+
+static struct kvm_apf_item *last_item(struct fake_vcpu *f)
+{
+	return list_last_entry(&f->apf.queue, struct kvm_apf_item, queue);
+}
+
+static int done_count(struct fake_vcpu *f)
+{
+	struct kvm_apf_item *item;
+	int n = 0;
+
+	spin_lock(&f->apf.lock);
+	list_for_each_entry(item, &f->apf.done, link)
+		n++;
+	spin_unlock(&f->apf.lock);
+	return n;
+}
+
+static void core_init_rejects_bad_args(struct kunit *test)
+{
+	struct kvm_apf_ops no_kick = fake_ops;
+	struct kvm_apf_stats stats;
+	struct kvm_apf_vcpu apf;
+
+	no_kick.kick = NULL;
+	KUNIT_EXPECT_EQ(test, kvm_apf_vcpu_init(&apf, &no_kick, NULL, &stats, 0, 8),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, kvm_apf_vcpu_init(&apf, &fake_ops, NULL, NULL, 0, 8),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, kvm_apf_vcpu_init(&apf, &fake_ops, NULL, &stats, 0, 0),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, kvm_apf_vcpu_init(&apf, &fake_ops, NULL, &stats, 0,
+						KVM_APF_MAX_LIMIT + 1), -EINVAL);
+}
+
+/* not present -> fault-in -> completion -> ready, one of each, same token. */
+static void core_kernel_fault_roundtrip(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+	struct kvm_apf_item *item;
+	u32 token;
+
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 42), 0);
+	item = last_item(f);
+	token = item->token;
+	KUNIT_EXPECT_EQ(test, f->n_not_present, 1);
+	KUNIT_EXPECT_TRUE(test, kvm_apf_gfn_pending(&f->apf, 42));
+	KUNIT_EXPECT_NE(test, token, 0U);
+	KUNIT_EXPECT_NE(test, token, KVM_APF_TOKEN_WAKE_ALL);
+	KUNIT_EXPECT_EQ(test, token & 0xfff, (u32)FAKE_VCPU_ID);
+
+	flush_work(&item->work);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->fault_ins), 1);
+	KUNIT_EXPECT_EQ(test, done_count(f), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->requests), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->kicks), 1);
+
+	kvm_apf_check_completion(&f->apf);
+	KUNIT_EXPECT_EQ(test, f->n_present, 1);
+	KUNIT_EXPECT_EQ(test, f->present_token[0], token);
+	KUNIT_EXPECT_EQ(test, f->present_result[0], 0);
+	KUNIT_EXPECT_EQ(test, f->n_ready, 1);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
+	KUNIT_EXPECT_FALSE(test, kvm_apf_gfn_pending(&f->apf, 42));
+	KUNIT_EXPECT_EQ(test, f->stats.not_present, 1ULL);
+	KUNIT_EXPECT_EQ(test, f->stats.ready, 1ULL);
+	KUNIT_EXPECT_EQ(test, f->stats.error, 0ULL);
+}
+
+/* A failed fault-in reaches the backend as the item's result. */
+static void core_error_result_is_carried(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+
+	f->fault_result = -EHWPOISON;
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 7), 0);
+	flush_work(&last_item(f)->work);
+	kvm_apf_check_completion(&f->apf);
+	KUNIT_EXPECT_EQ(test, f->n_present, 1);
+	KUNIT_EXPECT_EQ(test, f->present_result[0], -EHWPOISON);
+	KUNIT_EXPECT_EQ(test, f->stats.error, 1ULL);
+	/* No prefault of a page that is not there. */
+	KUNIT_EXPECT_EQ(test, f->n_ready, 0);
+}
+
+static void core_duplicate_gfn_is_sync(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+
+	KUNIT_ASSERT_EQ(test, setup_user(f, 9), 0);
+	KUNIT_EXPECT_EQ(test, setup_user(f, 9), -EEXIST);
+	KUNIT_EXPECT_EQ(test, setup_kernel(f, 9), -EEXIST);
+	KUNIT_EXPECT_EQ(test, f->n_not_present, 1);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 1U);
+	KUNIT_EXPECT_EQ(test, f->stats.dup_suppressed, 2ULL);
+	KUNIT_EXPECT_EQ(test, f->stats.sync_fallback, 2ULL);
+	KUNIT_EXPECT_EQ(test, setup_user(f, 10), 0);
+}
+
+static const u32 core_limits[] = { 1, 4, 64, 500 };
+
+static void core_limit_desc(const u32 *max, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "max %u", *max);
+}
+
+KUNIT_ARRAY_PARAM(core_limit, core_limits, core_limit_desc);
+
+/* The limit is a parameter; at the limit faults are sync, and recover. */
+static void core_limit_is_a_parameter(struct kunit *test)
+{
+	const u32 max = *(const u32 *)test->param_value;
+	struct fake_vcpu *f = fake_vcpu(test, max);
+	u32 i;
+
+	for (i = 0; i < max; i++)
+		KUNIT_ASSERT_EQ(test, setup_user(f, 100 + i), 0);
+	KUNIT_EXPECT_EQ(test, setup_user(f, 99), -EBUSY);
+	KUNIT_EXPECT_EQ(test, f->stats.sync_fallback, 1ULL);
+
+	KUNIT_ASSERT_EQ(test, kvm_apf_user_ready(&f->apf, last_item(f)->token, 0), 0);
+	kvm_apf_check_completion(&f->apf);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, max - 1);
+	KUNIT_EXPECT_EQ(test, setup_user(f, 99), 0);
+}
+
+static void core_tokens_unique_after_wrap(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 64);
+	struct kvm_apf_item *a, *b;
+	u32 i, t;
+
+	KUNIT_ASSERT_EQ(test, setup_user(f, 1), 0);	/* id 1 */
+	a = last_item(f);
+	KUNIT_EXPECT_EQ(test, a->token, (1U << 12) | FAKE_VCPU_ID);
+
+	/* Jump to the end of the id space: the next ids wrap past 0 and 1. */
+	f->apf.next_id = KVM_APF_TOKEN_ID_MASK - 1;
+	KUNIT_ASSERT_EQ(test, setup_user(f, 2), 0);	/* last id */
+	KUNIT_ASSERT_EQ(test, setup_user(f, 3), 0);	/* wraps */
+	b = last_item(f);
+	KUNIT_EXPECT_TRUE(test, f->apf.wrapped);
+	KUNIT_EXPECT_EQ(test, b->token, (2U << 12) | FAKE_VCPU_ID);
+
+	for (i = 4; i < 64; i++) {
+		KUNIT_ASSERT_EQ(test, setup_user(f, i), 0);
+		t = last_item(f)->token;
+		KUNIT_EXPECT_NE(test, t, 0U);
+		KUNIT_EXPECT_NE(test, t, KVM_APF_TOKEN_WAKE_ALL);
+		KUNIT_EXPECT_EQ(test, t & 0xfff, (u32)FAKE_VCPU_ID);
+		list_for_each_entry(a, &f->apf.queue, queue)
+			if (a != last_item(f))
+				KUNIT_EXPECT_NE(test, a->token, t);
+	}
+}
+
+/* needs_ack: one "ready" at a time, the next after the guest's ack. */
+static void core_one_ready_until_ack(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+	u32 t1, t2;
+
+	KUNIT_ASSERT_EQ(test, setup_user(f, 1), 0);
+	t1 = last_item(f)->token;
+	KUNIT_ASSERT_EQ(test, setup_user(f, 2), 0);
+	t2 = last_item(f)->token;
+	KUNIT_ASSERT_EQ(test, kvm_apf_user_ready(&f->apf, t2, 0), 0);
+	KUNIT_ASSERT_EQ(test, kvm_apf_user_ready(&f->apf, t1, -EIO), 0);
+
+	kvm_apf_check_completion(&f->apf);
+	KUNIT_EXPECT_EQ(test, f->n_present, 1);
+	KUNIT_EXPECT_TRUE(test, f->apf.ready_pending);
+	kvm_apf_check_completion(&f->apf);
+	KUNIT_EXPECT_EQ(test, f->n_present, 1);
+
+	kvm_apf_ack(&f->apf);
+	KUNIT_EXPECT_EQ(test, f->n_present, 2);
+	/* In completion order, each with its own result. */
+	KUNIT_EXPECT_EQ(test, f->present_token[0], t2);
+	KUNIT_EXPECT_EQ(test, f->present_result[0], 0);
+	KUNIT_EXPECT_EQ(test, f->present_token[1], t1);
+	KUNIT_EXPECT_EQ(test, f->present_result[1], -EIO);
+}
+
+/*
+ * A completion always asks the vCPU to look; it kicks unless a "ready" is
+ * pending (the ack will look), but always if the guest was never told "not
+ * present" (the vCPU itself waits for the page).
+ */
+static void core_kick_rules(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+
+	KUNIT_ASSERT_EQ(test, setup_user(f, 1), 0);
+	KUNIT_ASSERT_EQ(test, kvm_apf_user_ready(&f->apf, last_item(f)->token, 0), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->requests), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->kicks), 1);
+	kvm_apf_check_completion(&f->apf);	/* ready pending from now */
+
+	KUNIT_ASSERT_EQ(test, setup_user(f, 2), 0);
+	KUNIT_ASSERT_EQ(test, kvm_apf_user_ready(&f->apf, last_item(f)->token, 0), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->requests), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->kicks), 1);
+
+	f->tell_not_present = false;
+	KUNIT_ASSERT_EQ(test, setup_user(f, 3), 0);
+	KUNIT_EXPECT_EQ(test, f->stats.not_present, 2ULL);
+	kvm_apf_ack(&f->apf);		/* delivers 2: pending again */
+	KUNIT_ASSERT_EQ(test, kvm_apf_user_ready(&f->apf, last_item(f)->token, 0), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->kicks), 2);
+}
+
+static void core_can_dequeue_holds_completions(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+
+	f->deliverable = false;
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 1), 0);
+	flush_work(&last_item(f)->work);
+	kvm_apf_check_completion(&f->apf);
+	KUNIT_EXPECT_EQ(test, f->n_present, 0);
+	KUNIT_EXPECT_EQ(test, done_count(f), 1);
+
+	f->deliverable = true;
+	kvm_apf_check_completion(&f->apf);
+	KUNIT_EXPECT_EQ(test, f->n_present, 1);
+	KUNIT_EXPECT_EQ(test, done_count(f), 0);
+}
+
+static void core_wakeup_all(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+
+	KUNIT_ASSERT_EQ(test, kvm_apf_wakeup_all(&f->apf), 0);
+	KUNIT_ASSERT_EQ(test, kvm_apf_wakeup_all(&f->apf), 0);
+	KUNIT_EXPECT_EQ(test, done_count(f), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->requests), 1);
+
+	kvm_apf_check_completion(&f->apf);
+	KUNIT_EXPECT_EQ(test, f->n_present, 1);
+	KUNIT_EXPECT_EQ(test, f->present_token[0], KVM_APF_TOKEN_WAKE_ALL);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
+
+	kvm_apf_ack(&f->apf);
+	KUNIT_ASSERT_EQ(test, kvm_apf_wakeup_all(&f->apf), 0);
+	kvm_apf_check_completion(&f->apf);
+	KUNIT_EXPECT_EQ(test, f->n_present, 2);
+}
+
+/* Dropping faults the guest may wait for is always followed by a wake-all. */
+static void core_flush_sends_wake_all(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+
+	KUNIT_ASSERT_EQ(test, setup_user(f, 1), 0);
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 2), 0);
+	flush_work(&last_item(f)->work);
+	KUNIT_ASSERT_EQ(test, kvm_apf_flush(&f->apf), 0);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 1U);
+	KUNIT_EXPECT_FALSE(test, kvm_apf_gfn_pending(&f->apf, 1));
+	kvm_apf_check_completion(&f->apf);
+	KUNIT_EXPECT_EQ(test, f->n_present, 1);
+	KUNIT_EXPECT_EQ(test, f->present_token[0], KVM_APF_TOKEN_WAKE_ALL);
+}
+
+static int destroy_thread(void *data)
+{
+	struct fake_vcpu *f = data;
+
+	kvm_apf_clear(&f->apf);
+	return 0;
+}
+
+/*
+ * Teardown with items in every state: a fault-in still running, a kernel
+ * item completed but not delivered, a VMM item pending, a VMM item completed,
+ * a wake-all.  Teardown waits for the running fault-in, frees everything and
+ * tells the guest nothing.
+ */
+static void core_teardown_every_state(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+	struct task_struct *t;
+	u32 user_done;
+
+	f->deliverable = false;
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 1), 0);		/* completed */
+	flush_work(&last_item(f)->work);
+	KUNIT_ASSERT_EQ(test, setup_user(f, 2), 0);		/* pending */
+	KUNIT_ASSERT_EQ(test, setup_user(f, 3), 0);		/* completed */
+	user_done = last_item(f)->token;
+	KUNIT_ASSERT_EQ(test, kvm_apf_user_ready(&f->apf, user_done, 0), 0);
+	KUNIT_ASSERT_EQ(test, kvm_apf_wakeup_all(&f->apf), 0);
+	f->block = true;
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 4), 0);		/* running */
+	while (atomic_read(&f->fault_ins) < 2)
+		msleep(1);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 5U);
+
+	t = kthread_run(destroy_thread, f, "apf-teardown");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	get_task_struct(t);
+	msleep(50);
+	/* Still waiting for the blocked fault-in. */
+	KUNIT_EXPECT_EQ(test, f->apf.queued > 0, true);
+	complete_all(&f->release);
+	kthread_stop(t);
+	put_task_struct(t);
+
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
+	KUNIT_EXPECT_TRUE(test, list_empty(&f->apf.queue));
+	KUNIT_EXPECT_TRUE(test, list_empty(&f->apf.done));
+	KUNIT_EXPECT_EQ(test, f->apf.gfns.count, 0U);
+	KUNIT_EXPECT_EQ(test, f->n_present, 0);
+	/* Completing a dropped fault is refused, changes nothing. */
+	KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(&f->apf, user_done, 0), -ENOENT);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
+}
+
+#define CONCURRENT_ITEMS	256
+
+struct completer {
+	struct fake_vcpu *f;
+	u32 *tokens;
+	int first, step, errors;
+};
+
+static int completer_thread(void *data)
+{
+	struct completer *c = data;
+	int i;
+
+	for (i = c->first; i < CONCURRENT_ITEMS; i += c->step)
+		if (kvm_apf_user_ready(&c->f->apf, c->tokens[i], 0))
+			c->errors++;
+	while (!kthread_should_stop())
+		msleep(1);
+	return 0;
+}
+
+/*
+ * Many completions at once from every CPU, plus kernel fault-ins on the
+ * workqueue, while the vCPU delivers: each token is delivered exactly once.
+ */
+static void core_concurrent_completions(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, CONCURRENT_ITEMS + 64);
+	int ncpu = min_t(int, num_online_cpus(), 8), i, j, seen;
+	struct completer *c;
+	struct task_struct **t;
+	u32 *tokens;
+
+	tokens = kunit_kcalloc(test, CONCURRENT_ITEMS + 64, sizeof(*tokens),
+			       GFP_KERNEL);
+	c = kunit_kcalloc(test, ncpu, sizeof(*c), GFP_KERNEL);
+	t = kunit_kcalloc(test, ncpu, sizeof(*t), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, tokens);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	KUNIT_ASSERT_NOT_NULL(test, t);
+
+	for (i = 0; i < CONCURRENT_ITEMS; i++) {
+		KUNIT_ASSERT_EQ(test, setup_user(f, 1000 + i), 0);
+		tokens[i] = last_item(f)->token;
+	}
+	for (i = 0; i < ncpu; i++) {
+		c[i] = (struct completer){ .f = f, .tokens = tokens,
+					   .first = i, .step = ncpu };
+		t[i] = kthread_create(completer_thread, &c[i], "apf-done/%d", i);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(t[i]));
+		kthread_bind(t[i], cpumask_nth(i, cpu_online_mask));
+		get_task_struct(t[i]);
+	}
+	for (i = 0; i < ncpu; i++)
+		wake_up_process(t[i]);
+	for (i = 0; i < 64; i++) {
+		KUNIT_ASSERT_EQ(test, setup_kernel(f, 5000 + i), 0);
+		tokens[CONCURRENT_ITEMS + i] = last_item(f)->token;
+	}
+
+	/* The vCPU: deliver and ack until everything came through. */
+	for (i = 0; i < 100000 && f->n_present < CONCURRENT_ITEMS + 64; i++) {
+		kvm_apf_ack(&f->apf);
+		cond_resched();
+	}
+	for (i = 0; i < ncpu; i++) {
+		kthread_stop(t[i]);
+		put_task_struct(t[i]);
+		KUNIT_EXPECT_EQ(test, c[i].errors, 0);
+	}
+
+	KUNIT_ASSERT_EQ(test, f->n_present, CONCURRENT_ITEMS + 64);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
+	for (i = 0; i < CONCURRENT_ITEMS + 64; i++) {
+		for (seen = 0, j = 0; j < f->n_present; j++)
+			seen += f->present_token[j] == tokens[i];
+		KUNIT_EXPECT_EQ_MSG(test, seen, 1, "token %#x", tokens[i]);
+	}
+}
+
+static struct kvm_apf_item *no_memory(gfp_t gfp)
+{
+	return NULL;
+}
+
+/* No memory for an item: the fault is handled synchronously, no trace left. */
+static void core_alloc_failure_falls_back(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+
+	kunit_activate_static_stub(test, kvm_apf_alloc_item, no_memory);
+	KUNIT_EXPECT_EQ(test, setup_kernel(f, 1), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, kvm_apf_wakeup_all(&f->apf), -ENOMEM);
+	kunit_deactivate_static_stub(test, kvm_apf_alloc_item);
+
+	KUNIT_EXPECT_EQ(test, f->stats.sync_fallback, 1ULL);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
+	KUNIT_EXPECT_FALSE(test, kvm_apf_gfn_pending(&f->apf, 1));
+	KUNIT_EXPECT_EQ(test, f->n_not_present, 0);
+	KUNIT_EXPECT_EQ(test, setup_kernel(f, 1), 0);
+}
+
+/* Bad input from the VMM or a backend: a clean error, no state change. */
+static void core_bad_input(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+	u32 user, kernel;
+
+	KUNIT_EXPECT_EQ(test, kvm_apf_setup(&f->apf, 0, 1, hva_of(1), BIT(7), 0),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, kvm_apf_setup(&f->apf, 0, 1, KVM_HVA_ERR_BAD, 0, 0),
+			-EFAULT);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
+
+	f->block = true;
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 2), 0);
+	kernel = last_item(f)->token;
+	KUNIT_ASSERT_EQ(test, setup_user(f, 3), 0);
+	user = last_item(f)->token;
+
+	KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(&f->apf, 0x1234, 0), -ENOENT);
+	KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(&f->apf, kernel, 0), -ENOENT);
+	KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(&f->apf, KVM_APF_TOKEN_WAKE_ALL, 0),
+			-ENOENT);
+	KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(&f->apf, user, 1), -EINVAL);
+	KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(&f->apf, user, -MAX_ERRNO - 1),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, done_count(f), 0);
+
+	KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(&f->apf, user, -EFAULT), 0);
+	KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(&f->apf, user, 0), -EALREADY);
+	KUNIT_EXPECT_EQ(test, done_count(f), 1);
+	kvm_apf_check_completion(&f->apf);
+	KUNIT_EXPECT_EQ(test, f->present_result[0], -EFAULT);
+	KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(&f->apf, user, 0), -ENOENT);
+	complete_all(&f->release);
+}
+
+static struct kunit_case core_cases[] = {
+	KUNIT_CASE(core_init_rejects_bad_args),
+	KUNIT_CASE(core_kernel_fault_roundtrip),
+	KUNIT_CASE(core_error_result_is_carried),
+	KUNIT_CASE(core_duplicate_gfn_is_sync),
+	KUNIT_CASE_PARAM(core_limit_is_a_parameter, core_limit_gen_params),
+	KUNIT_CASE(core_tokens_unique_after_wrap),
+	KUNIT_CASE(core_one_ready_until_ack),
+	KUNIT_CASE(core_kick_rules),
+	KUNIT_CASE(core_can_dequeue_holds_completions),
+	KUNIT_CASE(core_wakeup_all),
+	KUNIT_CASE(core_flush_sends_wake_all),
+	KUNIT_CASE(core_teardown_every_state),
+	KUNIT_CASE(core_concurrent_completions),
+	KUNIT_CASE(core_alloc_failure_falls_back),
+	KUNIT_CASE(core_bad_input),
+	{}
+};
+
+static struct kunit_suite core_suite = {
+	.name = "kvm_apf_core",
+	.test_cases = core_cases,
+};
+kunit_test_suite(core_suite);
