@@ -7,6 +7,7 @@
 #                 the end-to-end tests on x86_64 and arm64, print the summary
 #   make run      build both kernels and show the e2e scenario in each VM
 #   make hooks    the hooks into upstream files, their reasons and sizes
+#   make check    checkpatch --strict, W=1 and sparse on our code (after a build)
 #   make tree     only bring .build/tree (base + our files + hooks) up to date
 #   make build    only build the kernels (ARCHES="x86_64 arm64")
 #   make export   the change as a git format-patch series against the base
@@ -20,7 +21,7 @@ S := scripts
 ARCHES ?= x86_64 arm64
 export ARCHES KDIR JOBS
 
-.PHONY: all test run deps tree build hooks export clean
+.PHONY: all test run deps tree build hooks check export clean
 
 all: test
 
@@ -41,6 +42,9 @@ run: deps
 
 hooks:
 	@$(S)/hooks.sh --stat
+
+check: tree
+	@$(S)/check.sh
 
 export: tree
 	@$(S)/export.sh

@@ -20,7 +20,7 @@
  *   without a wake-all to follow (tasks stuck forever after SMM, 2025):
  *   kvm_apf_flush() does both.
  * - "ready pending" and the done list are published in opposite orders by
- *   completion and acknowledgement, each followed by a full barrier, so that
+ *   completion and acknowledgment, each followed by a full barrier, so that
  *   one of the two sides always sees the other's store (no lost kick).
  */
 #include <linux/errno.h>
@@ -150,7 +150,7 @@ static void notify_vcpu(struct kvm_apf_vcpu *apf, bool notified)
 	 * Pairs with smp_store_mb() in kvm_apf_ack(): either the vCPU sees the
 	 * done list non-empty after it clears ready_pending, or we see the
 	 * cleared flag here and kick.  While a "ready" is pending the guest's
-	 * acknowledgement will look at the done list, so no kick is needed;
+	 * acknowledgment will look at the done list, so no kick is needed;
 	 * but a vCPU that was never told "not present" waits for this page
 	 * itself and must always be woken.
 	 */

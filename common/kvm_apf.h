@@ -158,14 +158,14 @@ struct kvm_apf_stats {
  * @vcpu_id: low bits of every token
  * @next_id: high bits of the next token
  * @wrapped: @next_id wrapped: new tokens must be checked for reuse
- * @ready_pending: a "page ready" awaits the guest's acknowledgement
+ * @ready_pending: a "page ready" awaits the guest's acknowledgment
  * @wake_all_queued: a wake-all is on @done
  */
 struct kvm_apf_vcpu {
 	const struct kvm_apf_ops *ops;
 	struct mm_struct *mm;
 	struct kvm_apf_stats *stats;
-	spinlock_t lock;
+	spinlock_t lock;	/* protects queue, done, items' flags and result */
 	struct list_head queue;
 	struct list_head done;
 	struct kvm_apf_gfn_table gfns;

@@ -430,7 +430,7 @@ static void core_teardown_every_state(struct kunit *test)
 	f->block = true;
 	KUNIT_ASSERT_EQ(test, setup_kernel(f, 4), 0);		/* running */
 	while (atomic_read(&f->fault_ins) < 2)
-		msleep(1);
+		usleep_range(1000, 2000);
 	KUNIT_EXPECT_EQ(test, f->apf.queued, 5U);
 
 	t = kthread_run(destroy_thread, f, "apf-teardown");
@@ -470,7 +470,7 @@ static int completer_thread(void *data)
 		if (kvm_apf_user_ready(&c->f->apf, c->tokens[i], 0))
 			c->errors++;
 	while (!kthread_should_stop())
-		msleep(1);
+		usleep_range(1000, 2000);
 	return 0;
 }
 
@@ -614,4 +614,5 @@ static struct kunit_suite core_suite = {
 	.name = "kvm_apf_core",
 	.test_cases = core_cases,
 };
+
 kunit_test_suite(core_suite);

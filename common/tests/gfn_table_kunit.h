@@ -211,4 +211,5 @@ static struct kunit_suite gfn_table_suite = {
 	.name = "kvm_apf_gfn_table",
 	.test_cases = gfn_table_cases,
 };
+
 kunit_test_suite(gfn_table_suite);

@@ -7,8 +7,9 @@
  * values the host wrote; host and guest check each other's view.  The same
  * source runs on x86_64 and arm64 and expects the same outcome.
  */
-#include <stdint.h>
 #include <string.h>
+
+#include <linux/compiler.h>
 
 #include "kvm_util.h"
 #include "processor.h"
@@ -20,17 +21,17 @@
 #define TEST_PAGES	64
 #define PATTERN		0x6170667061676573ull	/* "apfpages" */
 
-static void guest_code(uint64_t gva, uint64_t pages, uint64_t page_size)
+static void guest_code(u64 gva, u64 pages, u64 page_size)
 {
-	uint64_t i, sum = 0;
+	u64 i, sum = 0;
 
 	for (i = 0; i < pages; i++)
-		*(volatile uint64_t *)(gva + i * page_size) = PATTERN ^ i;
+		WRITE_ONCE(*(u64 *)(gva + i * page_size), PATTERN ^ i);
 	GUEST_SYNC(1);
 
 	/* The host replaced every word with its page number. */
 	for (i = 0; i < pages; i++)
-		sum += *(volatile uint64_t *)(gva + i * page_size + 8);
+		sum += READ_ONCE(*(u64 *)(gva + i * page_size + 8));
 	GUEST_SYNC2(2, sum);
 	GUEST_DONE();
 }
@@ -42,12 +43,12 @@ static struct kvm_vm *create_vm(struct kvm_vcpu **vcpu)
 	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, TEST_GPA,
 				    TEST_SLOT, TEST_PAGES, 0);
 	virt_map(vm, TEST_GPA, TEST_GPA, TEST_PAGES);
-	vcpu_args_set(*vcpu, 3, TEST_GPA, (uint64_t)TEST_PAGES,
-		      (uint64_t)vm->page_size);
+	vcpu_args_set(*vcpu, 3, TEST_GPA, (u64)TEST_PAGES,
+		      (u64)vm->page_size);
 	return vm;
 }
 
-static uint64_t run_to_ucall(struct kvm_vcpu *vcpu, struct ucall *uc)
+static u64 run_to_ucall(struct kvm_vcpu *vcpu, struct ucall *uc)
 {
 	vcpu_run(vcpu);
 	if (get_ucall(vcpu, uc) == UCALL_ABORT)
@@ -59,13 +60,13 @@ TEST(guest_and_host_see_the_same_memory)
 {
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm = create_vm(&vcpu);
-	uint64_t i, want = 0;
+	u64 i, want = 0;
 	struct ucall uc;
 
 	ASSERT_EQ(run_to_ucall(vcpu, &uc), UCALL_SYNC);
 	ASSERT_EQ(uc.args[1], 1);
 	for (i = 0; i < TEST_PAGES; i++) {
-		uint64_t *p = addr_gpa2hva(vm, TEST_GPA + i * vm->page_size);
+		u64 *p = addr_gpa2hva(vm, TEST_GPA + i * vm->page_size);
 
 		ASSERT_EQ(p[0], PATTERN ^ i);
 		/* A page the guest never wrote beyond word 0 stays zero. */
@@ -82,12 +83,12 @@ TEST(guest_and_host_see_the_same_memory)
 }
 
 /* One named vCPU binary stat, read through the vCPU's stats fd. */
-static uint64_t vcpu_stat(struct kvm_vcpu *vcpu, const char *name)
+static u64 vcpu_stat(struct kvm_vcpu *vcpu, const char *name)
 {
 	int fd = vcpu_get_stats_fd(vcpu);
 	struct kvm_stats_header header;
 	struct kvm_stats_desc *descs, *d;
-	uint64_t val = 0;
+	u64 val = 0;
 	bool found = false;
 	int i;
 
@@ -112,7 +113,7 @@ TEST(guest_exits_are_counted)
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm = create_vm(&vcpu);
 	struct ucall uc;
-	uint64_t before;
+	u64 before;
 
 	before = vcpu_stat(vcpu, "exits");
 	ASSERT_EQ(run_to_ucall(vcpu, &uc), UCALL_SYNC);

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# check.sh: the kernel's static checks on the project's C code, for every
+# arch already built: checkpatch --strict, W=1 warnings (our files compiled
+# with the extra warnings, as errors) and sparse (make C=2 on the KVM
+# directory, reports about our files only).  Exits non-zero on any finding.
+set -uo pipefail
+. "$(dirname "$0")/env.sh"
+rc=0
+
+echo "check: checkpatch --strict"
+mapfile -t files < <(cd "$REPO" && git ls-files '*.c' '*.h')
+(cd "$REPO" && perl "$TREE/scripts/checkpatch.pl" --no-tree --strict --terse \
+	--show-types -f "${files[@]}") | grep -E ': (ERROR|WARNING|CHECK):' && rc=1
+
+W1="-Wextra -Wunused -Wno-unused-parameter -Wno-missing-field-initializers
+    -Wno-sign-compare -Wno-type-limits -Wno-shift-negative-value
+    -Wmissing-format-attribute -Wmissing-include-dirs -Wunused-const-variable
+    -Wundef -Wunused-but-set-variable -Wformat-overflow -Wformat-truncation
+    -Wmissing-declarations -Wmissing-prototypes -Wold-style-definition -Werror"
+for a in $ARCHES; do
+	arch_setup "$a"
+	[ -f "$KOUT/compile_commands.json" ] || { echo "check: $a not built"; rc=1; continue; }
+	echo "check: $a W=1"
+	python3 - "$KOUT/compile_commands.json" "$W1" <<'PY' || rc=1
+import json, shlex, subprocess, sys
+cmds, extra = json.load(open(sys.argv[1])), sys.argv[2].split()
+bad = 0
+for e in cmds:
+    if '/apf/' not in e['file']:
+        continue
+    argv = shlex.split(e['command'])
+    out = argv.index('-o')
+    del argv[out:out + 2]
+    r = subprocess.run(argv + extra + ['-fsyntax-only'], cwd=e['directory'],
+                       capture_output=True, text=True)
+    if r.returncode or r.stderr.strip():
+        bad = 1
+        print(r.stderr)
+sys.exit(bad)
+PY
+	echo "check: $a sparse"
+	kvmdir=arch/$SRCARCH/kvm/
+	out=$(make -C "$TREE" O="$KOUT" ARCH="$KARCH" ${CROSS:+CROSS_COMPILE=$CROSS} \
+		C=2 -j"$JOBS" "$kvmdir" 2>&1 | grep -E '/apf/.*(warning|error):')
+	[ -n "$out" ] && { echo "$out"; rc=1; }
+done
+[ $rc -eq 0 ] && echo "check: clean"
+exit $rc
