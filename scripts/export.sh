@@ -23,7 +23,7 @@ done
 git add -A && git commit -qm "base: $(make -s -C "$KDIR" kernelversion 2>/dev/null)" --allow-empty
 
 # component  layout paths (repo)   subject
-series="common:Kconfig,common/:KVM: async PF: generic core in virt/kvm/apf
+series="common:Kconfig,common/,common/kvm_apf.h:KVM: async PF: generic core in virt/kvm/apf
 arch-x86:arch-x86/:KVM: x86: async PF backend on the generic core
 arch-arm64:arch-arm64/:KVM: arm64: async PF backend (SDEI, PPI)
 uapi:uapi/:KVM: async PF: uAPI

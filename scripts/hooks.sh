@@ -29,7 +29,7 @@ case "${1:---stat}" in
 	for p in $(list); do
 		reason=$(sed -n 's/^Reason: //p' "$p" | head -n 1)
 		[ -n "$reason" ] || { echo "hooks: ${p#"$repo"/} has no 'Reason:' line" >&2; exit 1; }
-		read -r add del < <(awk '/^(\+\+\+|---) /{next} /^\+/{a++} /^-/{d++}
+		read -r add del < <(awk '/^(\+\+\+|---)( |$)/{next} /^\+/{a++} /^-/{d++}
 			END {print a+0, d+0}' "$p")
 		printf '%-52s %5d %5d  %s\n' "${p#"$repo"/}" "$add" "$del" "$reason"
 		total_add=$((total_add + add)) total_del=$((total_del + del)) n=$((n + 1))

@@ -30,6 +30,7 @@ base_file=.apf-base		# which SRC the tree was copied from
 if [ ! -f "$tree/$base_file" ] || [ "$(cat "$tree/$base_file")" != "$src" ]; then
 	echo "overlay: copying $src -> $tree (once)"
 	rm -rf "$tree" "$tree.tmp"
+	mkdir -p "$(dirname "$tree")"
 	cp -a --reflink=auto "$src" "$tree.tmp"
 	echo "$src" > "$tree.tmp/$base_file"
 	: > "$tree.tmp/$manifest"
