@@ -31,6 +31,39 @@ RESULT = re.compile(r'^(ok|not ok) (\d+) (\S+)(?: # (.*))?$')
 RUNNING = re.compile(r'^# running (\S+)$')
 
 
+NESTED = re.compile(r'^    (ok|not ok) \d+ (\S+)(?: # (.*))?$')
+
+
+def status_of(word, note):
+    if word == 'not ok':
+        return 'FAIL'
+    return 'SKIP' if note.upper().startswith('SKIP') else 'PASS'
+
+
+def expand_subtests(results):
+    """A test binary that reports KTAP results of its own (kselftest
+    harness) counts as its subtests, so that a skipped subtest shows as
+    skipped; the binary's own failure (a crash after its subtests, say)
+    still counts if no subtest failed."""
+    out = []
+    for name, status, note, nested in results:
+        subs = []
+        for line in nested:
+            m = NESTED.match(line)
+            if m:
+                sub = m.group(2).removeprefix('global.')
+                subs.append((f'{name}.{sub}', status_of(m.group(1), m.group(3) or ''),
+                             m.group(3) or '', []))
+        if not subs:
+            out.append((name, status, note, nested))
+            continue
+        subs[-1] = subs[-1][:3] + (nested,)	# keep the output, once
+        out += subs
+        if status == 'FAIL' and all(s[1] != 'FAIL' for s in subs):
+            out.append((name, status, note, []))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--arch', required=True)
@@ -75,6 +108,7 @@ def main():
         elif line == '# e2e: done':
             done = True
 
+    results = expand_subtests(results)
     failures = []
     if not done:
         what = running or 'boot'

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * arm64 guest side of async PF: SMCCC vendor-hypervisor calls, an SDEI event
+ * for "not present", a PPI for "page ready".  The host backend does not
+ * exist yet, so the host side reports the arch unsupported and the tests
+ * skip; the guest functions are never reached.
+ */
+#include "processor.h"
+#include "ucall_common.h"
+
+static const char *apf_arch_unsupported(void)
+{
+	return "no arm64 async PF backend in this kernel yet";
+}
+
+static void apf_arch_vm_setup(struct kvm_vm *vm)
+{
+}
+
+static void guest_apf_enable(void)
+{
+	GUEST_FAIL("arm64 async PF is not implemented");
+}
+
+static void guest_apf_disable(void)
+{
+}

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * apf_async_pf_test: async page faults seen from a real guest.
+ *
+ * Guest memory is backed by a userfaultfd whose handler answers each fault
+ * late (APF_DELAY_US).  The guest enables async PF and reads every page;
+ * each first touch must give exactly one "not present" with a token, the
+ * guest runs other work while it waits, exactly one "page ready" with the
+ * same token follows, the guest acknowledges it, and the data is right.
+ * Then: async PF disabled while a fault is in flight, and a VM destroyed
+ * with a fault outstanding.  One source for every arch (apf_guest.h).
+ */
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+
+#include "kvm_util.h"
+#include "processor.h"
+#include "ucall_common.h"
+#include "userfaultfd_util.h"
+#include "kselftest_harness.h"
+#include "apf_guest.h"
+
+#define TEST_SLOT	10
+#define TEST_GPA	0x10000000ul
+#define TEST_PAGES	16
+#define APF_DELAY_US	20000
+
+struct apf_log apf_log;
+enum apf_mode apf_mode;
+
+static u64 pattern(u64 gpa)
+{
+	return gpa ^ 0x6170662d64617461ull;	/* "apf-data" */
+}
+
+static void guest_code(u64 gva, u64 pages, u64 page_size)
+{
+	u64 i;
+
+	guest_apf_enable();
+	asm volatile("" ::: "memory");
+	for (i = 0; i < pages; i++) {
+		u64 v = READ_ONCE(*(u64 *)(gva + i * page_size));
+
+		GUEST_ASSERT_EQ(v, pattern(gva + i * page_size));
+	}
+	guest_apf_disable();
+	GUEST_DONE();
+}
+
+static size_t page_size;
+static void *page_base;		/* host address of TEST_GPA */
+static int uffd_served;
+
+/* Fill each page with its pattern, after the reader thread's delay. */
+static int serve_page(int mode, int uffd, struct uffd_msg *msg)
+{
+	static __thread u64 *buf;
+	struct uffdio_copy copy;
+	u64 addr, gpa, i;
+
+	addr = msg->arg.pagefault.address & ~(u64)(page_size - 1);
+
+	if (!buf)
+		buf = malloc(page_size);
+	TEST_ASSERT(buf, "no memory");
+	/* The slot is identity-mapped: guest virtual = guest physical. */
+	gpa = TEST_GPA + (addr - (u64)page_base);
+	for (i = 0; i < page_size / 8; i++)
+		buf[i] = pattern(gpa + i * 8);
+	copy = (struct uffdio_copy){ .dst = addr, .src = (u64)buf,
+				     .len = page_size };
+	if (ioctl(uffd, UFFDIO_COPY, &copy)) {
+		struct uffdio_range range = { .start = addr, .len = page_size };
+
+		if (errno == EEXIST)
+			return 0;
+		if (errno != ENOENT)
+			return -errno;
+		/*
+		 * The VM unmapped the page while a fault on it was
+		 * outstanding (destroy_with_fault_outstanding): wake the
+		 * faulting thread so that it finds the page gone.
+		 */
+		return ioctl(uffd, UFFDIO_WAKE, &range) ? -errno : 0;
+	}
+	__atomic_add_fetch(&uffd_served, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+struct apf_vm {
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpu;
+	struct uffd_desc *uffd;
+};
+
+static void apf_vm_create(struct apf_vm *t, enum apf_mode mode, u32 delay_us)
+{
+	t->vm = vm_create_with_one_vcpu(&t->vcpu, guest_code);
+	page_size = t->vm->page_size;
+	vm_userspace_mem_region_add(t->vm, VM_MEM_SRC_ANONYMOUS, TEST_GPA,
+				    TEST_SLOT, TEST_PAGES, 0);
+	virt_map(t->vm, TEST_GPA, TEST_GPA, TEST_PAGES);
+	page_base = addr_gpa2hva(t->vm, TEST_GPA);
+	uffd_served = 0;
+	t->uffd = uffd_setup_demand_paging(UFFDIO_REGISTER_MODE_MISSING, delay_us,
+					   page_base, TEST_PAGES * page_size,
+					   1, serve_page);
+	apf_arch_vm_setup(t->vm);
+	apf_mode = mode;
+	sync_global_to_guest(t->vm, apf_mode);
+	vcpu_args_set(t->vcpu, 3, TEST_GPA, (u64)TEST_PAGES, (u64)page_size);
+}
+
+static void apf_vm_free(struct apf_vm *t)
+{
+	if (t->vm)
+		kvm_vm_free(t->vm);
+	uffd_stop_demand_paging(t->uffd);
+}
+
+static u64 run_to_ucall(struct kvm_vcpu *vcpu, struct ucall *uc)
+{
+	vcpu_run(vcpu);
+	if (get_ucall(vcpu, uc) == UCALL_ABORT)
+		REPORT_GUEST_ASSERT(*uc);
+	return uc->cmd;
+}
+
+/* Each delayed page: one "not present", work meanwhile, one "ready". */
+TEST(delayed_pages_are_async)
+{
+	struct apf_vm t = {};
+	struct ucall uc;
+	u64 i, j, seen;
+
+	if (apf_arch_unsupported())
+		SKIP(return, "%s", apf_arch_unsupported());
+	apf_vm_create(&t, APF_MODE_PARK, APF_DELAY_US);
+	ASSERT_EQ(run_to_ucall(t.vcpu, &uc), UCALL_DONE);
+	sync_global_from_guest(t.vm, apf_log);
+
+	EXPECT_EQ(uffd_served, TEST_PAGES);
+	EXPECT_EQ(apf_log.unexpected, 0);
+	/* Exactly one "not present" per page, with distinct tokens... */
+	ASSERT_EQ(apf_log.not_present, TEST_PAGES);
+	/*
+	 * ...one wake-all when the guest enabled async PF, then one "ready"
+	 * per token, each acknowledged (or no next one would have come).
+	 */
+	EXPECT_EQ(apf_log.wake_all, 1);
+	ASSERT_EQ(apf_log.ready, TEST_PAGES + 1);
+	for (i = 0; i < TEST_PAGES; i++) {
+		u32 token = apf_log.np_token[i];
+
+		EXPECT_NE(token, 0);
+		EXPECT_NE(token, APF_WAKE_ALL);
+		for (seen = 0, j = 0; j < apf_log.ready; j++)
+			seen += apf_log.ready_token[j] == token;
+		EXPECT_EQ(seen, 1) TH_LOG("token %#x readied %lu times", token, seen);
+		for (j = 0; j < i; j++)
+			EXPECT_NE(apf_log.np_token[j], token);
+		/* The guest ran other work while each page was on its way. */
+		EXPECT_GT(apf_log.work_during[i], 0);
+	}
+	TH_LOG("%d pages, %lu not-present, %lu ready (%lu wake-all), %lu work units parked",
+	       TEST_PAGES, apf_log.not_present, apf_log.ready, apf_log.wake_all,
+	       apf_log.work);
+	apf_vm_free(&t);
+}
+
+/*
+ * The guest turns async PF off inside its first "not present": the fault is
+ * then resolved synchronously, no "ready" ever comes for that token, and the
+ * remaining pages fault synchronously (no more "not present").
+ */
+TEST(disable_while_in_flight)
+{
+	struct apf_vm t = {};
+	struct ucall uc;
+	u64 j;
+
+	if (apf_arch_unsupported())
+		SKIP(return, "%s", apf_arch_unsupported());
+	apf_vm_create(&t, APF_MODE_DISABLE, APF_DELAY_US);
+	ASSERT_EQ(run_to_ucall(t.vcpu, &uc), UCALL_DONE);
+	sync_global_from_guest(t.vm, apf_log);
+
+	EXPECT_EQ(uffd_served, TEST_PAGES);
+	EXPECT_EQ(apf_log.unexpected, 0);
+	ASSERT_EQ(apf_log.not_present, 1);
+	for (j = 0; j < apf_log.ready; j++)
+		EXPECT_NE(apf_log.ready_token[j], apf_log.np_token[0]);
+	apf_vm_free(&t);
+}
+
+/*
+ * The VM goes away while a fault is outstanding (its page still on the way):
+ * teardown waits for the fault-in, frees everything and does not hang or
+ * WARN (the harness checks the kernel log).
+ */
+TEST(destroy_with_fault_outstanding)
+{
+	const u32 delay_us = 300000;
+	struct apf_vm t = {};
+	struct timespec a, b;
+	struct ucall uc;
+	double secs;
+
+	if (apf_arch_unsupported())
+		SKIP(return, "%s", apf_arch_unsupported());
+	apf_vm_create(&t, APF_MODE_REPORT, delay_us);
+	ASSERT_EQ(run_to_ucall(t.vcpu, &uc), UCALL_SYNC);
+	ASSERT_EQ(uc.args[0], 1);	/* "not present" received, page pending */
+	ASSERT_EQ(uffd_served, 0);
+
+	/* The selftests library unmaps guest memory first, then closes. */
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	kvm_vm_free(t.vm);
+	t.vm = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	secs = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+	TH_LOG("VM destroyed %.3f s after a fault went async", secs);
+	/* Bounded by the outstanding page's delay, not by anything else. */
+	EXPECT_LT(secs, 10.0);
+	apf_vm_free(&t);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The guest side of async page faults, behind one interface for every arch,
+ * so that the e2e tests are written once.  Each arch implements it in
+ * ARCH/apf_arch.h, included below, the way the KVM selftests library
+ * splits lib/ARCH/processor.c.
+ *
+ * The guest "parks" the faulting task by running other work inside the
+ * "not present" handler, with interrupts on, until the "page ready" for its
+ * token arrives (or, in APF_MODE_DISABLE, by turning async PF off at once).
+ * Everything the guest saw is logged in apf_log for the host to check.
+ */
+#ifndef APF_GUEST_H
+#define APF_GUEST_H
+
+#include <linux/compiler.h>
+#include "kvm_util.h"
+
+#define APF_MAX_LOG	512
+#define APF_WAKE_ALL	0xffffffffu
+
+enum apf_mode {
+	APF_MODE_PARK,		/* run other work until "page ready" */
+	APF_MODE_DISABLE,	/* turn async PF off in the first "not present" */
+	APF_MODE_REPORT,	/* tell the host the token, then park */
+};
+
+struct apf_log {
+	u64 not_present;	/* "not present" notifications */
+	u64 ready;		/* "page ready" notifications, wake-alls too */
+	u64 wake_all;		/* of which wake-all */
+	u64 unexpected;		/* notifications that made no sense */
+	u64 work;		/* units of other work done while parked */
+	u32 np_token[APF_MAX_LOG];
+	u32 ready_token[APF_MAX_LOG];
+	u64 work_during[APF_MAX_LOG];	/* per "not present" */
+};
+
+extern struct apf_log apf_log;
+extern enum apf_mode apf_mode;
+
+/*
+ * Host: can this arch run the test?  Returns NULL, or why not.
+ * Host: install the guest's handlers and the shared area into @vm.
+ * Guest: enable async PF on this vCPU (and interrupts), disable it.
+ */
+static const char *apf_arch_unsupported(void);
+static void apf_arch_vm_setup(struct kvm_vm *vm);
+static void guest_apf_enable(void);
+static void guest_apf_disable(void);
+
+#if defined(__x86_64__)
+#include "x86_64/apf_arch.h"
+#else
+#include "aarch64/apf_arch.h"
+#endif
+
+#endif /* APF_GUEST_H */

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * x86 guest side of async PF, as a Linux guest speaks it: the shared area
+ * and vector through MSR_KVM_ASYNC_PF_EN/_INT, "not present" as a #PF with
+ * the token in CR2 and the reason in the shared area, "page ready" as an
+ * interrupt with the token in the shared area, acknowledged through
+ * MSR_KVM_ASYNC_PF_ACK.  Included by the common apf_guest.h only.
+ */
+#include <asm/kvm_para.h>
+
+#include "apic.h"
+#include "processor.h"
+#include "ucall_common.h"
+
+#define APF_VECTOR	0xf3	/* what Linux guests use */
+
+static struct kvm_vcpu_pv_apf_data *apf_area;	/* guest virtual */
+static u64 apf_area_gpa;
+static u32 apf_woken;				/* last token woken */
+
+static inline u64 apf_read_cr2(void)
+{
+	u64 cr2;
+
+	asm volatile("mov %%cr2, %0" : "=r"(cr2));
+	return cr2;
+}
+
+static void guest_apf_enable(void)
+{
+	x2apic_enable();
+	wrmsr(MSR_KVM_ASYNC_PF_INT, APF_VECTOR);
+	/* A ring-0 test guest needs SEND_ALWAYS; Linux runs tasks in ring 3. */
+	wrmsr(MSR_KVM_ASYNC_PF_EN, apf_area_gpa | KVM_ASYNC_PF_ENABLED |
+	      KVM_ASYNC_PF_SEND_ALWAYS | KVM_ASYNC_PF_DELIVERY_AS_INT);
+	/* KVM makes a fault async only if it can interrupt the guest. */
+	asm volatile("sti");
+}
+
+static void guest_apf_disable(void)
+{
+	wrmsr(MSR_KVM_ASYNC_PF_EN, 0);
+}
+
+static void guest_apf_not_present(struct ex_regs *regs)
+{
+	u32 reason = READ_ONCE(apf_area->flags);
+	u32 token = apf_read_cr2();
+	u64 n = apf_log.not_present, work = 0;
+
+	if (reason != KVM_PV_REASON_PAGE_NOT_PRESENT) {
+		/* A real #PF: nothing in this test should take one. */
+		apf_log.unexpected++;
+		GUEST_FAIL("#PF at %lx, cr2 %lx, reason %u", regs->rip,
+			   apf_read_cr2(), reason);
+	}
+	WRITE_ONCE(apf_area->flags, 0);
+	if (n < APF_MAX_LOG)
+		apf_log.np_token[n] = token;
+	apf_log.not_present = n + 1;
+
+	if (apf_mode == APF_MODE_DISABLE) {
+		guest_apf_disable();
+		return;		/* the access is retried synchronously */
+	}
+	if (apf_mode == APF_MODE_REPORT)
+		GUEST_SYNC2(1, token);
+
+	/* Park the faulting "task": do other work until its page is ready. */
+	asm volatile("sti");
+	while (READ_ONCE(apf_woken) != token)
+		work++;
+	asm volatile("cli");
+	apf_log.work += work;
+	if (n < APF_MAX_LOG)
+		apf_log.work_during[n] = work;
+}
+
+static void guest_apf_ready(struct ex_regs *regs)
+{
+	u32 token = READ_ONCE(apf_area->token);
+	u64 n = apf_log.ready;
+
+	if (n < APF_MAX_LOG)
+		apf_log.ready_token[n] = token;
+	apf_log.ready = n + 1;
+	if (token == APF_WAKE_ALL)
+		apf_log.wake_all++;
+	else if (!token)
+		apf_log.unexpected++;
+	WRITE_ONCE(apf_woken, token);
+	WRITE_ONCE(apf_area->token, 0);
+	wrmsr(MSR_KVM_ASYNC_PF_ACK, 1);
+	x2apic_write_reg(APIC_EOI, 0);
+}
+
+static const char *apf_arch_unsupported(void)
+{
+	const struct kvm_cpuid_entry2 *e = get_cpuid_entry(kvm_get_supported_cpuid(),
+							   KVM_CPUID_FEATURES, 0);
+
+	if (!(e->eax & BIT(KVM_FEATURE_ASYNC_PF_INT)))
+		return "KVM does not offer KVM_FEATURE_ASYNC_PF_INT";
+	return NULL;
+}
+
+static void apf_arch_vm_setup(struct kvm_vm *vm)
+{
+	vm_vaddr_t area = vm_vaddr_alloc_page(vm);
+
+	apf_area = (void *)area;
+	apf_area_gpa = addr_gva2gpa(vm, area);
+	sync_global_to_guest(vm, apf_area);
+	sync_global_to_guest(vm, apf_area_gpa);
+	vm_install_exception_handler(vm, PF_VECTOR, guest_apf_not_present);
+	vm_install_exception_handler(vm, APF_VECTOR, guest_apf_ready);
+}
