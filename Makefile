@@ -6,6 +6,7 @@
 #   make test     install what is missing, build both kernels, run KUnit and
 #                 the end-to-end tests on x86_64 and arm64, print the summary
 #   make run      build both kernels and show the e2e scenario in each VM
+#   make bench    async PF benchmark: our kernel beside the unmodified base
 #   make hooks    the hooks into upstream files, their reasons and sizes
 #   make check    checkpatch --strict, W=1 and sparse on our code (after a build)
 #   make tree     only bring .build/tree (base + our files + hooks) up to date
@@ -21,7 +22,7 @@ S := scripts
 ARCHES ?= x86_64 arm64
 export ARCHES KDIR JOBS
 
-.PHONY: all test run deps tree build hooks check export clean
+.PHONY: all test run bench deps tree build hooks check export clean
 
 all: test
 
@@ -39,6 +40,9 @@ test: deps
 
 run: deps
 	@$(S)/run.sh
+
+bench: deps
+	@$(S)/bench.sh
 
 hooks:
 	@$(S)/hooks.sh --stat

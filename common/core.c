@@ -32,6 +32,9 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <kunit/static_stub.h>
+#ifdef CONFIG_KVM_ASYNC_PF
+#include <trace/events/kvm.h>
+#endif
 
 #include "gfn_table.h"
 
@@ -196,6 +199,9 @@ static void kvm_apf_execute(struct work_struct *work)
 	int result = kvm_apf_fault_in(item);
 	bool first, notified;
 
+#ifdef CONFIG_KVM_ASYNC_PF
+	trace_kvm_async_pf_completed(item->hva, item->cr2_or_gpa);
+#endif
 	spin_lock(&apf->lock);
 	notified = item->flags & KVM_APF_ITEM_NOTIFIED;
 	first = queue_done_locked(apf, item, result);
@@ -213,7 +219,8 @@ static void kvm_apf_execute(struct work_struct *work)
  * @hva: the host address of @gfn
  * @flags: %KVM_APF_ITEM_USER if the VMM resolves the fault (it completes it
  *	with kvm_apf_user_ready()), %KVM_APF_ITEM_WRITE for a write fault
- * @arch: the backend's data, kept in the item
+ * @arch: the backend's data, copied into the item (may be NULL)
+ * @len: its size, at most sizeof(item->arch)
  *
  * Tells the guest "not present" through @apf->ops->not_present() and, for
  * a kernel item, starts faulting the page in.
@@ -221,15 +228,16 @@ static void kvm_apf_execute(struct work_struct *work)
  * Return: 0 if the fault is now async; otherwise the fault must be handled
  * synchronously and nothing changed: -EEXIST, a fault on @gfn is already in
  * flight; -EBUSY, the vCPU has its maximum in flight; -EFAULT, @hva is not a
- * valid host address; -EINVAL, unknown @flags; -ENOMEM.
+ * valid host address; -EINVAL, unknown @flags or @len too big; -ENOMEM.
  */
 int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
-		  unsigned long hva, u32 flags, u64 arch)
+		  unsigned long hva, u32 flags, const void *arch, size_t len)
 {
 	struct kvm_apf_item *item;
 	int r;
 
-	if (flags & ~KVM_APF_SETUP_FLAGS)
+	if (flags & ~KVM_APF_SETUP_FLAGS ||
+	    len > sizeof_field(struct kvm_apf_item, arch))
 		return -EINVAL;
 	if (kvm_is_error_hva(hva)) {
 		r = -EFAULT;
@@ -240,7 +248,7 @@ int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 		goto sync;
 	}
 	if (kvm_apf_gfn_find(&apf->gfns, gfn)) {
-		apf->stats->dup_suppressed++;
+		apf->stats->apf_dup_suppressed++;
 		r = -EEXIST;
 		goto sync;
 	}
@@ -261,7 +269,8 @@ int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 	item->gfn = gfn;
 	item->hva = hva;
 	item->flags = flags;
-	item->arch = arch;
+	if (len)
+		memcpy(item->arch, arch, len);
 	INIT_LIST_HEAD(&item->link);
 	INIT_WORK(&item->work, kvm_apf_execute);
 
@@ -275,14 +284,14 @@ int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 		spin_lock(&apf->lock);
 		item->flags |= KVM_APF_ITEM_NOTIFIED;
 		spin_unlock(&apf->lock);
-		apf->stats->not_present++;
+		apf->stats->apf_not_present++;
 	}
 	if (!(flags & KVM_APF_ITEM_USER))
 		schedule_work(&item->work);
 	return 0;
 
 sync:
-	apf->stats->sync_fallback++;
+	apf->stats->apf_sync_fallback++;
 	return r;
 }
 EXPORT_SYMBOL_GPL(kvm_apf_setup);
@@ -341,12 +350,12 @@ void kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 		if (!(item->flags & KVM_APF_ITEM_WAKE_ALL)) {
 			kvm_apf_gfn_del(&apf->gfns, item->gfn);
 			if (item->result)
-				apf->stats->error++;
+				apf->stats->apf_error++;
 			else if (apf->ops->ready)
 				apf->ops->ready(apf, item);
 		}
 		if (apf->ops->present(apf, item)) {
-			apf->stats->ready++;
+			apf->stats->apf_ready++;
 			if (apf->ops->needs_ack)
 				WRITE_ONCE(apf->ready_pending, true);
 		}

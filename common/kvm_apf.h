@@ -54,6 +54,9 @@ struct kvm_apf_gfn_table {
 	u32 count;
 };
 
+/* Room for a backend's own data in each item. */
+#define KVM_APF_ARCH_WORDS	6
+
 /* struct kvm_apf_item.flags */
 #define KVM_APF_ITEM_USER	BIT(0)	/* the VMM resolves it */
 #define KVM_APF_ITEM_WRITE	BIT(1)	/* the guest wrote: fault in writable */
@@ -91,7 +94,7 @@ struct kvm_apf_item {
 	u32 token;
 	u32 flags;
 	int result;
-	u64 arch;
+	u64 arch[KVM_APF_ARCH_WORDS];
 };
 
 /**
@@ -127,22 +130,17 @@ struct kvm_apf_ops {
 	bool needs_ack;
 };
 
-/**
- * struct kvm_apf_stats - counters, exported as KVM binary stats
- * @not_present: "page not present" notifications the guest received
- * @ready: "page ready" notifications the guest received (wake-alls too)
- * @error: faults completed with an error
- * @sync_fallback: faults handled synchronously because no async fault
+/*
+ * struct kvm_apf_stats - the core's counters, in every vCPU's binary stats
+ * (the generic vCPU stats in <linux/kvm_types.h>, named as below):
+ * @apf_not_present: "page not present" notifications the guest received
+ * @apf_ready: "page ready" notifications the guest received (wake-alls too)
+ * @apf_error: faults completed with an error
+ * @apf_sync_fallback: faults handled synchronously because no async fault
  *	could be set up (limit, duplicate, no memory)
- * @dup_suppressed: faults on a gfn that already had one in flight
+ * @apf_dup_suppressed: faults on a gfn that already had one in flight
  */
-struct kvm_apf_stats {
-	u64 not_present;
-	u64 ready;
-	u64 error;
-	u64 sync_fallback;
-	u64 dup_suppressed;
-};
+struct kvm_apf_stats;
 
 /**
  * struct kvm_apf_vcpu - one vCPU's async PF state
@@ -183,7 +181,7 @@ int kvm_apf_vcpu_init(struct kvm_apf_vcpu *apf, const struct kvm_apf_ops *ops,
 		      u32 vcpu_id, u32 max);
 void kvm_apf_vcpu_destroy(struct kvm_apf_vcpu *apf);
 int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
-		  unsigned long hva, u32 flags, u64 arch);
+		  unsigned long hva, u32 flags, const void *arch, size_t len);
 bool kvm_apf_gfn_pending(struct kvm_apf_vcpu *apf, gfn_t gfn);
 void kvm_apf_check_completion(struct kvm_apf_vcpu *apf);
 void kvm_apf_ack(struct kvm_apf_vcpu *apf);

@@ -8,14 +8,22 @@ set -euo pipefail
 . "$(dirname "$0")/env.sh"
 arch_setup "$1"
 
-E2E=$OUT/e2e
+# For other runs of the same machinery (scripts/bench.sh): another list of
+# tests, another kernel image, another name for the outputs.
+TAG=${E2E_TAG:-e2e}
+KIMAGE=${E2E_KIMAGE:-$KIMAGE}
+E2E=$OUT/$TAG
 RES=$BUILD/results
 mkdir -p "$E2E" "$RES"
 CC=${CROSS}gcc
 
 # /init: the harness, static.
 $CC -static -O2 -Wall -o "$E2E/init" "$REPO/tests/harness/init.c"
-"$REPO/scripts/e2e_list.sh" "$ARCH_NAME" > "$E2E/list"
+if [ -n "${E2E_LIST:-}" ]; then
+	cp "$E2E_LIST" "$E2E/list"
+else
+	"$REPO/scripts/e2e_list.sh" "$ARCH_NAME" > "$E2E/list"
+fi
 
 # The initramfs, made by the kernel's own gen_init_cpio (no root needed).
 progs=$(awk '{print $3}' "$E2E/list" | sort -u)
@@ -49,5 +57,5 @@ qemu_rc=$?
 set -e
 exec python3 "$REPO/scripts/e2e_report.py" --arch "$ARCH_NAME" \
 	--console "$console" --qemu-rc "$qemu_rc" --timeout "$budget" \
-	--ktap "$RES/$ARCH_NAME-e2e.ktap" --json "$RES/$ARCH_NAME-e2e.json" \
+	--ktap "$RES/$ARCH_NAME-$TAG.ktap" --json "$RES/$ARCH_NAME-$TAG.json" \
 	${E2E_VERBOSE:+--verbose}

@@ -126,13 +126,14 @@ static unsigned long hva_of(gfn_t gfn)
 
 static int setup_kernel(struct fake_vcpu *f, gfn_t gfn)
 {
-	return kvm_apf_setup(&f->apf, gfn << PAGE_SHIFT, gfn, hva_of(gfn), 0, 0);
+	return kvm_apf_setup(&f->apf, gfn << PAGE_SHIFT, gfn, hva_of(gfn), 0,
+			     NULL, 0);
 }
 
 static int setup_user(struct fake_vcpu *f, gfn_t gfn)
 {
 	return kvm_apf_setup(&f->apf, gfn << PAGE_SHIFT, gfn, hva_of(gfn),
-			     KVM_APF_ITEM_USER, 0);
+			     KVM_APF_ITEM_USER, NULL, 0);
 }
 
 static struct kvm_apf_item *last_item(struct fake_vcpu *f)
@@ -198,9 +199,9 @@ static void core_kernel_fault_roundtrip(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->n_ready, 1);
 	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
 	KUNIT_EXPECT_FALSE(test, kvm_apf_gfn_pending(&f->apf, 42));
-	KUNIT_EXPECT_EQ(test, f->stats.not_present, 1ULL);
-	KUNIT_EXPECT_EQ(test, f->stats.ready, 1ULL);
-	KUNIT_EXPECT_EQ(test, f->stats.error, 0ULL);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_not_present, 1ULL);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_ready, 1ULL);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_error, 0ULL);
 }
 
 /* A failed fault-in reaches the backend as the item's result. */
@@ -214,7 +215,7 @@ static void core_error_result_is_carried(struct kunit *test)
 	kvm_apf_check_completion(&f->apf);
 	KUNIT_EXPECT_EQ(test, f->n_present, 1);
 	KUNIT_EXPECT_EQ(test, f->present_result[0], -EHWPOISON);
-	KUNIT_EXPECT_EQ(test, f->stats.error, 1ULL);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_error, 1ULL);
 	/* No prefault of a page that is not there. */
 	KUNIT_EXPECT_EQ(test, f->n_ready, 0);
 }
@@ -228,8 +229,8 @@ static void core_duplicate_gfn_is_sync(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, setup_kernel(f, 9), -EEXIST);
 	KUNIT_EXPECT_EQ(test, f->n_not_present, 1);
 	KUNIT_EXPECT_EQ(test, f->apf.queued, 1U);
-	KUNIT_EXPECT_EQ(test, f->stats.dup_suppressed, 2ULL);
-	KUNIT_EXPECT_EQ(test, f->stats.sync_fallback, 2ULL);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_dup_suppressed, 2ULL);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_sync_fallback, 2ULL);
 	KUNIT_EXPECT_EQ(test, setup_user(f, 10), 0);
 }
 
@@ -252,7 +253,7 @@ static void core_limit_is_a_parameter(struct kunit *test)
 	for (i = 0; i < max; i++)
 		KUNIT_ASSERT_EQ(test, setup_user(f, 100 + i), 0);
 	KUNIT_EXPECT_EQ(test, setup_user(f, 99), -EBUSY);
-	KUNIT_EXPECT_EQ(test, f->stats.sync_fallback, 1ULL);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_sync_fallback, 1ULL);
 
 	KUNIT_ASSERT_EQ(test, kvm_apf_user_ready(&f->apf, last_item(f)->token, 0), 0);
 	kvm_apf_check_completion(&f->apf);
@@ -340,7 +341,7 @@ static void core_kick_rules(struct kunit *test)
 
 	f->tell_not_present = false;
 	KUNIT_ASSERT_EQ(test, setup_user(f, 3), 0);
-	KUNIT_EXPECT_EQ(test, f->stats.not_present, 2ULL);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_not_present, 2ULL);
 	kvm_apf_ack(&f->apf);		/* delivers 2: pending again */
 	KUNIT_ASSERT_EQ(test, kvm_apf_user_ready(&f->apf, last_item(f)->token, 0), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->kicks), 2);
@@ -548,7 +549,7 @@ static void core_alloc_failure_falls_back(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kvm_apf_wakeup_all(&f->apf), -ENOMEM);
 	kunit_deactivate_static_stub(test, kvm_apf_alloc_item);
 
-	KUNIT_EXPECT_EQ(test, f->stats.sync_fallback, 1ULL);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_sync_fallback, 1ULL);
 	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
 	KUNIT_EXPECT_FALSE(test, kvm_apf_gfn_pending(&f->apf, 1));
 	KUNIT_EXPECT_EQ(test, f->n_not_present, 0);
@@ -559,12 +560,15 @@ static void core_alloc_failure_falls_back(struct kunit *test)
 static void core_bad_input(struct kunit *test)
 {
 	struct fake_vcpu *f = fake_vcpu(test, 8);
+	u64 big[KVM_APF_ARCH_WORDS + 1] = {};
 	u32 user, kernel;
 
-	KUNIT_EXPECT_EQ(test, kvm_apf_setup(&f->apf, 0, 1, hva_of(1), BIT(7), 0),
-			-EINVAL);
-	KUNIT_EXPECT_EQ(test, kvm_apf_setup(&f->apf, 0, 1, KVM_HVA_ERR_BAD, 0, 0),
-			-EFAULT);
+	KUNIT_EXPECT_EQ(test, kvm_apf_setup(&f->apf, 0, 1, hva_of(1), BIT(7),
+					    NULL, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, kvm_apf_setup(&f->apf, 0, 1, hva_of(1), 0,
+					    big, sizeof(big)), -EINVAL);
+	KUNIT_EXPECT_EQ(test, kvm_apf_setup(&f->apf, 0, 1, KVM_HVA_ERR_BAD, 0,
+					    NULL, 0), -EFAULT);
 	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
 
 	f->block = true;

@@ -122,6 +122,32 @@ static void apf_vm_free(struct apf_vm *t)
 	uffd_stop_demand_paging(t->uffd);
 }
 
+/*
+ * A vCPU binary stat by name; false if this kernel has no such stat (the
+ * unmodified base kernel has no apf_* counters).
+ */
+static bool vcpu_stat(struct kvm_vcpu *vcpu, const char *name, u64 *val)
+{
+	int fd = vcpu_get_stats_fd(vcpu);
+	struct kvm_stats_header header;
+	struct kvm_stats_desc *descs, *d;
+	bool found = false;
+	int i;
+
+	read_stats_header(fd, &header);
+	descs = read_stats_descriptors(fd, &header);
+	for (i = 0; i < header.num_desc && !found; i++) {
+		d = get_stats_descriptor(descs, i, &header);
+		if (!strcmp(d->name, name)) {
+			read_stat_data(fd, &header, d, val, 1);
+			found = true;
+		}
+	}
+	free(descs);
+	close(fd);
+	return found;
+}
+
 static u64 run_to_ucall(struct kvm_vcpu *vcpu, struct ucall *uc)
 {
 	vcpu_run(vcpu);
@@ -135,7 +161,7 @@ TEST(delayed_pages_are_async)
 {
 	struct apf_vm t = {};
 	struct ucall uc;
-	u64 i, j, seen;
+	u64 i, j, seen, stat;
 
 	if (apf_arch_unsupported())
 		SKIP(return, "%s", apf_arch_unsupported());
@@ -165,6 +191,14 @@ TEST(delayed_pages_are_async)
 			EXPECT_NE(apf_log.np_token[j], token);
 		/* The guest ran other work while each page was on its way. */
 		EXPECT_GT(apf_log.work_during[i], 0);
+	}
+	/* KVM counted what the guest saw, where it has the counters. */
+	if (vcpu_stat(t.vcpu, "apf_not_present", &stat)) {
+		EXPECT_EQ(stat, apf_log.not_present);
+		ASSERT_TRUE(vcpu_stat(t.vcpu, "apf_ready", &stat));
+		EXPECT_EQ(stat, apf_log.ready);
+		ASSERT_TRUE(vcpu_stat(t.vcpu, "apf_error", &stat));
+		EXPECT_EQ(stat, 0);
 	}
 	TH_LOG("%d pages, %lu not-present, %lu ready (%lu wake-all), %lu work units parked",
 	       TEST_PAGES, apf_log.not_present, apf_log.ready, apf_log.wake_all,

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * x86 backend of the KVM async PF core: what x86.c and mmu.c call.
+ */
+#ifndef __KVM_X86_APF_H
+#define __KVM_X86_APF_H
+
+#include <linux/kvm_host.h>
+
+int kvm_apf_x86_vcpu_init(struct kvm_vcpu *vcpu);
+bool kvm_apf_x86_setup(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa, gfn_t gfn,
+		       bool write, struct kvm_arch_async_pf *arch);
+int kvm_pv_enable_async_pf(struct kvm_vcpu *vcpu, u64 data);
+int kvm_pv_enable_async_pf_int(struct kvm_vcpu *vcpu, u64 data);
+
+#endif /* __KVM_X86_APF_H */

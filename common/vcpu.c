@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The generic async PF entry points that arch code has always called, on a
+ * vCPU whose async_pf is the core's state (struct kvm_apf_vcpu).
+ */
+#include <linux/kvm_host.h>
+
+/**
+ * kvm_check_async_pf_completion() - deliver completed async faults
+ * @vcpu: the vCPU, in its own context
+ */
+void kvm_check_async_pf_completion(struct kvm_vcpu *vcpu)
+{
+	kvm_apf_check_completion(&vcpu->async_pf);
+}
+
+/**
+ * kvm_clear_async_pf_completion_queue() - drop every async fault
+ * @vcpu: the vCPU, in its own context
+ */
+void kvm_clear_async_pf_completion_queue(struct kvm_vcpu *vcpu)
+{
+	kvm_apf_clear(&vcpu->async_pf);
+}
+
+/**
+ * kvm_async_pf_wakeup_all() - queue a "page ready" that wakes every task
+ * @vcpu: the vCPU, in its own context
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int kvm_async_pf_wakeup_all(struct kvm_vcpu *vcpu)
+{
+	return kvm_apf_wakeup_all(&vcpu->async_pf);
+}
