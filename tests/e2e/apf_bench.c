@@ -40,17 +40,15 @@ enum apf_mode apf_mode = APF_MODE_PARK;
 
 static u64 bench_work;		/* guest: units of compute done */
 static u64 bench_touched;	/* guest: pages touched */
-static u32 bench_never;		/* never set: keeps the loop honest */
 
 /*
- * One unit of work is one iteration of a load-compare-increment loop, the
- * same as the parked loop in the "not present" handler, so that work done
- * while parked and work done otherwise count alike.
+ * Work is counted in units of apf_guest_compute(), the same loop the "not
+ * present" handler runs while the touching task is parked.
  */
 static void guest_bench(u64 gva, u64 pages, u64 page_size, u64 quantum,
 			u64 async)
 {
-	u64 i, n;
+	u64 n;
 
 	if (async)
 		guest_apf_enable();
@@ -61,10 +59,7 @@ static void guest_bench(u64 gva, u64 pages, u64 page_size, u64 quantum,
 			READ_ONCE(*(u64 *)(gva + n * page_size));
 			WRITE_ONCE(bench_touched, n + 1);
 		}
-		for (i = 0; i < quantum; i++)
-			if (READ_ONCE(bench_never))
-				break;
-		WRITE_ONCE(bench_work, bench_work + i);
+		WRITE_ONCE(bench_work, bench_work + apf_guest_compute(quantum));
 	}
 }
 

@@ -40,6 +40,24 @@ extern struct apf_log apf_log;
 extern enum apf_mode apf_mode;
 
 /*
+ * The guest's "other work": @n units of a fixed loop, the same whether the
+ * guest computes between touches or while a touch is parked, so that work
+ * counts alike in both (apf_bench).  Returns the units done.
+ */
+static u32 apf_never;
+#define APF_PARK_CHUNK	256
+
+static noinline u64 apf_guest_compute(u64 n)
+{
+	u64 i;
+
+	for (i = 0; i < n; i++)
+		if (READ_ONCE(apf_never))
+			break;
+	return i;
+}
+
+/*
  * Host: can this arch run the test?  Returns NULL, or why not.
  * Host: install the guest's handlers and the shared area into @vm.
  * Guest: enable async PF on this vCPU (and interrupts), disable it.

@@ -69,7 +69,7 @@ static void guest_apf_not_present(struct ex_regs *regs)
 	/* Park the faulting "task": do other work until its page is ready. */
 	asm volatile("sti");
 	while (READ_ONCE(apf_woken) != token)
-		work++;
+		work += apf_guest_compute(APF_PARK_CHUNK);
 	asm volatile("cli");
 	apf_log.work += work;
 	if (n < APF_MAX_LOG)
