@@ -10,8 +10,12 @@ KDIR=${KDIR:-$BUILD/src/linux-source-6.12}
 TREE=$BUILD/tree
 ARCHES=${ARCHES:-x86_64 arm64}
 JOBS=${JOBS:-$(nproc)}
-# ccache through its masquerade links, so CC stays "gcc" in .config.
+# ccache through its masquerade links, so CC stays "gcc" in .config; paths
+# below the repository hashed relative to it, so that another clone (CI's)
+# hits the same cache.
 export PATH=/usr/lib/ccache:$PATH
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$REPO}
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 
 arch_setup() {
 	ARCH_NAME=$1
