@@ -22,6 +22,7 @@
 #include "userfaultfd_util.h"
 #include "kselftest_harness.h"
 #include "apf_guest.h"
+#include "apf_util.h"
 
 #define TEST_SLOT	10
 #define TEST_GPA	0x10000000ul
@@ -122,41 +123,6 @@ static void apf_vm_free(struct apf_vm *t)
 	uffd_stop_demand_paging(t->uffd);
 }
 
-/*
- * A vCPU binary stat by name; false if this kernel has no such stat (the
- * unmodified base kernel has no apf_* counters).
- */
-static bool vcpu_stat(struct kvm_vcpu *vcpu, const char *name, u64 *val)
-{
-	int fd = vcpu_get_stats_fd(vcpu);
-	struct kvm_stats_header header;
-	struct kvm_stats_desc *descs, *d;
-	bool found = false;
-	int i;
-
-	read_stats_header(fd, &header);
-	descs = read_stats_descriptors(fd, &header);
-	for (i = 0; i < header.num_desc && !found; i++) {
-		d = get_stats_descriptor(descs, i, &header);
-		if (!strcmp(d->name, name)) {
-			read_stat_data(fd, &header, d, val, 1);
-			found = true;
-		}
-	}
-	free(descs);
-	close(fd);
-	return found;
-}
-
-static u64 run_to_ucall(struct kvm_vcpu *vcpu, struct ucall *uc)
-{
-	vcpu_run(vcpu);
-	if (get_ucall(vcpu, uc) == UCALL_ABORT)
-		REPORT_GUEST_ASSERT(*uc);
-	return uc->cmd;
-}
-
-/* Each delayed page: one "not present", work meanwhile, one "ready". */
 TEST(delayed_pages_are_async)
 {
 	struct apf_vm t = {};

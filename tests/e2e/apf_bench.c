@@ -31,6 +31,7 @@
 #include "ucall_common.h"
 #include "userfaultfd_util.h"
 #include "apf_guest.h"
+#include "apf_util.h"
 
 #define BENCH_SLOT	10
 #define BENCH_GPA	0x10000000ul
@@ -87,28 +88,6 @@ static void *run_vcpu(void *arg)
 		REPORT_GUEST_ASSERT(uc);
 	TEST_FAIL("guest stopped: exit %d", vcpu->run->exit_reason);
 	return NULL;
-}
-
-/*
- * One vCPU stat, read through a stats fd opened before the vCPU runs: the
- * fd is read without the vCPU's mutex, which KVM_RUN holds.
- */
-static u64 read_stat(int fd, const char *name)
-{
-	struct kvm_stats_header header;
-	struct kvm_stats_desc *descs, *d;
-	u64 val = 0;
-	int i;
-
-	read_stats_header(fd, &header);
-	descs = read_stats_descriptors(fd, &header);
-	for (i = 0; i < header.num_desc; i++) {
-		d = get_stats_descriptor(descs, i, &header);
-		if (!strcmp(d->name, name))
-			read_stat_data(fd, &header, d, &val, 1);
-	}
-	free(descs);
-	return val;
 }
 
 static const char *kernel_release(void)
@@ -205,7 +184,7 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 		  u64 *result)
 {
 	u64 delay_us = a->delay_us, window_ms = a->window_ms, pages = a->pages;
-	u64 work_ptr, parked_ptr, work, parked, exits0;
+	u64 work_ptr, parked_ptr, work, parked, exits0, exits = 0;
 	struct uffd_desc *uffd = NULL;
 	int stats_fd;
 	bool present = !strcmp(mode, "ceiling") || !strcmp(mode, "calibrate");
@@ -234,7 +213,7 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	work_ptr = (u64)addr_gva2hva(vm, (vm_vaddr_t)&bench_work);
 	parked_ptr = (u64)addr_gva2hva(vm, (vm_vaddr_t)&apf_log.work);
 	stats_fd = vcpu_get_stats_fd(vcpu);
-	exits0 = read_stat(stats_fd, "exits");
+	TEST_ASSERT(read_stat(stats_fd, "exits", &exits0), "no exits stat");
 
 	pthread_create(&thread, NULL, run_vcpu, vcpu);
 	usleep(window_ms * 1000);
@@ -247,8 +226,9 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	       kernel_release(), mode, delay_us, window_ms, quantum);
 	printf("work=%lu parked_work=%lu touched=%lu not_present=%lu ",
 	       work + parked, parked, bench_touched, apf_log.not_present);
+	read_stat(stats_fd, "exits", &exits);
 	printf("ready=%lu wake_all=%lu exits=%lu\n", apf_log.ready,
-	       apf_log.wake_all, read_stat(stats_fd, "exits") - exits0);
+	       apf_log.wake_all, exits - exits0);
 	fflush(stdout);
 	*result = work + parked;
 	(void)uffd;

@@ -44,10 +44,10 @@ extern enum apf_mode apf_mode;
  * guest computes between touches or while a touch is parked, so that work
  * counts alike in both (apf_bench).  Returns the units done.
  */
-static u32 apf_never;
+static u32 apf_never __maybe_unused;
 #define APF_PARK_CHUNK	256
 
-static noinline u64 apf_guest_compute(u64 n)
+static noinline __maybe_unused u64 apf_guest_compute(u64 n)
 {
 	u64 i;
 
@@ -62,10 +62,10 @@ static noinline u64 apf_guest_compute(u64 n)
  * Host: install the guest's handlers and the shared area into @vm.
  * Guest: enable async PF on this vCPU (and interrupts), disable it.
  */
-static const char *apf_arch_unsupported(void);
-static void apf_arch_vm_setup(struct kvm_vm *vm);
-static void guest_apf_enable(void);
-static void guest_apf_disable(void);
+static inline const char *apf_arch_unsupported(void);
+static inline void apf_arch_vm_setup(struct kvm_vm *vm);
+static inline void guest_apf_enable(void);
+static inline void guest_apf_disable(void);
 
 #if defined(__x86_64__)
 #include "x86_64/apf_arch.h"

@@ -15,6 +15,7 @@
 #include "processor.h"
 #include "ucall_common.h"
 #include "kselftest_harness.h"
+#include "apf_util.h"
 
 #define TEST_SLOT	10
 #define TEST_GPA	0x10000000ul
@@ -48,14 +49,6 @@ static struct kvm_vm *create_vm(struct kvm_vcpu **vcpu)
 	return vm;
 }
 
-static u64 run_to_ucall(struct kvm_vcpu *vcpu, struct ucall *uc)
-{
-	vcpu_run(vcpu);
-	if (get_ucall(vcpu, uc) == UCALL_ABORT)
-		REPORT_GUEST_ASSERT(*uc);
-	return uc->cmd;
-}
-
 TEST(guest_and_host_see_the_same_memory)
 {
 	struct kvm_vcpu *vcpu;
@@ -82,42 +75,18 @@ TEST(guest_and_host_see_the_same_memory)
 	kvm_vm_free(vm);
 }
 
-/* One named vCPU binary stat, read through the vCPU's stats fd. */
-static u64 vcpu_stat(struct kvm_vcpu *vcpu, const char *name)
-{
-	int fd = vcpu_get_stats_fd(vcpu);
-	struct kvm_stats_header header;
-	struct kvm_stats_desc *descs, *d;
-	u64 val = 0;
-	bool found = false;
-	int i;
-
-	read_stats_header(fd, &header);
-	descs = read_stats_descriptors(fd, &header);
-	for (i = 0; i < header.num_desc && !found; i++) {
-		d = get_stats_descriptor(descs, i, &header);
-		if (!strcmp(d->name, name)) {
-			read_stat_data(fd, &header, d, &val, 1);
-			found = true;
-		}
-	}
-	free(descs);
-	close(fd);
-	TEST_ASSERT(found, "no vCPU stat '%s'", name);
-	return val;
-}
-
 /* Each ucall is an exit, counted in the vCPU's binary stats on both arches. */
 TEST(guest_exits_are_counted)
 {
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm = create_vm(&vcpu);
 	struct ucall uc;
-	u64 before;
+	u64 before, after;
 
-	before = vcpu_stat(vcpu, "exits");
+	ASSERT_TRUE(vcpu_stat(vcpu, "exits", &before));
 	ASSERT_EQ(run_to_ucall(vcpu, &uc), UCALL_SYNC);
-	ASSERT_GE(vcpu_stat(vcpu, "exits") - before, 1);
+	ASSERT_TRUE(vcpu_stat(vcpu, "exits", &after));
+	ASSERT_GE(after - before, 1);
 	kvm_vm_free(vm);
 }
 

@@ -8,20 +8,20 @@
 #include "processor.h"
 #include "ucall_common.h"
 
-static const char *apf_arch_unsupported(void)
+static inline const char *apf_arch_unsupported(void)
 {
 	return "no arm64 async PF backend in this kernel yet";
 }
 
-static void apf_arch_vm_setup(struct kvm_vm *vm)
+static inline void apf_arch_vm_setup(struct kvm_vm *vm)
 {
 }
 
-static void guest_apf_enable(void)
+static inline void guest_apf_enable(void)
 {
 	GUEST_FAIL("arm64 async PF is not implemented");
 }
 
-static void guest_apf_disable(void)
+static inline void guest_apf_disable(void)
 {
 }

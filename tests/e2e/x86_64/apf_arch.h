@@ -26,7 +26,7 @@ static inline u64 apf_read_cr2(void)
 	return cr2;
 }
 
-static void guest_apf_enable(void)
+static inline void guest_apf_enable(void)
 {
 	x2apic_enable();
 	wrmsr(MSR_KVM_ASYNC_PF_INT, APF_VECTOR);
@@ -37,7 +37,7 @@ static void guest_apf_enable(void)
 	asm volatile("sti");
 }
 
-static void guest_apf_disable(void)
+static inline void guest_apf_disable(void)
 {
 	wrmsr(MSR_KVM_ASYNC_PF_EN, 0);
 }
@@ -94,7 +94,7 @@ static void guest_apf_ready(struct ex_regs *regs)
 	x2apic_write_reg(APIC_EOI, 0);
 }
 
-static const char *apf_arch_unsupported(void)
+static inline const char *apf_arch_unsupported(void)
 {
 	const struct kvm_cpuid_entry2 *e = get_cpuid_entry(kvm_get_supported_cpuid(),
 							   KVM_CPUID_FEATURES, 0);
@@ -104,7 +104,7 @@ static const char *apf_arch_unsupported(void)
 	return NULL;
 }
 
-static void apf_arch_vm_setup(struct kvm_vm *vm)
+static inline void apf_arch_vm_setup(struct kvm_vm *vm)
 {
 	vm_vaddr_t area = vm_vaddr_alloc_page(vm);
 
