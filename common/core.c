@@ -309,6 +309,12 @@ bool kvm_apf_gfn_pending(struct kvm_apf_vcpu *apf, gfn_t gfn)
 }
 EXPORT_SYMBOL_GPL(kvm_apf_gfn_pending);
 
+/* Does @item have a fault-in work item (a kernel-resolved fault)? */
+static bool item_has_work(const struct kvm_apf_item *item)
+{
+	return !(item->flags & (KVM_APF_ITEM_USER | KVM_APF_ITEM_WAKE_ALL));
+}
+
 /* Take @item off every list and free it, after its work (if any) is done. */
 static void free_item(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 {
@@ -316,7 +322,7 @@ static void free_item(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 	list_del(&item->queue);
 	spin_unlock(&apf->lock);
 	apf->queued--;
-	if (!(item->flags & (KVM_APF_ITEM_USER | KVM_APF_ITEM_WAKE_ALL)))
+	if (item_has_work(item))
 		flush_work(&item->work);
 	kfree(item);
 }
@@ -485,7 +491,7 @@ void kvm_apf_clear(struct kvm_apf_vcpu *apf)
 		 * running is waited for (it then put the item on the done
 		 * list, which is why that list is unlinked afterwards).
 		 */
-		if (!(item->flags & (KVM_APF_ITEM_USER | KVM_APF_ITEM_WAKE_ALL)))
+		if (item_has_work(item))
 			cancel_work_sync(&item->work);
 		spin_lock(&apf->lock);
 		list_del_init(&item->link);

@@ -16,11 +16,7 @@ lines=()
 for a in ${BENCH_ARCHES:-x86_64}; do
 	arch_setup "$a"
 	"$S/build.sh" "$a"
-	"$S/selftests.sh" "$a"
-	make -s -C "$TREE/tools/testing/selftests/kvm" ARCH="$SRCARCH" \
-		${CROSS:+CROSS_COMPILE=$CROSS} OUTPUT="$OUT/selftests" \
-		abs_objdir="$OUT/selftests" KHDR_INCLUDES="-isystem $KOUT/usr/include" \
-		LDFLAGS="-static -pthread" "$OUT/selftests/apf/apf_bench" > /dev/null
+	"$S/selftests.sh" "$a" apf/apf_bench
 
 	# The unmodified base: same config fragments without our options.
 	base=$BUILD/$a-base

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# selftests.sh ARCH: install ARCH's uAPI headers from the built kernel and
-# build, statically, the KVM selftests named in tests/e2e.list (ours live in
-# tools/testing/selftests/kvm/apf/) into .build/ARCH/selftests.
+# selftests.sh ARCH [PROGRAM...]: install ARCH's uAPI headers from the built
+# kernel and build, statically, the KVM selftests named in tests/e2e.list
+# (ours live in tools/testing/selftests/kvm/apf/), plus any PROGRAM given,
+# into .build/ARCH/selftests.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 arch_setup "$1"
+shift
 
 mkdir -p "$OUT/selftests/tools"	# abs_objdir: arm64 generated headers go here
-progs=$("$REPO/scripts/e2e_list.sh" "$ARCH_NAME" | awk '{print $3}' | sort -u)
+progs=$( { "$REPO/scripts/e2e_list.sh" "$ARCH_NAME" | awk '{print $3}'
+	  [ $# -eq 0 ] || printf '%s\n' "$@"; } | sort -u)
 log=$OUT/selftests.log
 {
 	make -C "$TREE" O="$KOUT" ARCH="$KARCH" ${CROSS:+CROSS_COMPILE=$CROSS} \
