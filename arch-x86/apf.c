@@ -46,12 +46,30 @@ static inline int apf_put_user_notpresent(struct kvm_vcpu *vcpu)
 				      sizeof(reason));
 }
 
-static inline int apf_put_user_ready(struct kvm_vcpu *vcpu, u32 token)
+/*
+ * The token of a "page ready", and for a guest that opted in its status:
+ * one write, so that the guest never sees a token with a stale status.
+ */
+static inline int apf_put_user_ready(struct kvm_vcpu *vcpu, u32 token,
+				     int result)
 {
-	unsigned int offset = offsetof(struct kvm_vcpu_pv_apf_data, token);
+	unsigned int offset = offsetof(struct kvm_apf_shared, token);
+	struct {
+		u32 token;
+		u32 status;
+	} ready = { token, -result };
+
+	BUILD_BUG_ON(offsetof(struct kvm_apf_shared, token) !=
+		     offsetof(struct kvm_vcpu_pv_apf_data, token));
+	BUILD_BUG_ON(offsetof(struct kvm_apf_shared, status) !=
+		     offsetofend(struct kvm_apf_shared, token));
+	BUILD_BUG_ON(sizeof(struct kvm_apf_shared) !=
+		     sizeof(struct kvm_vcpu_pv_apf_data));
 
 	return kvm_write_guest_offset_cached(vcpu->kvm, &vcpu->arch.apf.data,
-					     &token, offset, sizeof(token));
+					     &ready, offset,
+					     vcpu->async_pf.report_errors ?
+					     sizeof(ready) : sizeof(token));
 }
 
 static inline bool apf_pageready_slot_free(struct kvm_vcpu *vcpu)
@@ -144,7 +162,7 @@ static bool x86_apf_present(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 
 	if ((item->flags & (KVM_APF_ITEM_WAKE_ALL | KVM_APF_ITEM_NOTIFIED)) &&
 	    kvm_pv_async_pf_enabled(vcpu) &&
-	    !apf_put_user_ready(vcpu, item->token)) {
+	    !apf_put_user_ready(vcpu, item->token, item->result)) {
 		kvm_apic_set_irq(vcpu, &irq, NULL);
 		told = true;
 	}
@@ -252,8 +270,18 @@ int kvm_pv_enable_async_pf(struct kvm_vcpu *vcpu, u64 data)
 {
 	gpa_t gpa = data & ~0x3f;
 
-	/* Bits 4:5 are reserved, Should be zero */
-	if (data & 0x30)
+	/* Bit 5 is reserved, Should be zero */
+	if (data & 0x20)
+		return 1;
+
+	/*
+	 * Error status comes with "page ready", which only the interrupt
+	 * delivers; and only if the VMM let this guest see errors.
+	 */
+	if ((data & KVM_ASYNC_PF_ERROR_STATUS) &&
+	    (!(data & KVM_ASYNC_PF_DELIVERY_AS_INT) ||
+	     !guest_pv_has(vcpu, KVM_FEATURE_ASYNC_PF_ERROR) ||
+	     !kvm_apf_guest_error_allowed(vcpu->kvm)))
 		return 1;
 
 	if (!guest_pv_has(vcpu, KVM_FEATURE_ASYNC_PF_VMEXIT) &&
@@ -268,14 +296,16 @@ int kvm_pv_enable_async_pf(struct kvm_vcpu *vcpu, u64 data)
 		return data ? 1 : 0;
 
 	vcpu->arch.apf.msr_en_val = data;
+	vcpu->async_pf.report_errors = data & KVM_ASYNC_PF_ERROR_STATUS;
 
 	if (!kvm_pv_async_pf_enabled(vcpu)) {
 		kvm_apf_clear(&vcpu->async_pf);
 		return 0;
 	}
 
+	/* Reason, token and status: within the area's first 64 bytes. */
 	if (kvm_gfn_to_hva_cache_init(vcpu->kvm, &vcpu->arch.apf.data, gpa,
-				      sizeof(u64)))
+				      offsetofend(struct kvm_apf_shared, status)))
 		return 1;
 
 	vcpu->arch.apf.send_user_only = !(data & KVM_ASYNC_PF_SEND_ALWAYS);

@@ -327,14 +327,39 @@ static void free_item(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 	kfree(item);
 }
 
+/*
+ * @item failed (its result is a -errno) and the guest cannot be told so: it
+ * did not opt in to error status, or it was never told "not present" and
+ * waits for the page itself.  Telling it "ready" would make it retry the
+ * access, fault again and loop, so retry the fault synchronously instead:
+ * the page may have come meanwhile (the VMM fixed the backing and
+ * re-entered).  Return: whether @item may now be delivered as "ready".
+ */
+static bool retry_failed(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
+{
+	if (!item->result ||
+	    (apf->report_errors && (item->flags & KVM_APF_ITEM_NOTIFIED)))
+		return true;
+	item->result = kvm_apf_fault_in(item);
+	return !item->result;
+}
+
 /**
  * kvm_apf_check_completion() - deliver completed faults to the guest
  * @apf: the vCPU's state
  *
  * Tells the guest "page ready" for each completed item, oldest first, while
- * the backend says the guest can take one.  vCPU context.
+ * the backend says the guest can take one.  A failed fault is delivered
+ * with its error only to a guest that opted in (@apf->report_errors);
+ * otherwise it is retried synchronously and, if it still fails, stays first
+ * on the done list and is reported to the caller, who exits to the VMM.
+ * Each call retries it again, so a VMM that re-enters without fixing the
+ * backing gets the same exit and nothing changes.  vCPU context.
+ *
+ * Return: 0, or -EFAULT with @apf->failed describing the fault (the request
+ * to call again was made).
  */
-void kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
+int kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 {
 	struct kvm_apf_item *item;
 
@@ -353,11 +378,24 @@ void kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 		if (!item)
 			break;
 
+		if (item->result && !(item->flags & KVM_APF_ITEM_FAILED)) {
+			item->flags |= KVM_APF_ITEM_FAILED;
+			apf->stats->apf_error++;
+		}
+		if (!(item->flags & KVM_APF_ITEM_WAKE_ALL) &&
+		    !retry_failed(apf, item)) {
+			spin_lock(&apf->lock);
+			list_add(&item->link, &apf->done);
+			spin_unlock(&apf->lock);
+			apf->failed.gfn = item->gfn;
+			apf->failed.token = item->token;
+			apf->failed.error = item->result;
+			apf->ops->request(apf);
+			return -EFAULT;
+		}
 		if (!(item->flags & KVM_APF_ITEM_WAKE_ALL)) {
 			kvm_apf_gfn_del(&apf->gfns, item->gfn);
-			if (item->result)
-				apf->stats->apf_error++;
-			else if (apf->ops->ready)
+			if (!item->result && apf->ops->ready)
 				apf->ops->ready(apf, item);
 		}
 		if (apf->ops->present(apf, item)) {
@@ -367,6 +405,7 @@ void kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 		}
 		free_item(apf, item);
 	}
+	return 0;
 }
 EXPORT_SYMBOL_GPL(kvm_apf_check_completion);
 

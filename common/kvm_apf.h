@@ -30,7 +30,11 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
+#include <uapi/linux/kvm_apf.h>
 
+struct kvm;
+struct kvm_enable_cap;
+struct kvm_vcpu;
 struct mm_struct;
 
 /* The token of a "page ready" that wakes every parked task. */
@@ -63,6 +67,7 @@ struct kvm_apf_gfn_table {
 #define KVM_APF_ITEM_WAKE_ALL	BIT(2)	/* not a fault: wake every task */
 #define KVM_APF_ITEM_NOTIFIED	BIT(3)	/* the guest was told "not present" */
 #define KVM_APF_ITEM_COMPLETED	BIT(4)	/* @result is final */
+#define KVM_APF_ITEM_FAILED	BIT(5)	/* counted as an error once */
 
 /* Flags a backend may pass to kvm_apf_setup(). */
 #define KVM_APF_SETUP_FLAGS	(KVM_APF_ITEM_USER | KVM_APF_ITEM_WRITE)
@@ -105,8 +110,10 @@ struct kvm_apf_item {
  *	if it could not be told (the vCPU then waits for the page itself, as in
  *	upstream's artificial halt).  vCPU context.
  * @present: tell the guest "page ready" for @item (a wake-all if
- *	%KVM_APF_ITEM_WAKE_ALL), with @item->result.  Return true if the guest
- *	was told.  vCPU context.
+ *	%KVM_APF_ITEM_WAKE_ALL), with @item->result.  A result other than 0
+ *	reaches @present only if the guest opted in to error status
+ *	(@report_errors in struct kvm_apf_vcpu) and was told "not present"
+ *	for @item.  Return true if the guest was told.  vCPU context.
  * @can_dequeue: can the guest take a "page ready" now?  vCPU context.
  * @request: make the vCPU call kvm_apf_check_completion() before it next
  *	enters the guest (a KVM request).  Any context; must not sleep.
@@ -114,8 +121,10 @@ struct kvm_apf_item {
  *	not sleep.
  * @ready: optional; the page of @item is resolved (e.g. prefault it into
  *	the guest's page tables).  vCPU context.
- * @fault_in: optional; resolve a kernel item's fault and return 0 or -errno.
- *	Default: fault @item->hva in through the VM's mm.  Worker context.
+ * @fault_in: optional; resolve @item's fault and return 0 or -errno.
+ *	Default: fault @item->hva in through the VM's mm.  Worker context for
+ *	kernel items; vCPU context for the synchronous retry of any failed
+ *	item before the core reports the failure to the VMM.
  * @needs_ack: the guest acknowledges each "page ready" before it can take
  *	the next (kvm_apf_ack()).
  */
@@ -143,6 +152,18 @@ struct kvm_apf_ops {
 struct kvm_apf_stats;
 
 /**
+ * struct kvm_apf_failure - a fault that must be reported to the VMM
+ * @gfn: the gfn that cannot be made present
+ * @token: the async fault's token
+ * @error: why, a -errno
+ */
+struct kvm_apf_failure {
+	gfn_t gfn;
+	u32 token;
+	int error;
+};
+
+/**
  * struct kvm_apf_vcpu - one vCPU's async PF state
  * @ops: the backend
  * @mm: the VM's mm, for the default fault-in
@@ -158,6 +179,9 @@ struct kvm_apf_stats;
  * @wrapped: @next_id wrapped: new tokens must be checked for reuse
  * @ready_pending: a "page ready" awaits the guest's acknowledgment
  * @wake_all_queued: a wake-all is on @done
+ * @report_errors: the guest opted in to "page ready" with an error status;
+ *	set by the backend, in vCPU context
+ * @failed: what kvm_apf_check_completion() last failed on
  */
 struct kvm_apf_vcpu {
 	const struct kvm_apf_ops *ops;
@@ -174,6 +198,8 @@ struct kvm_apf_vcpu {
 	bool wrapped;
 	bool ready_pending;
 	bool wake_all_queued;
+	bool report_errors;
+	struct kvm_apf_failure failed;
 };
 
 int kvm_apf_vcpu_init(struct kvm_apf_vcpu *apf, const struct kvm_apf_ops *ops,
@@ -183,11 +209,26 @@ void kvm_apf_vcpu_destroy(struct kvm_apf_vcpu *apf);
 int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 		  unsigned long hva, u32 flags, const void *arch, size_t len);
 bool kvm_apf_gfn_pending(struct kvm_apf_vcpu *apf, gfn_t gfn);
-void kvm_apf_check_completion(struct kvm_apf_vcpu *apf);
+int kvm_apf_check_completion(struct kvm_apf_vcpu *apf);
 void kvm_apf_ack(struct kvm_apf_vcpu *apf);
 int kvm_apf_wakeup_all(struct kvm_apf_vcpu *apf);
 int kvm_apf_user_ready(struct kvm_apf_vcpu *apf, u32 token, int status);
 void kvm_apf_clear(struct kvm_apf_vcpu *apf);
 int kvm_apf_flush(struct kvm_apf_vcpu *apf);
+
+/* What the VMM sees (uapi.c): the capability and memory-fault exits. */
+#ifdef CONFIG_KVM_APF_CORE
+void kvm_apf_prepare_error_exit(struct kvm_vcpu *vcpu, gpa_t gpa, u64 size,
+				int error, u32 token);
+u32 kvm_apf_features(void);
+int kvm_apf_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap);
+bool kvm_apf_guest_error_allowed(struct kvm *kvm);
+#else
+static inline void kvm_apf_prepare_error_exit(struct kvm_vcpu *vcpu,
+					      gpa_t gpa, u64 size, int error,
+					      u32 token)
+{
+}
+#endif
 
 #endif /* __LINUX_KVM_APF_H */

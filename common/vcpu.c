@@ -8,10 +8,20 @@
 /**
  * kvm_check_async_pf_completion() - deliver completed async faults
  * @vcpu: the vCPU, in its own context
+ *
+ * Return: 0, or -EFAULT with a memory-fault exit prepared for a fault that
+ * cannot be resolved (KVM_RUN must return it).
  */
-void kvm_check_async_pf_completion(struct kvm_vcpu *vcpu)
+int kvm_check_async_pf_completion(struct kvm_vcpu *vcpu)
 {
-	kvm_apf_check_completion(&vcpu->async_pf);
+	struct kvm_apf_failure *failed = &vcpu->async_pf.failed;
+	int r = kvm_apf_check_completion(&vcpu->async_pf);
+
+	if (r)
+		kvm_apf_prepare_error_exit(vcpu, gfn_to_gpa(failed->gfn),
+					   PAGE_SIZE, failed->error,
+					   failed->token);
+	return r;
 }
 
 /**

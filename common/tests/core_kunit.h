@@ -204,11 +204,15 @@ static void core_kernel_fault_roundtrip(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->stats.apf_error, 0ULL);
 }
 
-/* A failed fault-in reaches the backend as the item's result. */
-static void core_error_result_is_carried(struct kunit *test)
+/*
+ * A failed fault-in reaches a guest that opted in to error status as the
+ * item's result, once, with no retry.
+ */
+static void core_error_to_opted_in_guest(struct kunit *test)
 {
 	struct fake_vcpu *f = fake_vcpu(test, 8);
 
+	f->apf.report_errors = true;
 	f->fault_result = -EHWPOISON;
 	KUNIT_ASSERT_EQ(test, setup_kernel(f, 7), 0);
 	flush_work(&last_item(f)->work);
@@ -216,8 +220,101 @@ static void core_error_result_is_carried(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->n_present, 1);
 	KUNIT_EXPECT_EQ(test, f->present_result[0], -EHWPOISON);
 	KUNIT_EXPECT_EQ(test, f->stats.apf_error, 1ULL);
-	/* No prefault of a page that is not there. */
+	/* No prefault of a page that is not there, no synchronous retry. */
 	KUNIT_EXPECT_EQ(test, f->n_ready, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->fault_ins), 1);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
+	KUNIT_EXPECT_FALSE(test, kvm_apf_gfn_pending(&f->apf, 7));
+}
+
+/*
+ * A guest that did not opt in is never told "ready" for a page that is not
+ * there: the fault is retried synchronously, then reported to the caller
+ * (the VMM exit) and kept.  Re-entering without a fix gives the same report
+ * and changes nothing; once the backing is fixed, re-entry delivers it.
+ */
+static void core_error_exits_to_vmm(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+	struct kvm_apf_item *item;
+	u32 token, other;
+	int i;
+
+	f->fault_result = -EFAULT;
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 11), 0);
+	item = last_item(f);
+	token = item->token;
+	flush_work(&item->work);
+	f->fault_result = 0;
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 12), 0);
+	other = last_item(f)->token;
+	flush_work(&last_item(f)->work);
+	f->fault_result = -EFAULT;
+
+	for (i = 0; i < 3; i++) {
+		KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), -EFAULT);
+		KUNIT_EXPECT_EQ(test, f->apf.failed.gfn, 11ULL);
+		KUNIT_EXPECT_EQ(test, f->apf.failed.token, token);
+		KUNIT_EXPECT_EQ(test, f->apf.failed.error, -EFAULT);
+		/* Nothing told, nothing dropped, counted once, asked again. */
+		KUNIT_EXPECT_EQ(test, f->n_present, 0);
+		KUNIT_EXPECT_EQ(test, f->apf.queued, 2U);
+		KUNIT_EXPECT_EQ(test, done_count(f), 2);
+		KUNIT_EXPECT_TRUE(test, kvm_apf_gfn_pending(&f->apf, 11));
+		KUNIT_EXPECT_EQ(test, f->stats.apf_error, 1ULL);
+		KUNIT_EXPECT_EQ(test, atomic_read(&f->fault_ins), 3 + i);
+		KUNIT_EXPECT_EQ(test, atomic_read(&f->requests), 2 + i);
+	}
+	/* The ack path retries too, and asks for the exit the same way. */
+	kvm_apf_ack(&f->apf);
+	KUNIT_EXPECT_EQ(test, f->n_present, 0);
+
+	f->fault_result = 0;	/* the VMM fixed the backing */
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	KUNIT_EXPECT_EQ(test, f->n_present, 1);
+	KUNIT_EXPECT_EQ(test, f->present_token[0], token);
+	KUNIT_EXPECT_EQ(test, f->present_result[0], 0);
+	KUNIT_EXPECT_EQ(test, f->n_ready, 1);
+	KUNIT_EXPECT_FALSE(test, kvm_apf_gfn_pending(&f->apf, 11));
+	kvm_apf_ack(&f->apf);
+	KUNIT_EXPECT_EQ(test, f->n_present, 2);
+	KUNIT_EXPECT_EQ(test, f->present_token[1], other);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_error, 1ULL);
+}
+
+/*
+ * Opting in is not enough when the guest was never told "not present": it
+ * does not know the token and waits for the page itself, so the failure
+ * goes to the VMM.  A VMM-resolved fault completed with an error goes the
+ * same way.
+ */
+static void core_error_unnotified_exits(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+	u32 user;
+
+	f->apf.report_errors = true;
+	f->tell_not_present = false;
+	f->fault_result = -EIO;
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 20), 0);
+	flush_work(&last_item(f)->work);
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), -EFAULT);
+	KUNIT_EXPECT_EQ(test, f->apf.failed.error, -EIO);
+	KUNIT_EXPECT_EQ(test, f->n_present, 0);
+	kvm_apf_clear(&f->apf);
+
+	f->apf.report_errors = false;
+	f->tell_not_present = true;
+	KUNIT_ASSERT_EQ(test, setup_user(f, 21), 0);
+	user = last_item(f)->token;
+	KUNIT_ASSERT_EQ(test, kvm_apf_user_ready(&f->apf, user, -ENOSPC), 0);
+	/* The synchronous retry fails with its own error, which is reported. */
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), -EFAULT);
+	KUNIT_EXPECT_EQ(test, f->apf.failed.token, user);
+	KUNIT_EXPECT_EQ(test, f->apf.failed.error, -EIO);
+	KUNIT_EXPECT_EQ(test, f->n_present, 0);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_error, 2ULL);
 }
 
 static void core_duplicate_gfn_is_sync(struct kunit *test)
@@ -296,6 +393,8 @@ static void core_one_ready_until_ack(struct kunit *test)
 {
 	struct fake_vcpu *f = fake_vcpu(test, 8);
 	u32 t1, t2;
+
+	f->apf.report_errors = true;	/* t1's error reaches the guest */
 
 	KUNIT_ASSERT_EQ(test, setup_user(f, 1), 0);
 	t1 = last_item(f)->token;
@@ -563,6 +662,7 @@ static void core_bad_input(struct kunit *test)
 	u64 big[KVM_APF_ARCH_WORDS + 1] = {};
 	u32 user, kernel;
 
+	f->apf.report_errors = true;
 	KUNIT_EXPECT_EQ(test, kvm_apf_setup(&f->apf, 0, 1, hva_of(1), BIT(7),
 					    NULL, 0), -EINVAL);
 	KUNIT_EXPECT_EQ(test, kvm_apf_setup(&f->apf, 0, 1, hva_of(1), 0,
@@ -598,7 +698,9 @@ static void core_bad_input(struct kunit *test)
 static struct kunit_case core_cases[] = {
 	KUNIT_CASE(core_init_rejects_bad_args),
 	KUNIT_CASE(core_kernel_fault_roundtrip),
-	KUNIT_CASE(core_error_result_is_carried),
+	KUNIT_CASE(core_error_to_opted_in_guest),
+	KUNIT_CASE(core_error_exits_to_vmm),
+	KUNIT_CASE(core_error_unnotified_exits),
 	KUNIT_CASE(core_duplicate_gfn_is_sync),
 	KUNIT_CASE_PARAM(core_limit_is_a_parameter, core_limit_gen_params),
 	KUNIT_CASE(core_tokens_unique_after_wrap),

@@ -31,6 +31,7 @@
 
 struct apf_log apf_log;
 enum apf_mode apf_mode;
+bool apf_want_errors;
 
 static u64 pattern(u64 gpa)
 {

@@ -38,6 +38,7 @@
 
 struct apf_log apf_log;
 enum apf_mode apf_mode = APF_MODE_PARK;
+bool apf_want_errors;
 
 static u64 bench_work;		/* guest: units of compute done */
 static u64 bench_touched;	/* guest: pages touched */

@@ -19,6 +19,9 @@
 #define APF_MAX_LOG	512
 #define APF_WAKE_ALL	0xffffffffu
 
+/* GUEST_SYNC3(APF_SYNC_ERROR, token, status): a "ready" came with an error. */
+#define APF_SYNC_ERROR	0xe1
+
 enum apf_mode {
 	APF_MODE_PARK,		/* run other work until "page ready" */
 	APF_MODE_DISABLE,	/* turn async PF off in the first "not present" */
@@ -31,13 +34,16 @@ struct apf_log {
 	u64 wake_all;		/* of which wake-all */
 	u64 unexpected;		/* notifications that made no sense */
 	u64 work;		/* units of other work done while parked */
+	u64 errors;		/* "page ready" with an error status */
 	u32 np_token[APF_MAX_LOG];
 	u32 ready_token[APF_MAX_LOG];
+	u32 ready_status[APF_MAX_LOG];
 	u64 work_during[APF_MAX_LOG];	/* per "not present" */
 };
 
 extern struct apf_log apf_log;
 extern enum apf_mode apf_mode;
+extern bool apf_want_errors;	/* opt in to "ready" with an error status */
 
 /*
  * The guest's "other work": @n units of a fixed loop, the same whether the
@@ -60,12 +66,23 @@ static noinline __maybe_unused u64 apf_guest_compute(u64 n)
 /*
  * Host: can this arch run the test?  Returns NULL, or why not.
  * Host: install the guest's handlers and the shared area into @vm.
- * Guest: enable async PF on this vCPU (and interrupts), disable it.
+ * Guest: enable async PF on this vCPU (and interrupts; with error status if
+ * apf_want_errors), disable it.
+ * Guest: try to enable with error status; return whether it was accepted
+ * (a refused enable must leave the state as it was).
+ * Guest: try each malformed enable (reserved bits, error status without
+ * the delivery it needs); return how many were accepted (should be 0).
+ *
+ * A parked fault whose "ready" carries an error reports it to the host with
+ * GUEST_SYNC3(APF_SYNC_ERROR, token, status) (where a Linux guest would
+ * send SIGBUS), then retries the access when the host resumes it.
  */
 static inline const char *apf_arch_unsupported(void);
 static inline void apf_arch_vm_setup(struct kvm_vm *vm);
 static inline void guest_apf_enable(void);
 static inline void guest_apf_disable(void);
+static inline bool guest_apf_try_enable_errors(void);
+static inline u64 guest_apf_bad_enables(void);
 
 #if defined(__x86_64__)
 #include "x86_64/apf_arch.h"

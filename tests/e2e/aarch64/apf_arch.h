@@ -25,3 +25,15 @@ static inline void guest_apf_enable(void)
 static inline void guest_apf_disable(void)
 {
 }
+
+static inline bool guest_apf_try_enable_errors(void)
+{
+	GUEST_FAIL("arm64 async PF is not implemented");
+	return false;
+}
+
+static inline u64 guest_apf_bad_enables(void)
+{
+	GUEST_FAIL("arm64 async PF is not implemented");
+	return 0;
+}

@@ -7,6 +7,7 @@
  * MSR_KVM_ASYNC_PF_ACK.  Included by the common apf_guest.h only.
  */
 #include <asm/kvm_para.h>
+#include <linux/kvm_apf.h>
 
 #include "apic.h"
 #include "processor.h"
@@ -17,6 +18,7 @@
 static struct kvm_vcpu_pv_apf_data *apf_area;	/* guest virtual */
 static u64 apf_area_gpa;
 static u32 apf_woken;				/* last token woken */
+static u32 apf_woken_status;			/* and its status */
 
 static inline u64 apf_read_cr2(void)
 {
@@ -26,15 +28,52 @@ static inline u64 apf_read_cr2(void)
 	return cr2;
 }
 
+/* A ring-0 test guest needs SEND_ALWAYS; Linux runs tasks in ring 3. */
+#define APF_EN_BITS	(KVM_ASYNC_PF_ENABLED | KVM_ASYNC_PF_SEND_ALWAYS | \
+			 KVM_ASYNC_PF_DELIVERY_AS_INT)
+
 static inline void guest_apf_enable(void)
 {
 	x2apic_enable();
 	wrmsr(MSR_KVM_ASYNC_PF_INT, APF_VECTOR);
-	/* A ring-0 test guest needs SEND_ALWAYS; Linux runs tasks in ring 3. */
-	wrmsr(MSR_KVM_ASYNC_PF_EN, apf_area_gpa | KVM_ASYNC_PF_ENABLED |
-	      KVM_ASYNC_PF_SEND_ALWAYS | KVM_ASYNC_PF_DELIVERY_AS_INT);
+	wrmsr(MSR_KVM_ASYNC_PF_EN, apf_area_gpa | APF_EN_BITS |
+	      (apf_want_errors ? KVM_ASYNC_PF_ERROR_STATUS : 0));
 	/* KVM makes a fault async only if it can interrupt the guest. */
 	asm volatile("sti");
+}
+
+/* Write MSR_KVM_ASYNC_PF_EN; on #GP, check that nothing changed. */
+static inline bool guest_apf_try_enable(u64 val)
+{
+	u64 before = rdmsr(MSR_KVM_ASYNC_PF_EN);
+
+	if (!wrmsr_safe(MSR_KVM_ASYNC_PF_EN, val))
+		return true;
+	GUEST_ASSERT_EQ(rdmsr(MSR_KVM_ASYNC_PF_EN), before);
+	return false;
+}
+
+static inline bool guest_apf_try_enable_errors(void)
+{
+	wrmsr(MSR_KVM_ASYNC_PF_INT, APF_VECTOR);
+	return guest_apf_try_enable(apf_area_gpa | APF_EN_BITS |
+				    KVM_ASYNC_PF_ERROR_STATUS);
+}
+
+static inline u64 guest_apf_bad_enables(void)
+{
+	u64 bad[] = {
+		/* bit 5 is still reserved */
+		apf_area_gpa | APF_EN_BITS | BIT_ULL(5),
+		/* error status needs interrupt delivery of "page ready" */
+		apf_area_gpa | KVM_ASYNC_PF_ENABLED | KVM_ASYNC_PF_ERROR_STATUS,
+	};
+	u64 i, accepted = 0;
+
+	wrmsr(MSR_KVM_ASYNC_PF_INT, APF_VECTOR);
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		accepted += guest_apf_try_enable(bad[i]);
+	return accepted;
 }
 
 static inline void guest_apf_disable(void)
@@ -74,21 +113,31 @@ static void guest_apf_not_present(struct ex_regs *regs)
 	apf_log.work += work;
 	if (n < APF_MAX_LOG)
 		apf_log.work_during[n] = work;
+	if (apf_woken_status) {
+		apf_log.errors++;
+		GUEST_SYNC3(APF_SYNC_ERROR, token, apf_woken_status);
+	}
 }
 
 static void guest_apf_ready(struct ex_regs *regs)
 {
-	u32 token = READ_ONCE(apf_area->token);
+	struct kvm_apf_shared *shared = (void *)apf_area;
+	u32 token = READ_ONCE(shared->token);
+	u32 status = apf_want_errors ? READ_ONCE(shared->status) : 0;
 	u64 n = apf_log.ready;
 
-	if (n < APF_MAX_LOG)
+	if (n < APF_MAX_LOG) {
 		apf_log.ready_token[n] = token;
+		apf_log.ready_status[n] = status;
+	}
 	apf_log.ready = n + 1;
 	if (token == APF_WAKE_ALL)
 		apf_log.wake_all++;
 	else if (!token)
 		apf_log.unexpected++;
+	WRITE_ONCE(apf_woken_status, status);
 	WRITE_ONCE(apf_woken, token);
+	WRITE_ONCE(shared->status, 0);
 	WRITE_ONCE(apf_area->token, 0);
 	wrmsr(MSR_KVM_ASYNC_PF_ACK, 1);
 	x2apic_write_reg(APIC_EOI, 0);
@@ -106,6 +155,7 @@ static inline const char *apf_arch_unsupported(void)
 
 static inline void apf_arch_vm_setup(struct kvm_vm *vm)
 {
+	sync_global_to_guest(vm, apf_want_errors);
 	vm_vaddr_t area = vm_vaddr_alloc_page(vm);
 
 	apf_area = (void *)area;

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * KUnit tests for what the VMM sees (uapi.c, included at its end): the
+ * encoding of the error memory-fault exit, the capability, and
+ * KVM_ENABLE_CAP's handling of bad input.
+ */
+#include <kunit/test.h>
+
+static struct kvm_vcpu *uapi_test_vcpu(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = kunit_kzalloc(test, sizeof(*vcpu), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, vcpu);
+	vcpu->run = kunit_kzalloc(test, sizeof(*vcpu->run), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, vcpu->run);
+	return vcpu;
+}
+
+static void uapi_error_exit_encoding(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = uapi_test_vcpu(test);
+	struct kvm_run *run = vcpu->run;
+
+	/* Stale state from an earlier exit must not leak into this one. */
+	run->memory_fault.flags = KVM_MEMORY_EXIT_FLAG_PRIVATE;
+	kvm_apf_prepare_error_exit(vcpu, 0x12345000, PAGE_SIZE, -EIO, 0x2001);
+	KUNIT_EXPECT_EQ(test, run->exit_reason, (u32)KVM_EXIT_MEMORY_FAULT);
+	KUNIT_EXPECT_EQ(test, run->memory_fault.flags, KVM_MEMORY_EXIT_FLAG_ERROR);
+	KUNIT_EXPECT_EQ(test, run->memory_fault.gpa, 0x12345000ULL);
+	KUNIT_EXPECT_EQ(test, run->memory_fault.size, (u64)PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, run->memory_fault.error, (u32)EIO);
+	KUNIT_EXPECT_EQ(test, run->memory_fault.token, 0x2001U);
+
+	/* The synchronous path has no token. */
+	kvm_apf_prepare_error_exit(vcpu, 0x1000, PAGE_SIZE, -EFAULT, 0);
+	KUNIT_EXPECT_EQ(test, run->memory_fault.error, (u32)EFAULT);
+	KUNIT_EXPECT_EQ(test, run->memory_fault.token, 0U);
+
+	/* Something that is not a -errno is reported as EFAULT. */
+	kvm_apf_prepare_error_exit(vcpu, 0x1000, PAGE_SIZE, 0, 0);
+	KUNIT_EXPECT_EQ(test, run->memory_fault.error, (u32)EFAULT);
+	kvm_apf_prepare_error_exit(vcpu, 0x1000, PAGE_SIZE, 5, 0);
+	KUNIT_EXPECT_EQ(test, run->memory_fault.error, (u32)EFAULT);
+}
+
+/* The new fields live in the union's padding, after upstream's three. */
+static void uapi_memory_fault_layout(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_run, memory_fault.error) -
+			offsetof(struct kvm_run, memory_fault.flags), 24UL);
+	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_run, memory_fault.token) -
+			offsetof(struct kvm_run, memory_fault.flags), 28UL);
+	KUNIT_EXPECT_LE(test, sizeof_field(struct kvm_run, memory_fault), 256UL);
+	KUNIT_EXPECT_EQ(test, hweight64(KVM_MEMORY_EXIT_FLAG_ERROR &
+					KVM_MEMORY_EXIT_FLAG_PRIVATE), 0U);
+}
+
+static void uapi_features(struct kunit *test)
+{
+	u32 features = kvm_apf_features();
+
+	KUNIT_EXPECT_TRUE(test, features & KVM_APF_FEATURE_ERROR_EXIT);
+	KUNIT_EXPECT_EQ(test, !!(features & KVM_APF_FEATURE_ASYNC_PF),
+			IS_ENABLED(CONFIG_KVM_ASYNC_PF));
+	KUNIT_EXPECT_EQ(test, !!(features & KVM_APF_FEATURE_GUEST_ERROR),
+			IS_ENABLED(CONFIG_KVM_APF_GUEST_ERROR));
+}
+
+/* Bad KVM_ENABLE_CAP input gets -EINVAL and leaves the VM as it was. */
+static void uapi_enable_cap(struct kunit *test)
+{
+	struct kvm *kvm = kunit_kzalloc(test, sizeof(*kvm), GFP_KERNEL);
+	u64 offered = KVM_APF_FEATURES_ENABLE & kvm_apf_features();
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_APF_FEATURES };
+
+	KUNIT_ASSERT_NOT_NULL(test, kvm);
+	KUNIT_EXPECT_FALSE(test, kvm_apf_guest_error_allowed(kvm));
+
+	cap.args[0] = offered;
+	KUNIT_EXPECT_EQ(test, kvm_apf_enable_cap(kvm, &cap), 0);
+	KUNIT_EXPECT_EQ(test, kvm_apf_guest_error_allowed(kvm),
+			!!(offered & KVM_APF_FEATURE_GUEST_ERROR));
+
+	cap.args[0] = offered | BIT_ULL(31);
+	KUNIT_EXPECT_EQ(test, kvm_apf_enable_cap(kvm, &cap), -EINVAL);
+	cap.args[0] = KVM_APF_FEATURE_ERROR_EXIT;	/* not enable-able */
+	KUNIT_EXPECT_EQ(test, kvm_apf_enable_cap(kvm, &cap), -EINVAL);
+	cap.args[0] = 0;
+	cap.args[2] = 1;
+	KUNIT_EXPECT_EQ(test, kvm_apf_enable_cap(kvm, &cap), -EINVAL);
+	cap.args[2] = 0;
+	cap.flags = 1;
+	KUNIT_EXPECT_EQ(test, kvm_apf_enable_cap(kvm, &cap), -EINVAL);
+	KUNIT_EXPECT_EQ(test, kvm->apf_features, (u32)offered);
+
+	cap.flags = 0;
+	KUNIT_EXPECT_EQ(test, kvm_apf_enable_cap(kvm, &cap), 0);
+	KUNIT_EXPECT_FALSE(test, kvm_apf_guest_error_allowed(kvm));
+}
+
+static struct kunit_case uapi_cases[] = {
+	KUNIT_CASE(uapi_error_exit_encoding),
+	KUNIT_CASE(uapi_memory_fault_layout),
+	KUNIT_CASE(uapi_features),
+	KUNIT_CASE(uapi_enable_cap),
+	{}
+};
+
+static struct kunit_suite uapi_suite = {
+	.name = "kvm_apf_uapi",
+	.test_cases = uapi_cases,
+};
+kunit_test_suite(uapi_suite);

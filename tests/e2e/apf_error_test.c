@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * apf_error_test: a guest page whose backing is gone never makes KVM loop.
+ *
+ * Guest memory is a memfd that the test truncates under one page, as when a
+ * file mapped with virtiofs DAX shrinks.  When the guest touches that page:
+ * - without async PF (the synchronous path), or with async PF but no opt-in
+ *   to error status (the async path), KVM_RUN fails with EFAULT and a
+ *   KVM_EXIT_MEMORY_FAULT exit flagged KVM_MEMORY_EXIT_FLAG_ERROR, with the
+ *   page's gpa, its size and the error; the async path also gives the token
+ *   the guest was told and never says "ready" for it.  Re-entering without
+ *   fixing the backing exits the same way again; once the VMM restores the
+ *   file, re-entry completes the access;
+ * - with the guest opted in (and the VMM allowing it), "page ready" carries
+ *   the error status and no exit happens.
+ * Each case asserts its bound: one "not present" at most, one report.  Bad
+ * input from the VMM (capability flags) and the guest (enable bits) gets a
+ * clean error and changes nothing.  One source for every arch.
+ */
+#include <errno.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <linux/kvm_apf.h>
+
+#include "kvm_util.h"
+#include "processor.h"
+#include "ucall_common.h"
+#include "kselftest_harness.h"
+#include "apf_guest.h"
+#include "apf_util.h"
+
+#define TEST_SLOT	10
+#define TEST_GPA	0x10000000ul
+#define TEST_PAGES	4
+#define BAD_PAGE	2
+
+/* Guest stages (GUEST_SYNC2(stage, value)). */
+#define STAGE_ARMED	1	/* about to touch the page */
+#define STAGE_READ	2	/* the access completed: value */
+
+struct apf_log apf_log;
+enum apf_mode apf_mode;
+bool apf_want_errors;
+
+static void guest_touch(u64 gva, u64 use_apf)
+{
+	u64 v;
+
+	if (use_apf)
+		guest_apf_enable();
+	GUEST_SYNC2(STAGE_ARMED, 0);
+	v = READ_ONCE(*(u64 *)gva);
+	GUEST_SYNC2(STAGE_READ, v);
+	if (use_apf)
+		guest_apf_disable();
+	GUEST_DONE();
+}
+
+static void guest_enables(void)
+{
+	GUEST_SYNC2(1, guest_apf_bad_enables());
+	GUEST_SYNC2(2, guest_apf_try_enable_errors());
+	GUEST_SYNC2(3, guest_apf_try_enable_errors());
+	guest_apf_disable();
+	GUEST_DONE();
+}
+
+struct err_vm {
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpu;
+	int fd;			/* the memfd behind the test slot */
+	off_t full_size;
+	off_t bad_off;		/* file offset of the bad page */
+	u64 bad_gpa;
+	u64 page_size;
+};
+
+static void err_vm_create(struct err_vm *t, void *guest_code, bool use_apf,
+			  bool want_errors)
+{
+	struct userspace_mem_region *region;
+
+	t->vm = vm_create_with_one_vcpu(&t->vcpu, guest_code);
+	t->page_size = t->vm->page_size;
+	vm_userspace_mem_region_add(t->vm, VM_MEM_SRC_SHMEM, TEST_GPA,
+				    TEST_SLOT, TEST_PAGES, 0);
+	virt_map(t->vm, TEST_GPA, TEST_GPA, TEST_PAGES);
+	region = memslot2region(t->vm, TEST_SLOT);
+	t->fd = region->fd;
+	t->full_size = region->mmap_size;
+	t->bad_off = ((char *)region->host_mem - (char *)region->mmap_start) +
+		     BAD_PAGE * t->page_size;
+	t->bad_gpa = TEST_GPA + BAD_PAGE * t->page_size;
+
+	apf_mode = APF_MODE_PARK;
+	apf_want_errors = want_errors;
+	sync_global_to_guest(t->vm, apf_mode);
+	apf_arch_vm_setup(t->vm);
+	vcpu_args_set(t->vcpu, 2, t->bad_gpa, (u64)use_apf);
+}
+
+/* The backing file loses the bad page (and what follows it). */
+static void truncate_bad_page(struct err_vm *t)
+{
+	TEST_ASSERT(!ftruncate(t->fd, t->bad_off), "ftruncate: %d", errno);
+}
+
+static void restore_file(struct err_vm *t)
+{
+	TEST_ASSERT(!ftruncate(t->fd, t->full_size), "ftruncate: %d", errno);
+}
+
+static u64 stat_or_zero(struct kvm_vcpu *vcpu, const char *name)
+{
+	u64 v = 0;
+
+	TEST_ASSERT(vcpu_stat(vcpu, name, &v), "no stat %s", name);
+	return v;
+}
+
+/* KVM_RUN must fail with the error memory-fault exit for the bad page. */
+static u32 expect_error_exit(struct __test_metadata *_metadata,
+			     struct err_vm *t)
+{
+	struct kvm_run *run = t->vcpu->run;
+	int r = _vcpu_run(t->vcpu);
+
+	EXPECT_EQ(r, -1);
+	EXPECT_EQ(errno, EFAULT);
+	EXPECT_EQ(run->exit_reason, KVM_EXIT_MEMORY_FAULT);
+	EXPECT_EQ(run->memory_fault.flags, KVM_MEMORY_EXIT_FLAG_ERROR);
+	EXPECT_EQ(run->memory_fault.gpa, t->bad_gpa);
+	EXPECT_EQ(run->memory_fault.size, t->page_size);
+	EXPECT_EQ(run->memory_fault.error, EFAULT);
+	return run->memory_fault.token;
+}
+
+static void expect_stage(struct __test_metadata *_metadata, struct err_vm *t,
+			 u64 stage, u64 value)
+{
+	struct ucall uc;
+
+	ASSERT_EQ(run_to_ucall(t->vcpu, &uc), UCALL_SYNC);
+	EXPECT_EQ(uc.args[0], stage);
+	EXPECT_EQ(uc.args[1], value);
+}
+
+static void expect_done(struct __test_metadata *_metadata, struct err_vm *t)
+{
+	struct ucall uc;
+
+	EXPECT_EQ(run_to_ucall(t->vcpu, &uc), UCALL_DONE);
+}
+
+/* Synchronous path: every arch, async PF or not. */
+TEST(sync_fault_exits)
+{
+	struct err_vm t = {};
+
+	ASSERT_TRUE(kvm_check_cap(KVM_CAP_APF_FEATURES) &
+		    KVM_APF_FEATURE_ERROR_EXIT);
+	err_vm_create(&t, guest_touch, false, false);
+	expect_stage(_metadata, &t, STAGE_ARMED, 0);
+	truncate_bad_page(&t);
+
+	/* The first entry exits; re-entering unfixed exits the same way. */
+	EXPECT_EQ(expect_error_exit(_metadata, &t), 0);
+	EXPECT_EQ(expect_error_exit(_metadata, &t), 0);
+	EXPECT_EQ(stat_or_zero(t.vcpu, "apf_not_present"), 0);
+
+	restore_file(&t);
+	expect_stage(_metadata, &t, STAGE_READ, 0);	/* a fresh zero page */
+	expect_done(_metadata, &t);
+	kvm_vm_free(t.vm);
+}
+
+/*
+ * Async path, guest not opted in: told "not present" once, never "ready"
+ * for a page that is not there; the VMM gets the exit with the token.
+ */
+TEST(async_fault_exits)
+{
+	struct err_vm t = {};
+	u64 np, ready, seen, i;
+	u32 token;
+
+	if (apf_arch_unsupported())
+		SKIP(return, "%s", apf_arch_unsupported());
+	err_vm_create(&t, guest_touch, true, false);
+	expect_stage(_metadata, &t, STAGE_ARMED, 0);
+	np = stat_or_zero(t.vcpu, "apf_not_present");
+	ready = stat_or_zero(t.vcpu, "apf_ready");
+	truncate_bad_page(&t);
+
+	/*
+	 * The fault-in fails at once, so the exit may come before the guest
+	 * ran its "not present" handler (the #PF stays pending meanwhile).
+	 */
+	token = expect_error_exit(_metadata, &t);
+	EXPECT_NE(token, 0);
+	/* Bounded: one "not present", no "ready", one error. */
+	EXPECT_EQ(stat_or_zero(t.vcpu, "apf_not_present"), np + 1);
+	EXPECT_EQ(stat_or_zero(t.vcpu, "apf_ready"), ready);
+	EXPECT_EQ(stat_or_zero(t.vcpu, "apf_error"), 1);
+
+	/* Re-entry without a fix: the same exit, nothing else changes. */
+	EXPECT_EQ(expect_error_exit(_metadata, &t), token);
+	EXPECT_EQ(stat_or_zero(t.vcpu, "apf_not_present"), np + 1);
+	EXPECT_EQ(stat_or_zero(t.vcpu, "apf_ready"), ready);
+	EXPECT_EQ(stat_or_zero(t.vcpu, "apf_error"), 1);
+
+	/* Fixed: the guest hears "ready" for the token and reads the page. */
+	restore_file(&t);
+	expect_stage(_metadata, &t, STAGE_READ, 0);
+	sync_global_from_guest(t.vm, apf_log);
+	ASSERT_EQ(apf_log.not_present, 1);
+	EXPECT_EQ(apf_log.np_token[0], token);
+	for (seen = 0, i = 0; i < apf_log.ready; i++)
+		seen += apf_log.ready_token[i] == token;
+	EXPECT_EQ(seen, 1);
+	EXPECT_EQ(apf_log.errors, 0);
+	EXPECT_EQ(apf_log.unexpected, 0);
+	expect_done(_metadata, &t);
+	kvm_vm_free(t.vm);
+}
+
+/* Async path, guest opted in: "ready" carries the error, no exit. */
+TEST(async_error_status)
+{
+	struct err_vm t = {};
+	struct ucall uc;
+	u64 np, i;
+
+	if (apf_arch_unsupported())
+		SKIP(return, "%s", apf_arch_unsupported());
+	err_vm_create(&t, guest_touch, true, true);
+	vm_enable_cap(t.vm, KVM_CAP_APF_FEATURES, KVM_APF_FEATURE_GUEST_ERROR);
+	expect_stage(_metadata, &t, STAGE_ARMED, 0);
+	np = stat_or_zero(t.vcpu, "apf_not_present");
+	truncate_bad_page(&t);
+
+	/* KVM_RUN succeeds: the guest itself reports the error. */
+	ASSERT_EQ(run_to_ucall(t.vcpu, &uc), UCALL_SYNC);
+	ASSERT_EQ(uc.args[0], APF_SYNC_ERROR);
+	EXPECT_EQ(uc.args[2], EFAULT);
+	sync_global_from_guest(t.vm, apf_log);
+	EXPECT_EQ(uc.args[1], apf_log.np_token[apf_log.not_present - 1]);
+	EXPECT_EQ(apf_log.errors, 1);
+	for (i = 0; i < apf_log.ready; i++)
+		if (apf_log.ready_token[i] == uc.args[1])
+			EXPECT_EQ(apf_log.ready_status[i], EFAULT);
+	EXPECT_EQ(stat_or_zero(t.vcpu, "apf_not_present"), np + 1);
+	EXPECT_EQ(stat_or_zero(t.vcpu, "apf_error"), 1);
+
+	/* The guest retries once the file is back. */
+	restore_file(&t);
+	expect_stage(_metadata, &t, STAGE_READ, 0);
+	expect_done(_metadata, &t);
+	kvm_vm_free(t.vm);
+}
+
+static int enable_cap(struct kvm_vm *vm, u32 flags, u64 a0, u64 a1)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_APF_FEATURES, .flags = flags,
+		.args = { a0, a1 },
+	};
+
+	return ioctl(vm->fd, KVM_ENABLE_CAP, &cap) ? -errno : 0;
+}
+
+/* The VMM's bad input: every arch. */
+TEST(enable_cap_bad_input)
+{
+	int features = kvm_check_cap(KVM_CAP_APF_FEATURES);
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = vm_create_with_one_vcpu(&vcpu, guest_touch);
+
+	EXPECT_TRUE(features & KVM_APF_FEATURE_ERROR_EXIT);
+	EXPECT_EQ(enable_cap(vm, 0, 1ull << 31, 0), -EINVAL);
+	EXPECT_EQ(enable_cap(vm, 0, KVM_APF_FEATURE_ERROR_EXIT, 0), -EINVAL);
+	EXPECT_EQ(enable_cap(vm, 0, 0, 1), -EINVAL);
+	EXPECT_EQ(enable_cap(vm, 1, 0, 0), -EINVAL);
+	EXPECT_EQ(enable_cap(vm, 0, KVM_APF_FEATURE_GUEST_ERROR, 0),
+		  features & KVM_APF_FEATURE_GUEST_ERROR ? 0 : -EINVAL);
+	EXPECT_EQ(enable_cap(vm, 0, 0, 0), 0);
+	kvm_vm_free(vm);
+}
+
+/*
+ * The guest's bad input: malformed enables take a fault and change nothing;
+ * opting in to error status needs the VMM's consent, which a rejected
+ * KVM_ENABLE_CAP did not give.
+ */
+TEST(guest_bad_enables)
+{
+	struct err_vm t = {};
+
+	if (apf_arch_unsupported())
+		SKIP(return, "%s", apf_arch_unsupported());
+	err_vm_create(&t, guest_enables, false, true);
+	expect_stage(_metadata, &t, 1, 0);		/* none accepted */
+	EXPECT_EQ(enable_cap(t.vm, 0, KVM_APF_FEATURE_GUEST_ERROR | 1ull << 31, 0),
+		  -EINVAL);
+	expect_stage(_metadata, &t, 2, false);		/* still refused */
+	ASSERT_EQ(enable_cap(t.vm, 0, KVM_APF_FEATURE_GUEST_ERROR, 0), 0);
+	expect_stage(_metadata, &t, 3, true);		/* now allowed */
+	expect_done(_metadata, &t);
+	kvm_vm_free(t.vm);
+}
+
+TEST_HARNESS_MAIN
