@@ -10,8 +10,13 @@ rc=0
 
 echo "check: checkpatch --strict"
 mapfile -t files < <(cd "$REPO" && git ls-files '*.c' '*.h')
-(cd "$REPO" && perl "$TREE/scripts/checkpatch.pl" --no-tree --strict --terse \
-	--show-types -f "${files[@]}") | grep -E ': (ERROR|WARNING|CHECK):' && rc=1
+# checkpatch exits non-zero on findings; its output decides (pipefail would
+# otherwise hide a match).
+cp_out=$(cd "$REPO" && perl "$TREE/scripts/checkpatch.pl" --no-tree --strict \
+	--terse --show-types -f "${files[@]}" || true)
+if grep -E ': (ERROR|WARNING|CHECK):' <<<"$cp_out"; then
+	rc=1
+fi
 
 W1="-Wextra -Wunused -Wno-unused-parameter -Wno-missing-field-initializers
     -Wno-sign-compare -Wno-type-limits -Wno-shift-negative-value

@@ -11,6 +11,7 @@
 #ifndef _UAPI_LINUX_KVM_APF_H
 #define _UAPI_LINUX_KVM_APF_H
 
+#include <linux/const.h>
 #include <linux/types.h>
 
 /*
@@ -22,18 +23,18 @@
 #define KVM_CAP_APF_FEATURES		0x4150	/* "AP" */
 
 /* Kernel-resolved async page faults with guest notifications. */
-#define KVM_APF_FEATURE_ASYNC_PF	(1U << 0)
+#define KVM_APF_FEATURE_ASYNC_PF	_BITUL(0)
 /*
  * An unresolvable fault makes KVM_RUN fail with EFAULT and exit_reason
  * KVM_EXIT_MEMORY_FAULT, memory_fault.flags including
  * KVM_MEMORY_EXIT_FLAG_ERROR, and memory_fault.error set.
  */
-#define KVM_APF_FEATURE_ERROR_EXIT	(1U << 1)
+#define KVM_APF_FEATURE_ERROR_EXIT	_BITUL(1)
 /*
  * A guest may opt in to "page ready" with an error status instead of the
  * exit, once the VMM allowed it with KVM_ENABLE_CAP(KVM_CAP_APF_FEATURES).
  */
-#define KVM_APF_FEATURE_GUEST_ERROR	(1U << 2)
+#define KVM_APF_FEATURE_GUEST_ERROR	_BITUL(2)
 
 /* The features a VMM may enable with KVM_ENABLE_CAP (args[0]). */
 #define KVM_APF_FEATURES_ENABLE		KVM_APF_FEATURE_GUEST_ERROR
@@ -43,7 +44,7 @@
  * memory_fault.error holds the (positive) errno.  Upstream uses bit 3
  * (PRIVATE), unmerged series bits 4 and 5; the layer's bits start at 32.
  */
-#define KVM_MEMORY_EXIT_FLAG_ERROR	(1ULL << 32)
+#define KVM_MEMORY_EXIT_FLAG_ERROR	_BITULL(32)
 
 /*
  * The per-vCPU area shared with the guest, the same on every architecture
@@ -70,7 +71,7 @@ struct kvm_apf_shared {
  * CPUID 0x40000001 EAX bit 20: the host offers it (upstream uses bits 0-17
  * and 24).
  */
-#define KVM_ASYNC_PF_ERROR_STATUS	(1 << 4)
+#define KVM_ASYNC_PF_ERROR_STATUS	_BITUL(4)
 #define KVM_FEATURE_ASYNC_PF_ERROR	20
 
 #endif /* _UAPI_LINUX_KVM_APF_H */

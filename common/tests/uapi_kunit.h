@@ -110,4 +110,5 @@ static struct kunit_suite uapi_suite = {
 	.name = "kvm_apf_uapi",
 	.test_cases = uapi_cases,
 };
+
 kunit_test_suite(uapi_suite);
