@@ -38,6 +38,9 @@
 
 #include "gfn_table.h"
 
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
 /* Token layout, as x86 has always used it: (id << 12) | vcpu_id. */
 #define KVM_APF_TOKEN_ID_SHIFT	12
 #define KVM_APF_TOKEN_ID_MASK	(BIT(32 - KVM_APF_TOKEN_ID_SHIFT) - 1)
@@ -249,6 +252,7 @@ int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 	}
 	if (kvm_apf_gfn_find(&apf->gfns, gfn)) {
 		apf->stats->apf_dup_suppressed++;
+		trace_kvm_apf_dup_suppressed(apf->vcpu_id, 0, gfn, -EEXIST);
 		r = -EEXIST;
 		goto sync;
 	}
@@ -285,6 +289,7 @@ int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 		item->flags |= KVM_APF_ITEM_NOTIFIED;
 		spin_unlock(&apf->lock);
 		apf->stats->apf_not_present++;
+		trace_kvm_apf_not_present(apf->vcpu_id, item->token, gfn, 0);
 	}
 	if (!(flags & KVM_APF_ITEM_USER))
 		schedule_work(&item->work);
@@ -292,6 +297,7 @@ int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 
 sync:
 	apf->stats->apf_sync_fallback++;
+	trace_kvm_apf_sync_fallback(apf->vcpu_id, 0, gfn, r);
 	return r;
 }
 EXPORT_SYMBOL_GPL(kvm_apf_setup);
@@ -381,6 +387,8 @@ int kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 		if (item->result && !(item->flags & KVM_APF_ITEM_FAILED)) {
 			item->flags |= KVM_APF_ITEM_FAILED;
 			apf->stats->apf_error++;
+			trace_kvm_apf_error(apf->vcpu_id, item->token, item->gfn,
+					    item->result);
 		}
 		if (!(item->flags & KVM_APF_ITEM_WAKE_ALL) &&
 		    !retry_failed(apf, item)) {
@@ -390,6 +398,8 @@ int kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 			apf->failed.gfn = item->gfn;
 			apf->failed.token = item->token;
 			apf->failed.error = item->result;
+			trace_kvm_apf_error_exit(apf->vcpu_id, item->token,
+						 item->gfn, item->result);
 			apf->ops->request(apf);
 			return -EFAULT;
 		}
@@ -400,6 +410,8 @@ int kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 		}
 		if (apf->ops->present(apf, item)) {
 			apf->stats->apf_ready++;
+			trace_kvm_apf_ready(apf->vcpu_id, item->token, item->gfn,
+					    item->result);
 			if (apf->ops->needs_ack)
 				WRITE_ONCE(apf->ready_pending, true);
 		}

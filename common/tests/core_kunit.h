@@ -695,6 +695,77 @@ static void core_bad_input(struct kunit *test)
 	complete_all(&f->release);
 }
 
+enum { TP_NP, TP_READY, TP_ERROR, TP_EXIT, TP_DUP, TP_SYNC, TP_MAX };
+
+struct tp_event {
+	int n;
+	int last_result;
+};
+
+/* Every core event has the same prototype: one probe counts them all. */
+static void tp_probe(void *data, u32 vcpu_id, u32 token, u64 gfn, int result)
+{
+	struct tp_event *e = data;
+
+	if (vcpu_id != FAKE_VCPU_ID)
+		return;
+	e->n++;
+	e->last_result = result;
+}
+
+static void unregister_probes(void *data)
+{
+	struct tp_event *c = data;
+
+	unregister_trace_kvm_apf_not_present(tp_probe, &c[TP_NP]);
+	unregister_trace_kvm_apf_ready(tp_probe, &c[TP_READY]);
+	unregister_trace_kvm_apf_error(tp_probe, &c[TP_ERROR]);
+	unregister_trace_kvm_apf_error_exit(tp_probe, &c[TP_EXIT]);
+	unregister_trace_kvm_apf_dup_suppressed(tp_probe, &c[TP_DUP]);
+	unregister_trace_kvm_apf_sync_fallback(tp_probe, &c[TP_SYNC]);
+	tracepoint_synchronize_unregister();
+}
+
+/* Every counted event has its tracepoint, fired as often as it counts. */
+static void core_tracepoints_match_stats(struct kunit *test)
+{
+	struct tp_event *c = kunit_kcalloc(test, TP_MAX, sizeof(*c), GFP_KERNEL);
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	KUNIT_ASSERT_EQ(test, register_trace_kvm_apf_not_present(tp_probe, &c[TP_NP]), 0);
+	KUNIT_ASSERT_EQ(test, register_trace_kvm_apf_ready(tp_probe, &c[TP_READY]), 0);
+	KUNIT_ASSERT_EQ(test, register_trace_kvm_apf_error(tp_probe, &c[TP_ERROR]), 0);
+	KUNIT_ASSERT_EQ(test, register_trace_kvm_apf_error_exit(tp_probe, &c[TP_EXIT]), 0);
+	KUNIT_ASSERT_EQ(test, register_trace_kvm_apf_dup_suppressed(tp_probe, &c[TP_DUP]), 0);
+	KUNIT_ASSERT_EQ(test, register_trace_kvm_apf_sync_fallback(tp_probe, &c[TP_SYNC]), 0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, unregister_probes, c), 0);
+
+	KUNIT_ASSERT_EQ(test, setup_user(f, 1), 0);
+	KUNIT_EXPECT_EQ(test, setup_user(f, 1), -EEXIST);
+	f->fault_result = -EIO;
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 2), 0);
+	flush_work(&last_item(f)->work);
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), -EFAULT);
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), -EFAULT);
+	f->fault_result = 0;
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+
+	KUNIT_EXPECT_EQ(test, c[TP_NP].n, 2);
+	KUNIT_EXPECT_EQ(test, c[TP_DUP].n, 1);
+	KUNIT_EXPECT_EQ(test, c[TP_SYNC].n, 1);
+	KUNIT_EXPECT_EQ(test, c[TP_SYNC].last_result, -EEXIST);
+	KUNIT_EXPECT_EQ(test, c[TP_ERROR].n, 1);
+	KUNIT_EXPECT_EQ(test, c[TP_ERROR].last_result, -EIO);
+	KUNIT_EXPECT_EQ(test, c[TP_EXIT].n, 2);
+	KUNIT_EXPECT_EQ(test, c[TP_READY].n, 1);
+	KUNIT_EXPECT_EQ(test, c[TP_NP].n, (int)f->stats.apf_not_present);
+	KUNIT_EXPECT_EQ(test, c[TP_READY].n, (int)f->stats.apf_ready);
+	KUNIT_EXPECT_EQ(test, c[TP_ERROR].n, (int)f->stats.apf_error);
+	KUNIT_EXPECT_EQ(test, c[TP_DUP].n, (int)f->stats.apf_dup_suppressed);
+	KUNIT_EXPECT_EQ(test, c[TP_SYNC].n, (int)f->stats.apf_sync_fallback);
+}
+
 static struct kunit_case core_cases[] = {
 	KUNIT_CASE(core_init_rejects_bad_args),
 	KUNIT_CASE(core_kernel_fault_roundtrip),
@@ -713,6 +784,7 @@ static struct kunit_case core_cases[] = {
 	KUNIT_CASE(core_concurrent_completions),
 	KUNIT_CASE(core_alloc_failure_falls_back),
 	KUNIT_CASE(core_bad_input),
+	KUNIT_CASE(core_tracepoints_match_stats),
 	{}
 };
 
