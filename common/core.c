@@ -39,7 +39,7 @@
 #include "gfn_table.h"
 
 #define CREATE_TRACE_POINTS
-#include "trace.h"
+#include <trace/events/kvm_apf.h>
 
 /* Token layout, as x86 has always used it: (id << 12) | vcpu_id. */
 #define KVM_APF_TOKEN_ID_SHIFT	12

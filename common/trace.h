@@ -13,66 +13,42 @@
 #include <linux/tracepoint.h>
 
 DECLARE_EVENT_CLASS(kvm_apf_token,
-	TP_PROTO(u32 vcpu_id, u32 token, u64 gfn, int result),
-	TP_ARGS(vcpu_id, token, gfn, result),
+		    TP_PROTO(u32 vcpu_id, u32 token, u64 gfn, int result),
+		    TP_ARGS(vcpu_id, token, gfn, result),
+		    TP_STRUCT__entry(__field(u32, vcpu_id)
+				     __field(u32, token)
+				     __field(u64, gfn)
+				     __field(int, result)),
+		    TP_fast_assign(__entry->vcpu_id = vcpu_id;
+				   __entry->token = token;
+				   __entry->gfn = gfn;
+				   __entry->result = result;),
+		    TP_printk("vcpu %u token %#x gfn %#llx result %d",
+			      __entry->vcpu_id, __entry->token, __entry->gfn,
+			      __entry->result));
 
-	TP_STRUCT__entry(
-		__field(u32, vcpu_id)
-		__field(u32, token)
-		__field(u64, gfn)
-		__field(int, result)
-	),
-
-	TP_fast_assign(
-		__entry->vcpu_id = vcpu_id;
-		__entry->token = token;
-		__entry->gfn = gfn;
-		__entry->result = result;
-	),
-
-	TP_printk("vcpu %u token %#x gfn %#llx result %d", __entry->vcpu_id,
-		  __entry->token, __entry->gfn, __entry->result)
-);
+#define KVM_APF_EVENT(name)						\
+	DEFINE_EVENT(kvm_apf_token, name,				\
+		     TP_PROTO(u32 vcpu_id, u32 token, u64 gfn, int result), \
+		     TP_ARGS(vcpu_id, token, gfn, result))
 
 /* The guest was told "page not present" for @token. */
-DEFINE_EVENT(kvm_apf_token, kvm_apf_not_present,
-	TP_PROTO(u32 vcpu_id, u32 token, u64 gfn, int result),
-	TP_ARGS(vcpu_id, token, gfn, result));
-
+KVM_APF_EVENT(kvm_apf_not_present);
 /* The guest was told "page ready" for @token (~0: wake all) with @result. */
-DEFINE_EVENT(kvm_apf_token, kvm_apf_ready,
-	TP_PROTO(u32 vcpu_id, u32 token, u64 gfn, int result),
-	TP_ARGS(vcpu_id, token, gfn, result));
-
+KVM_APF_EVENT(kvm_apf_ready);
 /* The fault of @token failed with @result (once per fault). */
-DEFINE_EVENT(kvm_apf_token, kvm_apf_error,
-	TP_PROTO(u32 vcpu_id, u32 token, u64 gfn, int result),
-	TP_ARGS(vcpu_id, token, gfn, result));
-
+KVM_APF_EVENT(kvm_apf_error);
 /* @token's failure goes to the VMM as a memory-fault exit (each time). */
-DEFINE_EVENT(kvm_apf_token, kvm_apf_error_exit,
-	TP_PROTO(u32 vcpu_id, u32 token, u64 gfn, int result),
-	TP_ARGS(vcpu_id, token, gfn, result));
-
+KVM_APF_EVENT(kvm_apf_error_exit);
 /* A fault on @gfn while one on it is in flight: it waits synchronously. */
-DEFINE_EVENT(kvm_apf_token, kvm_apf_dup_suppressed,
-	TP_PROTO(u32 vcpu_id, u32 token, u64 gfn, int result),
-	TP_ARGS(vcpu_id, token, gfn, result));
-
+KVM_APF_EVENT(kvm_apf_dup_suppressed);
 /*
  * A fault on @gfn is handled synchronously: @result says why (-EEXIST: a
  * fault on @gfn is in flight, i.e. a suppressed duplicate; -EBUSY: the
  * limit; -ENOMEM; -EFAULT: no host address).
  */
-DEFINE_EVENT(kvm_apf_token, kvm_apf_sync_fallback,
-	TP_PROTO(u32 vcpu_id, u32 token, u64 gfn, int result),
-	TP_ARGS(vcpu_id, token, gfn, result));
+KVM_APF_EVENT(kvm_apf_sync_fallback);
 
 #endif /* _TRACE_KVM_APF_H */
-
-#undef TRACE_INCLUDE_PATH
-#define TRACE_INCLUDE_PATH ../../virt/kvm/apf
-#undef TRACE_INCLUDE_FILE
-#define TRACE_INCLUDE_FILE trace
 
 #include <trace/define_trace.h>

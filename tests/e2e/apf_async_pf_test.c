@@ -10,33 +10,21 @@
  * Then: async PF disabled while a fault is in flight, and a VM destroyed
  * with a fault outstanding.  One source for every arch (apf_guest.h).
  */
-#include <pthread.h>
-#include <string.h>
 #include <time.h>
-#include <linux/userfaultfd.h>
-#include <sys/ioctl.h>
 
 #include "kvm_util.h"
 #include "processor.h"
 #include "ucall_common.h"
-#include "userfaultfd_util.h"
 #include "kselftest_harness.h"
 #include "apf_guest.h"
 #include "apf_util.h"
+#include "apf_delayed_mem.h"
 
-#define TEST_SLOT	10
-#define TEST_GPA	0x10000000ul
-#define TEST_PAGES	16
 #define APF_DELAY_US	20000
 
 struct apf_log apf_log;
 enum apf_mode apf_mode;
 bool apf_want_errors;
-
-static u64 pattern(u64 gpa)
-{
-	return gpa ^ 0x6170662d64617461ull;	/* "apf-data" */
-}
 
 static void guest_code(u64 gva, u64 pages, u64 page_size)
 {
@@ -53,46 +41,6 @@ static void guest_code(u64 gva, u64 pages, u64 page_size)
 	GUEST_DONE();
 }
 
-static size_t page_size;
-static void *page_base;		/* host address of TEST_GPA */
-static int uffd_served;
-
-/* Fill each page with its pattern, after the reader thread's delay. */
-static int serve_page(int mode, int uffd, struct uffd_msg *msg)
-{
-	static __thread u64 *buf;
-	struct uffdio_copy copy;
-	u64 addr, gpa, i;
-
-	addr = msg->arg.pagefault.address & ~(u64)(page_size - 1);
-
-	if (!buf)
-		buf = malloc(page_size);
-	TEST_ASSERT(buf, "no memory");
-	/* The slot is identity-mapped: guest virtual = guest physical. */
-	gpa = TEST_GPA + (addr - (u64)page_base);
-	for (i = 0; i < page_size / 8; i++)
-		buf[i] = pattern(gpa + i * 8);
-	copy = (struct uffdio_copy){ .dst = addr, .src = (u64)buf,
-				     .len = page_size };
-	if (ioctl(uffd, UFFDIO_COPY, &copy)) {
-		struct uffdio_range range = { .start = addr, .len = page_size };
-
-		if (errno == EEXIST)
-			return 0;
-		if (errno != ENOENT)
-			return -errno;
-		/*
-		 * The VM unmapped the page while a fault on it was
-		 * outstanding (destroy_with_fault_outstanding): wake the
-		 * faulting thread so that it finds the page gone.
-		 */
-		return ioctl(uffd, UFFDIO_WAKE, &range) ? -errno : 0;
-	}
-	__atomic_add_fetch(&uffd_served, 1, __ATOMIC_SEQ_CST);
-	return 0;
-}
-
 struct apf_vm {
 	struct kvm_vm *vm;
 	struct kvm_vcpu *vcpu;
@@ -102,15 +50,7 @@ struct apf_vm {
 static void apf_vm_create(struct apf_vm *t, enum apf_mode mode, u32 delay_us)
 {
 	t->vm = vm_create_with_one_vcpu(&t->vcpu, guest_code);
-	page_size = t->vm->page_size;
-	vm_userspace_mem_region_add(t->vm, VM_MEM_SRC_ANONYMOUS, TEST_GPA,
-				    TEST_SLOT, TEST_PAGES, 0);
-	virt_map(t->vm, TEST_GPA, TEST_GPA, TEST_PAGES);
-	page_base = addr_gpa2hva(t->vm, TEST_GPA);
-	uffd_served = 0;
-	t->uffd = uffd_setup_demand_paging(UFFDIO_REGISTER_MODE_MISSING, delay_us,
-					   page_base, TEST_PAGES * page_size,
-					   1, serve_page);
+	t->uffd = delayed_mem_add(t->vm, delay_us);
 	apf_arch_vm_setup(t->vm);
 	apf_mode = mode;
 	sync_global_to_guest(t->vm, apf_mode);
