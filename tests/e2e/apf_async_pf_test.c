@@ -68,7 +68,6 @@ TEST(delayed_pages_are_async)
 {
 	struct apf_vm t = {};
 	struct ucall uc;
-	u64 i, j, seen, stat;
 
 	if (apf_arch_unsupported())
 		SKIP(return, "%s", apf_arch_unsupported());
@@ -76,37 +75,7 @@ TEST(delayed_pages_are_async)
 	ASSERT_EQ(run_to_ucall(t.vcpu, &uc), UCALL_DONE);
 	sync_global_from_guest(t.vm, apf_log);
 
-	EXPECT_EQ(uffd_served, TEST_PAGES);
-	EXPECT_EQ(apf_log.unexpected, 0);
-	/* Exactly one "not present" per page, with distinct tokens... */
-	ASSERT_EQ(apf_log.not_present, TEST_PAGES);
-	/*
-	 * ...one wake-all when the guest enabled async PF, then one "ready"
-	 * per token, each acknowledged (or no next one would have come).
-	 */
-	EXPECT_EQ(apf_log.wake_all, 1);
-	ASSERT_EQ(apf_log.ready, TEST_PAGES + 1);
-	for (i = 0; i < TEST_PAGES; i++) {
-		u32 token = apf_log.np_token[i];
-
-		EXPECT_NE(token, 0);
-		EXPECT_NE(token, APF_WAKE_ALL);
-		for (seen = 0, j = 0; j < apf_log.ready; j++)
-			seen += apf_log.ready_token[j] == token;
-		EXPECT_EQ(seen, 1) TH_LOG("token %#x readied %lu times", token, seen);
-		for (j = 0; j < i; j++)
-			EXPECT_NE(apf_log.np_token[j], token);
-		/* The guest ran other work while each page was on its way. */
-		EXPECT_GT(apf_log.work_during[i], 0);
-	}
-	/* KVM counted what the guest saw, where it has the counters. */
-	if (vcpu_stat(t.vcpu, "apf_not_present", &stat)) {
-		EXPECT_EQ(stat, apf_log.not_present);
-		ASSERT_TRUE(vcpu_stat(t.vcpu, "apf_ready", &stat));
-		EXPECT_EQ(stat, apf_log.ready);
-		ASSERT_TRUE(vcpu_stat(t.vcpu, "apf_error", &stat));
-		EXPECT_EQ(stat, 0);
-	}
+	expect_one_async_fault_per_page(_metadata, t.vcpu);
 	TH_LOG("%d pages, %lu not-present, %lu ready (%lu wake-all), %lu work units parked",
 	       TEST_PAGES, apf_log.not_present, apf_log.ready, apf_log.wake_all,
 	       apf_log.work);

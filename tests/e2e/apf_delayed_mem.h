@@ -83,4 +83,43 @@ static inline struct uffd_desc *delayed_mem_add(struct kvm_vm *vm, u32 delay_us)
 					serve_page);
 }
 
+/*
+ * Host, after sync_global_from_guest(apf_log) once the guest read every
+ * delayed page: exactly one "not present" per page with distinct tokens,
+ * one wake-all (sent when the guest enabled async PF), then one "ready" per
+ * token, each acknowledged (or no next one would have come), other work
+ * done during every wait, and KVM's counters equal to what the guest saw
+ * (where the kernel has them).  Needs kselftest_harness.h, apf_guest.h and
+ * apf_util.h first.
+ */
+static inline void expect_one_async_fault_per_page(struct __test_metadata *_metadata,
+						   struct kvm_vcpu *vcpu)
+{
+	u64 i, j, seen, stat;
+
+	EXPECT_EQ(uffd_served, TEST_PAGES);
+	EXPECT_EQ(apf_log.unexpected, 0);
+	ASSERT_EQ(apf_log.not_present, TEST_PAGES);
+	EXPECT_EQ(apf_log.wake_all, 1);
+	ASSERT_EQ(apf_log.ready, TEST_PAGES + 1);
+	for (i = 0; i < TEST_PAGES; i++) {
+		u32 token = apf_log.np_token[i];
+
+		EXPECT_NE(token, 0);
+		EXPECT_NE(token, APF_WAKE_ALL);
+		seen = apf_log_readied(token);
+		EXPECT_EQ(seen, 1) TH_LOG("token %#x readied %lu times", token, seen);
+		for (j = 0; j < i; j++)
+			EXPECT_NE(apf_log.np_token[j], token);
+		EXPECT_GT(apf_log.work_during[i], 0);
+	}
+	if (vcpu_stat(vcpu, "apf_not_present", &stat)) {
+		EXPECT_EQ(stat, apf_log.not_present);
+		ASSERT_TRUE(vcpu_stat(vcpu, "apf_ready", &stat));
+		EXPECT_EQ(stat, apf_log.ready);
+		ASSERT_TRUE(vcpu_stat(vcpu, "apf_error", &stat));
+		EXPECT_EQ(stat, 0);
+	}
+}
+
 #endif /* APF_DELAYED_MEM_H */

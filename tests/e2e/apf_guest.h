@@ -50,6 +50,16 @@ extern bool apf_want_errors;	/* opt in to "ready" with an error status */
  * guest computes between touches or while a touch is parked, so that work
  * counts alike in both (apf_bench).  Returns the units done.
  */
+/* Host, after sync_global_from_guest(): how many "ready" named @token. */
+static inline __maybe_unused u64 apf_log_readied(u32 token)
+{
+	u64 i, n = 0;
+
+	for (i = 0; i < apf_log.ready && i < APF_MAX_LOG; i++)
+		n += apf_log.ready_token[i] == token;
+	return n;
+}
+
 static u32 apf_never __maybe_unused;
 #define APF_PARK_CHUNK	256
 

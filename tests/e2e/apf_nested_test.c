@@ -115,7 +115,6 @@ TEST(nested_faults_exit_to_l1)
 	vm_vaddr_t svm_gva;
 	struct kvm_vm *vm;
 	struct ucall uc;
-	u64 i, j, seen, stat;
 
 	if (apf_arch_unsupported())
 		SKIP(return, "%s", apf_arch_unsupported());
@@ -131,28 +130,8 @@ TEST(nested_faults_exit_to_l1)
 	ASSERT_EQ(run_to_ucall(vcpu, &uc), UCALL_DONE);
 	sync_global_from_guest(vm, apf_log);
 
-	EXPECT_EQ(uffd_served, TEST_PAGES);
-	EXPECT_EQ(apf_log.unexpected, 0);
-	/* Every first touch of L2 reached L1 as one #PF vmexit... */
-	ASSERT_EQ(apf_log.not_present, TEST_PAGES);
-	/* ...and one "ready" each, plus the wake-all on enable. */
-	EXPECT_EQ(apf_log.wake_all, 1);
-	ASSERT_EQ(apf_log.ready, TEST_PAGES + 1);
-	for (i = 0; i < TEST_PAGES; i++) {
-		u32 token = apf_log.np_token[i];
-
-		EXPECT_NE(token, 0);
-		for (seen = 0, j = 0; j < apf_log.ready; j++)
-			seen += apf_log.ready_token[j] == token;
-		EXPECT_EQ(seen, 1) TH_LOG("token %#x readied %lu times", token, seen);
-		EXPECT_GT(apf_log.work_during[i], 0);
-	}
-	/* KVM counted what L1 saw (the unmodified base has no counters). */
-	if (vcpu_stat(vcpu, "apf_not_present", &stat)) {
-		EXPECT_EQ(stat, apf_log.not_present);
-		ASSERT_TRUE(vcpu_stat(vcpu, "apf_ready", &stat));
-		EXPECT_EQ(stat, apf_log.ready);
-	}
+	/* Every first touch of L2 reached L1 as one #PF vmexit. */
+	expect_one_async_fault_per_page(_metadata, vcpu);
 	TH_LOG("%d L2 pages, %lu #PF vmexits to L1, %lu ready, %lu work units parked",
 	       TEST_PAGES, apf_log.not_present, apf_log.ready, apf_log.work);
 	kvm_vm_free(vm);
