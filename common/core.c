@@ -350,6 +350,24 @@ static bool retry_failed(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 	return !item->result;
 }
 
+/*
+ * Keep @item, which still failed, first on the done list for the next call
+ * and describe it in @apf->failed for the caller's exit to the VMM.
+ */
+static int hold_failed(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
+{
+	spin_lock(&apf->lock);
+	list_add(&item->link, &apf->done);
+	spin_unlock(&apf->lock);
+	apf->failed.gfn = item->gfn;
+	apf->failed.token = item->token;
+	apf->failed.error = item->result;
+	trace_kvm_apf_error_exit(apf->vcpu_id, item->token, item->gfn,
+				 item->result);
+	apf->ops->request(apf);
+	return -EFAULT;
+}
+
 /**
  * kvm_apf_check_completion() - deliver completed faults to the guest
  * @apf: the vCPU's state
@@ -390,20 +408,9 @@ int kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 			trace_kvm_apf_error(apf->vcpu_id, item->token, item->gfn,
 					    item->result);
 		}
-		if (!(item->flags & KVM_APF_ITEM_WAKE_ALL) &&
-		    !retry_failed(apf, item)) {
-			spin_lock(&apf->lock);
-			list_add(&item->link, &apf->done);
-			spin_unlock(&apf->lock);
-			apf->failed.gfn = item->gfn;
-			apf->failed.token = item->token;
-			apf->failed.error = item->result;
-			trace_kvm_apf_error_exit(apf->vcpu_id, item->token,
-						 item->gfn, item->result);
-			apf->ops->request(apf);
-			return -EFAULT;
-		}
 		if (!(item->flags & KVM_APF_ITEM_WAKE_ALL)) {
+			if (!retry_failed(apf, item))
+				return hold_failed(apf, item);
 			kvm_apf_gfn_del(&apf->gfns, item->gfn);
 			if (!item->result && apf->ops->ready)
 				apf->ops->ready(apf, item);
