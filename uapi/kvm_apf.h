@@ -49,19 +49,26 @@
 /*
  * The per-vCPU area shared with the guest, the same on every architecture
  * (x86: struct kvm_vcpu_pv_apf_data, whose pad the status is carved from).
- * @reason: why the guest was notified (x86: 1 "page not present")
+ * @reason: why the guest was notified: KVM_APF_REASON_NOT_PRESENT; the
+ *	guest writes 0 once it has read it
  * @token: the token of the "page ready" being delivered; the guest writes 0
  *	once it has read it (and @status)
  * @status: with "page ready" to a guest that opted in to error status: 0,
  *	or the positive errno saying why the page will never be present
+ * @np_token: the token of the "page not present" being delivered, where the
+ *	notification has no register to carry it (arm64's SDEI event; x86
+ *	passes it in CR2 and leaves this 0)
  * @pad: reserved, 0
  */
 struct kvm_apf_shared {
 	__u32 reason;
 	__u32 token;
 	__u32 status;
-	__u8 pad[52];
+	__u32 np_token;
+	__u8 pad[48];
 };
+
+#define KVM_APF_REASON_NOT_PRESENT	1	/* x86: KVM_PV_REASON_PAGE_NOT_PRESENT */
 
 /*
  * x86 guest ABI.
@@ -73,5 +80,67 @@ struct kvm_apf_shared {
  */
 #define KVM_ASYNC_PF_ERROR_STATUS	_BITUL(4)
 #define KVM_FEATURE_ASYNC_PF_ERROR	20
+
+/*
+ * arm64 guest ABI: one SMCCC vendor-hypervisor call (fast, SMC64; the
+ * function number is upstream's numbering, whose bit N in the
+ * ARM_SMCCC_VENDOR_HYP_KVM_FEATURES reply says the call exists: 0-1 are
+ * KVM's, 2-63 pKVM's, 64-65 the errata discovery calls; 96 is in x3 bit 0),
+ * with a sub-function in x1:
+ *   INFO    -> x0 0, x1 KVM_APF_ARM64_INFO_*, x2 the SDEI event, x3 the PPI
+ *   ENABLE  x2 = 64-byte aligned gpa of struct kvm_apf_shared | enable bits
+ *           -> x0 0, or -3 (INVALID_PARAMETER; nothing changed)
+ *   ACK     the guest read the "page ready" in the area -> x0 0
+ * Unknown sub-functions give -1 (NOT_SUPPORTED).  A VMM hides the calls
+ * (and the SDEI ones) with upstream's KVM_ARM_VM_SMCCC_FILTER.
+ */
+#define KVM_APF_ARM64_FUNC		96
+#define KVM_APF_ARM64_FUNC_ID		0xc6000060	/* fast, SMC64, vendor hyp */
+#define KVM_APF_ARM64_INFO		0
+#define KVM_APF_ARM64_ENABLE		1
+#define KVM_APF_ARM64_ACK		2
+
+/* INFO x1: the guest may opt in to error status (the VMM allowed it). */
+#define KVM_APF_ARM64_INFO_ERROR_STATUS	_BITUL(0)
+
+/* ENABLE x2 low bits, the same bit for the same meaning as on x86. */
+#define KVM_APF_ARM64_ENABLED		_BITUL(0)
+#define KVM_APF_ARM64_SEND_ALWAYS	_BITUL(1)	/* also at EL1 */
+#define KVM_APF_ARM64_ERROR_STATUS	_BITUL(4)
+#define KVM_APF_ARM64_ENABLE_BITS	(KVM_APF_ARM64_ENABLED | \
+					 KVM_APF_ARM64_SEND_ALWAYS | \
+					 KVM_APF_ARM64_ERROR_STATUS)
+
+/*
+ * "Page not present" is this private SDEI event (KVM implements the SDEI
+ * calls Linux's arm_sdei driver needs for it, over HVC or SMC); "page ready"
+ * is a PPI, level, raised until the guest's ACK.
+ */
+#define KVM_APF_ARM64_SDEI_EVENT	0x40400001
+#define KVM_APF_ARM64_DEFAULT_PPI	17
+
+/*
+ * The state live migration carries, as firmware pseudo-registers
+ * (KVM_GET_ONE_REG/KVM_SET_ONE_REG on a vCPU, listed by KVM_GET_REG_LIST):
+ * KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_FW | index.  Upstream's
+ * firmware registers use indexes 0-3; these are far above.
+ */
+#define KVM_REG_ARM_APF(idx)		(0x6030000000140000ULL | (idx))
+#define KVM_REG_ARM_APF_CTRL		KVM_REG_ARM_APF(0x4150)	/* ENABLE's x2 */
+#define KVM_REG_ARM_APF_PPI		KVM_REG_ARM_APF(0x4151)	/* 16-31 */
+#define KVM_REG_ARM_APF_SDEI_EP		KVM_REG_ARM_APF(0x4152)	/* entry */
+#define KVM_REG_ARM_APF_SDEI_ARG	KVM_REG_ARM_APF(0x4153)
+#define KVM_REG_ARM_APF_SDEI_STATE	KVM_REG_ARM_APF(0x4154)
+/* While the handler runs: the interrupted x0-x17, PC and PSTATE. */
+#define KVM_REG_ARM_APF_SDEI_CTX(n)	KVM_REG_ARM_APF(0x4160 + (n))
+#define KVM_APF_SDEI_CTX_REGS		20
+
+/* KVM_REG_ARM_APF_SDEI_STATE bits */
+#define KVM_APF_SDEI_REGISTERED		_BITUL(0)
+#define KVM_APF_SDEI_ENABLED		_BITUL(1)
+#define KVM_APF_SDEI_RUNNING		_BITUL(2)
+#define KVM_APF_SDEI_UNREGISTER_PENDING	_BITUL(3)
+#define KVM_APF_SDEI_PE_UNMASKED	_BITUL(4)
+#define KVM_APF_SDEI_STATE_BITS		0x1f
 
 #endif /* _UAPI_LINUX_KVM_APF_H */

@@ -1,0 +1,484 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * arm64 backend of the KVM async page fault core (virt/kvm/apf/).
+ *
+ * The guest discovers, enables and acknowledges async PF with one SMCCC
+ * vendor-hypervisor call (KVM_APF_ARM64_FUNC_ID, sub-function in x1); it
+ * gives KVM a 64-byte struct kvm_apf_shared, the same area x86 guests use.
+ * "Page not present" is the SDEI event KVM_APF_ARM64_SDEI_EVENT (sdei.c),
+ * taken on the faulting instruction: the token and reason are in the area,
+ * and completing the event retries the access.  "Page ready" is a PPI with
+ * the token (and, for a guest that opted in, the status) in the area, raised
+ * until the guest's ACK, one at a time as on x86.
+ *
+ * A fault becomes async only if the guest can take the event right away;
+ * otherwise it is resolved synchronously, exactly as before.
+ */
+#include <linux/arm-smccc.h>
+#include <linux/kvm_host.h>
+#include <kunit/static_stub.h>
+#include <kvm/arm_hypercalls.h>
+#include <kvm/arm_vgic.h>
+#include <asm/kvm_emulate.h>
+
+#include "apf.h"
+
+/* Async faults in flight per vCPU. */
+static unsigned int apf_max_per_vcpu = KVM_APF_DEFAULT_MAX;
+module_param(apf_max_per_vcpu, uint, 0444);
+MODULE_PARM_DESC(apf_max_per_vcpu,
+		 "Most async page faults in flight per vCPU (1-4096, default 64)");
+
+#define APF_AREA_ALIGN		sizeof(struct kvm_apf_shared)
+#define APF_ENABLE_LOW_BITS	(APF_AREA_ALIGN - 1)
+
+static struct kvm_vcpu *apf_vcpu(struct kvm_apf_vcpu *apf)
+{
+	return container_of(apf, struct kvm_vcpu, async_pf);
+}
+
+static bool apf_enabled(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.apf.ctrl & KVM_APF_ARM64_ENABLED;
+}
+
+/* Raise or lower "page ready" (KUnit replaces the vGIC here). */
+static int apf_set_ppi(struct kvm_vcpu *vcpu, bool level)
+{
+	KUNIT_STATIC_STUB_REDIRECT(apf_set_ppi, vcpu, level);
+	return kvm_vgic_inject_irq(vcpu->kvm, vcpu, vcpu->arch.apf.ppi, level,
+				   NULL);
+}
+
+/* Write or read part of the shared area (KUnit replaces guest memory). */
+static int apf_area_rw(struct kvm_vcpu *vcpu, void *data, unsigned int offset,
+		       unsigned int len, bool write)
+{
+	struct gfn_to_hva_cache *area = &vcpu->arch.apf.area;
+
+	KUNIT_STATIC_STUB_REDIRECT(apf_area_rw, vcpu, data, offset, len, write);
+	if (write)
+		return kvm_write_guest_offset_cached(vcpu->kvm, area, data,
+						     offset, len);
+	return kvm_read_guest_offset_cached(vcpu->kvm, area, data, offset, len);
+}
+
+static int apf_area_init(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
+			 gpa_t gpa)
+{
+	KUNIT_STATIC_STUB_REDIRECT(apf_area_init, vcpu, area, gpa);
+	return kvm_gfn_to_hva_cache_init(vcpu->kvm, area, gpa,
+					 sizeof(struct kvm_apf_shared));
+}
+
+static void apf_lower_ppi(struct kvm_vcpu *vcpu)
+{
+	if (vcpu->arch.apf.ppi_raised) {
+		apf_set_ppi(vcpu, false);
+		vcpu->arch.apf.ppi_raised = false;
+	}
+}
+
+/* Can the guest be told "not present" for a fault now? */
+static bool apf_can_notify(struct kvm_vcpu *vcpu)
+{
+	if (!apf_enabled(vcpu) || !irqchip_in_kernel(vcpu->kvm) ||
+	    !vgic_initialized(vcpu->kvm))
+		return false;
+	if (!(vcpu->arch.apf.ctrl & KVM_APF_ARM64_SEND_ALWAYS) &&
+	    vcpu_mode_priv(vcpu))
+		return false;
+	return kvm_apf_sdei_can_deliver(vcpu);
+}
+
+static bool arm64_apf_not_present(struct kvm_apf_vcpu *apf,
+				  struct kvm_apf_item *item)
+{
+	struct kvm_vcpu *vcpu = apf_vcpu(apf);
+	u32 reason = KVM_APF_REASON_NOT_PRESENT;
+
+	if (!apf_can_notify(vcpu))
+		return false;
+	/* The token first: the guest trusts it once it sees the reason. */
+	if (apf_area_rw(vcpu, &item->token,
+			offsetof(struct kvm_apf_shared, np_token),
+			sizeof(item->token), true) ||
+	    apf_area_rw(vcpu, &reason, offsetof(struct kvm_apf_shared, reason),
+			sizeof(reason), true))
+		return false;
+	kvm_apf_sdei_deliver(vcpu);
+	return true;
+}
+
+static bool arm64_apf_present(struct kvm_apf_vcpu *apf,
+			      struct kvm_apf_item *item)
+{
+	struct kvm_vcpu *vcpu = apf_vcpu(apf);
+	struct {
+		u32 token;
+		u32 status;
+	} ready = { item->token, -item->result };
+
+	BUILD_BUG_ON(offsetof(struct kvm_apf_shared, status) !=
+		     offsetofend(struct kvm_apf_shared, token));
+
+	if (!(item->flags & (KVM_APF_ITEM_WAKE_ALL | KVM_APF_ITEM_NOTIFIED)) ||
+	    !apf_enabled(vcpu))
+		return false;
+	/* Token and status in one write: never a token with a stale status. */
+	if (apf_area_rw(vcpu, &ready, offsetof(struct kvm_apf_shared, token),
+			apf->report_errors ? sizeof(ready) : sizeof(ready.token),
+			true) ||
+	    apf_set_ppi(vcpu, true))
+		return false;
+	vcpu->arch.apf.ppi_raised = true;
+	return true;
+}
+
+static bool arm64_apf_can_dequeue(struct kvm_apf_vcpu *apf)
+{
+	struct kvm_vcpu *vcpu = apf_vcpu(apf);
+	u32 token;
+
+	if (!apf_enabled(vcpu))
+		return true;
+	if (vcpu->arch.apf.ppi_raised)
+		return false;
+	return !apf_area_rw(vcpu, &token, offsetof(struct kvm_apf_shared, token),
+			    sizeof(token), false) && !token;
+}
+
+static void arm64_apf_request(struct kvm_apf_vcpu *apf)
+{
+	kvm_make_request(KVM_REQ_APF_READY, apf_vcpu(apf));
+}
+
+static void arm64_apf_kick(struct kvm_apf_vcpu *apf)
+{
+	kvm_vcpu_kick(apf_vcpu(apf));
+}
+
+static const struct kvm_apf_ops arm64_apf_ops = {
+	.not_present = arm64_apf_not_present,
+	.present = arm64_apf_present,
+	.can_dequeue = arm64_apf_can_dequeue,
+	.request = arm64_apf_request,
+	.kick = arm64_apf_kick,
+	.needs_ack = true,
+};
+
+/**
+ * kvm_apf_arm64_vcpu_init() - set up a new vCPU's async PF state
+ * @vcpu: the vCPU
+ *
+ * Return: 0, or -errno from kvm_apf_vcpu_init().
+ */
+int kvm_apf_arm64_vcpu_init(struct kvm_vcpu *vcpu)
+{
+	u32 max = clamp_val(apf_max_per_vcpu, 1, KVM_APF_MAX_LIMIT);
+
+	vcpu->arch.apf.ppi = KVM_APF_ARM64_DEFAULT_PPI;
+	kvm_apf_sdei_reset(vcpu);
+	return kvm_apf_vcpu_init(&vcpu->async_pf, &arm64_apf_ops,
+				 vcpu->kvm->mm, &vcpu->stat.generic.apf,
+				 vcpu->vcpu_id, max);
+}
+
+/**
+ * kvm_apf_arm64_vcpu_destroy() - free a vCPU's async PF state
+ * @vcpu: the vCPU; faults in flight are waited for and dropped
+ */
+void kvm_apf_arm64_vcpu_destroy(struct kvm_vcpu *vcpu)
+{
+	kvm_apf_vcpu_destroy(&vcpu->async_pf);
+}
+
+/* Disable async PF on @vcpu: drop its faults and lower "page ready". */
+static void apf_disable(struct kvm_vcpu *vcpu, u64 ctrl)
+{
+	kvm_apf_clear(&vcpu->async_pf);
+	apf_lower_ppi(vcpu);
+	vcpu->async_pf.report_errors = false;
+	vcpu->arch.apf.ctrl = ctrl;
+}
+
+/**
+ * kvm_apf_arm64_vcpu_reset() - the vCPU is reset (e.g. PSCI CPU_ON)
+ * @vcpu: the vCPU, in its own context or with its mutex held
+ *
+ * The guest starts over: async PF off, no SDEI event.  The VMM's PPI stays.
+ */
+void kvm_apf_arm64_vcpu_reset(struct kvm_vcpu *vcpu)
+{
+	apf_disable(vcpu, 0);
+	kvm_apf_sdei_reset(vcpu);
+}
+
+/*
+ * Apply an ENABLE word, from the guest or the VMM's KVM_SET_ONE_REG.
+ * Returns 0 or -EINVAL, in which case nothing changed.
+ */
+static int apf_set_ctrl(struct kvm_vcpu *vcpu, u64 ctrl)
+{
+	struct gfn_to_hva_cache area;
+
+	if (ctrl & APF_ENABLE_LOW_BITS & ~KVM_APF_ARM64_ENABLE_BITS)
+		return -EINVAL;
+	/* Letting the guest see errors is the VMM's choice too. */
+	if ((ctrl & KVM_APF_ARM64_ERROR_STATUS) &&
+	    !kvm_apf_guest_error_allowed(vcpu->kvm))
+		return -EINVAL;
+	if (!(ctrl & KVM_APF_ARM64_ENABLED)) {
+		apf_disable(vcpu, ctrl);
+		return 0;
+	}
+	if (apf_area_init(vcpu, &area, ctrl & ~(u64)APF_ENABLE_LOW_BITS))
+		return -EINVAL;
+
+	vcpu->arch.apf.area = area;
+	vcpu->arch.apf.ctrl = ctrl;
+	vcpu->async_pf.report_errors = ctrl & KVM_APF_ARM64_ERROR_STATUS;
+	/* Tasks the guest parked before (e.g. before migration) wake up. */
+	kvm_apf_wakeup_all(&vcpu->async_pf);
+	return 0;
+}
+
+/**
+ * kvm_apf_arm64_faultin() - the pfn for a stage-2 fault, async if possible
+ * @vcpu: the vCPU, in its own context
+ * @slot: the memslot of @gfn
+ * @ipa: the faulting IPA
+ * @gfn: the faulting gfn
+ * @write: whether the guest wrote
+ * @pfn: the pfn, unless the fault went async
+ * @writable: whether @pfn may be mapped writable
+ *
+ * Return: true if the fault is now async (the guest was told "not present"
+ * and must be resumed without mapping anything); false if @pfn is set.
+ */
+bool kvm_apf_arm64_faultin(struct kvm_vcpu *vcpu,
+			   struct kvm_memory_slot *slot, gpa_t ipa, gfn_t gfn,
+			   bool write, kvm_pfn_t *pfn, bool *writable)
+{
+	bool async = false;
+
+	*pfn = __gfn_to_pfn_memslot(slot, gfn, false, false, &async, write,
+				    writable, NULL);
+	if (!async)
+		return false;
+	if (apf_can_notify(vcpu) &&
+	    !kvm_apf_setup(&vcpu->async_pf, ipa, gfn,
+			   gfn_to_hva_memslot(slot, gfn),
+			   write ? KVM_APF_ITEM_WRITE : 0, NULL, 0))
+		return true;
+	*pfn = __gfn_to_pfn_memslot(slot, gfn, false, false, NULL, write,
+				    writable, NULL);
+	return false;
+}
+
+/**
+ * kvm_apf_arm64_call_allowed() - is @func_id one of async PF's calls?
+ * @vcpu: the vCPU
+ * @func_id: an SMCCC function ID
+ *
+ * Offered to every guest, as x86 offers its MSRs; a VMM that must hide
+ * them (e.g. to migrate to an older host) denies them with
+ * KVM_ARM_VM_SMCCC_FILTER, which is consulted first.
+ *
+ * Return: true for KVM_APF_ARM64_FUNC_ID and the SDEI calls.
+ */
+bool kvm_apf_arm64_call_allowed(struct kvm_vcpu *vcpu, u32 func_id)
+{
+	return func_id == KVM_APF_ARM64_FUNC_ID ||
+	       kvm_apf_sdei_is_call(func_id);
+}
+
+/**
+ * kvm_apf_arm64_hyp_features() - add async PF to the KVM_FEATURES reply
+ * @vcpu: the vCPU
+ * @val: x0-x3 of ARM_SMCCC_VENDOR_HYP_KVM_FEATURES_FUNC_ID (bit N of the
+ *	128 is function N)
+ */
+void kvm_apf_arm64_hyp_features(struct kvm_vcpu *vcpu, u64 *val)
+{
+	BUILD_BUG_ON(KVM_APF_ARM64_FUNC >= 128);
+	val[KVM_APF_ARM64_FUNC / 32] |= BIT(KVM_APF_ARM64_FUNC % 32);
+}
+
+static long apf_call(struct kvm_vcpu *vcpu, u64 *val)
+{
+	switch (smccc_get_arg1(vcpu)) {
+	case KVM_APF_ARM64_INFO:
+		val[1] = kvm_apf_guest_error_allowed(vcpu->kvm) ?
+			 KVM_APF_ARM64_INFO_ERROR_STATUS : 0;
+		val[2] = KVM_APF_ARM64_SDEI_EVENT;
+		val[3] = vcpu->arch.apf.ppi;
+		return SMCCC_RET_SUCCESS;
+	case KVM_APF_ARM64_ENABLE:
+		if (apf_set_ctrl(vcpu, smccc_get_arg2(vcpu)))
+			return SMCCC_RET_INVALID_PARAMETER;
+		return SMCCC_RET_SUCCESS;
+	case KVM_APF_ARM64_ACK:
+		apf_lower_ppi(vcpu);
+		kvm_apf_ack(&vcpu->async_pf);
+		return SMCCC_RET_SUCCESS;
+	default:
+		return SMCCC_RET_NOT_SUPPORTED;
+	}
+}
+
+/**
+ * kvm_apf_arm64_call() - handle an async PF or SDEI call from the guest
+ * @vcpu: the vCPU, in its own context
+ * @func_id: the call, kvm_apf_arm64_call_allowed() true
+ *
+ * Return: 1, back to the guest with the result in x0-x3.
+ */
+int kvm_apf_arm64_call(struct kvm_vcpu *vcpu, u32 func_id)
+{
+	u64 val[4] = {};
+
+	if (kvm_apf_sdei_is_call(func_id))
+		return kvm_apf_sdei_call(vcpu, func_id);
+	val[0] = apf_call(vcpu, val);
+	smccc_set_retval(vcpu, val[0], val[1], val[2], val[3]);
+	return 1;
+}
+
+static const u64 apf_reg_ids[] = {
+	KVM_REG_ARM_APF_CTRL,
+	KVM_REG_ARM_APF_PPI,
+	KVM_REG_ARM_APF_SDEI_EP,
+	KVM_REG_ARM_APF_SDEI_ARG,
+	KVM_REG_ARM_APF_SDEI_STATE,
+};
+
+/**
+ * kvm_apf_arm64_num_regs() - how many firmware registers async PF adds
+ * @vcpu: the vCPU
+ *
+ * Return: the number kvm_apf_arm64_copy_reg_indices() copies.
+ */
+int kvm_apf_arm64_num_regs(struct kvm_vcpu *vcpu)
+{
+	return ARRAY_SIZE(apf_reg_ids) + KVM_APF_SDEI_CTX_REGS;
+}
+
+/**
+ * kvm_apf_arm64_copy_reg_indices() - list them for KVM_GET_REG_LIST
+ * @vcpu: the vCPU
+ * @uind: where to put them
+ *
+ * Return: 0 or -EFAULT.
+ */
+int kvm_apf_arm64_copy_reg_indices(struct kvm_vcpu *vcpu, u64 __user *uind)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(apf_reg_ids); i++)
+		if (put_user(apf_reg_ids[i], uind++))
+			return -EFAULT;
+	for (i = 0; i < KVM_APF_SDEI_CTX_REGS; i++)
+		if (put_user(KVM_REG_ARM_APF_SDEI_CTX(i), uind++))
+			return -EFAULT;
+	return 0;
+}
+
+/**
+ * kvm_apf_arm64_get_reg() - KVM_GET_ONE_REG of an async PF register
+ * @vcpu: the vCPU
+ * @id: the register
+ * @val: its value
+ *
+ * Return: 0, or -ENOENT if @id is not one of them.
+ */
+int kvm_apf_arm64_get_reg(struct kvm_vcpu *vcpu, u64 id, u64 *val)
+{
+	struct kvm_apf_arm64 *apf = &vcpu->arch.apf;
+	u64 ctx = id - KVM_REG_ARM_APF_SDEI_CTX(0);
+
+	if (ctx < KVM_APF_SDEI_CTX_REGS) {
+		*val = apf->sdei.ctx[ctx];
+		return 0;
+	}
+	switch (id) {
+	case KVM_REG_ARM_APF_CTRL:
+		*val = apf->ctrl;
+		return 0;
+	case KVM_REG_ARM_APF_PPI:
+		*val = apf->ppi;
+		return 0;
+	case KVM_REG_ARM_APF_SDEI_EP:
+		*val = apf->sdei.ep;
+		return 0;
+	case KVM_REG_ARM_APF_SDEI_ARG:
+		*val = apf->sdei.arg;
+		return 0;
+	case KVM_REG_ARM_APF_SDEI_STATE:
+		*val = apf->sdei.state;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static bool sdei_state_valid(u64 state)
+{
+	if (state & ~KVM_APF_SDEI_STATE_BITS)
+		return false;
+	if (!(state & KVM_APF_SDEI_REGISTERED) &&
+	    (state & (KVM_APF_SDEI_ENABLED | KVM_APF_SDEI_RUNNING)))
+		return false;
+	return !(state & KVM_APF_SDEI_UNREGISTER_PENDING) ||
+	       (state & KVM_APF_SDEI_RUNNING);
+}
+
+/**
+ * kvm_apf_arm64_set_reg() - KVM_SET_ONE_REG of an async PF register
+ * @vcpu: the vCPU, its mutex held
+ * @id: the register
+ * @val: its new value
+ *
+ * The destination of a migration restores what the source's guest set up;
+ * a restored enabled CTRL wakes every task the guest had parked.
+ *
+ * Return: 0; -EINVAL for a value the guest could not have set (nothing
+ * changed); -EBUSY to move the PPI while it is raised; -ENOENT if @id is
+ * not one of them.
+ */
+int kvm_apf_arm64_set_reg(struct kvm_vcpu *vcpu, u64 id, u64 val)
+{
+	struct kvm_apf_arm64 *apf = &vcpu->arch.apf;
+	u64 ctx = id - KVM_REG_ARM_APF_SDEI_CTX(0);
+
+	if (ctx < KVM_APF_SDEI_CTX_REGS) {
+		apf->sdei.ctx[ctx] = val;
+		return 0;
+	}
+	switch (id) {
+	case KVM_REG_ARM_APF_CTRL:
+		return apf_set_ctrl(vcpu, val);
+	case KVM_REG_ARM_APF_PPI:
+		if (val < VGIC_NR_SGIS || val >= VGIC_NR_PRIVATE_IRQS)
+			return -EINVAL;
+		if (apf->ppi_raised)
+			return -EBUSY;
+		apf->ppi = val;
+		return 0;
+	case KVM_REG_ARM_APF_SDEI_EP:
+		apf->sdei.ep = val;
+		return 0;
+	case KVM_REG_ARM_APF_SDEI_ARG:
+		apf->sdei.arg = val;
+		return 0;
+	case KVM_REG_ARM_APF_SDEI_STATE:
+		if (!sdei_state_valid(val))
+			return -EINVAL;
+		apf->sdei.state = val;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+#ifdef CONFIG_KVM_APF_KUNIT_TEST
+#include "tests/arm64_kunit.h"
+#endif

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * arm64 backend of the KVM async PF core: what arm.c, mmu.c, reset.c and
+ * hypercalls.c call.  Without CONFIG_KVM_APF_ARM64 every call is a stub that
+ * does what upstream did, so the hooks need no #ifdef.
+ */
+#ifndef __KVM_ARM64_APF_H
+#define __KVM_ARM64_APF_H
+
+#include <linux/kvm_host.h>
+
+#ifdef CONFIG_KVM_APF_ARM64
+int kvm_apf_arm64_vcpu_init(struct kvm_vcpu *vcpu);
+void kvm_apf_arm64_vcpu_destroy(struct kvm_vcpu *vcpu);
+void kvm_apf_arm64_vcpu_reset(struct kvm_vcpu *vcpu);
+bool kvm_apf_arm64_faultin(struct kvm_vcpu *vcpu,
+			   struct kvm_memory_slot *slot, gpa_t ipa, gfn_t gfn,
+			   bool write, kvm_pfn_t *pfn, bool *writable);
+bool kvm_apf_arm64_call_allowed(struct kvm_vcpu *vcpu, u32 func_id);
+int kvm_apf_arm64_call(struct kvm_vcpu *vcpu, u32 func_id);
+void kvm_apf_arm64_hyp_features(struct kvm_vcpu *vcpu, u64 *val);
+int kvm_apf_arm64_num_regs(struct kvm_vcpu *vcpu);
+int kvm_apf_arm64_copy_reg_indices(struct kvm_vcpu *vcpu, u64 __user *uind);
+int kvm_apf_arm64_get_reg(struct kvm_vcpu *vcpu, u64 id, u64 *val);
+int kvm_apf_arm64_set_reg(struct kvm_vcpu *vcpu, u64 id, u64 val);
+
+/* sdei.c: the SDEI calls, and delivery of the event */
+/* PSTATE of the handler: EL1 with SP_EL1, debug, SError, IRQ, FIQ masked. */
+#define KVM_APF_SDEI_HANDLER_PSTATE	(PSR_MODE_EL1h | PSR_D_BIT | \
+					 PSR_A_BIT | PSR_I_BIT | PSR_F_BIT)
+bool kvm_apf_sdei_is_call(u32 func_id);
+int kvm_apf_sdei_call(struct kvm_vcpu *vcpu, u32 func_id);
+bool kvm_apf_sdei_can_deliver(struct kvm_vcpu *vcpu);
+void kvm_apf_sdei_deliver(struct kvm_vcpu *vcpu);
+void kvm_apf_sdei_reset(struct kvm_vcpu *vcpu);
+#else
+static inline int kvm_apf_arm64_vcpu_init(struct kvm_vcpu *vcpu)
+{
+	return 0;
+}
+
+static inline void kvm_apf_arm64_vcpu_destroy(struct kvm_vcpu *vcpu) {}
+static inline void kvm_apf_arm64_vcpu_reset(struct kvm_vcpu *vcpu) {}
+
+static inline bool kvm_apf_arm64_faultin(struct kvm_vcpu *vcpu,
+					 struct kvm_memory_slot *slot,
+					 gpa_t ipa, gfn_t gfn, bool write,
+					 kvm_pfn_t *pfn, bool *writable)
+{
+	*pfn = __gfn_to_pfn_memslot(slot, gfn, false, false, NULL, write,
+				    writable, NULL);
+	return false;
+}
+
+static inline bool kvm_apf_arm64_call_allowed(struct kvm_vcpu *vcpu,
+					      u32 func_id)
+{
+	return false;
+}
+
+static inline int kvm_apf_arm64_call(struct kvm_vcpu *vcpu, u32 func_id)
+{
+	return -ENOENT;
+}
+
+static inline void kvm_apf_arm64_hyp_features(struct kvm_vcpu *vcpu,
+					      u64 *val) {}
+
+static inline int kvm_apf_arm64_num_regs(struct kvm_vcpu *vcpu)
+{
+	return 0;
+}
+
+static inline int kvm_apf_arm64_copy_reg_indices(struct kvm_vcpu *vcpu,
+						 u64 __user *uind)
+{
+	return 0;
+}
+
+static inline int kvm_apf_arm64_get_reg(struct kvm_vcpu *vcpu, u64 id,
+					u64 *val)
+{
+	return -ENOENT;
+}
+
+static inline int kvm_apf_arm64_set_reg(struct kvm_vcpu *vcpu, u64 id,
+					u64 val)
+{
+	return -ENOENT;
+}
+#endif
+
+#endif /* __KVM_ARM64_APF_H */

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * arm64 async PF state in struct kvm_vcpu_arch (the backend is in
+ * arch/arm64/kvm/apf/).
+ */
+#ifndef __ARM64_KVM_APF_H__
+#define __ARM64_KVM_APF_H__
+
+#include <linux/kvm_types.h>
+#include <linux/types.h>
+#include <uapi/linux/kvm_apf.h>
+
+/**
+ * struct kvm_apf_sdei - the vCPU's one SDEI event ("page not present")
+ * @ep: the handler's entry point, from EVENT_REGISTER
+ * @arg: its argument, from EVENT_REGISTER
+ * @state: KVM_APF_SDEI_*
+ * @ctx: while the handler runs, the interrupted x0-x17, PC and PSTATE
+ */
+struct kvm_apf_sdei {
+	u64 ep;
+	u64 arg;
+	u64 state;
+	u64 ctx[KVM_APF_SDEI_CTX_REGS];
+};
+
+/**
+ * struct kvm_apf_arm64 - one vCPU's arm64 async PF state
+ * @ctrl: the guest's ENABLE word (shared-area gpa | KVM_APF_ARM64_*)
+ * @ppi: the INTID of "page ready"
+ * @ppi_raised: "page ready" is raised until the guest's ACK
+ * @area: the shared area (struct kvm_apf_shared)
+ * @sdei: the "page not present" event
+ */
+struct kvm_apf_arm64 {
+	u64 ctrl;
+	u32 ppi;
+	bool ppi_raised;
+	struct gfn_to_hva_cache area;
+	struct kvm_apf_sdei sdei;
+};
+
+#endif /* __ARM64_KVM_APF_H__ */

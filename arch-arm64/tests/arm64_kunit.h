@@ -1,0 +1,502 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * KUnit tests for the arm64 backend, included at the end of apf.c: the
+ * SMCCC call's decoding, the SDEI state machine, "page ready" as a PPI with
+ * its ack, and the migration registers.  A vCPU that never runs stands in
+ * for a real one; static stubs replace the vGIC and guest memory.
+ */
+#include <kunit/test.h>
+#include <kunit/static_stub.h>
+#include <uapi/linux/arm_sdei.h>
+
+#define FAKE_AREA_GPA	0x80000000ULL
+#define FAKE_EP		0x40001000ULL
+#define FAKE_EP_ARG	0x1234ULL
+#define FAKE_PC		0x40002000ULL
+
+struct arm64_fake {
+	struct kvm kvm;
+	struct kvm_vcpu vcpu;
+	struct kvm_apf_shared area;	/* the guest's shared area */
+	int area_init_result;
+	int ppi_level;
+	int ppi_raises;
+};
+
+static struct arm64_fake *vcpu_fake(struct kvm_vcpu *vcpu)
+{
+	return container_of(vcpu, struct arm64_fake, vcpu);
+}
+
+static int fake_set_ppi(struct kvm_vcpu *vcpu, bool level)
+{
+	struct arm64_fake *f = vcpu_fake(vcpu);
+
+	f->ppi_raises += level && !f->ppi_level;
+	f->ppi_level = level;
+	return 0;
+}
+
+static int fake_area_rw(struct kvm_vcpu *vcpu, void *data, unsigned int offset,
+			unsigned int len, bool write)
+{
+	u8 *area = (u8 *)&vcpu_fake(vcpu)->area;
+
+	if (offset + len > sizeof(struct kvm_apf_shared))
+		return -EFAULT;
+	if (write)
+		memcpy(area + offset, data, len);
+	else
+		memcpy(data, area + offset, len);
+	return 0;
+}
+
+static int fake_area_init(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
+			  gpa_t gpa)
+{
+	area->gpa = gpa;
+	return vcpu_fake(vcpu)->area_init_result;
+}
+
+static void fake_destroy(void *data)
+{
+	kvm_apf_arm64_vcpu_destroy(&((struct arm64_fake *)data)->vcpu);
+}
+
+static struct kvm_vcpu *fake_vcpu(struct kunit *test)
+{
+	struct arm64_fake *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	struct kvm_vcpu *vcpu;
+
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	vcpu = &f->vcpu;
+	vcpu->kvm = &f->kvm;
+	vcpu->vcpu_id = 1;
+	vcpu->cpu = -1;
+	f->kvm.arch.vgic.in_kernel = true;
+	f->kvm.arch.vgic.initialized = true;
+	*vcpu_cpsr(vcpu) = PSR_MODE_EL0t;
+	*vcpu_pc(vcpu) = FAKE_PC;
+	KUNIT_ASSERT_EQ(test, kvm_apf_arm64_vcpu_init(vcpu), 0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fake_destroy, f), 0);
+
+	kunit_activate_static_stub(test, apf_set_ppi, fake_set_ppi);
+	kunit_activate_static_stub(test, apf_area_rw, fake_area_rw);
+	kunit_activate_static_stub(test, apf_area_init, fake_area_init);
+	return vcpu;
+}
+
+/* An SMCCC call from the guest; returns x0. */
+static long hvc(struct kvm_vcpu *vcpu, u32 fn, u64 a1, u64 a2, u64 a3,
+	u64 a4)
+{
+	vcpu_set_reg(vcpu, 0, fn);
+	vcpu_set_reg(vcpu, 1, a1);
+	vcpu_set_reg(vcpu, 2, a2);
+	vcpu_set_reg(vcpu, 3, a3);
+	vcpu_set_reg(vcpu, 4, a4);
+	KUNIT_EXPECT_TRUE(kunit_get_current_test(),
+			  kvm_apf_arm64_call_allowed(vcpu, fn));
+	KUNIT_EXPECT_EQ(kunit_get_current_test(), kvm_apf_arm64_call(vcpu, fn), 1);
+	return vcpu_get_reg(vcpu, 0);
+}
+
+static long hvc_apf(struct kvm_vcpu *vcpu, u64 sub, u64 arg)
+{
+	return hvc(vcpu, KVM_APF_ARM64_FUNC_ID, sub, arg, 0, 0);
+}
+
+static long hvc_sdei(struct kvm_vcpu *vcpu, u32 fn, u64 a1, u64 a2, u64 a3)
+{
+	return hvc(vcpu, fn, a1, a2, a3, 0);
+}
+
+/* Register, enable and unmask the event; enable async PF. */
+static void guest_ready(struct kunit *test, struct kvm_vcpu *vcpu, u64 bits)
+{
+	KUNIT_ASSERT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_REGISTER,
+				   KVM_APF_ARM64_SDEI_EVENT, FAKE_EP,
+				   FAKE_EP_ARG), SDEI_SUCCESS);
+	KUNIT_ASSERT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_ENABLE,
+				   KVM_APF_ARM64_SDEI_EVENT, 0, 0), SDEI_SUCCESS);
+	KUNIT_ASSERT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_PE_UNMASK, 0, 0, 0),
+			SDEI_SUCCESS);
+	KUNIT_ASSERT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_ENABLE,
+				  FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED | bits),
+			SMCCC_RET_SUCCESS);
+	/* Enabling queued a wake-all: deliver and acknowledge it. */
+	KUNIT_ASSERT_EQ(test, kvm_apf_check_completion(&vcpu->async_pf), 0);
+	KUNIT_ASSERT_EQ(test, vcpu_fake(vcpu)->area.token, KVM_APF_TOKEN_WAKE_ALL);
+	vcpu_fake(vcpu)->area.token = 0;
+	KUNIT_ASSERT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_ACK, 0), SMCCC_RET_SUCCESS);
+	KUNIT_ASSERT_EQ(test, vcpu_fake(vcpu)->ppi_level, 0);
+}
+
+/* The SMCCC call: INFO, FEATURES, unknown sub-functions and IDs. */
+static void arm64_smccc_decode(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	u64 feat[4] = {};
+
+	KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_INFO, 0), SMCCC_RET_SUCCESS);
+	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 1), 0);
+	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 2), KVM_APF_ARM64_SDEI_EVENT);
+	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 3), KVM_APF_ARM64_DEFAULT_PPI);
+
+	vcpu->kvm->apf_features = KVM_APF_FEATURE_GUEST_ERROR;
+	hvc_apf(vcpu, KVM_APF_ARM64_INFO, 0);
+	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 1),
+			KVM_APF_ARM64_INFO_ERROR_STATUS);
+
+	KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, 3, 0), SMCCC_RET_NOT_SUPPORTED);
+	KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, ~0ULL, 0), SMCCC_RET_NOT_SUPPORTED);
+
+	kvm_apf_arm64_hyp_features(vcpu, feat);
+	KUNIT_EXPECT_EQ(test, feat[0] | feat[1] | feat[2], 0);
+	KUNIT_EXPECT_EQ(test, feat[3], BIT(0));		/* function 96 */
+
+	/* Neighbours (pKVM's, upstream's discovery calls) are not ours. */
+	KUNIT_EXPECT_FALSE(test, kvm_apf_arm64_call_allowed(vcpu, 0xc6000002));
+	KUNIT_EXPECT_FALSE(test, kvm_apf_arm64_call_allowed(vcpu, 0xc6000040));
+	KUNIT_EXPECT_FALSE(test, kvm_apf_arm64_call_allowed(vcpu, 0x86000060));
+	KUNIT_EXPECT_FALSE(test, kvm_apf_arm64_call_allowed(vcpu, 0xc4000000));
+	KUNIT_EXPECT_TRUE(test, kvm_apf_arm64_call_allowed(vcpu, 0xc400003f));
+	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN(0x0d), 0, 0, 0),
+			SDEI_NOT_SUPPORTED);	/* INTERRUPT_BIND */
+}
+
+/* ENABLE: every malformed word is refused and changes nothing. */
+static void arm64_smccc_enable(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	struct arm64_fake *f = vcpu_fake(vcpu);
+	u64 good = FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED;
+	u64 bad[] = { good | BIT(2), good | BIT(3), good | BIT(5),
+		      good | KVM_APF_ARM64_ERROR_STATUS };
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_ENABLE, bad[i]),
+				SMCCC_RET_INVALID_PARAMETER);
+		KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ctrl, 0);
+	}
+	f->area_init_result = -EINVAL;		/* no memslot there */
+	KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_ENABLE, good),
+			SMCCC_RET_INVALID_PARAMETER);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ctrl, 0);
+	KUNIT_EXPECT_EQ(test, vcpu->async_pf.queued, 0);
+
+	f->area_init_result = 0;
+	KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_ENABLE, good),
+			SMCCC_RET_SUCCESS);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ctrl, good);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.area.gpa, FAKE_AREA_GPA);
+	KUNIT_EXPECT_FALSE(test, vcpu->async_pf.report_errors);
+	KUNIT_EXPECT_EQ(test, vcpu->async_pf.queued, 1);	/* the wake-all */
+
+	/* Error status once the VMM allows it. */
+	vcpu->kvm->apf_features = KVM_APF_FEATURE_GUEST_ERROR;
+	KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_ENABLE,
+				  good | KVM_APF_ARM64_ERROR_STATUS),
+			SMCCC_RET_SUCCESS);
+	KUNIT_EXPECT_TRUE(test, vcpu->async_pf.report_errors);
+
+	KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_ENABLE, 0),
+			SMCCC_RET_SUCCESS);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ctrl, 0);
+	KUNIT_EXPECT_FALSE(test, vcpu->async_pf.report_errors);
+	KUNIT_EXPECT_EQ(test, vcpu->async_pf.queued, 0);
+}
+
+/* Register, enable, deliver, context, complete; and what is refused. */
+static void arm64_sdei_deliver_complete(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	const u32 ev = KVM_APF_ARM64_SDEI_EVENT;
+	int i;
+
+	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_VERSION, 0, 0, 0),
+			1L << SDEI_VERSION_MAJOR_SHIFT);
+	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_GET_INFO, ev,
+				   SDEI_EVENT_INFO_EV_TYPE, 0),
+			SDEI_EVENT_TYPE_PRIVATE);
+	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_GET_INFO, ev,
+				   SDEI_EVENT_INFO_EV_ROUTING_MODE, 0),
+			SDEI_INVALID_PARAMETERS);
+	/* Other events do not exist; nothing is enabled before REGISTER. */
+	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_REGISTER, 0,
+				   FAKE_EP, 0), SDEI_INVALID_PARAMETERS);
+	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_REGISTER, ev,
+				   0, 0), SDEI_INVALID_PARAMETERS);
+	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_ENABLE, ev, 0, 0),
+			SDEI_DENIED);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.sdei.state, 0);
+
+	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_REGISTER, ev,
+				   FAKE_EP, FAKE_EP_ARG), SDEI_SUCCESS);
+	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_REGISTER, ev,
+				   FAKE_EP, FAKE_EP_ARG), SDEI_DENIED);
+	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_ENABLE, ev, 0, 0),
+			SDEI_SUCCESS);
+	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_STATUS, ev, 0, 0),
+			BIT(SDEI_EVENT_STATUS_REGISTERED) |
+			BIT(SDEI_EVENT_STATUS_ENABLED));
+	/* Masked PE (the state out of reset), then masked again. */
+	KUNIT_EXPECT_FALSE(test, kvm_apf_sdei_can_deliver(vcpu));
+	hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_PE_UNMASK, 0, 0, 0);
+	KUNIT_EXPECT_TRUE(test, kvm_apf_sdei_can_deliver(vcpu));
+	hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_PE_MASK, 0, 0, 0);
+	KUNIT_EXPECT_FALSE(test, kvm_apf_sdei_can_deliver(vcpu));
+	hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_PE_UNMASK, 0, 0, 0);
+	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_CONTEXT, 0, 0, 0),
+			SDEI_DENIED);
+	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_COMPLETE, 0, 0, 0),
+			SDEI_DENIED);
+
+	/* The interrupted context: x0-x17 = 100 + n, at FAKE_PC in EL0. */
+	for (i = 0; i < 18; i++)
+		vcpu_set_reg(vcpu, i, 100 + i);
+	*vcpu_pc(vcpu) = FAKE_PC;
+	*vcpu_cpsr(vcpu) = PSR_MODE_EL0t;
+	kvm_apf_sdei_deliver(vcpu);
+	KUNIT_EXPECT_EQ(test, *vcpu_pc(vcpu), FAKE_EP);
+	KUNIT_EXPECT_EQ(test, *vcpu_cpsr(vcpu), KVM_APF_SDEI_HANDLER_PSTATE);
+	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 0), ev);
+	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 1), FAKE_EP_ARG);
+	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 2), FAKE_PC);
+	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 3), PSR_MODE_EL0t);
+	KUNIT_EXPECT_FALSE(test, kvm_apf_sdei_can_deliver(vcpu));
+	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_STATUS, ev, 0, 0),
+			BIT(SDEI_EVENT_STATUS_REGISTERED) |
+			BIT(SDEI_EVENT_STATUS_ENABLED) |
+			BIT(SDEI_EVENT_STATUS_RUNNING));
+	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_CONTEXT, 1, 0, 0),
+			101);
+	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_CONTEXT, 18, 0, 0),
+			SDEI_INVALID_PARAMETERS);
+
+	/* The handler clobbers x0-x17; completion gives them back. */
+	for (i = 0; i < 18; i++)
+		vcpu_set_reg(vcpu, i, 7);
+	KUNIT_EXPECT_EQ(test, hvc(vcpu, SDEI_1_0_FN_SDEI_EVENT_COMPLETE, 0, 0,
+				   0, 0), 100);
+	for (i = 1; i < 18; i++)
+		KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, i), 100 + i);
+	KUNIT_EXPECT_EQ(test, *vcpu_pc(vcpu), FAKE_PC);
+	KUNIT_EXPECT_EQ(test, *vcpu_cpsr(vcpu), PSR_MODE_EL0t);
+	KUNIT_EXPECT_TRUE(test, kvm_apf_sdei_can_deliver(vcpu));
+
+	/* Nor an AArch32 or a nested-exception vCPU. */
+	vcpu_set_flag(vcpu, INCREMENT_PC);
+	KUNIT_EXPECT_FALSE(test, kvm_apf_sdei_can_deliver(vcpu));
+	vcpu_clear_flag(vcpu, INCREMENT_PC);
+	*vcpu_cpsr(vcpu) = PSR_AA32_MODE_USR | PSR_MODE32_BIT;
+	KUNIT_EXPECT_FALSE(test, kvm_apf_sdei_can_deliver(vcpu));
+}
+
+/* COMPLETE_AND_RESUME: an IRQ-like entry at the given address. */
+static void arm64_sdei_complete_and_resume(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+
+	guest_ready(test, vcpu, 0);
+	*vcpu_pc(vcpu) = FAKE_PC;
+	*vcpu_cpsr(vcpu) = PSR_MODE_EL0t;
+	kvm_apf_sdei_deliver(vcpu);
+	hvc(vcpu, SDEI_1_0_FN_SDEI_EVENT_COMPLETE_AND_RESUME, FAKE_EP + 0x480,
+	     0, 0, 0);
+	KUNIT_EXPECT_EQ(test, *vcpu_pc(vcpu), FAKE_EP + 0x480);
+	KUNIT_EXPECT_EQ(test, *vcpu_cpsr(vcpu), KVM_APF_SDEI_HANDLER_PSTATE);
+	KUNIT_EXPECT_EQ(test, vcpu_read_sys_reg(vcpu, ELR_EL1), FAKE_PC);
+	KUNIT_EXPECT_EQ(test, vcpu_read_sys_reg(vcpu, SPSR_EL1), PSR_MODE_EL0t);
+	KUNIT_EXPECT_FALSE(test, vcpu->arch.apf.sdei.state &
+			   KVM_APF_SDEI_RUNNING);
+}
+
+/* UNREGISTER while the handler runs is pending until it completes. */
+static void arm64_sdei_unregister_while_running(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	const u32 ev = KVM_APF_ARM64_SDEI_EVENT;
+
+	guest_ready(test, vcpu, 0);
+	kvm_apf_sdei_deliver(vcpu);
+	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_UNREGISTER, ev,
+				   0, 0), SDEI_PENDING);
+	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_ENABLE, ev, 0, 0),
+			SDEI_DENIED);
+	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_UNREGISTER, ev,
+				   0, 0), SDEI_DENIED);
+	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_STATUS, ev, 0, 0),
+			BIT(SDEI_EVENT_STATUS_REGISTERED) |
+			BIT(SDEI_EVENT_STATUS_ENABLED) |
+			BIT(SDEI_EVENT_STATUS_RUNNING));
+	hvc(vcpu, SDEI_1_0_FN_SDEI_EVENT_COMPLETE, 0, 0, 0, 0);
+	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_STATUS, ev, 0, 0),
+			0);
+	KUNIT_EXPECT_FALSE(test, kvm_apf_sdei_can_deliver(vcpu));
+	/* It can be registered again; PRIVATE_RESET unregisters it. */
+	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_REGISTER, ev,
+				   FAKE_EP, 0), SDEI_SUCCESS);
+	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_PRIVATE_RESET, 0, 0, 0),
+			SDEI_SUCCESS);
+	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_STATUS, ev, 0, 0),
+			0);
+}
+
+/*
+ * A fault: "not present" is the SDEI event with the token in the area;
+ * "page ready" raises the PPI with token and status, one at a time until
+ * the ACK lowers it.
+ */
+static void arm64_ppi_ready_and_ack(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	struct arm64_fake *f = vcpu_fake(vcpu);
+	struct kvm_apf_vcpu *apf = &vcpu->async_pf;
+	u32 t1, t2;
+
+	vcpu->kvm->apf_features = KVM_APF_FEATURE_GUEST_ERROR;
+	guest_ready(test, vcpu, KVM_APF_ARM64_ERROR_STATUS);
+	KUNIT_EXPECT_EQ(test, f->ppi_raises, 1);	/* the wake-all */
+
+	KUNIT_ASSERT_EQ(test, kvm_apf_setup(apf, 0x1000, 1, 0x1000,
+					    KVM_APF_ITEM_USER, NULL, 0), 0);
+	t1 = f->area.np_token;
+	KUNIT_EXPECT_EQ(test, f->area.reason, KVM_APF_REASON_NOT_PRESENT);
+	KUNIT_EXPECT_NE(test, t1, 0);
+	KUNIT_EXPECT_EQ(test, *vcpu_pc(vcpu), FAKE_EP);
+	/* A second fault while the handler runs cannot be told: sync. */
+	KUNIT_EXPECT_FALSE(test, apf_can_notify(vcpu));
+	hvc(vcpu, SDEI_1_0_FN_SDEI_EVENT_COMPLETE, 0, 0, 0, 0);
+	f->area.reason = 0;
+	KUNIT_ASSERT_EQ(test, kvm_apf_setup(apf, 0x2000, 2, 0x2000,
+					    KVM_APF_ITEM_USER, NULL, 0), 0);
+	t2 = f->area.np_token;
+	hvc(vcpu, SDEI_1_0_FN_SDEI_EVENT_COMPLETE, 0, 0, 0, 0);
+
+	KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(apf, t2, -EFAULT), 0);
+	KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(apf, t1, 0), 0);
+	KUNIT_EXPECT_TRUE(test, kvm_test_request(KVM_REQ_APF_READY, vcpu));
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(apf), 0);
+	KUNIT_EXPECT_EQ(test, f->ppi_level, 1);
+	KUNIT_EXPECT_EQ(test, f->area.token, t2);
+	KUNIT_EXPECT_EQ(test, f->area.status, EFAULT);
+
+	/* Nothing more until the guest has read it and acknowledged. */
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(apf), 0);
+	KUNIT_EXPECT_EQ(test, f->ppi_raises, 2);
+	f->area.token = 0;
+	f->area.status = 0;
+	KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_ACK, 0), SMCCC_RET_SUCCESS);
+	KUNIT_EXPECT_EQ(test, f->ppi_raises, 3);
+	KUNIT_EXPECT_EQ(test, f->ppi_level, 1);
+	KUNIT_EXPECT_EQ(test, f->area.token, t1);
+	KUNIT_EXPECT_EQ(test, f->area.status, 0);
+	f->area.token = 0;
+	hvc_apf(vcpu, KVM_APF_ARM64_ACK, 0);
+	KUNIT_EXPECT_EQ(test, f->ppi_level, 0);
+	KUNIT_EXPECT_EQ(test, apf->queued, 0);
+	KUNIT_EXPECT_EQ(test, vcpu->stat.generic.apf.apf_not_present, 2);
+	KUNIT_EXPECT_EQ(test, vcpu->stat.generic.apf.apf_ready, 3);
+
+	/* Reset (e.g. PSCI CPU_ON) turns it all off. */
+	kvm_apf_arm64_vcpu_reset(vcpu);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ctrl, 0);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.sdei.state, 0);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ppi, KVM_APF_ARM64_DEFAULT_PPI);
+}
+
+/* A guest at EL1 is told only if it asked for SEND_ALWAYS. */
+static void arm64_el1_needs_send_always(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+
+	guest_ready(test, vcpu, 0);
+	*vcpu_cpsr(vcpu) = PSR_MODE_EL1h;
+	KUNIT_EXPECT_FALSE(test, apf_can_notify(vcpu));
+	hvc_apf(vcpu, KVM_APF_ARM64_ENABLE, FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED |
+	    KVM_APF_ARM64_SEND_ALWAYS);
+	KUNIT_EXPECT_TRUE(test, apf_can_notify(vcpu));
+	vcpu->kvm->arch.vgic.initialized = false;
+	KUNIT_EXPECT_FALSE(test, apf_can_notify(vcpu));
+}
+
+/* The migration registers: listed, read back, bad values refused. */
+static void arm64_migration_regs(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	u64 before, val;
+	int i;
+
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_num_regs(vcpu), 25);
+	guest_ready(test, vcpu, 0);
+	kvm_apf_sdei_deliver(vcpu);
+
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_get_reg(vcpu, KVM_REG_ARM_APF_CTRL,
+						    &val), 0);
+	KUNIT_EXPECT_EQ(test, val, FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED);
+	kvm_apf_arm64_get_reg(vcpu, KVM_REG_ARM_APF_SDEI_STATE, &val);
+	KUNIT_EXPECT_EQ(test, val, KVM_APF_SDEI_REGISTERED |
+			KVM_APF_SDEI_ENABLED | KVM_APF_SDEI_PE_UNMASKED |
+			KVM_APF_SDEI_RUNNING);
+	kvm_apf_arm64_get_reg(vcpu, KVM_REG_ARM_APF_SDEI_CTX(18), &val);
+	KUNIT_EXPECT_EQ(test, val, FAKE_PC);
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_get_reg(vcpu,
+			KVM_REG_ARM_APF_SDEI_CTX(20), &val), -ENOENT);
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_set_reg(vcpu, KVM_REG_ARM_APF(0x4155),
+						    0), -ENOENT);
+
+	/* Values a guest could not have set change nothing. */
+	kvm_apf_arm64_get_reg(vcpu, KVM_REG_ARM_APF_SDEI_STATE, &before);
+	for (val = 0; val < 64; val++) {
+		bool ok = sdei_state_valid(val);
+
+		KUNIT_EXPECT_EQ(test, kvm_apf_arm64_set_reg(vcpu,
+				KVM_REG_ARM_APF_SDEI_STATE, val), ok ? 0 : -EINVAL);
+		if (!ok)
+			KUNIT_EXPECT_EQ(test, vcpu->arch.apf.sdei.state, before);
+		vcpu->arch.apf.sdei.state = before;
+	}
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_set_reg(vcpu,
+			KVM_REG_ARM_APF_SDEI_STATE, KVM_APF_SDEI_ENABLED), -EINVAL);
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_set_reg(vcpu, KVM_REG_ARM_APF_CTRL,
+			FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED | BIT(3)), -EINVAL);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ctrl,
+			FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED);
+	for (val = 0; val < 40; val++)
+		KUNIT_EXPECT_EQ(test, kvm_apf_arm64_set_reg(vcpu,
+				KVM_REG_ARM_APF_PPI, val),
+				val >= 16 && val < 32 ? 0 : -EINVAL);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ppi, 31);
+
+	/* A destination restores a running handler's context. */
+	for (i = 0; i < KVM_APF_SDEI_CTX_REGS; i++)
+		KUNIT_EXPECT_EQ(test, kvm_apf_arm64_set_reg(vcpu,
+				KVM_REG_ARM_APF_SDEI_CTX(i), 200 + i), 0);
+	hvc(vcpu, SDEI_1_0_FN_SDEI_EVENT_COMPLETE, 0, 0, 0, 0);
+	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 5), 205);
+	KUNIT_EXPECT_EQ(test, *vcpu_pc(vcpu), 218);
+	/* A restored CTRL wakes every parked task, as re-enabling does. */
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_set_reg(vcpu, KVM_REG_ARM_APF_CTRL,
+			FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED), 0);
+	KUNIT_EXPECT_EQ(test, vcpu->async_pf.queued, 1);
+}
+
+static struct kunit_case arm64_cases[] = {
+	KUNIT_CASE(arm64_smccc_decode),
+	KUNIT_CASE(arm64_smccc_enable),
+	KUNIT_CASE(arm64_sdei_deliver_complete),
+	KUNIT_CASE(arm64_sdei_complete_and_resume),
+	KUNIT_CASE(arm64_sdei_unregister_while_running),
+	KUNIT_CASE(arm64_ppi_ready_and_ack),
+	KUNIT_CASE(arm64_el1_needs_send_always),
+	KUNIT_CASE(arm64_migration_regs),
+	{}
+};
+
+static struct kunit_suite arm64_suite = {
+	.name = "kvm_apf_arm64",
+	.test_cases = arm64_cases,
+};
+kunit_test_suite(arm64_suite);
