@@ -13,6 +13,10 @@ mkdir -p "$OUT/selftests/tools"	# abs_objdir: arm64 generated headers go here
 progs=$( { "$REPO/scripts/e2e_list.sh" "$ARCH_NAME" | awk '{print $3}'
 	  [ $# -eq 0 ] || printf '%s\n' "$@"; } | sort -u)
 log=$OUT/selftests.log
+# The selftests' .d files name their targets by a relative path that make
+# does not match, so a changed header would not rebuild our tests: always
+# rebuild them (seconds).
+rm -rf "$OUT/selftests/apf"
 {
 	make -C "$TREE" O="$KOUT" ARCH="$KARCH" ${CROSS:+CROSS_COMPILE=$CROSS} \
 		headers_install

@@ -55,7 +55,7 @@ static void guest_bench(u64 gva, u64 pages, u64 page_size, u64 quantum,
 	if (async)
 		guest_apf_enable();
 	else
-		asm volatile("sti");	/* same conditions, async PF off */
+		guest_irq_enable();	/* same conditions, async PF off */
 	for (n = 0;; n++) {
 		if (n < pages) {
 			READ_ONCE(*(u64 *)(gva + n * page_size));

@@ -77,7 +77,7 @@ static noinline __maybe_unused u64 apf_guest_compute(u64 n)
  * Host: can this arch run the test?  Returns NULL, or why not.
  * Host: install the guest's handlers and the shared area into @vm.
  * Guest: enable async PF on this vCPU (and interrupts; with error status if
- * apf_want_errors), disable it.
+ * apf_want_errors), disable it; enable interrupts only.
  * Guest: try to enable with error status; return whether it was accepted
  * (a refused enable must leave the state as it was).
  * Guest: try each malformed enable (reserved bits, error status without
@@ -91,6 +91,7 @@ static inline const char *apf_arch_unsupported(void);
 static inline void apf_arch_vm_setup(struct kvm_vm *vm);
 static inline void guest_apf_enable(void);
 static inline void guest_apf_disable(void);
+static inline void guest_irq_enable(void);
 static inline bool guest_apf_try_enable_errors(void);
 static inline u64 guest_apf_bad_enables(void);
 

@@ -1,39 +1,223 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * arm64 guest side of async PF: SMCCC vendor-hypervisor calls, an SDEI event
- * for "not present", a PPI for "page ready".  The host backend does not
- * exist yet, so the host side reports the arch unsupported and the tests
- * skip; the guest functions are never reached.
+ * arm64 guest side of async PF, as a Linux guest would speak it: the SMCCC
+ * vendor-hypervisor call (KVM_APF_ARM64_FUNC_ID) gives KVM the shared area
+ * and acknowledges "page ready"; "not present" is the SDEI event, registered
+ * and completed through the SDEI calls over HVC, with the token and reason
+ * in the shared area; "page ready" is a PPI with the token in the area.
+ * Included by the common apf_guest.h only.
  */
+#include <linux/arm_sdei.h>
+#include <linux/kvm_apf.h>
+
+#include "gic.h"
 #include "processor.h"
 #include "ucall_common.h"
+#include "vgic.h"
 
-static inline const char *apf_arch_unsupported(void)
+static struct kvm_apf_shared *apf_area;		/* guest virtual */
+static u64 apf_area_gpa;
+static u32 apf_ppi;				/* from INFO */
+static u32 apf_woken;				/* last token woken */
+static u32 apf_woken_status;			/* and its status */
+
+/* SMCCC return values (include/linux/arm-smccc.h is not uAPI). */
+#define APF_SMCCC_NOT_SUPPORTED		(-1)
+#define APF_SMCCC_INVALID_PARAMETER	(-3)
+
+/* A test guest runs at EL1 and needs SEND_ALWAYS; Linux runs tasks at EL0. */
+#define APF_EN_BITS	(KVM_APF_ARM64_ENABLED | KVM_APF_ARM64_SEND_ALWAYS)
+
+static inline u64 apf_hvc(u32 fn, u64 a1, u64 a2, u64 a3, u64 *x1_x3)
 {
-	return "no arm64 async PF backend in this kernel yet";
+	struct arm_smccc_res res;
+
+	smccc_hvc(fn, a1, a2, a3, 0, 0, 0, 0, &res);
+	if (x1_x3) {
+		x1_x3[0] = res.a1;
+		x1_x3[1] = res.a2;
+		x1_x3[2] = res.a3;
+	}
+	return res.a0;
 }
 
-static inline void apf_arch_vm_setup(struct kvm_vm *vm)
+static inline s64 apf_call(u64 sub, u64 arg)
 {
+	return apf_hvc(KVM_APF_ARM64_FUNC_ID, sub, arg, 0, NULL);
 }
+
+/*
+ * The SDEI entry point: KVM saved x0-x17, PC and PSTATE and enters here at
+ * EL1 with everything masked, x0-x3 = event, arg, interrupted PC and
+ * PSTATE.  The handler keeps x18-x30 and SP as SDEI requires, then
+ * EVENT_COMPLETE (0xc4000025) resumes the interrupted access.
+ */
+void guest_apf_not_present(u64 event, u64 arg, u64 pc, u64 pstate);
+asm(".text\n"
+    ".balign 16\n"
+    ".global apf_sdei_entry\n"
+    "apf_sdei_entry:\n"
+    "	stp	x18, x30, [sp, #-16]!\n"
+    "	bl	guest_apf_not_present\n"
+    "	ldp	x18, x30, [sp], #16\n"
+    "	mov	x0, #0x25\n"
+    "	movk	x0, #0xc400, lsl #16\n"
+    "	mov	x1, xzr\n"
+    "	hvc	#0\n"
+    "	b	.\n");
+void apf_sdei_entry(void);
 
 static inline void guest_apf_enable(void)
 {
-	GUEST_FAIL("arm64 async PF is not implemented");
-}
+	const u32 ev = KVM_APF_ARM64_SDEI_EVENT;
+	u64 info[3];
 
-static inline void guest_apf_disable(void)
-{
+	GUEST_ASSERT_EQ(apf_hvc(KVM_APF_ARM64_FUNC_ID, KVM_APF_ARM64_INFO, 0, 0,
+				info), 0);
+	GUEST_ASSERT_EQ(info[1], ev);
+	apf_ppi = info[2];
+	gic_init(GIC_V3, 1);
+	gic_irq_enable(apf_ppi);
+
+	GUEST_ASSERT_EQ(apf_hvc(SDEI_1_0_FN_SDEI_VERSION, 0, 0, 0, NULL) >>
+			SDEI_VERSION_MAJOR_SHIFT, 1);
+	GUEST_ASSERT_EQ(apf_hvc(SDEI_1_0_FN_SDEI_PRIVATE_RESET, 0, 0, 0, NULL), 0);
+	GUEST_ASSERT_EQ(apf_hvc(SDEI_1_0_FN_SDEI_EVENT_REGISTER, ev,
+				(u64)apf_sdei_entry, 0, NULL), 0);
+	GUEST_ASSERT_EQ(apf_hvc(SDEI_1_0_FN_SDEI_EVENT_ENABLE, ev, 0, 0, NULL), 0);
+	GUEST_ASSERT_EQ(apf_hvc(SDEI_1_0_FN_SDEI_PE_UNMASK, 0, 0, 0, NULL), 0);
+
+	GUEST_ASSERT_EQ(apf_call(KVM_APF_ARM64_ENABLE, apf_area_gpa | APF_EN_BITS |
+				 (apf_want_errors ? KVM_APF_ARM64_ERROR_STATUS : 0)),
+			0);
+	/* "Page ready" needs interrupts; "not present" (SDEI) does not. */
+	local_irq_enable();
 }
 
 static inline bool guest_apf_try_enable_errors(void)
 {
-	GUEST_FAIL("arm64 async PF is not implemented");
-	return false;
+	return !apf_call(KVM_APF_ARM64_ENABLE, apf_area_gpa | APF_EN_BITS |
+			 KVM_APF_ARM64_ERROR_STATUS);
 }
 
 static inline u64 guest_apf_bad_enables(void)
 {
-	GUEST_FAIL("arm64 async PF is not implemented");
-	return 0;
+	u64 bad[] = {
+		/* bits 2, 3 and 5 are reserved */
+		apf_area_gpa | APF_EN_BITS | BIT_ULL(5),
+		apf_area_gpa | APF_EN_BITS | BIT_ULL(2),
+		apf_area_gpa | APF_EN_BITS | BIT_ULL(3),
+	};
+	u64 i, accepted = 0;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		s64 r = apf_call(KVM_APF_ARM64_ENABLE, bad[i]);
+
+		GUEST_ASSERT(!r || r == APF_SMCCC_INVALID_PARAMETER);
+		accepted += !r;
+	}
+	/* And an unknown sub-function. */
+	GUEST_ASSERT_EQ(apf_call(3, 0), APF_SMCCC_NOT_SUPPORTED);
+	return accepted;
+}
+
+static inline void guest_irq_enable(void)
+{
+	local_irq_enable();
+}
+
+static inline void guest_apf_disable(void)
+{
+	GUEST_ASSERT_EQ(apf_call(KVM_APF_ARM64_ENABLE, 0), 0);
+}
+
+void __attribute__((used)) guest_apf_not_present(u64 event, u64 arg, u64 pc,
+						  u64 pstate)
+{
+	u32 reason = READ_ONCE(apf_area->reason);
+	u32 token = READ_ONCE(apf_area->np_token);
+	u64 n = apf_log.not_present, work = 0;
+
+	if (event != KVM_APF_ARM64_SDEI_EVENT ||
+	    reason != KVM_APF_REASON_NOT_PRESENT) {
+		apf_log.unexpected++;
+		GUEST_FAIL("SDEI event %lx at %lx, reason %u", event, pc, reason);
+	}
+	WRITE_ONCE(apf_area->reason, 0);
+	if (n < APF_MAX_LOG)
+		apf_log.np_token[n] = token;
+	apf_log.not_present = n + 1;
+
+	if (apf_mode == APF_MODE_DISABLE) {
+		guest_apf_disable();
+		return;		/* the access is retried synchronously */
+	}
+	if (apf_mode == APF_MODE_REPORT)
+		GUEST_SYNC2(1, token);
+
+	/* Park the faulting "task": do other work until its page is ready. */
+	local_irq_enable();
+	while (READ_ONCE(apf_woken) != token)
+		work += apf_guest_compute(APF_PARK_CHUNK);
+	local_irq_disable();
+	apf_log.work += work;
+	if (n < APF_MAX_LOG)
+		apf_log.work_during[n] = work;
+	if (apf_woken_status) {
+		apf_log.errors++;
+		GUEST_SYNC3(APF_SYNC_ERROR, token, apf_woken_status);
+	}
+}
+
+static void guest_apf_irq(struct ex_regs *regs)
+{
+	unsigned int intid = gic_get_and_ack_irq();
+	u32 token = READ_ONCE(apf_area->token);
+	u32 status = apf_want_errors ? READ_ONCE(apf_area->status) : 0;
+	u64 n = apf_log.ready;
+
+	if (intid != apf_ppi) {
+		apf_log.unexpected++;
+		GUEST_FAIL("unexpected interrupt %u", intid);
+	}
+	if (n < APF_MAX_LOG) {
+		apf_log.ready_token[n] = token;
+		apf_log.ready_status[n] = status;
+	}
+	apf_log.ready = n + 1;
+	if (token == APF_WAKE_ALL)
+		apf_log.wake_all++;
+	else if (!token)
+		apf_log.unexpected++;
+	WRITE_ONCE(apf_woken_status, status);
+	WRITE_ONCE(apf_woken, token);
+	WRITE_ONCE(apf_area->status, 0);
+	WRITE_ONCE(apf_area->token, 0);
+	GUEST_ASSERT_EQ(apf_call(KVM_APF_ARM64_ACK, 0), 0);
+	gic_set_eoi(intid);
+}
+
+static inline const char *apf_arch_unsupported(void)
+{
+	if (!(kvm_check_cap(KVM_CAP_APF_FEATURES) & KVM_APF_FEATURE_ASYNC_PF))
+		return "KVM does not offer async PF (KVM_CAP_APF_FEATURES)";
+	return NULL;
+}
+
+static inline void apf_arch_vm_setup(struct kvm_vm *vm)
+{
+	struct kvm_vcpu *vcpu;
+	vm_vaddr_t area = vm_vaddr_alloc_page(vm);
+
+	apf_area = (void *)area;
+	apf_area_gpa = addr_gva2gpa(vm, area);
+	sync_global_to_guest(vm, apf_want_errors);
+	sync_global_to_guest(vm, apf_area);
+	sync_global_to_guest(vm, apf_area_gpa);
+
+	vm_init_descriptor_tables(vm);
+	list_for_each_entry(vcpu, &vm->vcpus, list)
+		vcpu_init_descriptor_tables(vcpu);
+	vm_install_exception_handler(vm, VECTOR_IRQ_CURRENT, guest_apf_irq);
+	vgic_v3_setup(vm, 1, 64);
 }

@@ -76,6 +76,11 @@ static inline u64 guest_apf_bad_enables(void)
 	return accepted;
 }
 
+static inline void guest_irq_enable(void)
+{
+	asm volatile("sti");
+}
+
 static inline void guest_apf_disable(void)
 {
 	wrmsr(MSR_KVM_ASYNC_PF_EN, 0);
