@@ -5,8 +5,8 @@
 #
 #   make test     install what is missing, build both kernels, run KUnit and
 #                 the end-to-end tests on x86_64 and arm64, print the summary
-#   make run      build both kernels and show the e2e scenario in each VM
-#   make bench    async PF benchmark: our kernel beside the unmodified base
+#   make run      build both kernels, show the async PF scenario side by side
+#   make bench    async PF benchmark, both arches in one table (x86: beside the base)
 #   make hooks    the hooks into upstream files, their reasons and sizes
 #   make check    checkpatch --strict, W=1 and sparse on our code (after a build)
 #   make tree     only bring .build/tree (base + our files + hooks) up to date

@@ -67,6 +67,12 @@ def main():
         print('  '.join(f'{str(v):>12}' for v in vals))
     print('work = guest compute units in the window; one boot per kernel, '
           'runs side by side')
+    kernels = {}
+    for arch, kernel, _ in rows:
+        kernels.setdefault(arch, set()).add(kernel)
+    for arch in sorted(a for a, k in kernels.items() if 'base' not in k):
+        print(f'{arch}: no base row, the unmodified kernel has no async PF '
+              'there')
     return 1 if bad else 0
 
 

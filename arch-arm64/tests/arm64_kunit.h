@@ -88,7 +88,7 @@ static struct kvm_vcpu *fake_vcpu(struct kunit *test)
 
 /* An SMCCC call from the guest; returns x0. */
 static long hvc(struct kvm_vcpu *vcpu, u32 fn, u64 a1, u64 a2, u64 a3,
-	u64 a4)
+		u64 a4)
 {
 	vcpu_set_reg(vcpu, 0, fn);
 	vcpu_set_reg(vcpu, 1, a1);
@@ -115,14 +115,14 @@ static long hvc_sdei(struct kvm_vcpu *vcpu, u32 fn, u64 a1, u64 a2, u64 a3)
 static void guest_ready(struct kunit *test, struct kvm_vcpu *vcpu, u64 bits)
 {
 	KUNIT_ASSERT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_REGISTER,
-				   KVM_APF_ARM64_SDEI_EVENT, FAKE_EP,
+				       KVM_APF_ARM64_SDEI_EVENT, FAKE_EP,
 				   FAKE_EP_ARG), SDEI_SUCCESS);
 	KUNIT_ASSERT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_ENABLE,
-				   KVM_APF_ARM64_SDEI_EVENT, 0, 0), SDEI_SUCCESS);
+				       KVM_APF_ARM64_SDEI_EVENT, 0, 0), SDEI_SUCCESS);
 	KUNIT_ASSERT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_PE_UNMASK, 0, 0, 0),
 			SDEI_SUCCESS);
 	KUNIT_ASSERT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_ENABLE,
-				  FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED | bits),
+				      FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED | bits),
 			SMCCC_RET_SUCCESS);
 	/* Enabling queued a wake-all: deliver and acknowledge it. */
 	KUNIT_ASSERT_EQ(test, kvm_apf_check_completion(&vcpu->async_pf), 0);
@@ -197,7 +197,7 @@ static void arm64_smccc_enable(struct kunit *test)
 	/* Error status once the VMM allows it. */
 	vcpu->kvm->apf_features = KVM_APF_FEATURE_GUEST_ERROR;
 	KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_ENABLE,
-				  good | KVM_APF_ARM64_ERROR_STATUS),
+				      good | KVM_APF_ARM64_ERROR_STATUS),
 			SMCCC_RET_SUCCESS);
 	KUNIT_EXPECT_TRUE(test, vcpu->async_pf.report_errors);
 
@@ -218,24 +218,24 @@ static void arm64_sdei_deliver_complete(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_VERSION, 0, 0, 0),
 			1L << SDEI_VERSION_MAJOR_SHIFT);
 	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_GET_INFO, ev,
-				   SDEI_EVENT_INFO_EV_TYPE, 0),
+				       SDEI_EVENT_INFO_EV_TYPE, 0),
 			SDEI_EVENT_TYPE_PRIVATE);
 	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_GET_INFO, ev,
-				   SDEI_EVENT_INFO_EV_ROUTING_MODE, 0),
+				       SDEI_EVENT_INFO_EV_ROUTING_MODE, 0),
 			SDEI_INVALID_PARAMETERS);
 	/* Other events do not exist; nothing is enabled before REGISTER. */
 	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_REGISTER, 0,
-				   FAKE_EP, 0), SDEI_INVALID_PARAMETERS);
+				       FAKE_EP, 0), SDEI_INVALID_PARAMETERS);
 	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_REGISTER, ev,
-				   0, 0), SDEI_INVALID_PARAMETERS);
+				       0, 0), SDEI_INVALID_PARAMETERS);
 	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_ENABLE, ev, 0, 0),
 			SDEI_DENIED);
 	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.sdei.state, 0);
 
 	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_REGISTER, ev,
-				   FAKE_EP, FAKE_EP_ARG), SDEI_SUCCESS);
+				       FAKE_EP, FAKE_EP_ARG), SDEI_SUCCESS);
 	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_REGISTER, ev,
-				   FAKE_EP, FAKE_EP_ARG), SDEI_DENIED);
+				       FAKE_EP, FAKE_EP_ARG), SDEI_DENIED);
 	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_ENABLE, ev, 0, 0),
 			SDEI_SUCCESS);
 	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_STATUS, ev, 0, 0),
@@ -279,7 +279,7 @@ static void arm64_sdei_deliver_complete(struct kunit *test)
 	for (i = 0; i < 18; i++)
 		vcpu_set_reg(vcpu, i, 7);
 	KUNIT_EXPECT_EQ(test, hvc(vcpu, SDEI_1_0_FN_SDEI_EVENT_COMPLETE, 0, 0,
-				   0, 0), 100);
+				  0, 0), 100);
 	for (i = 1; i < 18; i++)
 		KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, i), 100 + i);
 	KUNIT_EXPECT_EQ(test, *vcpu_pc(vcpu), FAKE_PC);
@@ -304,7 +304,7 @@ static void arm64_sdei_complete_and_resume(struct kunit *test)
 	*vcpu_cpsr(vcpu) = PSR_MODE_EL0t;
 	kvm_apf_sdei_deliver(vcpu);
 	hvc(vcpu, SDEI_1_0_FN_SDEI_EVENT_COMPLETE_AND_RESUME, FAKE_EP + 0x480,
-	     0, 0, 0);
+	    0, 0, 0);
 	KUNIT_EXPECT_EQ(test, *vcpu_pc(vcpu), FAKE_EP + 0x480);
 	KUNIT_EXPECT_EQ(test, *vcpu_cpsr(vcpu), KVM_APF_SDEI_HANDLER_PSTATE);
 	KUNIT_EXPECT_EQ(test, vcpu_read_sys_reg(vcpu, ELR_EL1), FAKE_PC);
@@ -322,11 +322,11 @@ static void arm64_sdei_unregister_while_running(struct kunit *test)
 	guest_ready(test, vcpu, 0);
 	kvm_apf_sdei_deliver(vcpu);
 	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_UNREGISTER, ev,
-				   0, 0), SDEI_PENDING);
+				       0, 0), SDEI_PENDING);
 	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_ENABLE, ev, 0, 0),
 			SDEI_DENIED);
 	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_UNREGISTER, ev,
-				   0, 0), SDEI_DENIED);
+				       0, 0), SDEI_DENIED);
 	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_STATUS, ev, 0, 0),
 			BIT(SDEI_EVENT_STATUS_REGISTERED) |
 			BIT(SDEI_EVENT_STATUS_ENABLED) |
@@ -337,7 +337,7 @@ static void arm64_sdei_unregister_while_running(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, kvm_apf_sdei_can_deliver(vcpu));
 	/* It can be registered again; PRIVATE_RESET unregisters it. */
 	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_REGISTER, ev,
-				   FAKE_EP, 0), SDEI_SUCCESS);
+				       FAKE_EP, 0), SDEI_SUCCESS);
 	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_PRIVATE_RESET, 0, 0, 0),
 			SDEI_SUCCESS);
 	KUNIT_EXPECT_EQ(test, hvc_sdei(vcpu, SDEI_1_0_FN_SDEI_EVENT_STATUS, ev, 0, 0),
@@ -422,9 +422,17 @@ static void arm64_el1_needs_send_always(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, apf_can_notify(vcpu));
 }
 
+#define SDEI_STATE	KVM_REG_ARM_APF_SDEI_STATE
+
+static int set_reg(struct kvm_vcpu *vcpu, u64 id, u64 val)
+{
+	return kvm_apf_arm64_set_reg(vcpu, id, val);
+}
+
 /* The migration registers: listed, read back, bad values refused. */
 static void arm64_migration_regs(struct kunit *test)
 {
+	const u64 ctrl = FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED;
 	struct kvm_vcpu *vcpu = fake_vcpu(test);
 	u64 before, val;
 	int i;
@@ -443,7 +451,7 @@ static void arm64_migration_regs(struct kunit *test)
 	kvm_apf_arm64_get_reg(vcpu, KVM_REG_ARM_APF_SDEI_CTX(18), &val);
 	KUNIT_EXPECT_EQ(test, val, FAKE_PC);
 	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_get_reg(vcpu,
-			KVM_REG_ARM_APF_SDEI_CTX(20), &val), -ENOENT);
+						    KVM_REG_ARM_APF_SDEI_CTX(20), &val), -ENOENT);
 	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_set_reg(vcpu, KVM_REG_ARM_APF(0x4155),
 						    0), -ENOENT);
 
@@ -452,34 +460,31 @@ static void arm64_migration_regs(struct kunit *test)
 	for (val = 0; val < 64; val++) {
 		bool ok = sdei_state_valid(val);
 
-		KUNIT_EXPECT_EQ(test, kvm_apf_arm64_set_reg(vcpu,
-				KVM_REG_ARM_APF_SDEI_STATE, val), ok ? 0 : -EINVAL);
+		KUNIT_EXPECT_EQ(test, set_reg(vcpu, SDEI_STATE, val),
+				ok ? 0 : -EINVAL);
 		if (!ok)
 			KUNIT_EXPECT_EQ(test, vcpu->arch.apf.sdei.state, before);
 		vcpu->arch.apf.sdei.state = before;
 	}
-	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_set_reg(vcpu,
-			KVM_REG_ARM_APF_SDEI_STATE, KVM_APF_SDEI_ENABLED), -EINVAL);
-	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_set_reg(vcpu, KVM_REG_ARM_APF_CTRL,
-			FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED | BIT(3)), -EINVAL);
-	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ctrl,
-			FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED);
+	KUNIT_EXPECT_EQ(test, set_reg(vcpu, SDEI_STATE, KVM_APF_SDEI_ENABLED),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_CTRL, ctrl | BIT(3)),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ctrl, ctrl);
 	for (val = 0; val < 40; val++)
-		KUNIT_EXPECT_EQ(test, kvm_apf_arm64_set_reg(vcpu,
-				KVM_REG_ARM_APF_PPI, val),
+		KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_PPI, val),
 				val >= 16 && val < 32 ? 0 : -EINVAL);
 	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ppi, 31);
 
 	/* A destination restores a running handler's context. */
 	for (i = 0; i < KVM_APF_SDEI_CTX_REGS; i++)
-		KUNIT_EXPECT_EQ(test, kvm_apf_arm64_set_reg(vcpu,
-				KVM_REG_ARM_APF_SDEI_CTX(i), 200 + i), 0);
+		KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_SDEI_CTX(i),
+					      200 + i), 0);
 	hvc(vcpu, SDEI_1_0_FN_SDEI_EVENT_COMPLETE, 0, 0, 0, 0);
 	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 5), 205);
 	KUNIT_EXPECT_EQ(test, *vcpu_pc(vcpu), 218);
 	/* A restored CTRL wakes every parked task, as re-enabling does. */
-	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_set_reg(vcpu, KVM_REG_ARM_APF_CTRL,
-			FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED), 0);
+	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_CTRL, ctrl), 0);
 	KUNIT_EXPECT_EQ(test, vcpu->async_pf.queued, 1);
 }
 
@@ -499,4 +504,5 @@ static struct kunit_suite arm64_suite = {
 	.name = "kvm_apf_arm64",
 	.test_cases = arm64_cases,
 };
+
 kunit_test_suite(arm64_suite);
