@@ -77,7 +77,7 @@ TEST(delayed_pages_are_async)
 
 	expect_one_async_fault_per_page(_metadata, t.vcpu);
 	/* What the guest saw (the same on every arch), then how fast. */
-	TH_LOG("outcome: %d pages, %lu not-present, %lu ready (%lu wake-all), first token %#x, %lu unexpected",
+	TH_LOG("outcome: %d pages, %lu np, %lu ready (%lu wake-all), token %#x, %lu bad",
 	       TEST_PAGES, apf_log.not_present, apf_log.ready, apf_log.wake_all,
 	       apf_log.np_token[0], apf_log.unexpected);
 	TH_LOG("speed: %lu work units done while parked", apf_log.work);
@@ -106,6 +106,8 @@ TEST(disable_while_in_flight)
 	ASSERT_EQ(apf_log.not_present, 1);
 	for (j = 0; j < apf_log.ready; j++)
 		EXPECT_NE(apf_log.ready_token[j], apf_log.np_token[0]);
+	TH_LOG("outcome: 1 not-present (token %#x), no ready for it, %d pages served",
+	       apf_log.np_token[0], TEST_PAGES);
 	apf_vm_free(&t);
 }
 

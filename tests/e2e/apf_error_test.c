@@ -170,6 +170,8 @@ TEST(sync_fault_exits)
 
 	restore_file(&t);
 	expect_stage(_metadata, &t, STAGE_READ, 0);	/* a fresh zero page */
+	TH_LOG("outcome: exit gpa %#lx error %d token 0, twice; fixed: reads 0",
+	       t.bad_gpa, EFAULT);
 	expect_done(_metadata, &t);
 	kvm_vm_free(t.vm);
 }
@@ -218,7 +220,7 @@ TEST(async_fault_exits)
 	EXPECT_EQ(apf_log_readied(token), 1);
 	EXPECT_EQ(apf_log.errors, 0);
 	EXPECT_EQ(apf_log.unexpected, 0);
-	TH_LOG("outcome: exit gpa %#lx error %d token %#x twice, then after the fix %lu not-present, %lu ready for it",
+	TH_LOG("outcome: exit gpa %#lx error %d token %#x, twice; fixed: %lu np, %lu ready",
 	       t.bad_gpa, EFAULT, token, apf_log.not_present,
 	       apf_log_readied(token));
 	expect_done(_metadata, &t);
@@ -252,7 +254,7 @@ TEST(async_error_status)
 			EXPECT_EQ(apf_log.ready_status[i], EFAULT);
 	EXPECT_EQ(stat_or_zero(t.vcpu, "apf_not_present"), np + 1);
 	EXPECT_EQ(stat_or_zero(t.vcpu, "apf_error"), 1);
-	TH_LOG("outcome: no exit; ready for token %#lx with status %lu; %lu error seen by the guest",
+	TH_LOG("outcome: no exit; ready for %#lx, status %lu; guest errors %lu",
 	       uc.args[1], uc.args[2], apf_log.errors);
 
 	/* The guest retries once the file is back. */

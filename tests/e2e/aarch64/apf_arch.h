@@ -54,17 +54,17 @@ static inline s64 apf_call(u64 sub, u64 arg)
  */
 void guest_apf_not_present(u64 event, u64 arg, u64 pc, u64 pstate);
 asm(".text\n"
-    ".balign 16\n"
-    ".global apf_sdei_entry\n"
-    "apf_sdei_entry:\n"
-    "	stp	x18, x30, [sp, #-16]!\n"
-    "	bl	guest_apf_not_present\n"
-    "	ldp	x18, x30, [sp], #16\n"
-    "	mov	x0, #0x25\n"
-    "	movk	x0, #0xc400, lsl #16\n"
-    "	mov	x1, xzr\n"
-    "	hvc	#0\n"
-    "	b	.\n");
+	".balign 16\n"
+	".global apf_sdei_entry\n"
+	"apf_sdei_entry:\n"
+	"	stp	x18, x30, [sp, #-16]!\n"
+	"	bl	guest_apf_not_present\n"
+	"	ldp	x18, x30, [sp], #16\n"
+	"	mov	x0, #0x25\n"
+	"	movk	x0, #0xc400, lsl #16\n"
+	"	mov	x1, xzr\n"
+	"	hvc	#0\n"
+	"	b	.\n");
 void apf_sdei_entry(void);
 
 static inline void guest_apf_enable(void)
@@ -131,8 +131,7 @@ static inline void guest_apf_disable(void)
 	GUEST_ASSERT_EQ(apf_call(KVM_APF_ARM64_ENABLE, 0), 0);
 }
 
-void __attribute__((used)) guest_apf_not_present(u64 event, u64 arg, u64 pc,
-						  u64 pstate)
+void guest_apf_not_present(u64 event, u64 arg, u64 pc, u64 pstate)
 {
 	u32 reason = READ_ONCE(apf_area->reason);
 	u32 token = READ_ONCE(apf_area->np_token);
