@@ -86,12 +86,21 @@ static noinline __maybe_unused u64 apf_guest_compute(u64 n)
  * A parked fault whose "ready" carries an error reports it to the host with
  * GUEST_SYNC3(APF_SYNC_ERROR, token, status) (where a Linux guest would
  * send SIGBUS), then retries the access when the host resumes it.
+ *
+ * The arch's "not present" handler checks the notification and calls
+ * apf_guest_parked(token); its "page ready" handler reads token and status,
+ * calls apf_guest_woken(), then clears and acknowledges them.
  */
 static inline const char *apf_arch_unsupported(void);
 static inline void apf_arch_vm_setup(struct kvm_vm *vm);
 static inline void guest_apf_enable(void);
 static inline void guest_apf_disable(void);
 static inline void guest_irq_enable(void);
+static inline void guest_irq_disable(void);
+
+/* Guest, from the arch's handlers (defined below, the same on every arch). */
+static void apf_guest_parked(u32 token);
+static void apf_guest_woken(u32 token, u32 status);
 static inline bool guest_apf_try_enable_errors(void);
 static inline u64 guest_apf_bad_enables(void);
 
@@ -100,5 +109,56 @@ static inline u64 guest_apf_bad_enables(void);
 #else
 #include "aarch64/apf_arch.h"
 #endif
+
+static u32 apf_woken;		/* last token woken */
+static u32 apf_woken_status;	/* and its status */
+
+/* Log a "not present" for @token, then do what apf_mode says. */
+static void __maybe_unused apf_guest_parked(u32 token)
+{
+	u64 n = apf_log.not_present, work = 0;
+
+	if (n < APF_MAX_LOG)
+		apf_log.np_token[n] = token;
+	apf_log.not_present = n + 1;
+
+	if (apf_mode == APF_MODE_DISABLE) {
+		guest_apf_disable();
+		return;		/* the access is retried synchronously */
+	}
+	if (apf_mode == APF_MODE_REPORT)
+		GUEST_SYNC2(1, token);
+
+	/* Park the faulting "task": do other work until its page is ready. */
+	guest_irq_enable();
+	while (READ_ONCE(apf_woken) != token)
+		work += apf_guest_compute(APF_PARK_CHUNK);
+	guest_irq_disable();
+	apf_log.work += work;
+	if (n < APF_MAX_LOG)
+		apf_log.work_during[n] = work;
+	if (apf_woken_status) {
+		apf_log.errors++;
+		GUEST_SYNC3(APF_SYNC_ERROR, token, apf_woken_status);
+	}
+}
+
+/* Log a "page ready" for @token with @status and wake what it names. */
+static void __maybe_unused apf_guest_woken(u32 token, u32 status)
+{
+	u64 n = apf_log.ready;
+
+	if (n < APF_MAX_LOG) {
+		apf_log.ready_token[n] = token;
+		apf_log.ready_status[n] = status;
+	}
+	apf_log.ready = n + 1;
+	if (token == APF_WAKE_ALL)
+		apf_log.wake_all++;
+	else if (!token)
+		apf_log.unexpected++;
+	WRITE_ONCE(apf_woken_status, status);
+	WRITE_ONCE(apf_woken, token);
+}
 
 #endif /* APF_GUEST_H */

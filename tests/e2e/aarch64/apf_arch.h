@@ -18,8 +18,6 @@
 static struct kvm_apf_shared *apf_area;		/* guest virtual */
 static u64 apf_area_gpa;
 static u32 apf_ppi;				/* from INFO */
-static u32 apf_woken;				/* last token woken */
-static u32 apf_woken_status;			/* and its status */
 
 /* SMCCC return values (include/linux/arm-smccc.h is not uAPI). */
 #define APF_SMCCC_NOT_SUPPORTED		(-1)
@@ -126,6 +124,11 @@ static inline void guest_irq_enable(void)
 	local_irq_enable();
 }
 
+static inline void guest_irq_disable(void)
+{
+	local_irq_disable();
+}
+
 static inline void guest_apf_disable(void)
 {
 	GUEST_ASSERT_EQ(apf_call(KVM_APF_ARM64_ENABLE, 0), 0);
@@ -134,8 +137,6 @@ static inline void guest_apf_disable(void)
 void guest_apf_not_present(u64 event, u64 arg, u64 pc, u64 pstate)
 {
 	u32 reason = READ_ONCE(apf_area->reason);
-	u32 token = READ_ONCE(apf_area->np_token);
-	u64 n = apf_log.not_present, work = 0;
 
 	if (event != KVM_APF_ARM64_SDEI_EVENT ||
 	    reason != KVM_APF_REASON_NOT_PRESENT) {
@@ -143,53 +144,19 @@ void guest_apf_not_present(u64 event, u64 arg, u64 pc, u64 pstate)
 		GUEST_FAIL("SDEI event %lx at %lx, reason %u", event, pc, reason);
 	}
 	WRITE_ONCE(apf_area->reason, 0);
-	if (n < APF_MAX_LOG)
-		apf_log.np_token[n] = token;
-	apf_log.not_present = n + 1;
-
-	if (apf_mode == APF_MODE_DISABLE) {
-		guest_apf_disable();
-		return;		/* the access is retried synchronously */
-	}
-	if (apf_mode == APF_MODE_REPORT)
-		GUEST_SYNC2(1, token);
-
-	/* Park the faulting "task": do other work until its page is ready. */
-	local_irq_enable();
-	while (READ_ONCE(apf_woken) != token)
-		work += apf_guest_compute(APF_PARK_CHUNK);
-	local_irq_disable();
-	apf_log.work += work;
-	if (n < APF_MAX_LOG)
-		apf_log.work_during[n] = work;
-	if (apf_woken_status) {
-		apf_log.errors++;
-		GUEST_SYNC3(APF_SYNC_ERROR, token, apf_woken_status);
-	}
+	apf_guest_parked(READ_ONCE(apf_area->np_token));
 }
 
 static void guest_apf_irq(struct ex_regs *regs)
 {
 	unsigned int intid = gic_get_and_ack_irq();
-	u32 token = READ_ONCE(apf_area->token);
-	u32 status = apf_want_errors ? READ_ONCE(apf_area->status) : 0;
-	u64 n = apf_log.ready;
 
 	if (intid != apf_ppi) {
 		apf_log.unexpected++;
 		GUEST_FAIL("unexpected interrupt %u", intid);
 	}
-	if (n < APF_MAX_LOG) {
-		apf_log.ready_token[n] = token;
-		apf_log.ready_status[n] = status;
-	}
-	apf_log.ready = n + 1;
-	if (token == APF_WAKE_ALL)
-		apf_log.wake_all++;
-	else if (!token)
-		apf_log.unexpected++;
-	WRITE_ONCE(apf_woken_status, status);
-	WRITE_ONCE(apf_woken, token);
+	apf_guest_woken(READ_ONCE(apf_area->token),
+			apf_want_errors ? READ_ONCE(apf_area->status) : 0);
 	WRITE_ONCE(apf_area->status, 0);
 	WRITE_ONCE(apf_area->token, 0);
 	GUEST_ASSERT_EQ(apf_call(KVM_APF_ARM64_ACK, 0), 0);

@@ -17,8 +17,6 @@
 
 static struct kvm_vcpu_pv_apf_data *apf_area;	/* guest virtual */
 static u64 apf_area_gpa;
-static u32 apf_woken;				/* last token woken */
-static u32 apf_woken_status;			/* and its status */
 
 static inline u64 apf_read_cr2(void)
 {
@@ -81,6 +79,11 @@ static inline void guest_irq_enable(void)
 	asm volatile("sti");
 }
 
+static inline void guest_irq_disable(void)
+{
+	asm volatile("cli");
+}
+
 static inline void guest_apf_disable(void)
 {
 	wrmsr(MSR_KVM_ASYNC_PF_EN, 0);
@@ -89,8 +92,6 @@ static inline void guest_apf_disable(void)
 static void guest_apf_not_present(struct ex_regs *regs)
 {
 	u32 reason = READ_ONCE(apf_area->flags);
-	u32 token = apf_read_cr2();
-	u64 n = apf_log.not_present, work = 0;
 
 	if (reason != KVM_PV_REASON_PAGE_NOT_PRESENT) {
 		/* A real #PF: nothing in this test should take one. */
@@ -99,49 +100,15 @@ static void guest_apf_not_present(struct ex_regs *regs)
 			   apf_read_cr2(), reason);
 	}
 	WRITE_ONCE(apf_area->flags, 0);
-	if (n < APF_MAX_LOG)
-		apf_log.np_token[n] = token;
-	apf_log.not_present = n + 1;
-
-	if (apf_mode == APF_MODE_DISABLE) {
-		guest_apf_disable();
-		return;		/* the access is retried synchronously */
-	}
-	if (apf_mode == APF_MODE_REPORT)
-		GUEST_SYNC2(1, token);
-
-	/* Park the faulting "task": do other work until its page is ready. */
-	asm volatile("sti");
-	while (READ_ONCE(apf_woken) != token)
-		work += apf_guest_compute(APF_PARK_CHUNK);
-	asm volatile("cli");
-	apf_log.work += work;
-	if (n < APF_MAX_LOG)
-		apf_log.work_during[n] = work;
-	if (apf_woken_status) {
-		apf_log.errors++;
-		GUEST_SYNC3(APF_SYNC_ERROR, token, apf_woken_status);
-	}
+	apf_guest_parked(apf_read_cr2());
 }
 
 static void guest_apf_ready(struct ex_regs *regs)
 {
 	struct kvm_apf_shared *shared = (void *)apf_area;
-	u32 token = READ_ONCE(shared->token);
-	u32 status = apf_want_errors ? READ_ONCE(shared->status) : 0;
-	u64 n = apf_log.ready;
 
-	if (n < APF_MAX_LOG) {
-		apf_log.ready_token[n] = token;
-		apf_log.ready_status[n] = status;
-	}
-	apf_log.ready = n + 1;
-	if (token == APF_WAKE_ALL)
-		apf_log.wake_all++;
-	else if (!token)
-		apf_log.unexpected++;
-	WRITE_ONCE(apf_woken_status, status);
-	WRITE_ONCE(apf_woken, token);
+	apf_guest_woken(READ_ONCE(shared->token),
+			apf_want_errors ? READ_ONCE(shared->status) : 0);
 	WRITE_ONCE(shared->status, 0);
 	WRITE_ONCE(apf_area->token, 0);
 	wrmsr(MSR_KVM_ASYNC_PF_ACK, 1);
