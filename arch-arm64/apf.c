@@ -23,12 +23,6 @@
 
 #include "apf.h"
 
-/* Async faults in flight per vCPU. */
-static unsigned int apf_max_per_vcpu = KVM_APF_DEFAULT_MAX;
-module_param(apf_max_per_vcpu, uint, 0444);
-MODULE_PARM_DESC(apf_max_per_vcpu,
-		 "Most async page faults in flight per vCPU (1-4096, default 64)");
-
 #define APF_AREA_ALIGN		sizeof(struct kvm_apf_shared)
 #define APF_ENABLE_LOW_BITS	(APF_AREA_ALIGN - 1)
 
@@ -175,13 +169,9 @@ static const struct kvm_apf_ops arm64_apf_ops = {
  */
 int kvm_apf_arm64_vcpu_init(struct kvm_vcpu *vcpu)
 {
-	u32 max = clamp_val(apf_max_per_vcpu, 1, KVM_APF_MAX_LIMIT);
-
 	vcpu->arch.apf.ppi = KVM_APF_ARM64_DEFAULT_PPI;
 	kvm_apf_sdei_reset(vcpu);
-	return kvm_apf_vcpu_init(&vcpu->async_pf, &arm64_apf_ops,
-				 vcpu->kvm->mm, &vcpu->stat.generic.apf,
-				 vcpu->vcpu_id, max);
+	return kvm_async_pf_vcpu_setup(vcpu, &arm64_apf_ops);
 }
 
 /**

@@ -22,12 +22,6 @@
 #include "../x86.h"
 #include "apf.h"
 
-/* Async faults in flight per vCPU (the limit was a hard 64). */
-static unsigned int apf_max_per_vcpu = KVM_APF_DEFAULT_MAX;
-module_param(apf_max_per_vcpu, uint, 0444);
-MODULE_PARM_DESC(apf_max_per_vcpu,
-		 "Most async page faults in flight per vCPU (1-4096, default 64)");
-
 static struct kvm_vcpu *apf_vcpu(struct kvm_apf_vcpu *apf)
 {
 	return container_of(apf, struct kvm_vcpu, async_pf);
@@ -219,12 +213,9 @@ static const struct kvm_apf_ops x86_apf_ops = {
  */
 int kvm_apf_x86_vcpu_init(struct kvm_vcpu *vcpu)
 {
-	u32 max = clamp_val(apf_max_per_vcpu, 1, KVM_APF_MAX_LIMIT);
-
 	BUILD_BUG_ON(sizeof(struct kvm_arch_async_pf) >
 		     sizeof_field(struct kvm_apf_item, arch));
-	return kvm_apf_vcpu_init(&vcpu->async_pf, &x86_apf_ops, vcpu->kvm->mm,
-				 &vcpu->stat.generic.apf, vcpu->vcpu_id, max);
+	return kvm_async_pf_vcpu_setup(vcpu, &x86_apf_ops);
 }
 
 /**

@@ -206,6 +206,9 @@ int kvm_apf_vcpu_init(struct kvm_apf_vcpu *apf, const struct kvm_apf_ops *ops,
 		      struct mm_struct *mm, struct kvm_apf_stats *stats,
 		      u32 vcpu_id, u32 max);
 void kvm_apf_vcpu_destroy(struct kvm_apf_vcpu *apf);
+/* The same on a struct kvm_vcpu whose async_pf is this state (vcpu.c). */
+int kvm_async_pf_vcpu_setup(struct kvm_vcpu *vcpu,
+			    const struct kvm_apf_ops *ops);
 int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 		  unsigned long hva, u32 flags, const void *arch, size_t len);
 bool kvm_apf_gfn_pending(struct kvm_apf_vcpu *apf, gfn_t gfn);

@@ -4,6 +4,29 @@
  * vCPU whose async_pf is the core's state (struct kvm_apf_vcpu).
  */
 #include <linux/kvm_host.h>
+#include <linux/moduleparam.h>
+
+/* Async faults in flight per vCPU (x86's limit was a hard 64). */
+static unsigned int apf_max_per_vcpu = KVM_APF_DEFAULT_MAX;
+module_param(apf_max_per_vcpu, uint, 0444);
+MODULE_PARM_DESC(apf_max_per_vcpu,
+		 "Most async page faults in flight per vCPU (1-4096, default 64)");
+
+/**
+ * kvm_async_pf_vcpu_setup() - set up a new vCPU's async PF state
+ * @vcpu: the vCPU
+ * @ops: its architecture's backend
+ *
+ * Return: 0, or -errno from kvm_apf_vcpu_init().
+ */
+int kvm_async_pf_vcpu_setup(struct kvm_vcpu *vcpu,
+			    const struct kvm_apf_ops *ops)
+{
+	u32 max = clamp_val(apf_max_per_vcpu, 1, KVM_APF_MAX_LIMIT);
+
+	return kvm_apf_vcpu_init(&vcpu->async_pf, ops, vcpu->kvm->mm,
+				 &vcpu->stat.generic.apf, vcpu->vcpu_id, max);
+}
 
 /**
  * kvm_check_async_pf_completion() - deliver completed async faults
