@@ -85,18 +85,32 @@ static bool apf_can_notify(struct kvm_vcpu *vcpu)
 	return kvm_apf_sdei_can_deliver(vcpu);
 }
 
+/* The faulting virtual address, if the abort's syndrome says FAR is valid. */
+static u64 apf_fault_va(struct kvm_vcpu *vcpu)
+{
+	if (kvm_vcpu_get_esr(vcpu) & ESR_ELx_FnV)
+		return 0;
+	return kvm_vcpu_get_hfar(vcpu);
+}
+
 static bool arm64_apf_not_present(struct kvm_apf_vcpu *apf,
 				  struct kvm_apf_item *item)
 {
 	struct kvm_vcpu *vcpu = apf_vcpu(apf);
 	u32 reason = KVM_APF_REASON_NOT_PRESENT;
+	struct {
+		u32 token;
+		u64 addr;
+	} __packed np = { item->token, apf_fault_va(vcpu) };
+
+	BUILD_BUG_ON(offsetof(struct kvm_apf_shared, np_addr) !=
+		     offsetofend(struct kvm_apf_shared, np_token));
 
 	if (!apf_can_notify(vcpu))
 		return false;
-	/* The token first: the guest trusts it once it sees the reason. */
-	if (apf_area_rw(vcpu, &item->token,
-			offsetof(struct kvm_apf_shared, np_token),
-			sizeof(item->token), true) ||
+	/* Token and address first: the guest trusts them once it sees reason. */
+	if (apf_area_rw(vcpu, &np, offsetof(struct kvm_apf_shared, np_token),
+			sizeof(np), true) ||
 	    apf_area_rw(vcpu, &reason, offsetof(struct kvm_apf_shared, reason),
 			sizeof(reason), true))
 		return false;

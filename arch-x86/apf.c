@@ -131,6 +131,13 @@ static bool x86_apf_not_present(struct kvm_apf_vcpu *apf,
 		fault.address = item->token;
 		fault.async_page_fault = true;
 		kvm_inject_page_fault(vcpu, &fault, false);
+		/*
+		 * Delivered as a #PF vmexit, the token reaches L1's own wait
+		 * for L2, which cannot act on an error: it would resume L2
+		 * into the same fault.  A failure goes to the VMM instead.
+		 */
+		if (is_guest_mode(vcpu))
+			item->flags |= KVM_APF_ITEM_NO_ERROR;
 		return true;
 	}
 	/*

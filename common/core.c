@@ -335,8 +335,9 @@ static void free_item(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 
 /*
  * @item failed (its result is a -errno) and the guest cannot be told so: it
- * did not opt in to error status, or it was never told "not present" and
- * waits for the page itself.  Telling it "ready" would make it retry the
+ * did not opt in to error status, it was never told "not present" and
+ * waits for the page itself, or it was told in a way that cannot carry an
+ * error (%KVM_APF_ITEM_NO_ERROR).  Telling it "ready" would make it retry the
  * access, fault again and loop, so retry the fault synchronously instead:
  * the page may have come meanwhile (the VMM fixed the backing and
  * re-entered).  Return: whether @item may now be delivered as "ready".
@@ -344,7 +345,9 @@ static void free_item(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 static bool retry_failed(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 {
 	if (!item->result ||
-	    (apf->report_errors && (item->flags & KVM_APF_ITEM_NOTIFIED)))
+	    (apf->report_errors &&
+	     (item->flags & (KVM_APF_ITEM_NOTIFIED | KVM_APF_ITEM_NO_ERROR)) ==
+	     KVM_APF_ITEM_NOTIFIED))
 		return true;
 	item->result = kvm_apf_fault_in(item);
 	return !item->result;

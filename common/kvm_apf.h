@@ -68,6 +68,8 @@ struct kvm_apf_gfn_table {
 #define KVM_APF_ITEM_NOTIFIED	BIT(3)	/* the guest was told "not present" */
 #define KVM_APF_ITEM_COMPLETED	BIT(4)	/* @result is final */
 #define KVM_APF_ITEM_FAILED	BIT(5)	/* counted as an error once */
+/* Told in a way that cannot carry an error (set by @not_present) */
+#define KVM_APF_ITEM_NO_ERROR	BIT(6)
 
 /* Flags a backend may pass to kvm_apf_setup(). */
 #define KVM_APF_SETUP_FLAGS	(KVM_APF_ITEM_USER | KVM_APF_ITEM_WRITE)
@@ -108,12 +110,16 @@ struct kvm_apf_item {
  * @not_present: tell the guest "page not present" for @item (its token).
  *	Return true if the guest was told and will wait for "page ready"; false
  *	if it could not be told (the vCPU then waits for the page itself, as in
- *	upstream's artificial halt).  vCPU context.
+ *	upstream's artificial halt).  It may set %KVM_APF_ITEM_NO_ERROR in
+ *	@item->flags if the guest was told in a way that cannot take an error
+ *	status (x86: a #PF vmexit to a nested hypervisor, which would only
+ *	resume its guest into the same fault): a failure then goes to the VMM
+ *	even if the guest opted in.  vCPU context.
  * @present: tell the guest "page ready" for @item (a wake-all if
  *	%KVM_APF_ITEM_WAKE_ALL), with @item->result.  A result other than 0
  *	reaches @present only if the guest opted in to error status
  *	(@report_errors in struct kvm_apf_vcpu) and was told "not present"
- *	for @item.  Return true if the guest was told.  vCPU context.
+ *	for @item, without %KVM_APF_ITEM_NO_ERROR.  Return true if the guest was told.  vCPU context.
  * @can_dequeue: can the guest take a "page ready" now?  vCPU context.
  * @request: make the vCPU call kvm_apf_check_completion() before it next
  *	enters the guest (a KVM request).  Any context; must not sleep.

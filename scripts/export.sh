@@ -26,6 +26,7 @@ git add -A && git commit -qm "base: $(make -s -C "$KDIR" kernelversion 2>/dev/nu
 series="common:Kconfig,common/,common/kvm_apf.h:KVM: async PF: generic core in virt/kvm/apf
 arch-x86:arch-x86/:KVM: x86: async PF backend on the generic core
 arch-arm64:arch-arm64/:KVM: arm64: async PF backend (SDEI, PPI)
+guest:guest/,guest/kvm_apf_guest.h:virt: async PF guest side (shared table, x86 SIGBUS, arm64)
 uapi:uapi/:KVM: async PF: uAPI
 Documentation:Documentation/:Documentation: KVM: async PF layer
 tests:tests/e2e/:KVM: selftests: async PF end-to-end tests"

@@ -9,7 +9,7 @@
 # line "Reason: <why upstream must change>" before the diff.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-components="common arch-x86 arch-arm64 uapi tests"
+components="common arch-x86 arch-arm64 guest uapi tests"
 
 list() {
 	for c in $components; do

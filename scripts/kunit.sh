@@ -11,7 +11,8 @@ RES=$BUILD/results
 mkdir -p "$RES"
 rm -f "$RES/$ARCH_NAME-kunit.json" "$RES/$ARCH_NAME-kunit.ktap"
 args=(exec --arch="$KARCH" --build_dir="$KOUT" --timeout="${KUNIT_TIMEOUT:-600}"
-      --json="$RES/$ARCH_NAME-kunit.raw.json" "${KUNIT_FILTER:-kvm_apf*}")
+      --json="$RES/$ARCH_NAME-kunit.raw.json" --qemu_args="-smp 2"
+      "${KUNIT_FILTER:-kvm_apf*}")
 [ -n "$CROSS" ] && args+=(--cross_compile="$CROSS")
 cd "$TREE"
 set +e

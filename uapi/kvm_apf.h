@@ -58,6 +58,11 @@
  * @np_token: the token of the "page not present" being delivered, where the
  *	notification has no register to carry it (arm64's SDEI event; x86
  *	passes it in CR2 and leaves this 0)
+ * @np_addr: with @np_token, the guest virtual address that faulted, where
+ *	the architecture reports it to the host (arm64: FAR, 0 when the
+ *	syndrome says it is not valid), so that a guest can name the address
+ *	when the page comes back with an error; x86 leaves it 0 (AMD's nested
+ *	page fault does not report it), and the guest decodes the instruction
  * @pad: reserved, 0
  */
 struct kvm_apf_shared {
@@ -65,7 +70,8 @@ struct kvm_apf_shared {
 	__u32 token;
 	__u32 status;
 	__u32 np_token;
-	__u8 pad[48];
+	__u64 np_addr;
+	__u8 pad[40];
 };
 
 #define KVM_APF_REASON_NOT_PRESENT	1	/* x86: KVM_PV_REASON_PAGE_NOT_PRESENT */

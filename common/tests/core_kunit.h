@@ -17,6 +17,7 @@ struct fake_vcpu {
 	struct kvm_apf_vcpu apf;
 	struct kvm_apf_stats stats;
 	bool tell_not_present;		/* not_present() returns this */
+	u32 not_present_flags;		/* and sets these in the item */
 	bool deliverable;		/* can_dequeue() returns this */
 	atomic_t requests;
 	atomic_t kicks;
@@ -40,6 +41,7 @@ static struct fake_vcpu *to_fake(struct kvm_apf_vcpu *apf)
 static bool fake_not_present(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 {
 	to_fake(apf)->n_not_present++;
+	item->flags |= to_fake(apf)->not_present_flags;
 	return to_fake(apf)->tell_not_present;
 }
 
@@ -315,6 +317,33 @@ static void core_error_unnotified_exits(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->apf.failed.error, -EIO);
 	KUNIT_EXPECT_EQ(test, f->n_present, 0);
 	KUNIT_EXPECT_EQ(test, f->stats.apf_error, 2ULL);
+}
+
+/*
+ * A guest that opted in but was told in a way that cannot carry an error
+ * (x86's #PF vmexit to a nested hypervisor) gets no error status: the
+ * failure goes to the VMM, as if it had not opted in.
+ */
+static void core_error_no_error_delivery_exits(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+	u32 token;
+
+	f->apf.report_errors = true;
+	f->not_present_flags = KVM_APF_ITEM_NO_ERROR;
+	f->fault_result = -EIO;
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 30), 0);
+	token = last_item(f)->token;
+	flush_work(&last_item(f)->work);
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), -EFAULT);
+	KUNIT_EXPECT_EQ(test, f->apf.failed.token, token);
+	KUNIT_EXPECT_EQ(test, f->apf.failed.error, -EIO);
+	KUNIT_EXPECT_EQ(test, f->n_present, 0);
+
+	f->fault_result = 0;	/* fixed: "ready", status 0 */
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	KUNIT_EXPECT_EQ(test, f->n_present, 1);
+	KUNIT_EXPECT_EQ(test, f->present_result[0], 0);
 }
 
 static void core_duplicate_gfn_is_sync(struct kunit *test)
@@ -772,6 +801,7 @@ static struct kunit_case core_cases[] = {
 	KUNIT_CASE(core_error_to_opted_in_guest),
 	KUNIT_CASE(core_error_exits_to_vmm),
 	KUNIT_CASE(core_error_unnotified_exits),
+	KUNIT_CASE(core_error_no_error_delivery_exits),
 	KUNIT_CASE(core_duplicate_gfn_is_sync),
 	KUNIT_CASE_PARAM(core_limit_is_a_parameter, core_limit_gen_params),
 	KUNIT_CASE(core_tokens_unique_after_wrap),

@@ -248,6 +248,9 @@ TEST(async_error_status)
 	EXPECT_EQ(uc.args[2], EFAULT);
 	sync_global_from_guest(t.vm, apf_log);
 	EXPECT_EQ(uc.args[1], apf_log.np_token[apf_log.not_present - 1]);
+	/* What a guest names in its SIGBUS, where the host reports it. */
+	EXPECT_EQ(apf_log.np_addr[apf_log.not_present - 1],
+		  APF_ARCH_FAULT_ADDR ? t.bad_gpa : 0);
 	EXPECT_EQ(apf_log.errors, 1);
 	for (i = 0; i < apf_log.ready; i++)
 		if (apf_log.ready_token[i] == uc.args[1])

@@ -36,6 +36,7 @@ struct apf_log {
 	u64 work;		/* units of other work done while parked */
 	u64 errors;		/* "page ready" with an error status */
 	u32 np_token[APF_MAX_LOG];
+	u64 np_addr[APF_MAX_LOG];	/* where the arch reports it, else 0 */
 	u32 ready_token[APF_MAX_LOG];
 	u32 ready_status[APF_MAX_LOG];
 	u64 work_during[APF_MAX_LOG];	/* per "not present" */
@@ -88,7 +89,8 @@ static noinline __maybe_unused u64 apf_guest_compute(u64 n)
  * send SIGBUS), then retries the access when the host resumes it.
  *
  * The arch's "not present" handler checks the notification and calls
- * apf_guest_parked(token); its "page ready" handler reads token and status,
+ * apf_guest_parked(token, addr), with the faulting address where the host
+ * reports it (APF_ARCH_FAULT_ADDR) and 0 elsewhere; its "page ready" handler reads token and status,
  * calls apf_guest_woken(), then clears and acknowledges them.
  */
 static inline const char *apf_arch_unsupported(void);
@@ -99,7 +101,7 @@ static inline void guest_irq_enable(void);
 static inline void guest_irq_disable(void);
 
 /* Guest, from the arch's handlers (defined below, the same on every arch). */
-static void apf_guest_parked(u32 token);
+static void apf_guest_parked(u32 token, u64 addr);
 static void apf_guest_woken(u32 token, u32 status);
 static inline bool guest_apf_try_enable_errors(void);
 static inline u64 guest_apf_bad_enables(void);
@@ -114,12 +116,14 @@ static u32 apf_woken;		/* last token woken */
 static u32 apf_woken_status;	/* and its status */
 
 /* Log a "not present" for @token, then do what apf_mode says. */
-static void __maybe_unused apf_guest_parked(u32 token)
+static void __maybe_unused apf_guest_parked(u32 token, u64 addr)
 {
 	u64 n = apf_log.not_present, work = 0;
 
-	if (n < APF_MAX_LOG)
+	if (n < APF_MAX_LOG) {
 		apf_log.np_token[n] = token;
+		apf_log.np_addr[n] = addr;
+	}
 	apf_log.not_present = n + 1;
 
 	if (apf_mode == APF_MODE_DISABLE) {

@@ -20,6 +20,9 @@ static u64 apf_area_gpa;
 static u32 apf_ppi;				/* from INFO */
 
 /* SMCCC return values (include/linux/arm-smccc.h is not uAPI). */
+/* "Not present" names the faulting address (np_addr, from FAR). */
+#define APF_ARCH_FAULT_ADDR	1
+
 #define APF_SMCCC_NOT_SUPPORTED		(-1)
 #define APF_SMCCC_INVALID_PARAMETER	(-3)
 
@@ -144,7 +147,8 @@ void guest_apf_not_present(u64 event, u64 arg, u64 pc, u64 pstate)
 		GUEST_FAIL("SDEI event %lx at %lx, reason %u", event, pc, reason);
 	}
 	WRITE_ONCE(apf_area->reason, 0);
-	apf_guest_parked(READ_ONCE(apf_area->np_token));
+	apf_guest_parked(READ_ONCE(apf_area->np_token),
+			 READ_ONCE(apf_area->np_addr));
 }
 
 static void guest_apf_irq(struct ex_regs *regs)

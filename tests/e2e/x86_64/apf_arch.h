@@ -14,6 +14,8 @@
 #include "ucall_common.h"
 
 #define APF_VECTOR	0xf3	/* what Linux guests use */
+/* CR2 holds the token: the host does not name the faulting address. */
+#define APF_ARCH_FAULT_ADDR	0
 
 static struct kvm_vcpu_pv_apf_data *apf_area;	/* guest virtual */
 static u64 apf_area_gpa;
@@ -100,7 +102,7 @@ static void guest_apf_not_present(struct ex_regs *regs)
 			   apf_read_cr2(), reason);
 	}
 	WRITE_ONCE(apf_area->flags, 0);
-	apf_guest_parked(apf_read_cr2());
+	apf_guest_parked(apf_read_cr2(), 0);
 }
 
 static void guest_apf_ready(struct ex_regs *regs)

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KVM asynchronous page faults, arm64 guest side.
+ *
+ * At boot, if KVM's vendor-hypervisor services list the async PF call
+ * (KVM_APF_ARM64_FUNC), INFO names the SDEI event that says "page not
+ * present" and the PPI that says "page ready".  The event is registered
+ * through Linux's SDEI driver (so the host must describe SDEI, with the HVC
+ * conduit, in DT or ACPI), the PPI through the interrupt controller; then
+ * each CPU enables async PF on its own shared area, and turns it off when
+ * it goes offline or the system reboots.
+ *
+ * "Not present" is taken on the faulting instruction at EL0.  Its handler
+ * runs like an NMI and cannot sleep: it queues task work on the faulting
+ * task.  The SDEI driver then resumes that task through its IRQ vector, so
+ * the work runs before the task returns to user space, and parks it by
+ * token (linux/kvm_apf_guest.h) while the CPU runs other tasks.  "Page
+ * ready" wakes it; the access is retried.  If "page ready" carried an error
+ * status, the task gets SIGBUS (BUS_ADRERR) for the address the host
+ * reported, instead of retrying an access that cannot succeed.
+ */
+#define pr_fmt(fmt) "kvm-apf: " fmt
+
+#include <linux/acpi.h>
+#include <linux/arm-smccc.h>
+#include <linux/arm_sdei.h>
+#include <linux/cpuhotplug.h>
+#include <linux/init.h>
+#include <linux/interrupt.h>
+#include <linux/irq.h>
+#include <linux/irqdomain.h>
+#include <linux/kvm_apf.h>
+#include <linux/kvm_apf_guest.h>
+#include <linux/of.h>
+#include <linux/of_irq.h>
+#include <linux/percpu.h>
+#include <linux/reboot.h>
+#include <linux/sched/signal.h>
+#include <linux/task_work.h>
+#include <asm/hypervisor.h>
+#include <kunit/static_stub.h>
+
+/*
+ * "Not present"s whose task has not yet run its task work, per CPU.  The
+ * host makes a fault async only at EL0, so one CPU holds one such fault per
+ * task that was preempted on its way back to user space: a few.  With
+ * none free the access is simply retried, and the host waits for the page.
+ */
+#define APF_PENDING	16
+
+struct apf_pending {
+	struct callback_head work;
+	struct kvm_apf_guest_fault fault;
+	u64 addr;
+	unsigned long *busy;
+	unsigned int slot;
+};
+
+struct apf_cpu {
+	struct apf_pending pending[APF_PENDING];
+	unsigned long busy;
+	bool enabled;
+};
+
+static DEFINE_PER_CPU(struct kvm_apf_shared, apf_area) __aligned(64);
+static DEFINE_PER_CPU(struct apf_cpu, apf_cpu);
+
+static u32 apf_event;
+static int apf_irq;
+static bool apf_errors;		/* the host lets this guest see errors */
+static enum cpuhp_state apf_hp_state;
+
+static unsigned long apf_smccc(unsigned long sub, unsigned long arg,
+			       struct arm_smccc_res *res)
+{
+	KUNIT_STATIC_STUB_REDIRECT(apf_smccc, sub, arg, res);
+	arm_smccc_1_1_invoke(KVM_APF_ARM64_FUNC_ID, sub, arg, res);
+	return res->a0;
+}
+
+static void apf_sigbus(u64 addr)
+{
+	KUNIT_STATIC_STUB_REDIRECT(apf_sigbus, addr);
+	force_sig_fault(SIGBUS, BUS_ADRERR, (void __user *)addr);
+}
+
+/* In the SDEI handler: this CPU's only taker of its slots. */
+static struct apf_pending *apf_pending_get(void)
+{
+	struct apf_cpu *c = this_cpu_ptr(&apf_cpu);
+	unsigned int i;
+
+	for (i = 0; i < APF_PENDING; i++)
+		if (!test_and_set_bit(i, &c->busy)) {
+			c->pending[i].busy = &c->busy;
+			c->pending[i].slot = i;
+			return &c->pending[i];
+		}
+	return NULL;
+}
+
+/* Anywhere: the task may have moved to another CPU. */
+static void apf_pending_put(struct apf_pending *p)
+{
+	clear_bit(p->slot, p->busy);
+}
+
+/* Task work, on the way back to user space: park until the page is ready. */
+static void apf_park(struct callback_head *work)
+{
+	struct apf_pending *p = container_of(work, struct apf_pending, work);
+	struct kvm_apf_guest_fault fault = p->fault;
+	u64 addr = p->addr;
+
+	apf_pending_put(p);
+	if (kvm_apf_guest_wait(&fault))
+		apf_sigbus(addr);
+}
+
+/* The SDEI event: "page not present" for the access @regs was making. */
+static int apf_not_present(u32 event, struct pt_regs *regs, void *arg)
+{
+	struct kvm_apf_shared *area = this_cpu_ptr(&apf_area);
+	struct apf_pending *p;
+	u64 addr;
+	u32 token;
+
+	if (READ_ONCE(area->reason) != KVM_APF_REASON_NOT_PRESENT)
+		return 0;
+	token = READ_ONCE(area->np_token);
+	addr = READ_ONCE(area->np_addr);
+	WRITE_ONCE(area->reason, 0);
+
+	/* Only EL0 faults are asked for; anything else just retries. */
+	if (!user_mode(regs))
+		return 0;
+	p = apf_pending_get();
+	if (!p)
+		return 0;
+	kvm_apf_guest_fault_init(&p->fault, token);
+	p->addr = addr;
+	init_task_work(&p->work, apf_park);
+	if (task_work_add(current, &p->work, TWA_NMI_CURRENT))
+		apf_pending_put(p);
+	return 0;
+}
+
+/* The PPI: "page ready". */
+static irqreturn_t apf_ready(int irq, void *dev)
+{
+	struct kvm_apf_shared *area = this_cpu_ptr(&apf_area);
+	struct arm_smccc_res res;
+	u32 token, status;
+
+	token = READ_ONCE(area->token);
+	status = apf_errors ? READ_ONCE(area->status) : 0;
+	WRITE_ONCE(area->status, 0);
+	WRITE_ONCE(area->token, 0);
+	/* Cleared before the ACK, after which the host may write the next. */
+	apf_smccc(KVM_APF_ARM64_ACK, 0, &res);
+	if (token)
+		kvm_apf_guest_wake(token, status);
+	return IRQ_HANDLED;
+}
+
+/* On @cpu itself: turn async PF on, or off (waking what it parked). */
+static int apf_cpu_enable(unsigned int cpu)
+{
+	struct kvm_apf_shared *area = this_cpu_ptr(&apf_area);
+	unsigned long ctrl = KVM_APF_ARM64_ENABLED;
+	struct arm_smccc_res res;
+
+	memset(area, 0, sizeof(*area));
+	if (apf_errors)
+		ctrl |= KVM_APF_ARM64_ERROR_STATUS;
+	if (apf_smccc(KVM_APF_ARM64_ENABLE,
+		      per_cpu_ptr_to_phys(area) | ctrl, &res)) {
+		pr_warn("CPU%u: enable refused (%ld)\n", cpu, (long)res.a0);
+		return 0;	/* the CPU works without async PF */
+	}
+	this_cpu_ptr(&apf_cpu)->enabled = true;
+	return 0;
+}
+
+static int apf_cpu_disable(unsigned int cpu)
+{
+	struct arm_smccc_res res;
+
+	if (!this_cpu_ptr(&apf_cpu)->enabled)
+		return 0;
+	apf_smccc(KVM_APF_ARM64_ENABLE, 0, &res);
+	this_cpu_ptr(&apf_cpu)->enabled = false;
+	/* The host dropped this CPU's faults: nothing will say "ready". */
+	kvm_apf_guest_wake_cpu(cpu);
+	return 0;
+}
+
+static int apf_cpu_online(unsigned int cpu)
+{
+	enable_percpu_irq(apf_irq, IRQ_TYPE_NONE);
+	return apf_cpu_enable(cpu);
+}
+
+static int apf_cpu_offline(unsigned int cpu)
+{
+	apf_cpu_disable(cpu);
+	disable_percpu_irq(apf_irq);
+	return 0;
+}
+
+static void apf_cpu_disable_ipi(void *unused)
+{
+	apf_cpu_disable(smp_processor_id());
+}
+
+/* Before a reboot or kexec: the host must not write into the next kernel. */
+static int apf_reboot(struct notifier_block *nb, unsigned long code,
+		      void *unused)
+{
+	on_each_cpu(apf_cpu_disable_ipi, NULL, 1);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block apf_reboot_nb = {
+	.notifier_call = apf_reboot,
+};
+
+/* A Linux interrupt for the PPI with GIC INTID @intid. */
+static int apf_map_ppi(u32 intid)
+{
+	struct irq_fwspec fwspec = {
+		.param_count = 3,
+		.param = { 1 /* PPI */, intid - 16, IRQ_TYPE_LEVEL_HIGH },
+	};
+	struct device_node *gic;
+	int irq;
+
+#ifdef CONFIG_ACPI
+	if (!acpi_disabled)
+		return acpi_register_gsi(NULL, intid, ACPI_LEVEL_SENSITIVE,
+					 ACPI_ACTIVE_HIGH);
+#endif
+	gic = of_irq_find_parent(of_root);
+	if (!gic)
+		return -ENODEV;
+	fwspec.fwnode = of_fwnode_handle(gic);
+	irq = irq_create_fwspec_mapping(&fwspec);
+	of_node_put(gic);
+	return irq ? irq : -ENXIO;
+}
+
+static int __init kvm_apf_arm64_init(void)
+{
+	struct arm_smccc_res res;
+	int ret;
+
+	if (!kvm_arm_hyp_service_available(KVM_APF_ARM64_FUNC))
+		return 0;
+	if (apf_smccc(KVM_APF_ARM64_INFO, 0, &res) ||
+	    res.a3 < 16 || res.a3 > 31) {
+		pr_warn("INFO failed or names no PPI (%ld, %lu)\n",
+			(long)res.a0, res.a3);
+		return -ENODEV;
+	}
+	apf_errors = res.a1 & KVM_APF_ARM64_INFO_ERROR_STATUS;
+	apf_event = res.a2;
+
+	apf_irq = apf_map_ppi(res.a3);
+	if (apf_irq < 0) {
+		pr_warn("no interrupt for PPI %lu: %d\n", res.a3, apf_irq);
+		return apf_irq;
+	}
+	ret = request_percpu_irq(apf_irq, apf_ready, "kvm-apf-ready",
+				 &apf_area);
+	if (ret)
+		return ret;
+	ret = sdei_event_register(apf_event, apf_not_present, NULL);
+	if (ret) {
+		pr_info("SDEI event %#x not registered (%d): no async PF\n",
+			apf_event, ret);
+		goto free_irq;
+	}
+	ret = sdei_event_enable(apf_event);
+	if (ret)
+		goto unregister;
+	ret = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "virt/kvm_apf:online",
+				apf_cpu_online, apf_cpu_offline);
+	if (ret < 0)
+		goto unregister;
+	apf_hp_state = ret;
+	register_reboot_notifier(&apf_reboot_nb);
+	pr_info("async page faults on: SDEI event %#x, PPI %lu%s\n", apf_event,
+		res.a3, apf_errors ? ", error status" : "");
+	return 0;
+
+unregister:
+	sdei_event_unregister(apf_event);
+free_irq:
+	free_percpu_irq(apf_irq, &apf_area);
+	return ret;
+}
+device_initcall(kvm_apf_arm64_init);
+
+#ifdef CONFIG_KVM_APF_GUEST_KUNIT_TEST
+#include "tests/arm64_kunit.h"
+#endif

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The guest side of KVM asynchronous page faults, the same on every arch.
+ *
+ * The host tells a guest CPU "page not present" with a token when a task's
+ * access must wait for the host to fetch the page, and later "page ready"
+ * with the same token (and, if the guest opted in, a status: 0, or the
+ * positive errno saying the page will never be there).  Meanwhile the task
+ * sleeps here and the CPU runs others.  A "page ready" may arrive before
+ * the task got to sleep; a wake-all (token ~0) wakes every task parked from
+ * one CPU, when the host dropped that CPU's outstanding faults.
+ *
+ * The arch code delivers the notifications; this is the table in between.
+ */
+#ifndef _LINUX_KVM_APF_GUEST_H
+#define _LINUX_KVM_APF_GUEST_H
+
+#include <linux/types.h>
+
+#define KVM_APF_GUEST_WAKE_ALL	(~0u)
+
+/**
+ * struct kvm_apf_guest_fault - one "page not present", as it was told
+ * @token: the host's token
+ * @cpu: the CPU it was told to; a wake-all of that CPU covers it
+ * @seq: that CPU's wake-all count then; a wake-all since then covers it
+ *	even if the task was not yet asleep
+ */
+struct kvm_apf_guest_fault {
+	u32 token;
+	int cpu;
+	unsigned int seq;
+};
+
+#ifdef CONFIG_KVM_APF_GUEST
+void kvm_apf_guest_fault_init(struct kvm_apf_guest_fault *fault, u32 token);
+u32 kvm_apf_guest_wait(const struct kvm_apf_guest_fault *fault);
+void kvm_apf_guest_wake(u32 token, u32 status);
+void kvm_apf_guest_wake_cpu(int cpu);
+#endif
+
+#ifdef CONFIG_KVM_APF_GUEST_X86
+struct pt_regs;
+void kvm_apf_guest_x86_error(struct pt_regs *regs);
+#endif
+
+#endif /* _LINUX_KVM_APF_GUEST_H */

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KUnit: the guest side's shared table (sleep.c, which includes this).
+ * Parked tasks are kthreads; the test plays the "page ready" handler.
+ */
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/kthread.h>
+
+struct apf_test_parker {
+	struct kvm_apf_guest_fault fault;
+	struct completion done;
+	u32 status;
+};
+
+static int apf_test_park_fn(void *data)
+{
+	struct apf_test_parker *p = data;
+
+	p->status = kvm_apf_guest_wait(&p->fault);
+	complete(&p->done);
+	return 0;
+}
+
+/* Is @token in the table: a task asleep on it, or (@early) its "ready"? */
+static bool apf_test_has(u32 token, bool early)
+{
+	struct apf_bucket *b = apf_bucket(token);
+	struct apf_sleeper *n;
+	unsigned long flags;
+	bool found = false;
+
+	raw_spin_lock_irqsave(&b->lock, flags);
+	hlist_for_each_entry(n, &b->list, link)
+		if (n->token == token && n->early == early)
+			found = true;
+	raw_spin_unlock_irqrestore(&b->lock, flags);
+	return found;
+}
+
+/* A "not present" for @token as told to @cpu now. */
+static void apf_test_fault(struct kvm_apf_guest_fault *f, u32 token, int cpu)
+{
+	f->token = token;
+	f->cpu = cpu;
+	f->seq = atomic_read(per_cpu_ptr(&apf_wake_all_seq, cpu));
+}
+
+/* A kthread parks on @token (told to @cpu); returns once it is asleep. */
+static struct apf_test_parker *apf_test_park(struct kunit *test, u32 token,
+					     int cpu)
+{
+	struct apf_test_parker *p = kunit_kzalloc(test, sizeof(*p), GFP_KERNEL);
+	struct task_struct *t;
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	apf_test_fault(&p->fault, token, cpu);
+	init_completion(&p->done);
+	t = kthread_run(apf_test_park_fn, p, "apf-park-%x", token);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	for (i = 0; i < 2000 && !apf_test_has(token, false); i++)
+		usleep_range(500, 1000);
+	KUNIT_ASSERT_TRUE(test, apf_test_has(token, false));
+	/* Asleep, not merely queued: it stays so until woken. */
+	msleep(20);
+	KUNIT_EXPECT_FALSE(test, completion_done(&p->done));
+	return p;
+}
+
+static bool apf_test_woke(struct apf_test_parker *p)
+{
+	return wait_for_completion_timeout(&p->done, 5 * HZ);
+}
+
+static int apf_test_this_cpu(void)
+{
+	return raw_smp_processor_id();
+}
+
+/* Another possible CPU than @cpu, or @cpu if there is none. */
+static int apf_test_other_cpu(int cpu)
+{
+	int other = cpumask_any_but(cpu_possible_mask, cpu);
+
+	return other < nr_cpu_ids ? other : cpu;
+}
+
+/* "Page ready" before its task parked: kept, with its status, for it. */
+static void guest_ready_before_park(struct kunit *test)
+{
+	struct kvm_apf_guest_fault f;
+
+	kvm_apf_guest_wake(0x1001, EIO);
+	kvm_apf_guest_wake(0x1101, 0);
+	KUNIT_EXPECT_TRUE(test, apf_test_has(0x1001, true));
+	KUNIT_EXPECT_TRUE(test, apf_test_has(0x1101, true));
+
+	apf_test_fault(&f, 0x1001, apf_test_this_cpu());
+	KUNIT_EXPECT_EQ(test, kvm_apf_guest_wait(&f), EIO);
+	KUNIT_EXPECT_FALSE(test, apf_test_has(0x1001, true));
+	apf_test_fault(&f, 0x1101, apf_test_this_cpu());
+	KUNIT_EXPECT_EQ(test, kvm_apf_guest_wait(&f), 0);
+	KUNIT_EXPECT_FALSE(test, apf_test_has(0x1101, true));
+}
+
+/* Parked tasks wake by token, each with its own status, in any order. */
+static void guest_park_then_ready(struct kunit *test)
+{
+	int cpu = apf_test_this_cpu();
+	struct apf_test_parker *a = apf_test_park(test, 0x2001, cpu);
+	struct apf_test_parker *b = apf_test_park(test, 0x2101, cpu);
+
+	kvm_apf_guest_wake(0x2101, EFAULT);
+	KUNIT_ASSERT_TRUE(test, apf_test_woke(b));
+	KUNIT_EXPECT_EQ(test, b->status, EFAULT);
+	KUNIT_EXPECT_FALSE(test, completion_done(&a->done));
+	KUNIT_EXPECT_TRUE(test, apf_test_has(0x2001, false));
+
+	kvm_apf_guest_wake(0x2001, 0);
+	KUNIT_ASSERT_TRUE(test, apf_test_woke(a));
+	KUNIT_EXPECT_EQ(test, a->status, 0);
+	KUNIT_EXPECT_FALSE(test, apf_test_has(0x2001, false));
+	KUNIT_EXPECT_FALSE(test, apf_test_has(0x2001, true));
+}
+
+/*
+ * A wake-all wakes the tasks parked from its CPU only, with status 0, and
+ * keeps the early "page ready"s that still wait for their tasks.
+ */
+static void guest_wake_all_one_cpu(struct kunit *test)
+{
+	int cpu = apf_test_this_cpu(), other = apf_test_other_cpu(cpu);
+	struct apf_test_parker *mine, *theirs;
+	struct kvm_apf_guest_fault f;
+
+	KUNIT_ASSERT_NE_MSG(test, cpu, other, "needs two CPUs (-smp 2)");
+	mine = apf_test_park(test, 0x3001, cpu);
+	theirs = apf_test_park(test, 0x3101, other);
+	kvm_apf_guest_wake(0x3201, ENOENT);
+
+	kvm_apf_guest_wake_cpu(cpu);
+	KUNIT_ASSERT_TRUE(test, apf_test_woke(mine));
+	KUNIT_EXPECT_EQ(test, mine->status, 0);
+	msleep(20);
+	KUNIT_EXPECT_FALSE(test, completion_done(&theirs->done));
+	KUNIT_EXPECT_TRUE(test, apf_test_has(0x3201, true));
+
+	/* The token form, on the CPU itself: status 0 whatever it says. */
+	migrate_disable();
+	mine = apf_test_park(test, 0x3301, smp_processor_id());
+	kvm_apf_guest_wake(KVM_APF_GUEST_WAKE_ALL, EIO);
+	migrate_enable();
+	KUNIT_ASSERT_TRUE(test, apf_test_woke(mine));
+	KUNIT_EXPECT_EQ(test, mine->status, 0);
+	KUNIT_EXPECT_FALSE(test, completion_done(&theirs->done));
+
+	kvm_apf_guest_wake_cpu(other);
+	KUNIT_ASSERT_TRUE(test, apf_test_woke(theirs));
+	KUNIT_EXPECT_EQ(test, theirs->status, 0);
+
+	apf_test_fault(&f, 0x3201, cpu);
+	KUNIT_EXPECT_EQ(test, kvm_apf_guest_wait(&f), ENOENT);
+}
+
+/*
+ * A wake-all between a "not present" and its task parking (arm64 parks
+ * from task work) covers it: the task does not sleep, as nothing would
+ * wake it.  One that came before the "not present" does not.
+ */
+static void guest_wake_all_before_park(struct kunit *test)
+{
+	int cpu = apf_test_this_cpu();
+	struct apf_test_parker *p;
+	struct kvm_apf_guest_fault f;
+
+	preempt_disable();
+	kvm_apf_guest_fault_init(&f, 0x4001);
+	preempt_enable();
+	KUNIT_EXPECT_EQ(test, f.token, 0x4001);
+	kvm_apf_guest_wake_cpu(f.cpu);
+	KUNIT_EXPECT_EQ(test, kvm_apf_guest_wait(&f), 0);
+	KUNIT_EXPECT_FALSE(test, apf_test_has(0x4001, false));
+
+	p = apf_test_park(test, 0x4101, cpu);
+	kvm_apf_guest_wake(0x4101, 0);
+	KUNIT_ASSERT_TRUE(test, apf_test_woke(p));
+}
+
+/*
+ * Many tasks parked at once, tokens sharing buckets, woken in reverse
+ * order from both CPUs: each gets exactly its own status.
+ */
+#define APF_TEST_MANY	12
+
+static int apf_test_wake_fn(void *data)
+{
+	u32 *tok = data;
+
+	kvm_apf_guest_wake(*tok, *tok & 0xff);
+	return 0;
+}
+
+static void guest_many_parked(struct kunit *test)
+{
+	struct apf_test_parker *p[APF_TEST_MANY];
+	u32 tok[APF_TEST_MANY];
+	int i, cpu = apf_test_this_cpu();
+
+	for (i = 0; i < APF_TEST_MANY; i++) {
+		/* hash_32 of these collides often in 256 buckets. */
+		tok[i] = 0x50000 + (i << APF_HASH_BITS) + i + 1;
+		p[i] = apf_test_park(test, tok[i], cpu);
+	}
+	for (i = APF_TEST_MANY - 1; i >= 0; i--) {
+		struct task_struct *t;
+
+		t = kthread_create(apf_test_wake_fn, &tok[i], "apf-wake");
+		KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+		kthread_bind(t, i % 2 ? cpu : apf_test_other_cpu(cpu));
+		wake_up_process(t);
+	}
+	for (i = 0; i < APF_TEST_MANY; i++) {
+		KUNIT_ASSERT_TRUE(test, apf_test_woke(p[i]));
+		KUNIT_EXPECT_EQ(test, p[i]->status, tok[i] & 0xff);
+		KUNIT_EXPECT_FALSE(test, apf_test_has(tok[i], false));
+		KUNIT_EXPECT_FALSE(test, apf_test_has(tok[i], true));
+	}
+}
+
+static struct kunit_case kvm_apf_guest_cases[] = {
+	KUNIT_CASE(guest_ready_before_park),
+	KUNIT_CASE(guest_park_then_ready),
+	KUNIT_CASE(guest_wake_all_one_cpu),
+	KUNIT_CASE(guest_wake_all_before_park),
+	KUNIT_CASE(guest_many_parked),
+	{}
+};
+
+static struct kunit_suite kvm_apf_guest_suite = {
+	.name = "kvm_apf_guest",
+	.test_cases = kvm_apf_guest_cases,
+};
+
+kunit_test_suite(kvm_apf_guest_suite);
