@@ -119,7 +119,8 @@ struct kvm_apf_item {
  *	%KVM_APF_ITEM_WAKE_ALL), with @item->result.  A result other than 0
  *	reaches @present only if the guest opted in to error status
  *	(@report_errors in struct kvm_apf_vcpu) and was told "not present"
- *	for @item, without %KVM_APF_ITEM_NO_ERROR.  Return true if the guest was told.  vCPU context.
+ *	for @item, without %KVM_APF_ITEM_NO_ERROR.  Return true if the guest
+ *	was told.  vCPU context.
  * @can_dequeue: can the guest take a "page ready" now?  vCPU context.
  * @request: make the vCPU call kvm_apf_check_completion() before it next
  *	enters the guest (a KVM request).  Any context; must not sleep.

@@ -3,7 +3,7 @@
 # check.sh: the kernel's static checks on the project's C code, for every
 # arch already built: checkpatch --strict, W=1 warnings (our files compiled
 # with the extra warnings, as errors) and sparse (make C=2 on the KVM
-# directory, reports about our files only).  Exits non-zero on any finding.
+# directory and the guest side's, reports about our files only).  Exits non-zero on any finding.
 set -uo pipefail
 . "$(dirname "$0")/env.sh"
 rc=0
@@ -32,7 +32,7 @@ import json, shlex, subprocess, sys
 cmds, extra = json.load(open(sys.argv[1])), sys.argv[2].split()
 bad = 0
 for e in cmds:
-    if '/apf/' not in e['file']:
+    if '/apf/' not in e['file'] and '/kvm_apf_guest/' not in e['file']:
         continue
     argv = shlex.split(e['command'])
     out = argv.index('-o')
@@ -47,7 +47,8 @@ PY
 	echo "check: $a sparse"
 	kvmdir=arch/$SRCARCH/kvm/
 	out=$(make -C "$TREE" O="$KOUT" ARCH="$KARCH" ${CROSS:+CROSS_COMPILE=$CROSS} \
-		C=2 -j"$JOBS" "$kvmdir" 2>&1 | grep -E '/apf/.*(warning|error):')
+		C=2 -j"$JOBS" "$kvmdir" virt/lib/kvm_apf_guest/ 2>&1 |
+		grep -E '(/apf/|/kvm_apf_guest/).*(warning|error):')
 	[ -n "$out" ] && { echo "$out"; rc=1; }
 done
 [ $rc -eq 0 ] && echo "check: clean"

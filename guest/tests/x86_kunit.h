@@ -26,7 +26,8 @@ static void apf_x86_test_error_at(struct kunit *test, struct pt_regs *regs,
 	apf_x86_test_signals = 0;
 	kvm_apf_guest_x86_error(regs);
 	KUNIT_EXPECT_EQ(test, apf_x86_test_signals, 1);
-	KUNIT_EXPECT_PTR_EQ(test, apf_x86_test_addr, want);
+	KUNIT_EXPECT_EQ(test, (unsigned long)apf_x86_test_addr,
+			(unsigned long)want);
 }
 
 /*

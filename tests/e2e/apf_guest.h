@@ -90,8 +90,9 @@ static noinline __maybe_unused u64 apf_guest_compute(u64 n)
  *
  * The arch's "not present" handler checks the notification and calls
  * apf_guest_parked(token, addr), with the faulting address where the host
- * reports it (APF_ARCH_FAULT_ADDR) and 0 elsewhere; its "page ready" handler reads token and status,
- * calls apf_guest_woken(), then clears and acknowledges them.
+ * reports it (APF_ARCH_FAULT_ADDR) and 0 elsewhere; its "page ready"
+ * handler reads token and status, calls apf_guest_woken(), then clears and
+ * acknowledges them.
  */
 static inline const char *apf_arch_unsupported(void);
 static inline void apf_arch_vm_setup(struct kvm_vm *vm);
