@@ -7,6 +7,7 @@ WARN/BUG/panic in the kernel log is a failure of its own, kernel_log_clean."""
 import argparse
 import json
 import os
+import re
 import sys
 
 from e2e_report import kernel_trouble
@@ -19,6 +20,25 @@ def walk(group, path, out):
         out.append(('.'.join(path + [case['name']]), case['status']))
     for sub in group.get('sub_groups', []):
         walk(sub, path + [sub['name']], out)
+
+
+FAILED = re.compile(r'# (\S+): (?:EXPECTATION|ASSERTION) FAILED at (?:\S*/tree/)?(\S+)')
+
+
+def first_failures(console):
+    """The first failed check of each case in the kernel log, with the line
+    after it (what was expected): {case name: 'file:line: Expected ...'}."""
+    found = {}
+    if not console or not os.path.exists(console):
+        return found
+    with open(console, errors='replace') as f:
+        lines = [l.strip() for l in f]
+    for i, line in enumerate(lines):
+        m = FAILED.search(line)
+        if m and m.group(1) not in found:
+            why = lines[i + 1] if i + 1 < len(lines) else ''
+            found[m.group(1)] = f'{m.group(2)}: {why}'
+    return found
 
 
 def main():
@@ -35,10 +55,13 @@ def main():
         with open(a.raw) as f:
             walk(json.load(f), [], cases)
     counts = {'passed': 0, 'failed': 0, 'skipped': 0, 'failures': []}
+    why = first_failures(a.console)
     for name, status in cases:
         counts[KEY.get(status, 'failed')] += 1
         if status not in KEY:
-            counts['failures'].append(f'{a.arch} kunit: {name} {status}')
+            leaf = name.split('.')[-1]
+            more = f' ({why[leaf]})' if leaf in why else ''
+            counts['failures'].append(f'{a.arch} kunit: {name} {status}{more}')
     if not cases or (a.rc and not counts['failed']):
         counts['failed'] += 1
         counts['failures'].append(f'{a.arch} kunit: run failed (kunit.py exit '

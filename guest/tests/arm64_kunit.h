@@ -113,10 +113,11 @@ static void guest_arm64_not_present(struct kunit *test)
  */
 static void guest_arm64_not_present_ignored(struct kunit *test)
 {
-	struct kvm_apf_shared *area = this_cpu_ptr(&apf_area);
 	struct pt_regs regs = { .pstate = PSR_MODE_EL0t };
+	struct kvm_apf_shared *area;
 
 	migrate_disable();	/* the handlers' CPU is the test's */
+	area = this_cpu_ptr(&apf_area);
 	area->reason = 0;
 	local_irq_disable();
 	apf_not_present(KVM_APF_ARM64_SDEI_EVENT, &regs, NULL);
@@ -157,10 +158,11 @@ static void guest_arm64_pending_full(struct kunit *test)
  */
 static void guest_arm64_ready(struct kunit *test)
 {
-	struct kvm_apf_shared *area = this_cpu_ptr(&apf_area);
 	struct kvm_apf_guest_fault f;
+	struct kvm_apf_shared *area;
 
 	migrate_disable();	/* the handlers' CPU is the test's */
+	area = this_cpu_ptr(&apf_area);
 	apf_errors = true;
 	area->token = 0x7001;
 	area->status = EIO;

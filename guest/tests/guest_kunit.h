@@ -146,20 +146,30 @@ static void guest_wake_all_one_cpu(struct kunit *test)
 	msleep(20);
 	KUNIT_EXPECT_FALSE(test, completion_done(&theirs->done));
 	KUNIT_EXPECT_TRUE(test, apf_test_has(0x3201, true));
-
-	/* The token form, on the CPU itself: status 0 whatever it says. */
-	migrate_disable();
-	mine = apf_test_park(test, 0x3301, smp_processor_id());
-	kvm_apf_guest_wake(KVM_APF_GUEST_WAKE_ALL, EIO);
-	migrate_enable();
-	KUNIT_ASSERT_TRUE(test, apf_test_woke(mine));
-	KUNIT_EXPECT_EQ(test, mine->status, 0);
-	KUNIT_EXPECT_FALSE(test, completion_done(&theirs->done));
-
 	kvm_apf_guest_wake_cpu(other);
 	KUNIT_ASSERT_TRUE(test, apf_test_woke(theirs));
 	KUNIT_EXPECT_EQ(test, theirs->status, 0);
 
+	/*
+	 * The token form, from the "page ready" handler of the CPU it names:
+	 * status 0 whatever it says.  The test stays on one CPU for it (it
+	 * may have moved since @cpu was read).
+	 */
+	migrate_disable();
+	cpu = smp_processor_id();
+	other = apf_test_other_cpu(cpu);
+	mine = apf_test_park(test, 0x3301, cpu);
+	theirs = apf_test_park(test, 0x3401, other);
+	kvm_apf_guest_wake(KVM_APF_GUEST_WAKE_ALL, EIO);
+	migrate_enable();
+	KUNIT_ASSERT_TRUE(test, apf_test_woke(mine));
+	KUNIT_EXPECT_EQ(test, mine->status, 0);
+	msleep(20);
+	KUNIT_EXPECT_FALSE(test, completion_done(&theirs->done));
+	kvm_apf_guest_wake_cpu(other);
+	KUNIT_ASSERT_TRUE(test, apf_test_woke(theirs));
+
+	/* Both wake-alls left the early "page ready" for its task. */
 	apf_test_fault(&f, 0x3201, cpu);
 	KUNIT_EXPECT_EQ(test, kvm_apf_guest_wait(&f), ENOENT);
 }
