@@ -16,6 +16,8 @@ E2E=$OUT/$TAG
 RES=$BUILD/results
 mkdir -p "$E2E" "$RES"
 CC=${CROSS}gcc
+# kmemleak on for the leak check; E2E_KMEMLEAK= (empty) for runs that measure.
+KMEMLEAK=${E2E_KMEMLEAK-kmemleak=on}
 
 # /init: the harness, static.
 $CC -static -O2 -Wall -o "$E2E/init" "$REPO/tests/harness/init.c"
@@ -51,7 +53,7 @@ set +e
 timeout --foreground -k 10 "$budget" "$QEMU" -nodefaults -nographic -no-reboot \
 	"${QEMU_ARGS[@]}" -smp 2 -m 4G -monitor none -serial stdio \
 	-kernel "$KIMAGE" -initrd "$E2E/initramfs.cpio" \
-	-append "console=$CONSOLE loglevel=5 panic=-1 kunit.enable=0 ${KERNEL_ARGS_EXTRA:-}" \
+	-append "console=$CONSOLE loglevel=5 panic=-1 kunit.enable=0 $KMEMLEAK ${KERNEL_ARGS_EXTRA:-}" \
 	< /dev/null > "$console" 2>&1
 qemu_rc=$?
 set -e

@@ -3,15 +3,18 @@
 # selftests.sh ARCH [PROGRAM...]: install ARCH's uAPI headers from the built
 # kernel and build, statically, the KVM selftests named in tests/e2e.list
 # (ours live in tools/testing/selftests/kvm/apf/), plus any PROGRAM given,
-# into .build/ARCH/selftests.
+# into .build/ARCH/selftests.  A program harness/NAME is the harness' own
+# tests/harness/NAME.c, not a selftest.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 arch_setup "$1"
 shift
 
 mkdir -p "$OUT/selftests/tools"	# abs_objdir: arm64 generated headers go here
-progs=$( { "$REPO/scripts/e2e_list.sh" "$ARCH_NAME" | awk '{print $3}'
-	  [ $# -eq 0 ] || printf '%s\n' "$@"; } | sort -u)
+all=$( { "$REPO/scripts/e2e_list.sh" "$ARCH_NAME" | awk '{print $3}'
+	[ $# -eq 0 ] || printf '%s\n' "$@"; } | sort -u)
+progs=$(grep -v '^harness/' <<< "$all" || true)
+harness=$(grep '^harness/' <<< "$all" || true)
 log=$OUT/selftests.log
 # The selftests' .d files name their targets by a relative path that make
 # does not match, so a changed header would not rebuild our tests: always
@@ -27,9 +30,14 @@ rm -rf "$OUT/selftests/apf"
 		KHDR_INCLUDES="-isystem $KOUT/usr/include" \
 		LDFLAGS="-static -pthread" \
 		$(for p in $progs; do echo "$OUT/selftests/$p"; done)
+	mkdir -p "$OUT/selftests/harness"
+	for p in $harness; do
+		${CROSS}gcc -static -O2 -Wall -o "$OUT/selftests/$p" \
+			"$REPO/tests/$p.c"
+	done
 } > "$log" 2>&1 || {
 	tail -n 30 "$log" >&2
 	echo "selftests: $ARCH_NAME build failed (log: $log)" >&2
 	exit 1
 }
-echo "selftests: $ARCH_NAME built: $(echo $progs)"
+echo "selftests: $ARCH_NAME built: $(echo $all)"
