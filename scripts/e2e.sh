@@ -60,4 +60,5 @@ set -e
 exec python3 "$REPO/scripts/e2e_report.py" --arch "$ARCH_NAME" \
 	--console "$console" --qemu-rc "$qemu_rc" --timeout "$budget" \
 	--ktap "$RES/$ARCH_NAME-$TAG.ktap" --json "$RES/$ARCH_NAME-$TAG.json" \
+	--tier "$TAG" \
 	${E2E_VERBOSE:+--verbose}

@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# e2e_list.sh ARCH: the lines of tests/e2e.list that apply to ARCH, as
-# "NAME TIMEOUT PROGRAM [ARGS]" (the format of the initramfs' /tests/list).
+# e2e_list.sh ARCH [CPU]: the lines of tests/e2e.list for ARCH's main boot
+# (arch "all" or ARCH), or with CPU for its boot on that QEMU CPU (arch
+# "ARCH@CPU"), as "NAME TIMEOUT PROGRAM [ARGS]" (the format of the
+# initramfs' /tests/list).
+# e2e_list.sh ARCH --cpus: the CPUs ARCH has a boot of its own on.
+# e2e_list.sh ARCH --all: every line for ARCH, whatever its boot.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-awk -v arch="$1" '!/^[[:space:]]*(#|$)/ && ($1 == "all" || $1 == arch) {
-	$1 = ""; sub(/^ /, ""); print }' "$repo/tests/e2e.list"
+awk -v arch="$1" -v want="${2:-}" '
+	/^[[:space:]]*(#|$)/ { next }
+	{ split($1, a, "@"); cpu = a[2] }
+	a[1] != "all" && a[1] != arch { next }
+	want == "--cpus" { if (cpu != "" && !seen[cpu]++) print cpu; next }
+	want != "--all" && cpu != want { next }
+	{ $1 = ""; sub(/^ /, ""); print }' "$repo/tests/e2e.list"

@@ -67,6 +67,8 @@ def expand_subtests(results):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--arch', required=True)
+    ap.add_argument('--tier', default='e2e',
+                    help='the tier named in messages (e2e, e2e@CPU)')
     ap.add_argument('--console', required=True)
     ap.add_argument('--qemu-rc', type=int, required=True)
     ap.add_argument('--timeout', type=int, required=True)
@@ -119,20 +121,20 @@ def main():
         results.append((what, 'FAIL', note, nested))
     for name, status, note, _ in results:
         if status == 'FAIL':
-            failures.append(f'{a.arch} e2e: {name} failed: {note}')
+            failures.append(f'{a.arch} {a.tier}: {name} failed: {note}')
 
     if trouble:
         first, during = trouble[0]
         note = f'{len(trouble)} kernel WARN/BUG line(s), first during ' \
                f'{during or "boot"}: {first}'
         results.append(('kernel_log_clean', 'FAIL', note, []))
-        failures.append(f'{a.arch} e2e: kernel_log_clean failed: {note}')
+        failures.append(f'{a.arch} {a.tier}: kernel_log_clean failed: {note}')
     else:
         results.append(('kernel_log_clean', 'PASS', '', []))
 
     with open(a.ktap, 'w') as f:
         f.write('KTAP version 1\n')
-        f.write(f'# e2e tests on {a.arch} (nested KVM under QEMU)\n')
+        f.write(f'# {a.tier} tests on {a.arch} (nested KVM under QEMU)\n')
         f.write(f'1..{len(results)}\n')
         for i, (name, status, note, nest) in enumerate(results, 1):
             for l in nest:
@@ -156,7 +158,7 @@ def main():
             print(f'--- {a.arch}: {name}')
             for l in nest:
                 print(f'  | {l[4:]}')
-        print(f'  {a.arch} e2e: {status:4} {name}' + (f'  ({note})' if note else ''))
+        print(f'  {a.arch} {a.tier}: {status:4} {name}' + (f'  ({note})' if note else ''))
     for msg in failures:
         print(msg, file=sys.stderr)
     return 1 if failures else 0

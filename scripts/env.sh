@@ -27,7 +27,7 @@ arch_setup() {
 		KIMAGE=$KOUT/arch/x86/boot/bzImage
 		QEMU=qemu-system-x86_64
 		# -cpu max under TCG exposes AMD SVM with nested paging.
-		QEMU_ARGS=(-machine q35 -cpu max -bios qboot.rom)
+		QEMU_ARGS=(-machine q35 -cpu "${E2E_CPU:-max}" -bios qboot.rom)
 		CONSOLE=ttyS0 ;;
 	arm64)
 		KARCH=arm64 SRCARCH=arm64 CROSS=aarch64-linux-gnu- SELFTEST_DIR=aarch64
@@ -35,7 +35,7 @@ arch_setup() {
 		QEMU=qemu-system-aarch64
 		# EL2 for the guest kernel so KVM comes up (VHE, vGICv3).
 		QEMU_ARGS=(-machine virt,virtualization=on,gic-version=3
-			   -cpu max,pauth-impdef=on)
+			   -cpu "${E2E_CPU:-max,pauth-impdef=on}")
 		CONSOLE=ttyAMA0 ;;
 	*)
 		echo "unknown arch '$ARCH_NAME' (known: x86_64 arm64)" >&2

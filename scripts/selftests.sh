@@ -11,7 +11,7 @@ arch_setup "$1"
 shift
 
 mkdir -p "$OUT/selftests/tools"	# abs_objdir: arm64 generated headers go here
-all=$( { "$REPO/scripts/e2e_list.sh" "$ARCH_NAME" | awk '{print $3}'
+all=$( { "$REPO/scripts/e2e_list.sh" "$ARCH_NAME" --all | awk '{print $3}'
 	[ $# -eq 0 ] || printf '%s\n' "$@"; } | sort -u)
 progs=$(grep -v '^harness/' <<< "$all" || true)
 harness=$(grep '^harness/' <<< "$all" || true)

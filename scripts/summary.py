@@ -2,21 +2,30 @@
 # SPDX-License-Identifier: GPL-2.0
 """summary.py RESULTS_DIR ARCH...: the arch x tier table of a test run, the
 failures by name, and the closing line "N passed, N failed[, N skipped]".
-A tier with no result file counts as one failure (it never ran)."""
+The tiers of an arch: kunit, e2e, and e2e@CPU for each boot on another QEMU
+CPU that tests/e2e.list names.  A tier with no result file counts as one
+failure (it never ran)."""
 import json
 import os
+import subprocess
 import sys
 
-TIERS = ('kunit', 'e2e')
+
+def tiers(arch):
+    lister = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          'e2e_list.sh')
+    cpus = subprocess.run([lister, arch, '--cpus'], capture_output=True,
+                          text=True, check=True).stdout.split()
+    return ['kunit', 'e2e'] + [f'e2e@{c}' for c in cpus]
 
 
 def main():
     res, arches = sys.argv[1], sys.argv[2:]
     total = {'passed': 0, 'failed': 0, 'skipped': 0}
     failures = []
-    print(f'{"arch":8} {"tier":6} {"passed":>7} {"failed":>7} {"skipped":>8}')
+    print(f'{"arch":8} {"tier":16} {"passed":>7} {"failed":>7} {"skipped":>8}')
     for arch in arches:
-        for tier in TIERS:
+        for tier in tiers(arch):
             path = os.path.join(res, f'{arch}-{tier}.json')
             if os.path.exists(path):
                 with open(path) as f:
@@ -27,9 +36,9 @@ def main():
             for k in total:
                 total[k] += c[k]
             failures += c.get('failures', [])
-            print(f'{arch:8} {tier:6} {c["passed"]:7} {c["failed"]:7} '
+            print(f'{arch:8} {tier:16} {c["passed"]:7} {c["failed"]:7} '
                   f'{c["skipped"]:8}')
-    print(f'{"total":15} {total["passed"]:7} {total["failed"]:7} '
+    print(f'{"total":25} {total["passed"]:7} {total["failed"]:7} '
           f'{total["skipped"]:8}')
     if failures:
         print('failures:')

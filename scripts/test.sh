@@ -26,10 +26,20 @@ for a in $ARCHES; do
 		continue
 	fi
 	"$S/kunit.sh" "$a"
+	cpus=$("$S/e2e_list.sh" "$a" --cpus)
 	if "$S/selftests.sh" "$a"; then
 		"$S/e2e.sh" "$a"
+		# The boots on other QEMU CPUs (tests/e2e.list "ARCH@CPU").
+		for c in $cpus; do
+			"$S/e2e_list.sh" "$a" "$c" > "$BUILD/$a/e2e@$c.list"
+			E2E_CPU=$c E2E_TAG="e2e@$c" E2E_LIST="$BUILD/$a/e2e@$c.list" \
+				"$S/e2e.sh" "$a"
+		done
 	else
 		fail_tier "$a" e2e "selftests build failed"
+		for c in $cpus; do
+			fail_tier "$a" "e2e@$c" "selftests build failed"
+		done
 	fi
 done
 echo "== summary (KTAP in ${RES#"$REPO"/}/)"
