@@ -55,7 +55,7 @@ static char *report(void)
 			cap *= 2;
 			buf = realloc(buf, cap);
 			if (!buf) {
-				printf("out of memory for the report\n");
+				printf("out of memory for kmemleak's output\n");
 				exit(1);
 			}
 		}
