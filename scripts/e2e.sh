@@ -3,6 +3,8 @@
 # e2e.sh ARCH: pack the e2e tests into an initramfs, boot ARCH's kernel in
 # QEMU with nested virtualisation, and turn the console into a KTAP report
 # (.build/results/ARCH-e2e.ktap) and counts (ARCH-e2e.json).
+# E2E_CPU=CPU: the boot on that QEMU CPU instead, with the tests/e2e.list
+# lines for ARCH@CPU, reported as tier e2e@CPU.
 # Fails on a failing test, a guest that hangs, or a kernel WARN/BUG/panic.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
@@ -10,7 +12,7 @@ arch_setup "$1"
 
 # For other runs of the same machinery (scripts/bench.sh): another list of
 # tests, another kernel image, another name for the outputs.
-TAG=${E2E_TAG:-e2e}
+TAG=${E2E_TAG:-e2e${E2E_CPU:+@$E2E_CPU}}
 KIMAGE=${E2E_KIMAGE:-$KIMAGE}
 E2E=$OUT/$TAG
 RES=$BUILD/results
@@ -24,7 +26,7 @@ $CC -static -O2 -Wall -o "$E2E/init" "$REPO/tests/harness/init.c"
 if [ -n "${E2E_LIST:-}" ]; then
 	cp "$E2E_LIST" "$E2E/list"
 else
-	"$REPO/scripts/e2e_list.sh" "$ARCH_NAME" > "$E2E/list"
+	"$REPO/scripts/e2e_list.sh" "$ARCH_NAME" ${E2E_CPU:+"$E2E_CPU"} > "$E2E/list"
 fi
 
 # The initramfs, made by the kernel's own gen_init_cpio (no root needed).

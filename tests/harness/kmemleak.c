@@ -22,20 +22,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define KMEMLEAK	"/sys/kernel/debug/kmemleak"
+#include "kmemleak.h"
+
 #define MIN_AGE_S	5	/* kmemleak's MSECS_MIN_AGE, and a margin */
-
-static int command(const char *cmd)
-{
-	int fd = open(KMEMLEAK, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, cmd, strlen(cmd));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
 
 /* The whole report, NUL-terminated (it has no size of its own). */
 static char *report(void)
@@ -77,7 +66,7 @@ int main(void)
 	}
 	sleep(MIN_AGE_S + 2);
 	for (i = 0; i < 2; i++) {
-		r = command("scan");
+		r = kmemleak_command("scan");
 		if (r) {
 			printf("kmemleak scan: %s\n", strerror(-r));
 			return 1;
