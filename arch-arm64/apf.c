@@ -172,6 +172,7 @@ static const struct kvm_apf_ops arm64_apf_ops = {
 	.can_dequeue = arm64_apf_can_dequeue,
 	.request = arm64_apf_request,
 	.kick = arm64_apf_kick,
+	.gfn_to_hva = kvm_async_pf_gfn_to_hva,
 	.needs_ack = true,
 };
 
@@ -242,8 +243,13 @@ static int apf_set_ctrl(struct kvm_vcpu *vcpu, u64 ctrl)
 	vcpu->arch.apf.area = area;
 	vcpu->arch.apf.ctrl = ctrl;
 	vcpu->async_pf.report_errors = ctrl & KVM_APF_ARM64_ERROR_STATUS;
-	/* Tasks the guest parked before (e.g. before migration) wake up. */
-	kvm_apf_wakeup_all(&vcpu->async_pf);
+	/*
+	 * A "page ready" the previous enable left raised is forgotten (the
+	 * guest that enables now never saw it), and tasks the guest parked
+	 * before (e.g. before migration) wake up.
+	 */
+	apf_lower_ppi(vcpu);
+	kvm_apf_guest_enabled(&vcpu->async_pf);
 	return 0;
 }
 

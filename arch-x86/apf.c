@@ -209,6 +209,7 @@ static const struct kvm_apf_ops x86_apf_ops = {
 	.request = x86_apf_request,
 	.kick = x86_apf_kick,
 	.ready = x86_apf_ready,
+	.gfn_to_hva = kvm_async_pf_gfn_to_hva,
 	.needs_ack = true,
 };
 
@@ -266,6 +267,8 @@ bool kvm_find_async_pf_gfn(struct kvm_vcpu *vcpu, gfn_t gfn)
  */
 int kvm_pv_enable_async_pf(struct kvm_vcpu *vcpu, u64 data)
 {
+	u64 on = KVM_ASYNC_PF_ENABLED | KVM_ASYNC_PF_DELIVERY_AS_INT;
+	struct gfn_to_hva_cache area;
 	gpa_t gpa = data & ~0x3f;
 
 	/* Bit 5 is reserved, Should be zero */
@@ -293,6 +296,15 @@ int kvm_pv_enable_async_pf(struct kvm_vcpu *vcpu, u64 data)
 	if (!lapic_in_kernel(vcpu))
 		return data ? 1 : 0;
 
+	/*
+	 * Reason, token and status: within the area's first 64 bytes.  Set
+	 * up before anything changes, so that a refused write changes nothing.
+	 */
+	if ((data & on) == on &&
+	    kvm_gfn_to_hva_cache_init(vcpu->kvm, &area, gpa,
+				      offsetofend(struct kvm_apf_shared, status)))
+		return 1;
+
 	vcpu->arch.apf.msr_en_val = data;
 	vcpu->async_pf.report_errors = data & KVM_ASYNC_PF_ERROR_STATUS;
 
@@ -301,15 +313,11 @@ int kvm_pv_enable_async_pf(struct kvm_vcpu *vcpu, u64 data)
 		return 0;
 	}
 
-	/* Reason, token and status: within the area's first 64 bytes. */
-	if (kvm_gfn_to_hva_cache_init(vcpu->kvm, &vcpu->arch.apf.data, gpa,
-				      offsetofend(struct kvm_apf_shared, status)))
-		return 1;
-
+	vcpu->arch.apf.data = area;
 	vcpu->arch.apf.send_user_only = !(data & KVM_ASYNC_PF_SEND_ALWAYS);
 	vcpu->arch.apf.delivery_as_pf_vmexit = data & KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT;
 
-	kvm_apf_wakeup_all(&vcpu->async_pf);
+	kvm_apf_guest_enabled(&vcpu->async_pf);
 	return 0;
 }
 

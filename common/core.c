@@ -27,6 +27,7 @@
 #include <linux/err.h>
 #include <linux/export.h>
 #include <linux/kvm_host.h>
+#include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/sched/mm.h>
@@ -41,8 +42,15 @@
 #define CREATE_TRACE_POINTS
 #include <trace/events/kvm_apf.h>
 
-/* Token layout, as x86 has always used it: (id << 12) | vcpu_id. */
-#define KVM_APF_TOKEN_ID_SHIFT	12
+/*
+ * Token layout: (id << shift) | vcpu_id, as x86 has always built it with a
+ * shift of 12.  The guest keeps one table of parked tasks for all its CPUs,
+ * so tokens must be unique in the VM: the shift is wide enough for every
+ * vcpu_id the architecture accepts (KVM_MAX_VCPU_IDS), so that no id bit
+ * lands on a vcpu_id bit.  Where every vcpu_id fits in 12 bits (arm64) the
+ * layout is x86's old one; x86, whose vcpu_ids go up to 16383, uses 14.
+ */
+#define KVM_APF_TOKEN_ID_SHIFT	max(12, order_base_2(KVM_MAX_VCPU_IDS))
 #define KVM_APF_TOKEN_ID_MASK	(BIT(32 - KVM_APF_TOKEN_ID_SHIFT) - 1)
 
 static struct kvm_apf_item *kvm_apf_alloc_item(gfp_t gfp)
@@ -57,11 +65,12 @@ static struct kvm_apf_item *kvm_apf_alloc_item(gfp_t gfp)
  * @ops: the backend
  * @mm: the VM's mm (for the default fault-in)
  * @stats: the counters to update
- * @vcpu_id: the vCPU's id, the low bits of its tokens
+ * @vcpu_id: the vCPU's id, the low bits of its tokens; below
+ *	%KVM_MAX_VCPU_IDS
  * @max: most faults in flight, 1 to %KVM_APF_MAX_LIMIT
  *
- * Return: 0, -EINVAL for @max out of range or a missing mandatory op, or
- * -ENOMEM.
+ * Return: 0, -EINVAL for @max or @vcpu_id out of range or a missing
+ * mandatory op, or -ENOMEM.
  */
 int kvm_apf_vcpu_init(struct kvm_apf_vcpu *apf, const struct kvm_apf_ops *ops,
 		      struct mm_struct *mm, struct kvm_apf_stats *stats,
@@ -70,7 +79,8 @@ int kvm_apf_vcpu_init(struct kvm_apf_vcpu *apf, const struct kvm_apf_ops *ops,
 	int r;
 
 	if (!ops || !ops->not_present || !ops->present || !ops->can_dequeue ||
-	    !ops->request || !ops->kick || !stats)
+	    !ops->request || !ops->kick || !stats ||
+	    vcpu_id >= BIT(KVM_APF_TOKEN_ID_SHIFT))
 		return -EINVAL;
 
 	memset(apf, 0, sizeof(*apf));
@@ -165,9 +175,34 @@ static void notify_vcpu(struct kvm_apf_vcpu *apf, bool notified)
 		apf->ops->kick(apf);
 }
 
+/*
+ * What a fault-in result means for the guest.  Only a permanent failure (the
+ * backing is gone: -EFAULT, or what a backend's @fault_in reports, e.g.
+ * -EIO) is reported, to the guest or the VMM.  Anything else is left to the
+ * synchronous fault that the guest's retry makes, as upstream always did:
+ * hardware poison there gets upstream's hwpoison SIGBUS to the VMM (which
+ * injects a machine check), and a transient failure (-ENOMEM from a memory
+ * cgroup, -EAGAIN, a signal) is simply tried again.
+ */
+static int kvm_apf_classify(int result)
+{
+	switch (result) {
+	case -EHWPOISON:
+	case -ENOMEM:
+	case -EAGAIN:
+	case -EBUSY:
+	case -EINTR:
+	case -ERESTARTSYS:
+	case -ESRCH:		/* the VM's mm is going: nobody will look */
+		return 0;
+	default:
+		return result;
+	}
+}
+
 static int kvm_apf_fault_in(struct kvm_apf_item *item)
 {
-	unsigned int gup_flags = 0;
+	unsigned int gup_flags = FOLL_HWPOISON;
 	struct mm_struct *mm = item->apf->mm;
 	int locked = 1;
 	long r;
@@ -199,7 +234,7 @@ static void kvm_apf_execute(struct work_struct *work)
 {
 	struct kvm_apf_item *item = container_of(work, struct kvm_apf_item, work);
 	struct kvm_apf_vcpu *apf = item->apf;
-	int result = kvm_apf_fault_in(item);
+	int result = kvm_apf_classify(kvm_apf_fault_in(item));
 	bool first, notified;
 
 #ifdef CONFIG_KVM_ASYNC_PF
@@ -340,16 +375,36 @@ static void free_item(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
  * error (%KVM_APF_ITEM_NO_ERROR).  Telling it "ready" would make it retry the
  * access, fault again and loop, so retry the fault synchronously instead:
  * the page may have come meanwhile (the VMM fixed the backing and
- * re-entered).  Return: whether @item may now be delivered as "ready".
+ * re-entered).  The VMM may have fixed it by moving the memory (a memslot
+ * deleted or moved, the old mapping gone), so the gfn is translated again;
+ * if no memslot holds it any more the fault is released, as upstream would:
+ * the guest retries and KVM handles the gpa as it now is.  The VMM may also
+ * have given up on the fault (kvm_apf_complete()): then it is released too.
+ * Return: whether @item may now be delivered as "ready".
  */
 static bool retry_failed(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 {
+	unsigned long hva;
+
 	if (!item->result ||
 	    (apf->report_errors &&
 	     (item->flags & (KVM_APF_ITEM_NOTIFIED | KVM_APF_ITEM_NO_ERROR)) ==
 	     KVM_APF_ITEM_NOTIFIED))
 		return true;
-	item->result = kvm_apf_fault_in(item);
+	if (item->flags & KVM_APF_ITEM_RELEASED) {
+		item->result = 0;
+		return true;
+	}
+	if (apf->ops->gfn_to_hva) {
+		hva = apf->ops->gfn_to_hva(apf, item->gfn);
+		if (kvm_is_error_hva(hva)) {
+			item->flags |= KVM_APF_ITEM_RELEASED;
+			item->result = 0;
+			return true;
+		}
+		item->hva = hva;
+	}
+	item->result = kvm_apf_classify(kvm_apf_fault_in(item));
 	return !item->result;
 }
 
@@ -363,7 +418,8 @@ static int hold_failed(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 	list_add(&item->link, &apf->done);
 	spin_unlock(&apf->lock);
 	apf->failed.gfn = item->gfn;
-	apf->failed.token = item->token;
+	/* The guest knows the token only if it was told "not present". */
+	apf->failed.token = item->flags & KVM_APF_ITEM_NOTIFIED ? item->token : 0;
 	apf->failed.error = item->result;
 	trace_kvm_apf_error_exit(apf->vcpu_id, item->token, item->gfn,
 				 item->result);
@@ -415,7 +471,8 @@ int kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 			if (!retry_failed(apf, item))
 				return hold_failed(apf, item);
 			kvm_apf_gfn_del(&apf->gfns, item->gfn);
-			if (!item->result && apf->ops->ready)
+			if (!item->result && apf->ops->ready &&
+			    !(item->flags & KVM_APF_ITEM_RELEASED))
 				apf->ops->ready(apf, item);
 		}
 		if (apf->ops->present(apf, item)) {
@@ -527,6 +584,82 @@ int kvm_apf_user_ready(struct kvm_apf_vcpu *apf, u32 token, int status)
 	return r;
 }
 EXPORT_SYMBOL_GPL(kvm_apf_user_ready);
+
+/**
+ * kvm_apf_complete() - the VMM completes a fault by its token
+ * @apf: the vCPU's state
+ * @token: the token of the fault, as a memory-fault exit reported it
+ * @status: 0, or a -errno
+ *
+ * A fault the VMM resolves (%KVM_APF_ITEM_USER) is completed with @status,
+ * as by kvm_apf_user_ready().  A failed fault that KVM holds for the VMM
+ * (it made KVM_RUN exit with KVM_MEMORY_EXIT_FLAG_ERROR and is retried on
+ * every entry) is the VMM's way out: with a -errno the VMM gives up on it,
+ * and KVM releases it on the next entry without retrying: the guest is told
+ * "page ready" (if it was told "not present") and its retry of the access
+ * is a synchronous fault, which fails with its own memory-fault exit (token
+ * 0) at the faulting instruction; there the VMM injects what it wants (a
+ * machine check, an external abort).  With 0 the VMM says it fixed the
+ * backing: the next entry retries, as it would anyway.  vCPU context.
+ *
+ * Return: 0; -ENOENT, no fault with @token is in flight; -EALREADY, a
+ * VMM-resolved fault was already completed; -EBUSY, KVM still resolves
+ * it (it has not failed); -EINVAL, @status is not 0 or a -errno.  On error
+ * nothing changed.
+ */
+int kvm_apf_complete(struct kvm_apf_vcpu *apf, u32 token, int status)
+{
+	struct kvm_apf_item *item, *found = NULL;
+	int r = 0;
+
+	if (status > 0 || status < -MAX_ERRNO)
+		return -EINVAL;
+
+	spin_lock(&apf->lock);
+	list_for_each_entry(item, &apf->queue, queue) {
+		if (item->token == token &&
+		    !(item->flags & KVM_APF_ITEM_WAKE_ALL)) {
+			found = item;
+			break;
+		}
+	}
+	if (!found)
+		r = -ENOENT;
+	else if (found->flags & KVM_APF_ITEM_FAILED && found->result)
+		found->flags |= status ? KVM_APF_ITEM_RELEASED : 0;
+	else if (found->flags & KVM_APF_ITEM_USER)
+		r = found->flags & KVM_APF_ITEM_COMPLETED ? -EALREADY : 1;
+	else
+		r = -EBUSY;
+	spin_unlock(&apf->lock);
+
+	if (r == 1)
+		return kvm_apf_user_ready(apf, token, status);
+	if (!r)
+		apf->ops->request(apf);
+	return r;
+}
+EXPORT_SYMBOL_GPL(kvm_apf_complete);
+
+/**
+ * kvm_apf_guest_enabled() - the guest (re-)enabled async PF
+ * @apf: the vCPU's state
+ *
+ * A guest that enables async PF again without disabling it first (a
+ * kexec'd or crash kernel, a guest restored by migration) knows nothing of
+ * a "page ready" that the previous enable left unacknowledged: waiting for
+ * its acknowledgment would hold every later "page ready" for ever.  Forget
+ * it, and wake every task the guest may have parked.  vCPU context.
+ *
+ * Return: 0 or -ENOMEM (from queueing the wake-all).
+ */
+int kvm_apf_guest_enabled(struct kvm_apf_vcpu *apf)
+{
+	/* As in kvm_apf_ack(): pairs with smp_mb() in notify_vcpu(). */
+	smp_store_mb(apf->ready_pending, false);
+	return kvm_apf_wakeup_all(apf);
+}
+EXPORT_SYMBOL_GPL(kvm_apf_guest_enabled);
 
 /**
  * kvm_apf_clear() - drop every fault, telling the guest nothing

@@ -10,12 +10,13 @@
  *                               any error it resolves the fault synchronously
  *   kvm_apf_check_completion()  on vCPU entry when its request is pending
  *   kvm_apf_ack()               when the guest acknowledges a "page ready"
- *   kvm_apf_wakeup_all()        when the guest (re-)enables async PF
+ *   kvm_apf_guest_enabled()     when the guest (re-)enables async PF
  *   kvm_apf_flush()             when queued faults must go (the guest gets a
  *                               wake-all), kvm_apf_clear() on disable
  *   kvm_apf_vcpu_destroy()      when the vCPU goes away
  *
- * and kvm_apf_user_ready() completes a fault that the VMM resolves.
+ * and kvm_apf_user_ready() completes a fault that the VMM resolves;
+ * kvm_apf_complete() is the VMM's KVM_APF_COMPLETE on a vCPU.
  *
  * Everything but kvm_apf_user_ready() runs in the vCPU's context (its thread
  * or with vcpu->mutex held); the core's own worker and the VMM may complete
@@ -70,6 +71,8 @@ struct kvm_apf_gfn_table {
 #define KVM_APF_ITEM_FAILED	BIT(5)	/* counted as an error once */
 /* Told in a way that cannot carry an error (set by @not_present) */
 #define KVM_APF_ITEM_NO_ERROR	BIT(6)
+/* Failed, but handed to the synchronous path: "ready" without a retry */
+#define KVM_APF_ITEM_RELEASED	BIT(7)
 
 /* Flags a backend may pass to kvm_apf_setup(). */
 #define KVM_APF_SETUP_FLAGS	(KVM_APF_ITEM_USER | KVM_APF_ITEM_WRITE)
@@ -128,6 +131,10 @@ struct kvm_apf_item {
  *	not sleep.
  * @ready: optional; the page of @item is resolved (e.g. prefault it into
  *	the guest's page tables).  vCPU context.
+ * @gfn_to_hva: optional; the host address that backs @gfn now, or an error
+ *	hva if no memslot holds it.  Before a failed fault is retried, the
+ *	core translates its gfn again with it, as the VMM may have moved the
+ *	memory.  vCPU context.
  * @fault_in: optional; resolve @item's fault and return 0 or -errno.
  *	Default: fault @item->hva in through the VM's mm.  Worker context for
  *	kernel items; vCPU context for the synchronous retry of any failed
@@ -142,6 +149,7 @@ struct kvm_apf_ops {
 	void (*request)(struct kvm_apf_vcpu *apf);
 	void (*kick)(struct kvm_apf_vcpu *apf);
 	void (*ready)(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item);
+	unsigned long (*gfn_to_hva)(struct kvm_apf_vcpu *apf, gfn_t gfn);
 	int (*fault_in)(struct kvm_apf_item *item);
 	bool needs_ack;
 };
@@ -216,6 +224,9 @@ void kvm_apf_vcpu_destroy(struct kvm_apf_vcpu *apf);
 /* The same on a struct kvm_vcpu whose async_pf is this state (vcpu.c). */
 int kvm_async_pf_vcpu_setup(struct kvm_vcpu *vcpu,
 			    const struct kvm_apf_ops *ops);
+unsigned long kvm_async_pf_gfn_to_hva(struct kvm_apf_vcpu *apf, gfn_t gfn);
+long kvm_async_pf_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
+			     unsigned long arg);
 int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 		  unsigned long hva, u32 flags, const void *arch, size_t len);
 bool kvm_apf_gfn_pending(struct kvm_apf_vcpu *apf, gfn_t gfn);
@@ -223,6 +234,8 @@ int kvm_apf_check_completion(struct kvm_apf_vcpu *apf);
 void kvm_apf_ack(struct kvm_apf_vcpu *apf);
 int kvm_apf_wakeup_all(struct kvm_apf_vcpu *apf);
 int kvm_apf_user_ready(struct kvm_apf_vcpu *apf, u32 token, int status);
+int kvm_apf_complete(struct kvm_apf_vcpu *apf, u32 token, int status);
+int kvm_apf_guest_enabled(struct kvm_apf_vcpu *apf);
 void kvm_apf_clear(struct kvm_apf_vcpu *apf);
 int kvm_apf_flush(struct kvm_apf_vcpu *apf);
 
@@ -232,6 +245,7 @@ void kvm_apf_prepare_error_exit(struct kvm_vcpu *vcpu, gpa_t gpa, u64 size,
 				int error, u32 token);
 u32 kvm_apf_features(void);
 int kvm_apf_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap);
+u32 kvm_apf_enabled_features(struct kvm *kvm);
 bool kvm_apf_guest_error_allowed(struct kvm *kvm);
 #else
 static inline void kvm_apf_prepare_error_exit(struct kvm_vcpu *vcpu,

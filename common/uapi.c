@@ -84,6 +84,20 @@ int kvm_apf_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
 EXPORT_SYMBOL_GPL(kvm_apf_enable_cap);
 
 /**
+ * kvm_apf_enabled_features() - what the VMM enabled on a VM
+ * @kvm: the VM
+ *
+ * Return: the value of KVM_CHECK_EXTENSION(KVM_CAP_APF_FEATURES_ENABLED) on
+ * the VM: the features KVM_ENABLE_CAP(KVM_CAP_APF_FEATURES) enabled, 0 on
+ * a new VM.
+ */
+u32 kvm_apf_enabled_features(struct kvm *kvm)
+{
+	return READ_ONCE(kvm->apf_features);
+}
+EXPORT_SYMBOL_GPL(kvm_apf_enabled_features);
+
+/**
  * kvm_apf_guest_error_allowed() - may the guest opt in to error status?
  * @kvm: the VM
  *

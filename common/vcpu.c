@@ -5,6 +5,7 @@
  */
 #include <linux/kvm_host.h>
 #include <linux/moduleparam.h>
+#include <linux/uaccess.h>
 
 /* Async faults in flight per vCPU (x86's limit was a hard 64). */
 static unsigned int apf_max_per_vcpu = KVM_APF_DEFAULT_MAX;
@@ -26,6 +27,51 @@ int kvm_async_pf_vcpu_setup(struct kvm_vcpu *vcpu,
 
 	return kvm_apf_vcpu_init(&vcpu->async_pf, ops, vcpu->kvm->mm,
 				 &vcpu->stat.generic.apf, vcpu->vcpu_id, max);
+}
+
+/**
+ * kvm_async_pf_gfn_to_hva() - the host address that backs a gfn now
+ * @apf: the state of a vCPU set up with kvm_async_pf_vcpu_setup()
+ * @gfn: the gfn, in the vCPU's address space
+ *
+ * The backends' @gfn_to_hva op.  vCPU context.
+ *
+ * Return: the hva, or an error hva if no memslot holds @gfn.
+ */
+unsigned long kvm_async_pf_gfn_to_hva(struct kvm_apf_vcpu *apf, gfn_t gfn)
+{
+	struct kvm_vcpu *vcpu = container_of(apf, struct kvm_vcpu, async_pf);
+	unsigned long hva;
+	int idx;
+
+	idx = srcu_read_lock(&vcpu->kvm->srcu);
+	hva = kvm_vcpu_gfn_to_hva(vcpu, gfn);
+	srcu_read_unlock(&vcpu->kvm->srcu, idx);
+	return hva;
+}
+EXPORT_SYMBOL_GPL(kvm_async_pf_gfn_to_hva);
+
+/**
+ * kvm_async_pf_vcpu_ioctl() - the layer's vCPU ioctls
+ * @vcpu: the vCPU, its mutex held
+ * @ioctl: KVM_APF_COMPLETE
+ * @arg: its struct kvm_apf_completion, in user memory
+ *
+ * Return: 0 or -errno (kvm_apf_complete()); -EFAULT for a bad @arg,
+ * -EINVAL for flags or padding that are not 0.
+ */
+long kvm_async_pf_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
+			     unsigned long arg)
+{
+	struct kvm_apf_completion c;
+
+	if (ioctl != KVM_APF_COMPLETE)
+		return -ENOTTY;
+	if (copy_from_user(&c, (void __user *)arg, sizeof(c)))
+		return -EFAULT;
+	if (c.flags || c.pad)
+		return -EINVAL;
+	return kvm_apf_complete(&vcpu->async_pf, c.token, c.status);
 }
 
 /**

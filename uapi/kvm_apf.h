@@ -12,6 +12,7 @@
 #define _UAPI_LINUX_KVM_APF_H
 
 #include <linux/const.h>
+#include <linux/ioctl.h>
 #include <linux/types.h>
 
 /*
@@ -38,6 +39,36 @@
 
 /* The features a VMM may enable with KVM_ENABLE_CAP (args[0]). */
 #define KVM_APF_FEATURES_ENABLE		KVM_APF_FEATURE_GUEST_ERROR
+
+/*
+ * KVM_CHECK_EXTENSION on a VM: the features the VMM enabled on it with
+ * KVM_ENABLE_CAP(KVM_CAP_APF_FEATURES) (0 on a new VM, and on /dev/kvm).
+ */
+#define KVM_CAP_APF_FEATURES_ENABLED	0x4151
+
+/*
+ * KVM_APF_COMPLETE (vCPU ioctl): complete an async fault by its token.
+ * @token: the fault's token (kvm_run.memory_fault.token of its exit)
+ * @status: 0, or a negative errno
+ * @flags: 0
+ * For a fault whose failure KVM holds for the VMM (KVM_RUN exits with
+ * KVM_MEMORY_EXIT_FLAG_ERROR and that token on every entry), a negative
+ * @status gives up on it: the next KVM_RUN tells the guest "page ready"
+ * without retrying, and the guest's retry of the access becomes a
+ * synchronous fault with its own exit (token 0), where the VMM can inject a
+ * machine check or an external abort.  Errors: ENOENT, no such fault in
+ * flight; EBUSY, KVM is still resolving it; EINVAL, bad @status or @flags.
+ * The number is far above upstream's vCPU ioctls (0xd5 in 6.12).
+ */
+struct kvm_apf_completion {
+	__u32 token;
+	__s32 status;
+	__u32 flags;
+	__u32 pad;
+};
+
+#define KVM_APF_COMPLETE	_IOW(0xAE /* KVMIO */, 0xf1, \
+				     struct kvm_apf_completion)
 
 /*
  * kvm_run.memory_fault.flags: the fault could not be resolved;

@@ -21,6 +21,7 @@ struct fake_vcpu {
 	bool deliverable;		/* can_dequeue() returns this */
 	atomic_t requests;
 	atomic_t kicks;
+	wait_queue_head_t kicked;	/* woken by every kick */
 	int n_not_present;
 	int n_present;
 	int n_ready;
@@ -28,6 +29,9 @@ struct fake_vcpu {
 	int present_result[FAKE_MAX_LOG];
 	/* kernel fault-in */
 	int fault_result;
+	unsigned long dead_hva;		/* fault-ins of this hva fail */
+	unsigned long moved;		/* gfn_to_hva() adds this */
+	bool no_slot;			/* gfn_to_hva() finds no memslot */
 	bool block;
 	struct completion release;
 	atomic_t fault_ins;
@@ -70,6 +74,7 @@ static void fake_request(struct kvm_apf_vcpu *apf)
 static void fake_kick(struct kvm_apf_vcpu *apf)
 {
 	atomic_inc(&to_fake(apf)->kicks);
+	wake_up(&to_fake(apf)->kicked);
 }
 
 static void fake_ready(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
@@ -84,7 +89,22 @@ static int fake_fault_in(struct kvm_apf_item *item)
 	atomic_inc(&f->fault_ins);
 	if (f->block)
 		wait_for_completion(&f->release);
+	if (f->dead_hva && item->hva == f->dead_hva)
+		return -EFAULT;
 	return f->fault_result;
+}
+
+/* A valid-looking host address for @gfn (never dereferenced). */
+static unsigned long hva_of(gfn_t gfn)
+{
+	return 0x7f0000000000UL + (gfn << PAGE_SHIFT);
+}
+
+static unsigned long fake_gfn_to_hva(struct kvm_apf_vcpu *apf, gfn_t gfn)
+{
+	struct fake_vcpu *f = to_fake(apf);
+
+	return f->no_slot ? KVM_HVA_ERR_BAD : hva_of(gfn) + f->moved;
 }
 
 static const struct kvm_apf_ops fake_ops = {
@@ -94,6 +114,7 @@ static const struct kvm_apf_ops fake_ops = {
 	.request = fake_request,
 	.kick = fake_kick,
 	.ready = fake_ready,
+	.gfn_to_hva = fake_gfn_to_hva,
 	.fault_in = fake_fault_in,
 	.needs_ack = true,
 };
@@ -114,16 +135,11 @@ static struct fake_vcpu *fake_vcpu(struct kunit *test, u32 max)
 	f->tell_not_present = true;
 	f->deliverable = true;
 	init_completion(&f->release);
+	init_waitqueue_head(&f->kicked);
 	KUNIT_ASSERT_EQ(test, kvm_apf_vcpu_init(&f->apf, &fake_ops, NULL,
 						&f->stats, FAKE_VCPU_ID, max), 0);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fake_exit, f), 0);
 	return f;
-}
-
-/* A valid-looking host address for @gfn (never dereferenced). */
-static unsigned long hva_of(gfn_t gfn)
-{
-	return 0x7f0000000000UL + (gfn << PAGE_SHIFT);
 }
 
 static int setup_kernel(struct fake_vcpu *f, gfn_t gfn)
@@ -215,12 +231,12 @@ static void core_error_to_opted_in_guest(struct kunit *test)
 	struct fake_vcpu *f = fake_vcpu(test, 8);
 
 	f->apf.report_errors = true;
-	f->fault_result = -EHWPOISON;
+	f->fault_result = -EIO;
 	KUNIT_ASSERT_EQ(test, setup_kernel(f, 7), 0);
 	flush_work(&last_item(f)->work);
 	kvm_apf_check_completion(&f->apf);
 	KUNIT_EXPECT_EQ(test, f->n_present, 1);
-	KUNIT_EXPECT_EQ(test, f->present_result[0], -EHWPOISON);
+	KUNIT_EXPECT_EQ(test, f->present_result[0], -EIO);
 	KUNIT_EXPECT_EQ(test, f->stats.apf_error, 1ULL);
 	/* No prefault of a page that is not there, no synchronous retry. */
 	KUNIT_EXPECT_EQ(test, f->n_ready, 0);
@@ -303,6 +319,8 @@ static void core_error_unnotified_exits(struct kunit *test)
 	flush_work(&last_item(f)->work);
 	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), -EFAULT);
 	KUNIT_EXPECT_EQ(test, f->apf.failed.error, -EIO);
+	/* The exit's token is 0: the guest was never told one. */
+	KUNIT_EXPECT_EQ(test, f->apf.failed.token, 0U);
 	KUNIT_EXPECT_EQ(test, f->n_present, 0);
 	kvm_apf_clear(&f->apf);
 
@@ -344,6 +362,175 @@ static void core_error_no_error_delivery_exits(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
 	KUNIT_EXPECT_EQ(test, f->n_present, 1);
 	KUNIT_EXPECT_EQ(test, f->present_result[0], 0);
+}
+
+struct classify_case {
+	int fault_in;	/* what the fault-in returned */
+	int status;	/* what an opted-in guest is told */
+};
+
+static const struct classify_case classify_cases[] = {
+	{ -EFAULT, -EFAULT },	/* the backing is gone: permanent */
+	{ -EIO, -EIO },		/* a backend's permanent error */
+	{ -EHWPOISON, 0 },	/* poison: the guest's retry meets it */
+	{ -ENOMEM, 0 },		/* transient: retried */
+	{ -EAGAIN, 0 },
+	{ -EINTR, 0 },
+};
+
+static void classify_desc(const struct classify_case *c, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "fault-in %d", c->fault_in);
+}
+
+KUNIT_ARRAY_PARAM(classify, classify_cases, classify_desc);
+
+/*
+ * Only a permanent failure is reported.  Hardware poison keeps upstream's
+ * semantics (the guest retries; the synchronous fault sends the VMM its
+ * hwpoison SIGBUS) instead of becoming an error status, and a transient
+ * failure (a memory cgroup's -ENOMEM) is retried instead of killing the
+ * guest's task; the same for a guest that did not opt in, which gets no
+ * exit for them.
+ */
+static void core_errors_classified(struct kunit *test)
+{
+	const struct classify_case *c = test->param_value;
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+
+	f->apf.report_errors = true;
+	f->fault_result = c->fault_in;
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 7), 0);
+	flush_work(&last_item(f)->work);
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	KUNIT_ASSERT_EQ(test, f->n_present, 1);
+	KUNIT_EXPECT_EQ(test, f->present_result[0], c->status);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_error, c->status ? 1ULL : 0ULL);
+
+	kvm_apf_ack(&f->apf);
+	f->apf.report_errors = false;
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 8), 0);
+	flush_work(&last_item(f)->work);
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf),
+			c->status ? -EFAULT : 0);
+}
+
+/*
+ * The VMM fixed a failed fault by moving the memory: a new memslot holds
+ * the gfn elsewhere and the old mapping is gone.  The retry translates the
+ * gfn again and succeeds; with no memslot left at all, the fault is released
+ * ("ready", no prefault): the guest's retry meets the gpa as it now is.
+ */
+static void core_memslot_change_on_retry(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+	u32 token;
+
+	f->fault_result = -EFAULT;
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 40), 0);
+	token = last_item(f)->token;
+	flush_work(&last_item(f)->work);
+	KUNIT_ASSERT_EQ(test, kvm_apf_check_completion(&f->apf), -EFAULT);
+
+	f->fault_result = 0;
+	f->dead_hva = hva_of(40);
+	f->moved = 1UL << 40;
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	KUNIT_ASSERT_EQ(test, f->n_present, 1);
+	KUNIT_EXPECT_EQ(test, f->present_token[0], token);
+	KUNIT_EXPECT_EQ(test, f->present_result[0], 0);
+	KUNIT_EXPECT_EQ(test, f->n_ready, 1);
+	kvm_apf_ack(&f->apf);
+
+	f->fault_result = -EFAULT;
+	f->moved = 0;
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 41), 0);
+	token = last_item(f)->token;
+	flush_work(&last_item(f)->work);
+	KUNIT_ASSERT_EQ(test, kvm_apf_check_completion(&f->apf), -EFAULT);
+	f->no_slot = true;
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	KUNIT_ASSERT_EQ(test, f->n_present, 2);
+	KUNIT_EXPECT_EQ(test, f->present_token[1], token);
+	KUNIT_EXPECT_EQ(test, f->present_result[1], 0);
+	KUNIT_EXPECT_EQ(test, f->n_ready, 1);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
+	KUNIT_EXPECT_FALSE(test, kvm_apf_gfn_pending(&f->apf, 41));
+}
+
+/*
+ * The VMM's way out of a held failure: KVM_APF_COMPLETE with an error
+ * releases it on the next entry, without another retry; with 0 the next
+ * entry retries as before.  Bad input changes nothing.
+ */
+static void core_vmm_gives_up_failed_fault(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+	u32 token, busy, user;
+	int fault_ins;
+
+	f->fault_result = -EFAULT;
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 50), 0);
+	token = last_item(f)->token;
+	flush_work(&last_item(f)->work);
+	KUNIT_ASSERT_EQ(test, kvm_apf_check_completion(&f->apf), -EFAULT);
+	KUNIT_ASSERT_EQ(test, f->apf.failed.token, token);
+
+	KUNIT_EXPECT_EQ(test, kvm_apf_complete(&f->apf, token + 1, -EIO), -ENOENT);
+	KUNIT_EXPECT_EQ(test, kvm_apf_complete(&f->apf, KVM_APF_TOKEN_WAKE_ALL,
+					       -EIO), -ENOENT);
+	KUNIT_EXPECT_EQ(test, kvm_apf_complete(&f->apf, token, 1), -EINVAL);
+	KUNIT_EXPECT_EQ(test, kvm_apf_complete(&f->apf, token, 0), 0);
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), -EFAULT);
+	KUNIT_EXPECT_EQ(test, f->n_present, 0);
+
+	KUNIT_EXPECT_EQ(test, kvm_apf_complete(&f->apf, token, -EIO), 0);
+	fault_ins = atomic_read(&f->fault_ins);
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->fault_ins), fault_ins);
+	KUNIT_ASSERT_EQ(test, f->n_present, 1);
+	KUNIT_EXPECT_EQ(test, f->present_token[0], token);
+	KUNIT_EXPECT_EQ(test, f->present_result[0], 0);
+	KUNIT_EXPECT_EQ(test, f->n_ready, 0);	/* no prefault of a bad page */
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
+	KUNIT_EXPECT_EQ(test, kvm_apf_complete(&f->apf, token, -EIO), -ENOENT);
+	kvm_apf_ack(&f->apf);
+
+	/* A fault KVM still resolves, and a VMM-resolved one. */
+	f->block = true;
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 51), 0);
+	busy = last_item(f)->token;
+	KUNIT_EXPECT_EQ(test, kvm_apf_complete(&f->apf, busy, -EIO), -EBUSY);
+	KUNIT_ASSERT_EQ(test, setup_user(f, 52), 0);
+	user = last_item(f)->token;
+	KUNIT_EXPECT_EQ(test, kvm_apf_complete(&f->apf, user, 0), 0);
+	KUNIT_EXPECT_EQ(test, kvm_apf_complete(&f->apf, user, 0), -EALREADY);
+	complete_all(&f->release);
+}
+
+/*
+ * A guest that enables async PF again with a "page ready" unacknowledged (a
+ * crash kernel) never saw it: the next "page ready" (the wake-all of the
+ * enable) is delivered without waiting for that acknowledgment.
+ */
+static void core_reenable_forgets_pending_ready(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+
+	KUNIT_ASSERT_EQ(test, setup_user(f, 1), 0);
+	KUNIT_ASSERT_EQ(test, kvm_apf_user_ready(&f->apf, last_item(f)->token, 0), 0);
+	kvm_apf_check_completion(&f->apf);
+	KUNIT_ASSERT_TRUE(test, f->apf.ready_pending);
+
+	KUNIT_ASSERT_EQ(test, kvm_apf_guest_enabled(&f->apf), 0);
+	kvm_apf_check_completion(&f->apf);
+	KUNIT_ASSERT_EQ(test, f->n_present, 2);
+	KUNIT_EXPECT_EQ(test, f->present_token[1], KVM_APF_TOKEN_WAKE_ALL);
+	KUNIT_ASSERT_EQ(test, setup_user(f, 2), 0);
+	kvm_apf_ack(&f->apf);
+	KUNIT_ASSERT_EQ(test, kvm_apf_user_ready(&f->apf, last_item(f)->token, 0), 0);
+	kvm_apf_check_completion(&f->apf);
+	KUNIT_EXPECT_EQ(test, f->n_present, 3);
 }
 
 static void core_duplicate_gfn_is_sync(struct kunit *test)
@@ -395,7 +582,8 @@ static void core_tokens_unique_after_wrap(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, setup_user(f, 1), 0);	/* id 1 */
 	a = last_item(f);
-	KUNIT_EXPECT_EQ(test, a->token, (1U << 12) | FAKE_VCPU_ID);
+	KUNIT_EXPECT_EQ(test, a->token,
+			(1U << KVM_APF_TOKEN_ID_SHIFT) | FAKE_VCPU_ID);
 
 	/* Jump to the end of the id space: the next ids wrap past 0 and 1. */
 	f->apf.next_id = KVM_APF_TOKEN_ID_MASK - 1;
@@ -403,7 +591,8 @@ static void core_tokens_unique_after_wrap(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, setup_user(f, 3), 0);	/* wraps */
 	b = last_item(f);
 	KUNIT_EXPECT_TRUE(test, f->apf.wrapped);
-	KUNIT_EXPECT_EQ(test, b->token, (2U << 12) | FAKE_VCPU_ID);
+	KUNIT_EXPECT_EQ(test, b->token,
+			(2U << KVM_APF_TOKEN_ID_SHIFT) | FAKE_VCPU_ID);
 
 	for (i = 4; i < 64; i++) {
 		KUNIT_ASSERT_EQ(test, setup_user(f, i), 0);
@@ -415,6 +604,52 @@ static void core_tokens_unique_after_wrap(struct kunit *test)
 			if (a != last_item(f))
 				KUNIT_EXPECT_NE(test, a->token, t);
 	}
+}
+
+static struct fake_vcpu *fake_vcpu_id(struct kunit *test, u32 vcpu_id)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 64);
+
+	/* Re-initialised with another id (nothing in flight yet). */
+	kvm_apf_vcpu_destroy(&f->apf);
+	KUNIT_ASSERT_EQ(test, kvm_apf_vcpu_init(&f->apf, &fake_ops, NULL,
+						&f->stats, vcpu_id, 64), 0);
+	return f;
+}
+
+/*
+ * The guest keeps one table of parked tasks for all its CPUs: two vCPUs of
+ * a VM never have the same token in flight, whatever their ids, including
+ * ids of 4096 and more (x86 accepts up to 16383), whose low 12 bits are
+ * another vCPU's id.  Ids of 12 bits keep x86's old layout wherever the
+ * architecture accepts no others.
+ */
+static void core_tokens_unique_per_vm(struct kunit *test)
+{
+	u32 high = KVM_MAX_VCPU_IDS - 1, low = high & 0xfff;
+	struct fake_vcpu *a, *b;
+	u32 i, j, ta[64], tb[64];
+
+	if (low == high)
+		low = FAKE_VCPU_ID;
+	a = fake_vcpu_id(test, low);
+	b = fake_vcpu_id(test, high);
+	KUNIT_EXPECT_EQ(test, kvm_apf_vcpu_init(&b->apf, &fake_ops, NULL,
+						&b->stats, KVM_MAX_VCPU_IDS, 8),
+			-EINVAL);
+	for (i = 0; i < 64; i++) {
+		KUNIT_ASSERT_EQ(test, setup_user(a, 100 + i), 0);
+		ta[i] = last_item(a)->token;
+		KUNIT_ASSERT_EQ(test, setup_user(b, 100 + i), 0);
+		tb[i] = last_item(b)->token;
+	}
+	for (i = 0; i < 64; i++)
+		for (j = 0; j < 64; j++)
+			KUNIT_EXPECT_NE_MSG(test, ta[i], tb[j],
+					    "vCPUs %u and %u share a token", low,
+					    high);
+	if (KVM_MAX_VCPU_IDS <= 4096)
+		KUNIT_EXPECT_EQ(test, tb[0], (1U << 12) | high);
 }
 
 /* needs_ack: one "ready" at a time, the next after the guest's ack. */
@@ -583,11 +818,15 @@ static void core_teardown_every_state(struct kunit *test)
 }
 
 #define CONCURRENT_ITEMS	256
+#define CONCURRENT_TOTAL	(CONCURRENT_ITEMS + 64)
+/* Generous: a QEMU vCPU here may be descheduled by its host for seconds. */
+#define CONCURRENT_TIMEOUT	(120 * HZ)
 
 struct completer {
 	struct fake_vcpu *f;
 	u32 *tokens;
 	int first, step, errors;
+	struct completion finished;
 };
 
 static int completer_thread(void *data)
@@ -598,24 +837,62 @@ static int completer_thread(void *data)
 	for (i = c->first; i < CONCURRENT_ITEMS; i += c->step)
 		if (kvm_apf_user_ready(&c->f->apf, c->tokens[i], 0))
 			c->errors++;
-	while (!kthread_should_stop())
-		usleep_range(1000, 2000);
+	complete(&c->finished);
+	while (!kthread_should_stop()) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (!kthread_should_stop())
+			schedule();
+		__set_current_state(TASK_RUNNING);
+	}
 	return 0;
 }
 
 /*
+ * The fake vCPU as KVM runs one: it looks at its completions only when a
+ * request was made, and sleeps until kicked unless a "page ready" is
+ * pending (then the guest's ack looks, as the guest acks without a kick).
+ * A completion whose kick was lost leaves it asleep: the test times out.
+ * Return: false on timeout.
+ */
+static bool fake_vcpu_run(struct fake_vcpu *f, int target, unsigned long end)
+{
+	int seen = atomic_read(&f->kicks);
+
+	while (f->n_present < target) {
+		if (READ_ONCE(f->apf.ready_pending)) {
+			kvm_apf_ack(&f->apf);	/* the guest's ack */
+			continue;
+		}
+		if (atomic_xchg(&f->requests, 0)) {
+			kvm_apf_check_completion(&f->apf);
+			continue;
+		}
+		if (time_after(jiffies, end) ||
+		    !wait_event_timeout(f->kicked, atomic_read(&f->kicks) != seen,
+					end - jiffies))
+			return false;
+		seen = atomic_read(&f->kicks);
+	}
+	return true;
+}
+
+/*
  * Many completions at once from every CPU, plus kernel fault-ins on the
- * workqueue, while the vCPU delivers: each token is delivered exactly once.
+ * workqueue, while the vCPU delivers: each token is delivered exactly once,
+ * and no completion is left without the request and kick that make the
+ * vCPU deliver it (the barrier pairing of notify_vcpu() and kvm_apf_ack()).
  */
 static void core_concurrent_completions(struct kunit *test)
 {
-	struct fake_vcpu *f = fake_vcpu(test, CONCURRENT_ITEMS + 64);
+	struct fake_vcpu *f = fake_vcpu(test, CONCURRENT_TOTAL);
 	int ncpu = min_t(int, num_online_cpus(), 8), i, j, seen;
+	unsigned long end;
 	struct completer *c;
 	struct task_struct **t;
+	bool delivered;
 	u32 *tokens;
 
-	tokens = kunit_kcalloc(test, CONCURRENT_ITEMS + 64, sizeof(*tokens),
+	tokens = kunit_kcalloc(test, CONCURRENT_TOTAL, sizeof(*tokens),
 			       GFP_KERNEL);
 	c = kunit_kcalloc(test, ncpu, sizeof(*c), GFP_KERNEL);
 	t = kunit_kcalloc(test, ncpu, sizeof(*t), GFP_KERNEL);
@@ -627,9 +904,11 @@ static void core_concurrent_completions(struct kunit *test)
 		KUNIT_ASSERT_EQ(test, setup_user(f, 1000 + i), 0);
 		tokens[i] = last_item(f)->token;
 	}
+	atomic_set(&f->requests, 0);
 	for (i = 0; i < ncpu; i++) {
 		c[i] = (struct completer){ .f = f, .tokens = tokens,
 					   .first = i, .step = ncpu };
+		init_completion(&c[i].finished);
 		t[i] = kthread_create(completer_thread, &c[i], "apf-done/%d", i);
 		KUNIT_ASSERT_FALSE(test, IS_ERR(t[i]));
 		kthread_bind(t[i], cpumask_nth(i, cpu_online_mask));
@@ -642,20 +921,24 @@ static void core_concurrent_completions(struct kunit *test)
 		tokens[CONCURRENT_ITEMS + i] = last_item(f)->token;
 	}
 
-	/* The vCPU: deliver and ack until everything came through. */
-	for (i = 0; i < 100000 && f->n_present < CONCURRENT_ITEMS + 64; i++) {
-		kvm_apf_ack(&f->apf);
-		cond_resched();
-	}
+	/* The vCPU delivers, concurrently with the completers. */
+	end = jiffies + CONCURRENT_TIMEOUT;
+	delivered = fake_vcpu_run(f, CONCURRENT_TOTAL, end);
 	for (i = 0; i < ncpu; i++) {
+		KUNIT_EXPECT_TRUE_MSG(test, wait_for_completion_timeout(
+				&c[i].finished, CONCURRENT_TIMEOUT),
+				"completer %d never finished", i);
 		kthread_stop(t[i]);
 		put_task_struct(t[i]);
 		KUNIT_EXPECT_EQ(test, c[i].errors, 0);
 	}
 
-	KUNIT_ASSERT_EQ(test, f->n_present, CONCURRENT_ITEMS + 64);
+	KUNIT_ASSERT_TRUE_MSG(test, delivered,
+			      "vCPU not woken: %d of %d delivered, %d done",
+			      f->n_present, CONCURRENT_TOTAL, done_count(f));
+	KUNIT_ASSERT_EQ(test, f->n_present, CONCURRENT_TOTAL);
 	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
-	for (i = 0; i < CONCURRENT_ITEMS + 64; i++) {
+	for (i = 0; i < CONCURRENT_TOTAL; i++) {
 		for (seen = 0, j = 0; j < f->n_present; j++)
 			seen += f->present_token[j] == tokens[i];
 		KUNIT_EXPECT_EQ_MSG(test, seen, 1, "token %#x", tokens[i]);
@@ -802,9 +1085,14 @@ static struct kunit_case core_cases[] = {
 	KUNIT_CASE(core_error_exits_to_vmm),
 	KUNIT_CASE(core_error_unnotified_exits),
 	KUNIT_CASE(core_error_no_error_delivery_exits),
+	KUNIT_CASE_PARAM(core_errors_classified, classify_gen_params),
+	KUNIT_CASE(core_memslot_change_on_retry),
+	KUNIT_CASE(core_vmm_gives_up_failed_fault),
+	KUNIT_CASE(core_reenable_forgets_pending_ready),
 	KUNIT_CASE(core_duplicate_gfn_is_sync),
 	KUNIT_CASE_PARAM(core_limit_is_a_parameter, core_limit_gen_params),
 	KUNIT_CASE(core_tokens_unique_after_wrap),
+	KUNIT_CASE(core_tokens_unique_per_vm),
 	KUNIT_CASE(core_one_ready_until_ack),
 	KUNIT_CASE(core_kick_rules),
 	KUNIT_CASE(core_can_dequeue_holds_completions),

@@ -67,6 +67,8 @@ static inline u64 guest_apf_bad_enables(void)
 		apf_area_gpa | APF_EN_BITS | BIT_ULL(5),
 		/* error status needs interrupt delivery of "page ready" */
 		apf_area_gpa | KVM_ASYNC_PF_ENABLED | KVM_ASYNC_PF_ERROR_STATUS,
+		/* an area in no memslot (the #GP must leave the MSR as it was) */
+		0xfe00000000ull | APF_EN_BITS,
 	};
 	u64 i, accepted = 0;
 
