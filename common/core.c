@@ -93,6 +93,7 @@ int kvm_apf_vcpu_init(struct kvm_apf_vcpu *apf, const struct kvm_apf_ops *ops,
 	apf->stats = stats;
 	apf->vcpu_id = vcpu_id;
 	apf->max = max;
+	apf->sync_gfn = ~(gfn_t)0;
 	spin_lock_init(&apf->lock);
 	INIT_LIST_HEAD(&apf->queue);
 	INIT_LIST_HEAD(&apf->done);
@@ -265,8 +266,10 @@ static void kvm_apf_execute(struct work_struct *work)
  *
  * Return: 0 if the fault is now async; otherwise the fault must be handled
  * synchronously and nothing changed: -EEXIST, a fault on @gfn is already in
- * flight; -EBUSY, the vCPU has its maximum in flight; -EFAULT, @hva is not a
- * valid host address; -EINVAL, unknown @flags or @len too big; -ENOMEM.
+ * flight; -EBUSY, the vCPU has its maximum in flight; -ECANCELED, the VMM
+ * gave up on the last async fault on @gfn (kvm_apf_complete()), so this
+ * retry of it is synchronous; -EFAULT, @hva is not a valid host address;
+ * -EINVAL, unknown @flags or @len too big; -ENOMEM.
  */
 int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 		  unsigned long hva, u32 flags, const void *arch, size_t len)
@@ -283,6 +286,12 @@ int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 	}
 	if (apf->queued >= apf->max) {
 		r = -EBUSY;
+		goto sync;
+	}
+	if (gfn == apf->sync_gfn) {
+		/* The VMM gave up on it: its failure is reported synchronously. */
+		apf->sync_gfn = ~(gfn_t)0;
+		r = -ECANCELED;
 		goto sync;
 	}
 	if (kvm_apf_gfn_find(&apf->gfns, gfn)) {
@@ -471,8 +480,9 @@ int kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 			if (!retry_failed(apf, item))
 				return hold_failed(apf, item);
 			kvm_apf_gfn_del(&apf->gfns, item->gfn);
-			if (!item->result && apf->ops->ready &&
-			    !(item->flags & KVM_APF_ITEM_RELEASED))
+			if (item->flags & KVM_APF_ITEM_RELEASED)
+				apf->sync_gfn = item->gfn;
+			else if (!item->result && apf->ops->ready)
 				apf->ops->ready(apf, item);
 		}
 		if (apf->ops->present(apf, item)) {
@@ -597,8 +607,8 @@ EXPORT_SYMBOL_GPL(kvm_apf_user_ready);
  * every entry) is the VMM's way out: with a -errno the VMM gives up on it,
  * and KVM releases it on the next entry without retrying: the guest is told
  * "page ready" (if it was told "not present") and its retry of the access
- * is a synchronous fault, which fails with its own memory-fault exit (token
- * 0) at the faulting instruction; there the VMM injects what it wants (a
+ * is a synchronous fault (kvm_apf_setup() refuses that gfn once), which
+ * fails with its own memory-fault exit (token 0) at the faulting instruction; there the VMM injects what it wants (a
  * machine check, an external abort).  With 0 the VMM says it fixed the
  * backing: the next entry retries, as it would anyway.  vCPU context.
  *
@@ -695,6 +705,7 @@ void kvm_apf_clear(struct kvm_apf_vcpu *apf)
 
 	WARN_ON_ONCE(apf->queued || !list_empty(&apf->done));
 	apf->wake_all_queued = false;
+	apf->sync_gfn = ~(gfn_t)0;
 	WRITE_ONCE(apf->ready_pending, false);
 	kvm_apf_gfn_table_reset(&apf->gfns);
 }

@@ -197,6 +197,8 @@ struct kvm_apf_failure {
  * @report_errors: the guest opted in to "page ready" with an error status;
  *	set by the backend, in vCPU context
  * @failed: what kvm_apf_check_completion() last failed on
+ * @sync_gfn: the gfn of the last fault released after a failure (the VMM
+ *	gave up on it): its next fault is synchronous; all ones if none
  */
 struct kvm_apf_vcpu {
 	const struct kvm_apf_ops *ops;
@@ -215,6 +217,7 @@ struct kvm_apf_vcpu {
 	bool wake_all_queued;
 	bool report_errors;
 	struct kvm_apf_failure failed;
+	gfn_t sync_gfn;
 };
 
 int kvm_apf_vcpu_init(struct kvm_apf_vcpu *apf, const struct kvm_apf_ops *ops,

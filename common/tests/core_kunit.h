@@ -495,6 +495,10 @@ static void core_vmm_gives_up_failed_fault(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
 	KUNIT_EXPECT_EQ(test, kvm_apf_complete(&f->apf, token, -EIO), -ENOENT);
 	kvm_apf_ack(&f->apf);
+	/* The guest's retry is synchronous (its exit has token 0), once. */
+	KUNIT_EXPECT_EQ(test, setup_kernel(f, 50), -ECANCELED);
+	KUNIT_EXPECT_EQ(test, setup_kernel(f, 50), 0);
+	kvm_apf_clear(&f->apf);
 
 	/* A fault KVM still resolves, and a VMM-resolved one. */
 	f->block = true;
@@ -634,8 +638,10 @@ static void core_tokens_unique_per_vm(struct kunit *test)
 		low = FAKE_VCPU_ID;
 	a = fake_vcpu_id(test, low);
 	b = fake_vcpu_id(test, high);
+	/* An id whose bits would reach the token's id bits is refused. */
 	KUNIT_EXPECT_EQ(test, kvm_apf_vcpu_init(&b->apf, &fake_ops, NULL,
-						&b->stats, KVM_MAX_VCPU_IDS, 8),
+						&b->stats,
+						BIT(KVM_APF_TOKEN_ID_SHIFT), 8),
 			-EINVAL);
 	for (i = 0; i < 64; i++) {
 		KUNIT_ASSERT_EQ(test, setup_user(a, 100 + i), 0);

@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/ioctl.h>
 #include <linux/kvm_apf.h>
 
@@ -289,9 +290,14 @@ TEST(enable_cap_bad_input)
 	EXPECT_EQ(enable_cap(vm, 0, KVM_APF_FEATURE_ERROR_EXIT, 0), -EINVAL);
 	EXPECT_EQ(enable_cap(vm, 0, 0, 1), -EINVAL);
 	EXPECT_EQ(enable_cap(vm, 1, 0, 0), -EINVAL);
+	/* A new VM starts with nothing enabled; refusals enabled nothing. */
+	EXPECT_EQ(vm_check_cap(vm, KVM_CAP_APF_FEATURES_ENABLED), 0);
 	EXPECT_EQ(enable_cap(vm, 0, KVM_APF_FEATURE_GUEST_ERROR, 0),
 		  features & KVM_APF_FEATURE_GUEST_ERROR ? 0 : -EINVAL);
+	EXPECT_EQ(vm_check_cap(vm, KVM_CAP_APF_FEATURES_ENABLED),
+		  features & KVM_APF_FEATURE_GUEST_ERROR);
 	EXPECT_EQ(enable_cap(vm, 0, 0, 0), 0);
+	EXPECT_EQ(vm_check_cap(vm, KVM_CAP_APF_FEATURES_ENABLED), 0);
 	kvm_vm_free(vm);
 }
 
@@ -313,6 +319,135 @@ TEST(guest_bad_enables)
 	expect_stage(_metadata, &t, 2, false);		/* still refused */
 	ASSERT_EQ(enable_cap(t.vm, 0, KVM_APF_FEATURE_GUEST_ERROR, 0), 0);
 	expect_stage(_metadata, &t, 3, true);		/* now allowed */
+	expect_done(_metadata, &t);
+	kvm_vm_free(t.vm);
+}
+
+/* Async path, guest not opted in: an error exit for the bad page's token. */
+static u32 async_error_exit(struct __test_metadata *_metadata, struct err_vm *t)
+{
+	u32 token;
+
+	err_vm_create(t, guest_touch, true, false);
+	expect_stage(_metadata, t, STAGE_ARMED, 0);
+	truncate_bad_page(t);
+	token = expect_error_exit(_metadata, t);
+	EXPECT_NE(token, 0);
+	return token;
+}
+
+/*
+ * The VMM fixes a failed fault by moving the memory: the slot is deleted,
+ * its mapping gone, and a new slot with other memory takes the same gpa.
+ * The retry finds the new memory (KVM translates the gfn again); the guest
+ * hears "ready" for the token and reads the new page.
+ */
+TEST(async_fault_memslot_moved)
+{
+	struct userspace_mem_region *region;
+	struct err_vm t = {};
+	void *old, *blocker;
+	size_t old_size;
+	u32 token;
+
+	if (apf_arch_unsupported())
+		SKIP(return, "%s", apf_arch_unsupported());
+	token = async_error_exit(_metadata, &t);
+
+	region = memslot2region(t.vm, TEST_SLOT);
+	old = region->mmap_start;
+	old_size = region->mmap_size;
+	vm_mem_region_delete(t.vm, TEST_SLOT);
+	/* Keep the old range unmapped for KVM: the new memory lands elsewhere. */
+	blocker = mmap(old, old_size, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	ASSERT_EQ(blocker, old);
+	vm_userspace_mem_region_add(t.vm, VM_MEM_SRC_SHMEM, TEST_GPA, TEST_SLOT,
+				    TEST_PAGES, 0);
+
+	expect_stage(_metadata, &t, STAGE_READ, 0);
+	sync_global_from_guest(t.vm, apf_log);
+	EXPECT_EQ(apf_log.not_present, 1);
+	EXPECT_EQ(apf_log_readied(token), 1);
+	EXPECT_EQ(apf_log.errors, 0);
+	TH_LOG("outcome: exit token %#x; slot moved: ready %lu, page read",
+	       token, apf_log_readied(token));
+	expect_done(_metadata, &t);
+	kvm_vm_free(t.vm);
+	munmap(blocker, old_size);
+}
+
+/*
+ * The VMM deletes the slot and puts no memory back: the fault is released
+ * ("ready" for the token), and the guest's retry meets the gpa as it now is,
+ * memory of no slot: an MMIO exit for that address.
+ */
+TEST(async_fault_memslot_deleted)
+{
+	struct err_vm t = {};
+	u32 token;
+
+	if (apf_arch_unsupported())
+		SKIP(return, "%s", apf_arch_unsupported());
+	token = async_error_exit(_metadata, &t);
+	vm_mem_region_delete(t.vm, TEST_SLOT);
+
+	vcpu_run(t.vcpu);
+	EXPECT_EQ(t.vcpu->run->exit_reason, KVM_EXIT_MMIO);
+	EXPECT_EQ(t.vcpu->run->mmio.phys_addr, t.bad_gpa);
+	EXPECT_FALSE(t.vcpu->run->mmio.is_write);
+	sync_global_from_guest(t.vm, apf_log);
+	EXPECT_EQ(apf_log_readied(token), 1);
+	TH_LOG("outcome: exit token %#x; slot deleted: ready %lu, MMIO exit at %#llx",
+	       token, apf_log_readied(token), t.vcpu->run->mmio.phys_addr);
+	kvm_vm_free(t.vm);
+}
+
+static int apf_complete(struct kvm_vcpu *vcpu, u32 token, s32 status,
+			u32 flags)
+{
+	struct kvm_apf_completion c = {
+		.token = token, .status = status, .flags = flags,
+	};
+
+	return ioctl(vcpu->fd, KVM_APF_COMPLETE, &c) ? -errno : 0;
+}
+
+/*
+ * The VMM gives up on a held failure (to inject a machine check or an
+ * external abort, say): KVM_APF_COMPLETE with an error.  The guest hears
+ * "ready", retries, and the retry is a synchronous fault whose exit (token
+ * 0) stops the vCPU at the faulting instruction.  Bad input changes nothing.
+ */
+TEST(async_fault_vmm_gives_up)
+{
+	struct err_vm t = {};
+	u64 ready;
+	u32 token;
+
+	if (apf_arch_unsupported())
+		SKIP(return, "%s", apf_arch_unsupported());
+	token = async_error_exit(_metadata, &t);
+	ready = stat_or_zero(t.vcpu, "apf_ready");
+
+	EXPECT_EQ(apf_complete(t.vcpu, token, -EIO, 1), -EINVAL);
+	EXPECT_EQ(apf_complete(t.vcpu, token + 1, -EIO, 0), -ENOENT);
+	EXPECT_EQ(apf_complete(t.vcpu, token, EIO, 0), -EINVAL);
+	EXPECT_EQ(expect_error_exit(_metadata, &t), token);	/* unchanged */
+	EXPECT_EQ(stat_or_zero(t.vcpu, "apf_ready"), ready);
+
+	EXPECT_EQ(apf_complete(t.vcpu, token, -EIO, 0), 0);
+	EXPECT_EQ(expect_error_exit(_metadata, &t), 0);	/* synchronous */
+	EXPECT_EQ(stat_or_zero(t.vcpu, "apf_ready"), ready + 1);
+	EXPECT_EQ(apf_complete(t.vcpu, token, -EIO, 0), -ENOENT);
+
+	restore_file(&t);
+	expect_stage(_metadata, &t, STAGE_READ, 0);
+	sync_global_from_guest(t.vm, apf_log);
+	EXPECT_EQ(apf_log.not_present, 1);
+	EXPECT_EQ(apf_log_readied(token), 1);
+	TH_LOG("outcome: exit token %#x; given up: ready %lu, then sync exit token 0",
+	       token, apf_log_readied(token));
 	expect_done(_metadata, &t);
 	kvm_vm_free(t.vm);
 }
