@@ -7,6 +7,7 @@
 #                 the end-to-end tests on x86_64 and arm64, print the summary
 #   make run      build both kernels, show the async PF scenario side by side
 #   make bench    async PF benchmark, both arches in one table (x86: beside the base)
+#   make stress   KUnit and e2e ROUNDS times (default 20) with the host loaded
 #   make hooks    the hooks into upstream files, their reasons and sizes
 #   make check    checkpatch --strict, W=1 and sparse on our code (after a build)
 #   make tree     only bring .build/tree (base + our files + hooks) up to date
@@ -22,7 +23,7 @@ S := scripts
 ARCHES ?= x86_64 arm64
 export ARCHES KDIR JOBS
 
-.PHONY: all test run bench deps tree build hooks check export clean
+.PHONY: all test run bench stress deps tree build hooks check export clean
 
 all: test
 
@@ -43,6 +44,9 @@ run: deps
 
 bench: deps
 	@$(S)/bench.sh
+
+stress: deps
+	@$(S)/stress.sh $(ROUNDS)
 
 hooks:
 	@$(S)/hooks.sh --stat
