@@ -44,4 +44,10 @@ struct pt_regs;
 void kvm_apf_guest_x86_error(struct pt_regs *regs);
 #endif
 
+#ifdef CONFIG_KVM_APF_GUEST_ARM64
+void kvm_apf_guest_arm64_crash(void);
+#else
+static inline void kvm_apf_guest_arm64_crash(void) { }
+#endif
+
 #endif /* _LINUX_KVM_APF_GUEST_H */
