@@ -25,11 +25,14 @@
  * @cpu: the CPU it was told to; a wake-all of that CPU covers it
  * @seq: that CPU's wake-all count then; a wake-all since then covers it
  *	even if the task was not yet asleep
+ * @stamp: the count of early "page ready"s then; only a later one, not a
+ *	stale one of an older fault with the same token, is this fault's
  */
 struct kvm_apf_guest_fault {
 	u32 token;
 	int cpu;
 	unsigned int seq;
+	u64 stamp;
 };
 
 #ifdef CONFIG_KVM_APF_GUEST

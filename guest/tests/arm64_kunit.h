@@ -164,6 +164,7 @@ static void guest_arm64_ready(struct kunit *test)
 	migrate_disable();	/* the handlers' CPU is the test's */
 	area = this_cpu_ptr(&apf_area);
 	apf_errors = true;
+	apf_test_fault_here(&f, 0x7001);
 	area->token = 0x7001;
 	area->status = EIO;
 	apf_ready(0, NULL);
@@ -171,14 +172,13 @@ static void guest_arm64_ready(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, area->status, 0);
 	KUNIT_EXPECT_EQ(test, apf_t.calls, 1);
 	KUNIT_EXPECT_EQ(test, apf_t.sub[0], KVM_APF_ARM64_ACK);
-	apf_test_fault_here(&f, 0x7001);
 	KUNIT_EXPECT_EQ(test, kvm_apf_guest_wait(&f), EIO);
 
 	apf_errors = false;
+	apf_test_fault_here(&f, 0x7101);
 	area->token = 0x7101;
 	area->status = EIO;	/* not opted in: the host never writes it */
 	apf_ready(0, NULL);
-	apf_test_fault_here(&f, 0x7101);
 	KUNIT_EXPECT_EQ(test, kvm_apf_guest_wait(&f), 0);
 
 	/* A wake-all: a fault told before it does not park. */
