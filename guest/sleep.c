@@ -8,7 +8,7 @@
  * present" (arm64 parks from task work, not from the exception) so a
  * wake-all that came in between must still count, a wake-all frees no
  * early "page ready" (x86 unlinked and leaked it), and an early "page
- * ready" goes only to a fault told before it.
+ * ready" goes only to a fault told before it, and does not stay forever.
  *
  * Early "page ready"s.  One is kept when no task is parked on its token:
  * on arm64 its task has yet to run the task work that parks it.  Only a
@@ -22,9 +22,11 @@
  * never parked (arm64 had no slot for it, the host sent it wrongly...);
  * x86 gave that one's wake-up, and this table its error, to the new fault.
  *
- * Stale ones go: a fault that parks drops those of its token.  Dropping
- * one moves its CPU's wake-all count: a task still on its way to park for
- * it (told 2^20 faults ago) retries its access instead of sleeping forever.
+ * Stale ones go: a fault that parks drops those of its token, and a CPU
+ * keeps at most APF_EARLY_MAX early "page ready"s (below), however many
+ * the host sends that no task takes.  Dropping one moves its CPU's
+ * wake-all count: a task still on its way to park for it (told 2^20 faults
+ * ago, or one of too many) retries its access instead of sleeping forever.
  */
 #include <linux/atomic.h>
 #include <linux/hash.h>
@@ -35,6 +37,17 @@
 #include <linux/swait.h>
 
 #define APF_HASH_BITS	8
+
+/*
+ * Early "page ready"s one CPU holds at most.  One that is not stale waits
+ * for a fault told on that CPU whose task has not parked yet: on x86 none
+ * (the #PF handler parks before it enables interrupts), on arm64 at most
+ * one per task-work slot (16 per CPU) and the few tasks between their slot
+ * and parking.  The one that goes beyond it makes the CPU drop them all at
+ * once (their tasks, if any, retry their access): the table keeps at most
+ * APF_EARLY_MAX of them per CPU, whatever the host sends.
+ */
+#define APF_EARLY_MAX	64
 
 /*
  * A task asleep on @token, or (@early) a "page ready" that came before its
@@ -59,8 +72,9 @@ static struct apf_bucket {
 	},
 };
 
-/* Per CPU: how many wake-alls it had. */
+/* Per CPU: how many wake-alls it had, and how many early "ready"s it holds. */
 static DEFINE_PER_CPU(atomic_t, apf_wake_all_seq);
+static DEFINE_PER_CPU(atomic_t, apf_early_count);
 
 /* How many early "page ready"s there were: the last one's stamp. */
 static atomic64_t apf_early_stamp;
@@ -88,6 +102,7 @@ static struct apf_sleeper *apf_find_parked(struct apf_bucket *b, u32 token)
 static void apf_early_unlink(struct apf_sleeper *e, struct hlist_head *gone)
 {
 	hlist_del(&e->link);
+	atomic_dec(per_cpu_ptr(&apf_early_count, e->cpu));
 	hlist_add_head(&e->link, gone);
 }
 
@@ -231,6 +246,39 @@ static void apf_wake_one(struct apf_sleeper *n, u32 status)
 		swake_up_one(&n->wq);
 }
 
+/*
+ * Move @cpu's wake-all count, then wake every task parked from @cpu, or
+ * (@drop_early) drop its early "page ready"s instead.  Count first, then
+ * scan: a task that queues after the scan passed its bucket sees the new
+ * count in apf_queue() and does not sleep.
+ */
+static void apf_sweep_cpu(int cpu, bool drop_early)
+{
+	struct apf_sleeper *n;
+	struct hlist_node *next;
+	unsigned long flags;
+	int i;
+
+	atomic_inc(per_cpu_ptr(&apf_wake_all_seq, cpu));
+	smp_mb__after_atomic();	/* pairs with the bucket lock in apf_queue() */
+	for (i = 0; i < ARRAY_SIZE(apf_sleepers); i++) {
+		struct apf_bucket *b = &apf_sleepers[i];
+		HLIST_HEAD(gone);
+
+		raw_spin_lock_irqsave(&b->lock, flags);
+		hlist_for_each_entry_safe(n, next, &b->list, link) {
+			if (n->cpu != cpu || n->early != drop_early)
+				continue;
+			if (drop_early)
+				apf_early_unlink(n, &gone);
+			else
+				apf_wake_one(n, 0);
+		}
+		raw_spin_unlock_irqrestore(&b->lock, flags);
+		apf_early_free(&gone);
+	}
+}
+
 /**
  * kvm_apf_guest_wake_cpu() - wake every task parked from @cpu
  * @cpu: the CPU whose outstanding faults the host dropped
@@ -242,26 +290,7 @@ static void apf_wake_one(struct apf_sleeper *n, u32 status)
  */
 void kvm_apf_guest_wake_cpu(int cpu)
 {
-	struct apf_sleeper *n;
-	struct hlist_node *next;
-	unsigned long flags;
-	int i;
-
-	/*
-	 * Count first, then scan: a task that queues after the scan passed
-	 * its bucket sees the new count in apf_queue() and does not sleep.
-	 */
-	atomic_inc(per_cpu_ptr(&apf_wake_all_seq, cpu));
-	smp_mb__after_atomic();	/* pairs with the bucket lock in apf_queue() */
-	for (i = 0; i < ARRAY_SIZE(apf_sleepers); i++) {
-		struct apf_bucket *b = &apf_sleepers[i];
-
-		raw_spin_lock_irqsave(&b->lock, flags);
-		hlist_for_each_entry_safe(n, next, &b->list, link)
-			if (n->cpu == cpu && !n->early)
-				apf_wake_one(n, 0);
-		raw_spin_unlock_irqrestore(&b->lock, flags);
-	}
+	apf_sweep_cpu(cpu, false);
 }
 EXPORT_SYMBOL_GPL(kvm_apf_guest_wake_cpu);
 
@@ -273,14 +302,15 @@ EXPORT_SYMBOL_GPL(kvm_apf_guest_wake_cpu);
  *
  * From the "page ready" handler, on the CPU that was told "not present".
  * If the task has not parked yet, the status is kept for it (an early
- * "page ready"); that needs a GFP_ATOMIC allocation, retried (as on x86)
- * until it succeeds or the task parks.
+ * "page ready", at most APF_EARLY_MAX per CPU); that needs a GFP_ATOMIC
+ * allocation, retried (as on x86) until it succeeds or the task parks.
  */
 void kvm_apf_guest_wake(u32 token, u32 status)
 {
 	struct apf_bucket *b = apf_bucket(token);
 	struct apf_sleeper *n, *early = NULL;
 	unsigned long flags;
+	int full = -1;
 
 	if (token == KVM_APF_GUEST_WAKE_ALL) {
 		kvm_apf_guest_wake_cpu(smp_processor_id());
@@ -305,10 +335,16 @@ again:
 		early->early = true;
 		early->stamp = atomic64_inc_return(&apf_early_stamp);
 		hlist_add_head(&early->link, &b->list);
+		if (atomic_inc_return(this_cpu_ptr(&apf_early_count)) >
+		    APF_EARLY_MAX)
+			full = early->cpu;
 		early = NULL;
 	}
 	raw_spin_unlock_irqrestore(&b->lock, flags);
 	kfree(early);
+	/* More than any task of this CPU can be on its way for: drop all. */
+	if (full >= 0)
+		apf_sweep_cpu(full, true);
 }
 EXPORT_SYMBOL_GPL(kvm_apf_guest_wake);
 

@@ -318,6 +318,70 @@ static void guest_stale_ready(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, apf_test_woke(p));
 }
 
+/* How many early "page ready"s @cpu has in the table. */
+static unsigned int apf_test_count_early(int cpu)
+{
+	unsigned int i, count = 0;
+	struct apf_sleeper *n;
+	unsigned long flags;
+
+	for (i = 0; i < ARRAY_SIZE(apf_sleepers); i++) {
+		raw_spin_lock_irqsave(&apf_sleepers[i].lock, flags);
+		hlist_for_each_entry(n, &apf_sleepers[i].list, link)
+			count += n->early && n->cpu == cpu;
+		raw_spin_unlock_irqrestore(&apf_sleepers[i].lock, flags);
+	}
+	return count;
+}
+
+/* Drop the early "page ready"s of tokens @first..@last. */
+static void apf_test_drop_early(u32 first, u32 last)
+{
+	struct apf_sleeper *n;
+	struct hlist_node *next;
+	unsigned long flags;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(apf_sleepers); i++) {
+		raw_spin_lock_irqsave(&apf_sleepers[i].lock, flags);
+		hlist_for_each_entry_safe(n, next, &apf_sleepers[i].list, link)
+			if (n->early && n->token >= first && n->token <= last) {
+				hlist_del(&n->link);
+				atomic_dec(per_cpu_ptr(&apf_early_count, n->cpu));
+				kfree(n);
+			}
+		raw_spin_unlock_irqrestore(&apf_sleepers[i].lock, flags);
+	}
+}
+
+/*
+ * "Page ready"s no task ever takes (each task's fault had no slot, or the
+ * host sent them wrongly) stay bounded: a CPU holds at most APF_EARLY_MAX.
+ * A task whose early "page ready" went with them does not sleep.
+ */
+#define APF_TEST_FLOOD	(4 * APF_EARLY_MAX)
+
+static void guest_unclaimed_ready_bounded(struct kunit *test)
+{
+	struct kvm_apf_guest_fault f;
+	unsigned int n;
+	u32 i;
+	int cpu;
+
+	migrate_disable();	/* "page ready" comes to the CPU told */
+	cpu = smp_processor_id();
+	apf_test_fault(&f, 0x70000, cpu);
+	kvm_apf_guest_wake(0x70000, EIO);
+	for (i = 1; i <= APF_TEST_FLOOD; i++)
+		kvm_apf_guest_wake(0x70000 + i, EIO);
+	n = apf_test_count_early(cpu);
+	migrate_enable();
+	KUNIT_EXPECT_LE_MSG(test, n, APF_EARLY_MAX,
+			    "%u unclaimed \"page ready\"s kept", n);
+	KUNIT_EXPECT_TRUE(test, apf_test_woke(apf_test_run(test, &f)));
+	apf_test_drop_early(0x70000, 0x70000 + APF_TEST_FLOOD);
+}
+
 static struct kunit_case kvm_apf_guest_cases[] = {
 	KUNIT_CASE(guest_ready_before_park),
 	KUNIT_CASE(guest_park_then_ready),
@@ -325,6 +389,7 @@ static struct kunit_case kvm_apf_guest_cases[] = {
 	KUNIT_CASE(guest_wake_all_before_park),
 	KUNIT_CASE(guest_many_parked),
 	KUNIT_CASE(guest_stale_ready),
+	KUNIT_CASE(guest_unclaimed_ready_bounded),
 	{}
 };
 
