@@ -8,7 +8,9 @@
  * through Linux's SDEI driver (so the host must describe SDEI, with the HVC
  * conduit, in DT or ACPI), the PPI through the interrupt controller; then
  * each CPU enables async PF on its own shared area, and turns it off when
- * it goes offline or the system reboots.
+ * it goes offline, the system reboots, suspends or hibernates (syscore), or
+ * the kernel crashes into a kdump kernel, so that the host never writes into
+ * memory the next kernel uses.
  *
  * "Not present" is taken on the faulting instruction at EL0.  Its handler
  * runs like an NMI and cannot sleep: it queues task work on the faulting
@@ -36,6 +38,7 @@
 #include <linux/percpu.h>
 #include <linux/reboot.h>
 #include <linux/sched/signal.h>
+#include <linux/syscore_ops.h>
 #include <linux/task_work.h>
 #include <asm/hypervisor.h>
 #include <kunit/static_stub.h>
@@ -182,16 +185,23 @@ static int apf_cpu_enable(unsigned int cpu)
 	return 0;
 }
 
-static int apf_cpu_disable(unsigned int cpu)
+/* On this CPU: turn async PF off; true if it was on. */
+static bool apf_cpu_off(void)
 {
 	struct arm_smccc_res res;
 
 	if (!this_cpu_ptr(&apf_cpu)->enabled)
-		return 0;
+		return false;
 	apf_smccc(KVM_APF_ARM64_ENABLE, 0, &res);
 	this_cpu_ptr(&apf_cpu)->enabled = false;
+	return true;
+}
+
+static int apf_cpu_disable(unsigned int cpu)
+{
 	/* The host dropped this CPU's faults: nothing will say "ready". */
-	kvm_apf_guest_wake_cpu(cpu);
+	if (apf_cpu_off())
+		kvm_apf_guest_wake_cpu(cpu);
 	return 0;
 }
 
@@ -224,6 +234,47 @@ static int apf_reboot(struct notifier_block *nb, unsigned long code,
 static struct notifier_block apf_reboot_nb = {
 	.notifier_call = apf_reboot,
 };
+
+/*
+ * Suspend, hibernation and a kexec that preserves context run these on the
+ * last CPU online, interrupts off; the others went offline through hotplug.
+ * The image a hibernation restores, or the kernel kexec starts, must not be
+ * written by the host into memory this kernel registered.
+ */
+static int apf_syscore_suspend(void *unused)
+{
+	apf_cpu_disable(smp_processor_id());
+	return 0;
+}
+
+static void apf_syscore_resume(void *unused)
+{
+	apf_cpu_enable(smp_processor_id());
+}
+
+static const struct syscore_ops apf_syscore_ops = {
+	.suspend = apf_syscore_suspend,
+	.resume = apf_syscore_resume,
+};
+
+static struct syscore apf_syscore = {
+	.ops = &apf_syscore_ops,
+};
+
+/**
+ * kvm_apf_guest_arm64_crash() - the kernel crashes into a kdump kernel
+ *
+ * From machine_crash_shutdown(), on the crashing CPU, interrupts off: the
+ * host must not write "page ready"s into the crashed kernel's memory nor
+ * raise its notifications in the kdump kernel, which runs on this CPU.
+ * Wakes nothing (the crashed context may hold the table's locks).  The
+ * other CPUs stop; the host resets them when the kdump kernel starts them
+ * again (PSCI CPU_ON), as KVM resets x86's async PF MSR on INIT.
+ */
+void kvm_apf_guest_arm64_crash(void)
+{
+	apf_cpu_off();
+}
 
 /* A Linux interrupt for the PPI with GIC INTID @intid. */
 static int apf_map_ppi(u32 intid)
@@ -289,6 +340,7 @@ static int __init kvm_apf_arm64_init(void)
 		goto unregister;
 	apf_hp_state = ret;
 	register_reboot_notifier(&apf_reboot_nb);
+	register_syscore(&apf_syscore);
 	pr_info("async page faults on: SDEI event %#x, PPI %lu%s\n", apf_event,
 		res.a3, apf_errors ? ", error status" : "");
 	return 0;

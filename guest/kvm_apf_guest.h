@@ -25,11 +25,14 @@
  * @cpu: the CPU it was told to; a wake-all of that CPU covers it
  * @seq: that CPU's wake-all count then; a wake-all since then covers it
  *	even if the task was not yet asleep
+ * @stamp: the count of early "page ready"s then; only a later one, not a
+ *	stale one of an older fault with the same token, is this fault's
  */
 struct kvm_apf_guest_fault {
 	u32 token;
 	int cpu;
 	unsigned int seq;
+	u64 stamp;
 };
 
 #ifdef CONFIG_KVM_APF_GUEST
@@ -42,6 +45,12 @@ void kvm_apf_guest_wake_cpu(int cpu);
 #ifdef CONFIG_KVM_APF_GUEST_X86
 struct pt_regs;
 void kvm_apf_guest_x86_error(struct pt_regs *regs);
+#endif
+
+#ifdef CONFIG_KVM_APF_GUEST_ARM64
+void kvm_apf_guest_arm64_crash(void);
+#else
+static inline void kvm_apf_guest_arm64_crash(void) { }
 #endif
 
 #endif /* _LINUX_KVM_APF_GUEST_H */

@@ -3,11 +3,30 @@
  * KVM asynchronous page faults, guest side: tasks parked by token.
  *
  * The design is x86's (arch/x86/kernel/kvm.c since 2010), moved here so
- * that every arch parks and wakes the same way, with three changes: "page
+ * that every arch parks and wakes the same way, with these changes: "page
  * ready" carries a status to the task, a task parks after its "not
  * present" (arm64 parks from task work, not from the exception) so a
- * wake-all that came in between must still count, and a wake-all frees no
- * early "page ready" (x86 unlinked and leaked it).
+ * wake-all that came in between must still count, a wake-all frees no
+ * early "page ready" (x86 unlinked and leaked it), and an early "page
+ * ready" goes only to a fault told before it, and does not stay forever.
+ *
+ * Early "page ready"s.  One is kept when no task is parked on its token:
+ * on arm64 its task has yet to run the task work that parks it.  Only a
+ * fault whose "not present" came before it can be its task: the host says
+ * "page ready" for a token only after "not present" for it, and to the same
+ * CPU, which runs the "not present" handler to its end first.  So each
+ * early "page ready" takes a stamp from a 64-bit count (it never wraps),
+ * each fault notes that count when told, and a fault takes only a later
+ * stamp.  One from before is stale: it is an older fault's with the same
+ * token (the host reuses a vCPU's tokens, after 2^20 faults), whose task
+ * never parked (arm64 had no slot for it, the host sent it wrongly...);
+ * x86 gave that one's wake-up, and this table its error, to the new fault.
+ *
+ * Stale ones go: a fault that parks drops those of its token, and a CPU
+ * keeps at most APF_EARLY_MAX early "page ready"s (below), however many
+ * the host sends that no task takes.  Dropping one moves its CPU's
+ * wake-all count: a task still on its way to park for it (told 2^20 faults
+ * ago, or one of too many) retries its access instead of sleeping forever.
  */
 #include <linux/atomic.h>
 #include <linux/hash.h>
@@ -20,12 +39,24 @@
 #define APF_HASH_BITS	8
 
 /*
+ * Early "page ready"s one CPU holds at most.  One that is not stale waits
+ * for a fault told on that CPU whose task has not parked yet: on x86 none
+ * (the #PF handler parks before it enables interrupts), on arm64 at most
+ * one per task-work slot (16 per CPU) and the few tasks between their slot
+ * and parking.  The one that goes beyond it makes the CPU drop them all at
+ * once (their tasks, if any, retry their access): the table keeps at most
+ * APF_EARLY_MAX of them per CPU, whatever the host sends.
+ */
+#define APF_EARLY_MAX	64
+
+/*
  * A task asleep on @token, or (@early) a "page ready" that came before its
- * task parked, holding @status for it.
+ * task parked, holding @status for it, with its @stamp.
  */
 struct apf_sleeper {
 	struct hlist_node link;
 	struct swait_queue_head wq;
+	u64 stamp;
 	u32 token;
 	u32 status;
 	int cpu;
@@ -41,22 +72,47 @@ static struct apf_bucket {
 	},
 };
 
-/* Per CPU: how many wake-alls it had. */
+/* Per CPU: how many wake-alls it had, and how many early "ready"s it holds. */
 static DEFINE_PER_CPU(atomic_t, apf_wake_all_seq);
+static DEFINE_PER_CPU(atomic_t, apf_early_count);
+
+/* How many early "page ready"s there were: the last one's stamp. */
+static atomic64_t apf_early_stamp;
 
 static struct apf_bucket *apf_bucket(u32 token)
 {
 	return &apf_sleepers[hash_32(token, APF_HASH_BITS)];
 }
 
-static struct apf_sleeper *apf_find(struct apf_bucket *b, u32 token)
+/* The task parked on @token. */
+static struct apf_sleeper *apf_find_parked(struct apf_bucket *b, u32 token)
 {
 	struct apf_sleeper *n;
 
 	hlist_for_each_entry(n, &b->list, link)
-		if (n->token == token)
+		if (n->token == token && !n->early)
 			return n;
 	return NULL;
+}
+
+/*
+ * Under the bucket lock: unlink early "page ready" @e onto @gone, to be
+ * freed once the lock is dropped (the allocator may sleep on PREEMPT_RT).
+ */
+static void apf_early_unlink(struct apf_sleeper *e, struct hlist_head *gone)
+{
+	hlist_del(&e->link);
+	atomic_dec(per_cpu_ptr(&apf_early_count, e->cpu));
+	hlist_add_head(&e->link, gone);
+}
+
+static void apf_early_free(struct hlist_head *gone)
+{
+	struct apf_sleeper *e;
+	struct hlist_node *next;
+
+	hlist_for_each_entry_safe(e, next, gone, link)
+		kfree(e);
 }
 
 /**
@@ -72,41 +128,67 @@ void kvm_apf_guest_fault_init(struct kvm_apf_guest_fault *fault, u32 token)
 	fault->token = token;
 	fault->cpu = smp_processor_id();
 	fault->seq = atomic_read(this_cpu_ptr(&apf_wake_all_seq));
+	fault->stamp = atomic64_read(&apf_early_stamp);
 }
 EXPORT_SYMBOL_GPL(kvm_apf_guest_fault_init);
 
+/* Is early "page ready" @e later than the "not present" of @fault? */
+static bool apf_early_after(const struct apf_sleeper *e,
+			    const struct kvm_apf_guest_fault *fault)
+{
+	return e->stamp > fault->stamp;
+}
+
 /*
  * Queue @n for @fault, unless its "page ready" or a wake-all of its CPU
- * already came: then return false with the status in @status.
+ * already came: then return false with the status in @status.  Drops the
+ * stale early "page ready"s of its token.
  */
 static bool apf_queue(struct apf_bucket *b, struct apf_sleeper *n,
 		      const struct kvm_apf_guest_fault *fault, u32 *status)
 {
-	struct apf_sleeper *e;
+	struct apf_sleeper *e, *mine = NULL;
+	struct hlist_node *next;
+	HLIST_HEAD(gone);
+	bool park;
 
 	*status = 0;
 	raw_spin_lock(&b->lock);
-	e = apf_find(b, fault->token);
-	if (e && e->early) {
-		hlist_del(&e->link);
-		raw_spin_unlock(&b->lock);
-		*status = e->status;
-		kfree(e);
-		return false;
+	/* Read before a stale drop below moves the count. */
+	park = atomic_read(per_cpu_ptr(&apf_wake_all_seq, fault->cpu)) ==
+	       fault->seq;
+	hlist_for_each_entry_safe(e, next, &b->list, link) {
+		if (!e->early || e->token != fault->token)
+			continue;
+		if (apf_early_after(e, fault)) {
+			if (!mine || e->stamp < mine->stamp)
+				mine = e;
+			continue;
+		}
+		/*
+		 * Stale.  A task told this token before @e came, still on its
+		 * way to park, must not sleep for it: its CPU's count moves.
+		 * The same bucket lock orders this with that task's check.
+		 */
+		apf_early_unlink(e, &gone);
+		atomic_inc(per_cpu_ptr(&apf_wake_all_seq, e->cpu));
 	}
-	if (atomic_read(per_cpu_ptr(&apf_wake_all_seq, fault->cpu)) !=
-	    fault->seq) {
-		raw_spin_unlock(&b->lock);
-		return false;
+	if (mine) {
+		*status = mine->status;
+		apf_early_unlink(mine, &gone);
+		park = false;
 	}
-	n->token = fault->token;
-	n->cpu = fault->cpu;
-	n->status = 0;
-	n->early = false;
-	init_swait_queue_head(&n->wq);
-	hlist_add_head(&n->link, &b->list);
+	if (park) {
+		n->token = fault->token;
+		n->cpu = fault->cpu;
+		n->status = 0;
+		n->early = false;
+		init_swait_queue_head(&n->wq);
+		hlist_add_head(&n->link, &b->list);
+	}
 	raw_spin_unlock(&b->lock);
-	return true;
+	apf_early_free(&gone);
+	return park;
 }
 
 /**
@@ -114,9 +196,9 @@ static bool apf_queue(struct apf_bucket *b, struct apf_sleeper *n,
  * @fault: the "page not present" it got, from kvm_apf_guest_fault_init()
  *
  * Sleeps (uninterruptibly, as for a page read from disk) unless the "page
- * ready" or a wake-all of the CPU already came.  May be called with
- * interrupts disabled (x86 calls it from the #PF handler): they are enabled
- * only while asleep.
+ * ready" (one that came after the "not present") or a wake-all of the CPU
+ * already came.  May be called with interrupts disabled (x86 calls it from
+ * the #PF handler): they are enabled only while asleep.
  *
  * Return: the status "page ready" carried: 0, or the positive errno saying
  * the page will never be there (0 after a wake-all).
@@ -164,6 +246,39 @@ static void apf_wake_one(struct apf_sleeper *n, u32 status)
 		swake_up_one(&n->wq);
 }
 
+/*
+ * Move @cpu's wake-all count, then wake every task parked from @cpu, or
+ * (@drop_early) drop its early "page ready"s instead.  Count first, then
+ * scan: a task that queues after the scan passed its bucket sees the new
+ * count in apf_queue() and does not sleep.
+ */
+static void apf_sweep_cpu(int cpu, bool drop_early)
+{
+	struct apf_sleeper *n;
+	struct hlist_node *next;
+	unsigned long flags;
+	int i;
+
+	atomic_inc(per_cpu_ptr(&apf_wake_all_seq, cpu));
+	smp_mb__after_atomic();	/* pairs with the bucket lock in apf_queue() */
+	for (i = 0; i < ARRAY_SIZE(apf_sleepers); i++) {
+		struct apf_bucket *b = &apf_sleepers[i];
+		HLIST_HEAD(gone);
+
+		raw_spin_lock_irqsave(&b->lock, flags);
+		hlist_for_each_entry_safe(n, next, &b->list, link) {
+			if (n->cpu != cpu || n->early != drop_early)
+				continue;
+			if (drop_early)
+				apf_early_unlink(n, &gone);
+			else
+				apf_wake_one(n, 0);
+		}
+		raw_spin_unlock_irqrestore(&b->lock, flags);
+		apf_early_free(&gone);
+	}
+}
+
 /**
  * kvm_apf_guest_wake_cpu() - wake every task parked from @cpu
  * @cpu: the CPU whose outstanding faults the host dropped
@@ -175,26 +290,7 @@ static void apf_wake_one(struct apf_sleeper *n, u32 status)
  */
 void kvm_apf_guest_wake_cpu(int cpu)
 {
-	struct apf_sleeper *n;
-	struct hlist_node *next;
-	unsigned long flags;
-	int i;
-
-	/*
-	 * Count first, then scan: a task that queues after the scan passed
-	 * its bucket sees the new count in apf_queue() and does not sleep.
-	 */
-	atomic_inc(per_cpu_ptr(&apf_wake_all_seq, cpu));
-	smp_mb__after_atomic();	/* pairs with the bucket lock in apf_queue() */
-	for (i = 0; i < ARRAY_SIZE(apf_sleepers); i++) {
-		struct apf_bucket *b = &apf_sleepers[i];
-
-		raw_spin_lock_irqsave(&b->lock, flags);
-		hlist_for_each_entry_safe(n, next, &b->list, link)
-			if (n->cpu == cpu && !n->early)
-				apf_wake_one(n, 0);
-		raw_spin_unlock_irqrestore(&b->lock, flags);
-	}
+	apf_sweep_cpu(cpu, false);
 }
 EXPORT_SYMBOL_GPL(kvm_apf_guest_wake_cpu);
 
@@ -204,15 +300,17 @@ EXPORT_SYMBOL_GPL(kvm_apf_guest_wake_cpu);
  *	this CPU
  * @status: its status (0, or a positive errno), returned to the task
  *
- * From the "page ready" handler.  If the task has not parked yet, the
- * status is kept for it; that needs a GFP_ATOMIC allocation, retried (as
- * on x86) until it succeeds or the task parks.
+ * From the "page ready" handler, on the CPU that was told "not present".
+ * If the task has not parked yet, the status is kept for it (an early
+ * "page ready", at most APF_EARLY_MAX per CPU); that needs a GFP_ATOMIC
+ * allocation, retried (as on x86) until it succeeds or the task parks.
  */
 void kvm_apf_guest_wake(u32 token, u32 status)
 {
 	struct apf_bucket *b = apf_bucket(token);
 	struct apf_sleeper *n, *early = NULL;
 	unsigned long flags;
+	int full = -1;
 
 	if (token == KVM_APF_GUEST_WAKE_ALL) {
 		kvm_apf_guest_wake_cpu(smp_processor_id());
@@ -220,10 +318,10 @@ void kvm_apf_guest_wake(u32 token, u32 status)
 	}
 again:
 	raw_spin_lock_irqsave(&b->lock, flags);
-	n = apf_find(b, token);
-	if (n && !n->early) {
+	n = apf_find_parked(b, token);
+	if (n) {
 		apf_wake_one(n, status);
-	} else if (!n) {
+	} else {
 		if (!early) {
 			raw_spin_unlock_irqrestore(&b->lock, flags);
 			early = kzalloc(sizeof(*early), GFP_ATOMIC);
@@ -235,11 +333,18 @@ again:
 		early->status = status;
 		early->cpu = smp_processor_id();
 		early->early = true;
+		early->stamp = atomic64_inc_return(&apf_early_stamp);
 		hlist_add_head(&early->link, &b->list);
+		if (atomic_inc_return(this_cpu_ptr(&apf_early_count)) >
+		    APF_EARLY_MAX)
+			full = early->cpu;
 		early = NULL;
 	}
 	raw_spin_unlock_irqrestore(&b->lock, flags);
 	kfree(early);
+	/* More than any task of this CPU can be on its way for: drop all. */
+	if (full >= 0)
+		apf_sweep_cpu(full, true);
 }
 EXPORT_SYMBOL_GPL(kvm_apf_guest_wake);
 

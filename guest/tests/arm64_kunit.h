@@ -164,6 +164,7 @@ static void guest_arm64_ready(struct kunit *test)
 	migrate_disable();	/* the handlers' CPU is the test's */
 	area = this_cpu_ptr(&apf_area);
 	apf_errors = true;
+	apf_test_fault_here(&f, 0x7001);
 	area->token = 0x7001;
 	area->status = EIO;
 	apf_ready(0, NULL);
@@ -171,14 +172,13 @@ static void guest_arm64_ready(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, area->status, 0);
 	KUNIT_EXPECT_EQ(test, apf_t.calls, 1);
 	KUNIT_EXPECT_EQ(test, apf_t.sub[0], KVM_APF_ARM64_ACK);
-	apf_test_fault_here(&f, 0x7001);
 	KUNIT_EXPECT_EQ(test, kvm_apf_guest_wait(&f), EIO);
 
 	apf_errors = false;
+	apf_test_fault_here(&f, 0x7101);
 	area->token = 0x7101;
 	area->status = EIO;	/* not opted in: the host never writes it */
 	apf_ready(0, NULL);
-	apf_test_fault_here(&f, 0x7101);
 	KUNIT_EXPECT_EQ(test, kvm_apf_guest_wait(&f), 0);
 
 	/* A wake-all: a fault told before it does not park. */
@@ -237,12 +237,66 @@ static void guest_arm64_enable_disable(struct kunit *test)
 	migrate_enable();
 }
 
+/*
+ * Suspend, hibernation and kexec (syscore), and a crash into a kdump kernel
+ * turn async PF off, so that the host writes nothing into memory the next
+ * kernel uses; suspend wakes what the CPU parked, resume turns it on again.
+ * A crash wakes nothing: the crashed context may hold the table's locks.
+ */
+static void guest_arm64_syscore_crash_off(struct kunit *test)
+{
+	struct kvm_apf_guest_fault f;
+	struct apf_cpu *c;
+	unsigned int cpu;
+	phys_addr_t pa;
+
+	migrate_disable();	/* the handlers' CPU is the test's */
+	cpu = smp_processor_id();
+	c = this_cpu_ptr(&apf_cpu);
+	pa = per_cpu_ptr_to_phys(this_cpu_ptr(&apf_area));
+	apf_errors = false;
+	apf_cpu_enable(cpu);
+	KUNIT_EXPECT_EQ(test, apf_t.calls, 1);
+
+	apf_test_fault_here(&f, 0x9001);
+	local_irq_disable();	/* as syscore_suspend() runs it */
+	KUNIT_EXPECT_EQ(test, apf_syscore.ops->suspend(apf_syscore.data), 0);
+	local_irq_enable();
+	KUNIT_EXPECT_EQ_MSG(test, apf_t.calls, 2, "suspend made no call");
+	KUNIT_EXPECT_EQ(test, apf_t.sub[1], KVM_APF_ARM64_ENABLE);
+	KUNIT_EXPECT_EQ(test, apf_t.arg[1], 0);
+	KUNIT_EXPECT_FALSE(test, c->enabled);
+	if (apf_t.calls == 2)	/* else nothing would wake it */
+		KUNIT_EXPECT_EQ(test, kvm_apf_guest_wait(&f), 0);
+
+	local_irq_disable();
+	apf_syscore.ops->resume(apf_syscore.data);
+	local_irq_enable();
+	KUNIT_EXPECT_EQ_MSG(test, apf_t.calls, 3, "resume made no call");
+	KUNIT_EXPECT_EQ(test, apf_t.sub[2], KVM_APF_ARM64_ENABLE);
+	KUNIT_EXPECT_EQ(test, apf_t.arg[2], pa | KVM_APF_ARM64_ENABLED);
+	KUNIT_EXPECT_TRUE(test, c->enabled);
+
+	local_irq_disable();	/* as machine_crash_shutdown() runs it */
+	kvm_apf_guest_arm64_crash();
+	local_irq_enable();
+	KUNIT_EXPECT_EQ_MSG(test, apf_t.calls, 4, "crash made no call");
+	KUNIT_EXPECT_EQ(test, apf_t.sub[3], KVM_APF_ARM64_ENABLE);
+	KUNIT_EXPECT_EQ(test, apf_t.arg[3], 0);
+	KUNIT_EXPECT_FALSE(test, c->enabled);
+	/* Off already: nothing more to say to the host. */
+	kvm_apf_guest_arm64_crash();
+	KUNIT_EXPECT_EQ(test, apf_t.calls, 4);
+	migrate_enable();
+}
+
 static struct kunit_case kvm_apf_guest_arm64_cases[] = {
 	KUNIT_CASE(guest_arm64_not_present),
 	KUNIT_CASE(guest_arm64_not_present_ignored),
 	KUNIT_CASE(guest_arm64_pending_full),
 	KUNIT_CASE(guest_arm64_ready),
 	KUNIT_CASE(guest_arm64_enable_disable),
+	KUNIT_CASE(guest_arm64_syscore_crash_off),
 	{}
 };
 

@@ -45,23 +45,40 @@ static void apf_test_fault(struct kvm_apf_guest_fault *f, u32 token, int cpu)
 	f->token = token;
 	f->cpu = cpu;
 	f->seq = atomic_read(per_cpu_ptr(&apf_wake_all_seq, cpu));
+	f->stamp = atomic64_read(&apf_early_stamp);
+}
+
+/*
+ * A kthread waits for fault @f; returns once it is queued asleep or done
+ * (generous bound: a loaded host may not run it for a while).
+ */
+static struct apf_test_parker *
+apf_test_run(struct kunit *test, const struct kvm_apf_guest_fault *f)
+{
+	struct apf_test_parker *p = kunit_kzalloc(test, sizeof(*p), GFP_KERNEL);
+	unsigned long end = jiffies + 30 * HZ;
+	struct task_struct *t;
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	p->fault = *f;
+	init_completion(&p->done);
+	t = kthread_run(apf_test_park_fn, p, "apf-park-%x", f->token);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	while (!apf_test_has(f->token, false) && !completion_done(&p->done) &&
+	       time_before(jiffies, end))
+		usleep_range(500, 1000);
+	return p;
 }
 
 /* A kthread parks on @token (told to @cpu); returns once it is asleep. */
 static struct apf_test_parker *apf_test_park(struct kunit *test, u32 token,
 					     int cpu)
 {
-	struct apf_test_parker *p = kunit_kzalloc(test, sizeof(*p), GFP_KERNEL);
-	struct task_struct *t;
-	int i;
+	struct kvm_apf_guest_fault f;
+	struct apf_test_parker *p;
 
-	KUNIT_ASSERT_NOT_NULL(test, p);
-	apf_test_fault(&p->fault, token, cpu);
-	init_completion(&p->done);
-	t = kthread_run(apf_test_park_fn, p, "apf-park-%x", token);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
-	for (i = 0; i < 2000 && !apf_test_has(token, false); i++)
-		usleep_range(500, 1000);
+	apf_test_fault(&f, token, cpu);
+	p = apf_test_run(test, &f);
 	KUNIT_ASSERT_TRUE(test, apf_test_has(token, false));
 	/* Asleep, not merely queued: it stays so until woken. */
 	msleep(20);
@@ -87,21 +104,24 @@ static int apf_test_other_cpu(int cpu)
 	return other < nr_cpu_ids ? other : cpu;
 }
 
-/* "Page ready" before its task parked: kept, with its status, for it. */
+/*
+ * "Page ready" after its "not present" but before its task parked: kept,
+ * with its status, for it.
+ */
 static void guest_ready_before_park(struct kunit *test)
 {
-	struct kvm_apf_guest_fault f;
+	struct kvm_apf_guest_fault f, g;
 
+	apf_test_fault(&f, 0x1001, apf_test_this_cpu());
+	apf_test_fault(&g, 0x1101, apf_test_this_cpu());
 	kvm_apf_guest_wake(0x1001, EIO);
 	kvm_apf_guest_wake(0x1101, 0);
 	KUNIT_EXPECT_TRUE(test, apf_test_has(0x1001, true));
 	KUNIT_EXPECT_TRUE(test, apf_test_has(0x1101, true));
 
-	apf_test_fault(&f, 0x1001, apf_test_this_cpu());
 	KUNIT_EXPECT_EQ(test, kvm_apf_guest_wait(&f), EIO);
 	KUNIT_EXPECT_FALSE(test, apf_test_has(0x1001, true));
-	apf_test_fault(&f, 0x1101, apf_test_this_cpu());
-	KUNIT_EXPECT_EQ(test, kvm_apf_guest_wait(&f), 0);
+	KUNIT_EXPECT_EQ(test, kvm_apf_guest_wait(&g), 0);
 	KUNIT_EXPECT_FALSE(test, apf_test_has(0x1101, true));
 }
 
@@ -138,6 +158,7 @@ static void guest_wake_all_one_cpu(struct kunit *test)
 	KUNIT_ASSERT_NE_MSG(test, cpu, other, "needs two CPUs (-smp 2)");
 	mine = apf_test_park(test, 0x3001, cpu);
 	theirs = apf_test_park(test, 0x3101, other);
+	apf_test_fault(&f, 0x3201, cpu);
 	kvm_apf_guest_wake(0x3201, ENOENT);
 
 	kvm_apf_guest_wake_cpu(cpu);
@@ -170,7 +191,6 @@ static void guest_wake_all_one_cpu(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, apf_test_woke(theirs));
 
 	/* Both wake-alls left the early "page ready" for its task. */
-	apf_test_fault(&f, 0x3201, cpu);
 	KUNIT_EXPECT_EQ(test, kvm_apf_guest_wait(&f), ENOENT);
 }
 
@@ -239,12 +259,137 @@ static void guest_many_parked(struct kunit *test)
 	}
 }
 
+/*
+ * A "page ready" no task took (its task never parked: arm64 had no slot for
+ * it) is stale once the host reuses its token for a new "not present": the
+ * new fault neither takes its error nor wakes for it, but parks until its
+ * own "page ready", which it takes even if one came early; and the stale one
+ * is dropped.  A task told before the stale one came and still on its way
+ * then retries its access instead of sleeping forever.
+ */
+static void guest_stale_ready(struct kunit *test)
+{
+	struct kvm_apf_guest_fault f, old;
+	struct apf_test_parker *p;
+	int cpu;
+
+	migrate_disable();	/* "page ready" comes to the CPU told */
+	cpu = smp_processor_id();
+	kvm_apf_guest_wake(0x6001, EIO);
+	migrate_enable();
+	KUNIT_EXPECT_TRUE(test, apf_test_has(0x6001, true));
+	apf_test_fault(&f, 0x6001, cpu);
+	p = apf_test_run(test, &f);
+	KUNIT_EXPECT_FALSE_MSG(test, completion_done(&p->done),
+			       "took the stale \"page ready\" (status %u)",
+			       p->status);
+	KUNIT_EXPECT_FALSE(test, apf_test_has(0x6001, true));
+	kvm_apf_guest_wake(0x6001, 0);
+	KUNIT_ASSERT_TRUE(test, apf_test_woke(p));
+	KUNIT_EXPECT_EQ(test, p->status, 0);
+
+	/* Stale and its own, both early: it takes its own. */
+	migrate_disable();
+	cpu = smp_processor_id();
+	kvm_apf_guest_wake(0x6101, EIO);
+	apf_test_fault(&f, 0x6101, cpu);
+	kvm_apf_guest_wake(0x6101, 0);
+	migrate_enable();
+	KUNIT_EXPECT_EQ_MSG(test, kvm_apf_guest_wait(&f), 0,
+			    "took the stale \"page ready\"");
+	KUNIT_EXPECT_FALSE(test, apf_test_has(0x6101, true));
+
+	/*
+	 * A task told 0x6201 before the stale "page ready" came, still not
+	 * parked when the token comes back: it does not sleep once the new
+	 * fault dropped that "page ready".
+	 */
+	migrate_disable();
+	cpu = smp_processor_id();
+	apf_test_fault(&old, 0x6201, cpu);
+	kvm_apf_guest_wake(0x6201, 0);
+	migrate_enable();
+	apf_test_fault(&f, 0x6201, cpu);
+	p = apf_test_run(test, &f);
+	KUNIT_EXPECT_FALSE(test, completion_done(&p->done));
+	KUNIT_EXPECT_FALSE(test, apf_test_has(0x6201, true));
+	KUNIT_EXPECT_TRUE(test, apf_test_woke(apf_test_run(test, &old)));
+	kvm_apf_guest_wake(0x6201, 0);
+	KUNIT_ASSERT_TRUE(test, apf_test_woke(p));
+}
+
+/* How many early "page ready"s @cpu has in the table. */
+static unsigned int apf_test_count_early(int cpu)
+{
+	unsigned int i, count = 0;
+	struct apf_sleeper *n;
+	unsigned long flags;
+
+	for (i = 0; i < ARRAY_SIZE(apf_sleepers); i++) {
+		raw_spin_lock_irqsave(&apf_sleepers[i].lock, flags);
+		hlist_for_each_entry(n, &apf_sleepers[i].list, link)
+			count += n->early && n->cpu == cpu;
+		raw_spin_unlock_irqrestore(&apf_sleepers[i].lock, flags);
+	}
+	return count;
+}
+
+/* Drop the early "page ready"s of tokens @first..@last. */
+static void apf_test_drop_early(u32 first, u32 last)
+{
+	struct apf_sleeper *n;
+	struct hlist_node *next;
+	unsigned long flags;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(apf_sleepers); i++) {
+		raw_spin_lock_irqsave(&apf_sleepers[i].lock, flags);
+		hlist_for_each_entry_safe(n, next, &apf_sleepers[i].list, link)
+			if (n->early && n->token >= first && n->token <= last) {
+				hlist_del(&n->link);
+				atomic_dec(per_cpu_ptr(&apf_early_count, n->cpu));
+				kfree(n);
+			}
+		raw_spin_unlock_irqrestore(&apf_sleepers[i].lock, flags);
+	}
+}
+
+/*
+ * "Page ready"s no task ever takes (each task's fault had no slot, or the
+ * host sent them wrongly) stay bounded: a CPU holds at most APF_EARLY_MAX.
+ * A task whose early "page ready" went with them does not sleep.
+ */
+#define APF_TEST_FLOOD	(4 * APF_EARLY_MAX)
+
+static void guest_unclaimed_ready_bounded(struct kunit *test)
+{
+	struct kvm_apf_guest_fault f;
+	unsigned int n;
+	u32 i;
+	int cpu;
+
+	migrate_disable();	/* "page ready" comes to the CPU told */
+	cpu = smp_processor_id();
+	apf_test_fault(&f, 0x70000, cpu);
+	kvm_apf_guest_wake(0x70000, EIO);
+	for (i = 1; i <= APF_TEST_FLOOD; i++)
+		kvm_apf_guest_wake(0x70000 + i, EIO);
+	n = apf_test_count_early(cpu);
+	migrate_enable();
+	KUNIT_EXPECT_LE_MSG(test, n, APF_EARLY_MAX,
+			    "%u unclaimed \"page ready\"s kept", n);
+	KUNIT_EXPECT_TRUE(test, apf_test_woke(apf_test_run(test, &f)));
+	apf_test_drop_early(0x70000, 0x70000 + APF_TEST_FLOOD);
+}
+
 static struct kunit_case kvm_apf_guest_cases[] = {
 	KUNIT_CASE(guest_ready_before_park),
 	KUNIT_CASE(guest_park_then_ready),
 	KUNIT_CASE(guest_wake_all_one_cpu),
 	KUNIT_CASE(guest_wake_all_before_park),
 	KUNIT_CASE(guest_many_parked),
+	KUNIT_CASE(guest_stale_ready),
+	KUNIT_CASE(guest_unclaimed_ready_bounded),
 	{}
 };
 
