@@ -425,6 +425,26 @@ int kvm_apf_arm64_get_reg(struct kvm_vcpu *vcpu, u64 id, u64 *val)
 	return -ENOENT;
 }
 
+/*
+ * The PSTATE of a context the event can have interrupted: AArch64 EL0t,
+ * EL1t or EL1h (kvm_apf_sdei_can_deliver()).  set_core_reg() refuses the
+ * other modes for such a vCPU, or accepts them only for a vCPU the event is
+ * never delivered to (AArch32 EL1, nested virtualization).
+ */
+static bool sdei_pstate_valid(struct kvm_vcpu *vcpu, u64 pstate)
+{
+	if (vcpu_el1_is_32bit(vcpu))
+		return false;
+	switch (pstate & (PSR_MODE32_BIT | PSR_MODE_MASK)) {
+	case PSR_MODE_EL0t:
+	case PSR_MODE_EL1t:
+	case PSR_MODE_EL1h:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static bool sdei_state_valid(u64 state)
 {
 	if (state & ~KVM_APF_SDEI_STATE_BITS)
@@ -445,9 +465,9 @@ static bool sdei_state_valid(u64 state)
  * The destination of a migration restores what the source's guest set up;
  * a restored enabled CTRL wakes every task the guest had parked.
  *
- * Return: 0; -EINVAL for a value the guest could not have set (nothing
- * changed); -EBUSY to move the PPI while it is raised; -ENOENT if @id is
- * not one of them.
+ * Return: 0; -EINVAL for a value the guest could not have set, such as a
+ * PSTATE the event cannot interrupt (nothing changed); -EBUSY to move the
+ * PPI while it is raised; -ENOENT if @id is not one of them.
  */
 int kvm_apf_arm64_set_reg(struct kvm_vcpu *vcpu, u64 id, u64 val)
 {
@@ -455,6 +475,9 @@ int kvm_apf_arm64_set_reg(struct kvm_vcpu *vcpu, u64 id, u64 val)
 	u64 ctx = id - KVM_REG_ARM_APF_SDEI_CTX(0);
 
 	if (ctx < KVM_APF_SDEI_CTX_REGS) {
+		if (ctx == SDEI_CTX_PSTATE &&
+		    !sdei_pstate_valid(vcpu, val))
+			return -EINVAL;
 		apf->sdei.ctx[ctx] = val;
 		return 0;
 	}

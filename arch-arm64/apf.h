@@ -28,6 +28,10 @@ int kvm_apf_arm64_set_reg(struct kvm_vcpu *vcpu, u64 id, u64 val);
 /* PSTATE of the handler: EL1 with SP_EL1, debug, SError, IRQ, FIQ masked. */
 #define KVM_APF_SDEI_HANDLER_PSTATE	(PSR_MODE_EL1h | PSR_D_BIT | \
 					 PSR_A_BIT | PSR_I_BIT | PSR_F_BIT)
+/* The saved context, struct kvm_apf_sdei's ctx[] (KVM_REG_ARM_APF_SDEI_CTX) */
+#define SDEI_CTX_GPRS			18	/* x0-x17 */
+#define SDEI_CTX_PC			18
+#define SDEI_CTX_PSTATE			19
 bool kvm_apf_sdei_is_call(u32 func_id);
 int kvm_apf_sdei_call(struct kvm_vcpu *vcpu, u32 func_id);
 bool kvm_apf_sdei_can_deliver(struct kvm_vcpu *vcpu);

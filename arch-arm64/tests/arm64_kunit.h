@@ -477,15 +477,55 @@ static void arm64_migration_regs(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ppi, 31);
 
 	/* A destination restores a running handler's context. */
-	for (i = 0; i < KVM_APF_SDEI_CTX_REGS; i++)
+	for (i = 0; i < KVM_APF_SDEI_CTX_REGS - 1; i++)
 		KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_SDEI_CTX(i),
 					      200 + i), 0);
+	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_SDEI_CTX(19),
+				      PSR_MODE_EL1h), 0);
 	hvc(vcpu, SDEI_1_0_FN_SDEI_EVENT_COMPLETE, 0, 0, 0, 0);
 	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 5), 205);
 	KUNIT_EXPECT_EQ(test, *vcpu_pc(vcpu), 218);
+	KUNIT_EXPECT_EQ(test, *vcpu_cpsr(vcpu), PSR_MODE_EL1h);
 	/* A restored CTRL wakes every parked task, as re-enabling does. */
 	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_CTRL, ctrl), 0);
 	KUNIT_EXPECT_EQ(test, vcpu->async_pf.queued, 1);
+}
+
+/*
+ * SDEI_CTX(19) is the PSTATE EVENT_COMPLETE installs: only what the event
+ * can interrupt (AArch64 EL0t, EL1t, EL1h) is accepted, as set_core_reg
+ * refuses modes the vCPU cannot be in; a refused value changes nothing.
+ */
+static void arm64_sdei_ctx_pstate(struct kunit *test)
+{
+	const u64 id = KVM_REG_ARM_APF_SDEI_CTX(19);
+	const u64 flags = PSR_N_BIT | PSR_D_BIT | PSR_I_BIT;
+	const u64 good[] = { PSR_MODE_EL0t, PSR_MODE_EL1t,
+			     PSR_MODE_EL1h | flags };
+	const u64 bad[] = { PSR_MODE_EL2h, PSR_MODE_EL2t, PSR_MODE_EL3h,
+			    PSR_MODE_EL1h | 2, 0x3, 0x6, 0xa, 0xf,
+			    PSR_MODE32_BIT | PSR_AA32_MODE_USR,
+			    PSR_MODE32_BIT | PSR_AA32_MODE_SVC };
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	u64 val;
+	int i;
+
+	guest_ready(test, vcpu, 0);
+	kvm_apf_sdei_deliver(vcpu);
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		KUNIT_EXPECT_EQ(test, set_reg(vcpu, id, good[i]), 0);
+		kvm_apf_arm64_get_reg(vcpu, id, &val);
+		KUNIT_EXPECT_EQ(test, val, good[i]);
+	}
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		KUNIT_EXPECT_EQ_MSG(test, set_reg(vcpu, id, bad[i]), -EINVAL,
+				    "PSTATE %#llx", bad[i]);
+		kvm_apf_arm64_get_reg(vcpu, id, &val);
+		KUNIT_EXPECT_EQ(test, val, good[ARRAY_SIZE(good) - 1]);
+	}
+	/* What completion installs is what was accepted. */
+	hvc(vcpu, SDEI_1_0_FN_SDEI_EVENT_COMPLETE, 0, 0, 0, 0);
+	KUNIT_EXPECT_EQ(test, *vcpu_cpsr(vcpu), PSR_MODE_EL1h | flags);
 }
 
 static struct kunit_case arm64_cases[] = {
@@ -497,6 +537,7 @@ static struct kunit_case arm64_cases[] = {
 	KUNIT_CASE(arm64_ppi_ready_and_ack),
 	KUNIT_CASE(arm64_el1_needs_send_always),
 	KUNIT_CASE(arm64_migration_regs),
+	KUNIT_CASE(arm64_sdei_ctx_pstate),
 	{}
 };
 
