@@ -528,6 +528,44 @@ static void arm64_sdei_ctx_pstate(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, *vcpu_cpsr(vcpu), PSR_MODE_EL1h | flags);
 }
 
+/*
+ * A vCPU parked in PSCI SYSTEM_SUSPEND wakes on what upstream wakes it on
+ * (a pending interrupt), not on a completion or the wake-all still to be
+ * delivered: a VMM that denies the wakeup would otherwise spin on
+ * KVM_EXIT_SYSTEM_EVENT(WAKEUP), as the request is only handled once the
+ * vCPU runs.  In WFI the same completion does wake it.
+ */
+static void arm64_suspended_not_woken(struct kunit *test)
+{
+	const u64 ctrl = FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED;
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	struct kvm_apf_vcpu *apf = &vcpu->async_pf;
+	u32 token;
+
+	guest_ready(test, vcpu, 0);
+	KUNIT_ASSERT_EQ(test, kvm_apf_setup(apf, 0x1000, 1, 0x1000,
+					    KVM_APF_ITEM_USER, NULL, 0), 0);
+	token = vcpu_fake(vcpu)->area.np_token;
+	hvc(vcpu, SDEI_1_0_FN_SDEI_EVENT_COMPLETE, 0, 0, 0, 0);
+	kvm_clear_request(KVM_REQ_APF_READY, vcpu);
+	KUNIT_EXPECT_FALSE(test, kvm_arch_vcpu_runnable(vcpu));
+
+	WRITE_ONCE(vcpu->arch.mp_state.mp_state, KVM_MP_STATE_SUSPENDED);
+	KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(apf, token, 0), 0);
+	KUNIT_EXPECT_TRUE(test, kvm_test_request(KVM_REQ_APF_READY, vcpu));
+	KUNIT_EXPECT_FALSE(test, kvm_arch_vcpu_runnable(vcpu));
+	/* The wake-all of a restored CTRL neither. */
+	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_CTRL, ctrl), 0);
+	KUNIT_EXPECT_FALSE(test, kvm_arch_vcpu_runnable(vcpu));
+
+	/* Out of suspend (e.g. WFI), the completion wakes it to deliver. */
+	WRITE_ONCE(vcpu->arch.mp_state.mp_state, KVM_MP_STATE_RUNNABLE);
+	KUNIT_EXPECT_TRUE(test, kvm_arch_vcpu_runnable(vcpu));
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(apf), 0);
+	KUNIT_EXPECT_EQ(test, vcpu_fake(vcpu)->ppi_level, 1);
+	KUNIT_EXPECT_NE(test, vcpu_fake(vcpu)->area.token, 0);
+}
+
 static struct kunit_case arm64_cases[] = {
 	KUNIT_CASE(arm64_smccc_decode),
 	KUNIT_CASE(arm64_smccc_enable),
@@ -538,6 +576,7 @@ static struct kunit_case arm64_cases[] = {
 	KUNIT_CASE(arm64_el1_needs_send_always),
 	KUNIT_CASE(arm64_migration_regs),
 	KUNIT_CASE(arm64_sdei_ctx_pstate),
+	KUNIT_CASE(arm64_suspended_not_woken),
 	{}
 };
 
