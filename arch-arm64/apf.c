@@ -36,6 +36,13 @@ static bool apf_enabled(struct kvm_vcpu *vcpu)
 	return vcpu->arch.apf.ctrl & KVM_APF_ARM64_ENABLED;
 }
 
+/* Async PF is offered: its bit of the vendor-hyp bitmap is set. */
+static bool apf_offered(struct kvm_vcpu *vcpu)
+{
+	return test_bit(KVM_REG_ARM_VENDOR_HYP_BIT_APF,
+			&vcpu->kvm->arch.smccc_feat.vendor_hyp_bmap);
+}
+
 /* Raise or lower "page ready" (KUnit replaces the vGIC here). */
 static int apf_set_ppi(struct kvm_vcpu *vcpu, bool level)
 {
@@ -285,28 +292,34 @@ bool kvm_apf_arm64_faultin(struct kvm_vcpu *vcpu,
  * @vcpu: the vCPU
  * @func_id: an SMCCC function ID
  *
- * Offered to every guest, as x86 offers its MSRs; a VMM that must hide
- * them (e.g. to migrate to an older host) denies them with
- * KVM_ARM_VM_SMCCC_FILTER, which is consulted first.
+ * Offered unless the VMM cleared KVM_REG_ARM_VENDOR_HYP_BIT_APF in the
+ * vendor-hyp bitmap (e.g. to migrate to an older host), as upstream gates
+ * PTP; KVM_ARM_VM_SMCCC_FILTER is consulted first.
  *
- * Return: true for KVM_APF_ARM64_FUNC_ID and the SDEI calls.
+ * Return: true for KVM_APF_ARM64_FUNC_ID and the SDEI calls, if offered.
  */
 bool kvm_apf_arm64_call_allowed(struct kvm_vcpu *vcpu, u32 func_id)
 {
-	return func_id == KVM_APF_ARM64_FUNC_ID ||
-	       kvm_apf_sdei_is_call(func_id);
+	return apf_offered(vcpu) &&
+	       (func_id == KVM_APF_ARM64_FUNC_ID ||
+		kvm_apf_sdei_is_call(func_id));
 }
 
 /**
  * kvm_apf_arm64_hyp_features() - add async PF to the KVM_FEATURES reply
  * @vcpu: the vCPU
  * @val: x0-x3 of ARM_SMCCC_VENDOR_HYP_KVM_FEATURES_FUNC_ID (bit N of the
- *	128 is function N)
+ *	128 is function N), x0 the vendor-hyp bitmap
+ *
+ * The call's bit is set if offered; the bitmap's bit for it, which is no
+ * function's number, is cleared from x0.
  */
 void kvm_apf_arm64_hyp_features(struct kvm_vcpu *vcpu, u64 *val)
 {
 	BUILD_BUG_ON(KVM_APF_ARM64_FUNC >= 128);
-	val[KVM_APF_ARM64_FUNC / 32] |= BIT(KVM_APF_ARM64_FUNC % 32);
+	val[0] &= ~BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF);
+	if (apf_offered(vcpu))
+		val[KVM_APF_ARM64_FUNC / 32] |= BIT(KVM_APF_ARM64_FUNC % 32);
 }
 
 static long apf_call(struct kvm_vcpu *vcpu, u64 *val)
@@ -361,10 +374,13 @@ static const u64 apf_reg_ids[] = {
  * kvm_apf_arm64_num_regs() - how many firmware registers async PF adds
  * @vcpu: the vCPU
  *
- * Return: the number kvm_apf_arm64_copy_reg_indices() copies.
+ * Return: the number kvm_apf_arm64_copy_reg_indices() copies: none if
+ * async PF is not offered (KVM_REG_ARM_VENDOR_HYP_BIT_APF clear).
  */
 int kvm_apf_arm64_num_regs(struct kvm_vcpu *vcpu)
 {
+	if (!apf_offered(vcpu))
+		return 0;
 	return ARRAY_SIZE(apf_reg_ids) + KVM_APF_SDEI_CTX_REGS;
 }
 
@@ -379,6 +395,8 @@ int kvm_apf_arm64_copy_reg_indices(struct kvm_vcpu *vcpu, u64 __user *uind)
 {
 	int i;
 
+	if (!apf_offered(vcpu))
+		return 0;
 	for (i = 0; i < ARRAY_SIZE(apf_reg_ids); i++)
 		if (put_user(apf_reg_ids[i], uind++))
 			return -EFAULT;
@@ -394,13 +412,16 @@ int kvm_apf_arm64_copy_reg_indices(struct kvm_vcpu *vcpu, u64 __user *uind)
  * @id: the register
  * @val: its value
  *
- * Return: 0, or -ENOENT if @id is not one of them.
+ * Return: 0, or -ENOENT if @id is not one of them or async PF is not
+ * offered.
  */
 int kvm_apf_arm64_get_reg(struct kvm_vcpu *vcpu, u64 id, u64 *val)
 {
 	struct kvm_apf_arm64 *apf = &vcpu->arch.apf;
 	u64 ctx = id - KVM_REG_ARM_APF_SDEI_CTX(0);
 
+	if (!apf_offered(vcpu))
+		return -ENOENT;
 	if (ctx < KVM_APF_SDEI_CTX_REGS) {
 		*val = apf->sdei.ctx[ctx];
 		return 0;
@@ -467,13 +488,16 @@ static bool sdei_state_valid(u64 state)
  *
  * Return: 0; -EINVAL for a value the guest could not have set, such as a
  * PSTATE the event cannot interrupt (nothing changed); -EBUSY to move the
- * PPI while it is raised; -ENOENT if @id is not one of them.
+ * PPI while it is raised; -ENOENT if @id is not one of them or async PF is
+ * not offered.
  */
 int kvm_apf_arm64_set_reg(struct kvm_vcpu *vcpu, u64 id, u64 val)
 {
 	struct kvm_apf_arm64 *apf = &vcpu->arch.apf;
 	u64 ctx = id - KVM_REG_ARM_APF_SDEI_CTX(0);
 
+	if (!apf_offered(vcpu))
+		return -ENOENT;
 	if (ctx < KVM_APF_SDEI_CTX_REGS) {
 		if (ctx == SDEI_CTX_PSTATE &&
 		    !sdei_pstate_valid(vcpu, val))

@@ -10,6 +10,9 @@
 #include <linux/kvm_host.h>
 
 #ifdef CONFIG_KVM_APF_ARM64
+/* Added to the vendor-hyp bitmap's default (and only) features. */
+#define KVM_APF_ARM64_VENDOR_HYP_FEATURES	BIT(KVM_REG_ARM_VENDOR_HYP_BIT_APF)
+
 int kvm_apf_arm64_vcpu_init(struct kvm_vcpu *vcpu);
 void kvm_apf_arm64_vcpu_destroy(struct kvm_vcpu *vcpu);
 void kvm_apf_arm64_vcpu_reset(struct kvm_vcpu *vcpu);
@@ -38,6 +41,8 @@ bool kvm_apf_sdei_can_deliver(struct kvm_vcpu *vcpu);
 void kvm_apf_sdei_deliver(struct kvm_vcpu *vcpu);
 void kvm_apf_sdei_reset(struct kvm_vcpu *vcpu);
 #else
+#define KVM_APF_ARM64_VENDOR_HYP_FEATURES	0
+
 static inline int kvm_apf_arm64_vcpu_init(struct kvm_vcpu *vcpu)
 {
 	return 0;

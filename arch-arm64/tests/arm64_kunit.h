@@ -75,6 +75,7 @@ static struct kvm_vcpu *fake_vcpu(struct kunit *test)
 	vcpu->cpu = -1;
 	f->kvm.arch.vgic.in_kernel = true;
 	f->kvm.arch.vgic.initialized = true;
+	kvm_arm_init_hypercalls(&f->kvm);
 	*vcpu_cpsr(vcpu) = PSR_MODE_EL0t;
 	*vcpu_pc(vcpu) = FAKE_PC;
 	KUNIT_ASSERT_EQ(test, kvm_apf_arm64_vcpu_init(vcpu), 0);
@@ -566,6 +567,47 @@ static void arm64_suspended_not_woken(struct kunit *test)
 	KUNIT_EXPECT_NE(test, vcpu_fake(vcpu)->area.token, 0);
 }
 
+static long features_x3(struct kvm_vcpu *vcpu, u64 *x0)
+{
+	u64 feat[4] = { vcpu->kvm->arch.smccc_feat.vendor_hyp_bmap };
+
+	kvm_apf_arm64_hyp_features(vcpu, feat);
+	*x0 = feat[0];
+	return feat[3];
+}
+
+/*
+ * The vendor-hyp bitmap gates async PF as it gates PTP: on by default; a
+ * VMM that clears the bit (to migrate to a kernel without async PF) gets
+ * no calls (NOT_SUPPORTED), no KVM_FEATURES bit, and none of the 25
+ * registers (not listed, -ENOENT).
+ */
+static void arm64_vendor_hyp_bmap_gates(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	unsigned long *bmap = &vcpu->kvm->arch.smccc_feat.vendor_hyp_bmap;
+	const u32 sdei_reg = SDEI_1_0_FN_SDEI_EVENT_REGISTER;
+	const u64 ctx0 = KVM_REG_ARM_APF_SDEI_CTX(0);
+	u64 x0, val;
+
+	KUNIT_EXPECT_EQ(test, features_x3(vcpu, &x0), BIT(0));
+	/* KVM_FEATURES x0 names functions 0-63: our bit is not one. */
+	KUNIT_EXPECT_EQ(test, x0, (u64)GENMASK(1, 0));
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_num_regs(vcpu), 25);
+
+	*bmap &= GENMASK(1, 0);		/* what an older kernel offers */
+	KUNIT_EXPECT_EQ(test, features_x3(vcpu, &x0), 0);
+	KUNIT_EXPECT_FALSE(test, kvm_apf_arm64_call_allowed(vcpu,
+							    KVM_APF_ARM64_FUNC_ID));
+	KUNIT_EXPECT_FALSE(test, kvm_apf_arm64_call_allowed(vcpu, sdei_reg));
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_num_regs(vcpu), 0);
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_get_reg(vcpu, KVM_REG_ARM_APF_CTRL,
+						    &val), -ENOENT);
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_get_reg(vcpu, ctx0, &val), -ENOENT);
+	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_PPI, 20), -ENOENT);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ppi, KVM_APF_ARM64_DEFAULT_PPI);
+}
+
 static struct kunit_case arm64_cases[] = {
 	KUNIT_CASE(arm64_smccc_decode),
 	KUNIT_CASE(arm64_smccc_enable),
@@ -577,6 +619,7 @@ static struct kunit_case arm64_cases[] = {
 	KUNIT_CASE(arm64_migration_regs),
 	KUNIT_CASE(arm64_sdei_ctx_pstate),
 	KUNIT_CASE(arm64_suspended_not_woken),
+	KUNIT_CASE(arm64_vendor_hyp_bmap_gates),
 	{}
 };
 
