@@ -22,6 +22,7 @@
 #include <asm/kvm_emulate.h>
 
 #include "apf.h"
+#include "vgic/vgic.h"
 
 #define APF_AREA_ALIGN		sizeof(struct kvm_apf_shared)
 #define APF_ENABLE_LOW_BITS	(APF_AREA_ALIGN - 1)
@@ -43,12 +44,68 @@ static bool apf_offered(struct kvm_vcpu *vcpu)
 			&vcpu->kvm->arch.smccc_feat.vendor_hyp_bmap);
 }
 
-/* Raise or lower "page ready" (KUnit replaces the vGIC here). */
+/*
+ * Raise or lower "page ready", as the PPI's owner in the vGIC (KUnit
+ * replaces the vGIC here).
+ */
 static int apf_set_ppi(struct kvm_vcpu *vcpu, bool level)
 {
 	KUNIT_STATIC_STUB_REDIRECT(apf_set_ppi, vcpu, level);
 	return kvm_vgic_inject_irq(vcpu->kvm, vcpu, vcpu->arch.apf.ppi, level,
-				   NULL);
+				   &vcpu->arch.apf);
+}
+
+/*
+ * Claim PPI @intid in the vGIC for "page ready", or give it back (KUnit
+ * replaces the vGIC here).  Returns 0, or -EEXIST if another device owns it.
+ */
+static int apf_ppi_own(struct kvm_vcpu *vcpu, u32 intid, bool claim)
+{
+	struct vgic_irq *irq;
+	unsigned long flags;
+
+	KUNIT_STATIC_STUB_REDIRECT(apf_ppi_own, vcpu, intid, claim);
+	if (claim)
+		return kvm_vgic_set_owner(vcpu, intid, &vcpu->arch.apf);
+	irq = vgic_get_irq(vcpu->kvm, vcpu, intid);
+	raw_spin_lock_irqsave(&irq->irq_lock, flags);
+	if (irq->owner == &vcpu->arch.apf)
+		irq->owner = NULL;
+	raw_spin_unlock_irqrestore(&irq->irq_lock, flags);
+	vgic_put_irq(vcpu->kvm, irq);
+	return 0;
+}
+
+static bool apf_ppi_is_pmu(struct kvm_vcpu *vcpu, u32 intid)
+{
+#ifdef CONFIG_HW_PERF_EVENTS
+	return kvm_vcpu_has_pmu(vcpu) && kvm_arm_pmu_irq_initialized(vcpu) &&
+	       vcpu->arch.pmu.irq_num == intid;
+#else
+	return false;
+#endif
+}
+
+/*
+ * Is PPI @intid a timer's or the PMU's?  They claim theirs in the vGIC only
+ * when the vCPU first runs, so before that the vGIC cannot tell.
+ */
+static bool apf_ppi_is_device(struct kvm_vcpu *vcpu, u32 intid)
+{
+	int i, timers = vcpu_has_nv(vcpu) ? NR_KVM_TIMERS : NR_KVM_EL0_TIMERS;
+
+	for (i = 0; i < timers; i++)
+		if (vcpu->kvm->arch.timer_data.ppi[i] == intid)
+			return true;
+	return apf_ppi_is_pmu(vcpu, intid);
+}
+
+/* Claim @intid unless another device has it; 0 or -EBUSY. */
+static int apf_ppi_claim(struct kvm_vcpu *vcpu, u32 intid)
+{
+	if (apf_ppi_is_device(vcpu, intid) || apf_ppi_own(vcpu, intid, true))
+		return -EBUSY;
+	return 0;
 }
 
 /* Write or read part of the shared area (KUnit replaces guest memory). */
@@ -193,6 +250,37 @@ int kvm_apf_arm64_vcpu_init(struct kvm_vcpu *vcpu)
 	vcpu->arch.apf.ppi = KVM_APF_ARM64_DEFAULT_PPI;
 	kvm_apf_sdei_reset(vcpu);
 	return kvm_async_pf_vcpu_setup(vcpu, &arm64_apf_ops);
+}
+
+/**
+ * kvm_apf_arm64_first_run() - claim the "page ready" PPI in the vGIC
+ * @vcpu: the vCPU, before it first runs, after the timers and the PMU
+ *	claimed their PPIs
+ *
+ * A PPI the VMM chose (KVM_REG_ARM_APF_PPI) that another device owns is
+ * refused; the default one moves to the lowest free PPI instead.
+ *
+ * Return: 0, or -EBUSY if the PPI (for the default, every PPI) is taken.
+ */
+int kvm_apf_arm64_first_run(struct kvm_vcpu *vcpu)
+{
+	struct kvm_apf_arm64 *apf = &vcpu->arch.apf;
+	u32 intid;
+
+	if (!irqchip_in_kernel(vcpu->kvm) || apf->ppi_claimed)
+		return 0;
+	if (apf_ppi_claim(vcpu, apf->ppi)) {
+		if (apf->ppi_chosen)
+			return -EBUSY;
+		for (intid = VGIC_NR_SGIS; intid < VGIC_NR_PRIVATE_IRQS; intid++)
+			if (!apf_ppi_claim(vcpu, intid))
+				break;
+		if (intid == VGIC_NR_PRIVATE_IRQS)
+			return -EBUSY;
+		apf->ppi = intid;
+	}
+	apf->ppi_claimed = true;
+	return 0;
 }
 
 /**
@@ -477,6 +565,30 @@ static bool sdei_state_valid(u64 state)
 	       (state & KVM_APF_SDEI_RUNNING);
 }
 
+/*
+ * The VMM chooses the PPI: one no other device owns.  From the first run
+ * on, the new one is claimed in the vGIC and the old one given back.
+ */
+static int apf_move_ppi(struct kvm_vcpu *vcpu, u64 intid)
+{
+	struct kvm_apf_arm64 *apf = &vcpu->arch.apf;
+
+	if (intid < VGIC_NR_SGIS || intid >= VGIC_NR_PRIVATE_IRQS)
+		return -EINVAL;
+	if (apf->ppi_raised)
+		return -EBUSY;
+	if (intid != apf->ppi) {
+		if (apf->ppi_claimed ? apf_ppi_claim(vcpu, intid) :
+		    apf_ppi_is_device(vcpu, intid))
+			return -EBUSY;
+		if (apf->ppi_claimed)
+			apf_ppi_own(vcpu, apf->ppi, false);
+	}
+	apf->ppi = intid;
+	apf->ppi_chosen = true;
+	return 0;
+}
+
 /**
  * kvm_apf_arm64_set_reg() - KVM_SET_ONE_REG of an async PF register
  * @vcpu: the vCPU, its mutex held
@@ -488,8 +600,8 @@ static bool sdei_state_valid(u64 state)
  *
  * Return: 0; -EINVAL for a value the guest could not have set, such as a
  * PSTATE the event cannot interrupt (nothing changed); -EBUSY to move the
- * PPI while it is raised; -ENOENT if @id is not one of them or async PF is
- * not offered.
+ * PPI while it is raised or onto one another device (a timer, the PMU)
+ * owns; -ENOENT if @id is not one of them or async PF is not offered.
  */
 int kvm_apf_arm64_set_reg(struct kvm_vcpu *vcpu, u64 id, u64 val)
 {
@@ -509,12 +621,7 @@ int kvm_apf_arm64_set_reg(struct kvm_vcpu *vcpu, u64 id, u64 val)
 	case KVM_REG_ARM_APF_CTRL:
 		return apf_set_ctrl(vcpu, val);
 	case KVM_REG_ARM_APF_PPI:
-		if (val < VGIC_NR_SGIS || val >= VGIC_NR_PRIVATE_IRQS)
-			return -EINVAL;
-		if (apf->ppi_raised)
-			return -EBUSY;
-		apf->ppi = val;
-		return 0;
+		return apf_move_ppi(vcpu, val);
 	case KVM_REG_ARM_APF_SDEI_EP:
 		apf->sdei.ep = val;
 		return 0;

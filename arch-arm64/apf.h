@@ -14,6 +14,7 @@
 #define KVM_APF_ARM64_VENDOR_HYP_FEATURES	BIT(KVM_REG_ARM_VENDOR_HYP_BIT_APF)
 
 int kvm_apf_arm64_vcpu_init(struct kvm_vcpu *vcpu);
+int kvm_apf_arm64_first_run(struct kvm_vcpu *vcpu);
 void kvm_apf_arm64_vcpu_destroy(struct kvm_vcpu *vcpu);
 void kvm_apf_arm64_vcpu_reset(struct kvm_vcpu *vcpu);
 bool kvm_apf_arm64_faultin(struct kvm_vcpu *vcpu,
@@ -44,6 +45,11 @@ void kvm_apf_sdei_reset(struct kvm_vcpu *vcpu);
 #define KVM_APF_ARM64_VENDOR_HYP_FEATURES	0
 
 static inline int kvm_apf_arm64_vcpu_init(struct kvm_vcpu *vcpu)
+{
+	return 0;
+}
+
+static inline int kvm_apf_arm64_first_run(struct kvm_vcpu *vcpu)
 {
 	return 0;
 }

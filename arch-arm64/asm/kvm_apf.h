@@ -37,6 +37,9 @@ struct kvm_apf_sdei {
  * struct kvm_apf_arm64 - one vCPU's arm64 async PF state
  * @ctrl: the guest's ENABLE word (shared-area gpa | KVM_APF_ARM64_*)
  * @ppi: the INTID of "page ready"
+ * @ppi_chosen: the VMM set @ppi (KVM_REG_ARM_APF_PPI); else KVM may move
+ *	the default off a PPI another device owns
+ * @ppi_claimed: @ppi is ours in the vGIC (from the vCPU's first run)
  * @ppi_raised: "page ready" is raised until the guest's ACK
  * @area: the shared area (struct kvm_apf_shared)
  * @sdei: the "page not present" event
@@ -44,6 +47,8 @@ struct kvm_apf_sdei {
 struct kvm_apf_arm64 {
 	u64 ctrl;
 	u32 ppi;
+	bool ppi_chosen;
+	bool ppi_claimed;
 	bool ppi_raised;
 	struct gfn_to_hva_cache area;
 	struct kvm_apf_sdei sdei;

@@ -21,6 +21,7 @@ struct arm64_fake {
 	int area_init_result;
 	int ppi_level;
 	int ppi_raises;
+	void *owner[VGIC_NR_PRIVATE_IRQS];	/* the vGIC's PPI owners */
 };
 
 static struct arm64_fake *vcpu_fake(struct kvm_vcpu *vcpu)
@@ -58,6 +59,21 @@ static int fake_area_init(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
 	return vcpu_fake(vcpu)->area_init_result;
 }
 
+static int fake_ppi_own(struct kvm_vcpu *vcpu, u32 intid, bool claim)
+{
+	void **owner = &vcpu_fake(vcpu)->owner[intid];
+
+	if (!claim) {
+		if (*owner == &vcpu->arch.apf)
+			*owner = NULL;
+		return 0;
+	}
+	if (*owner && *owner != &vcpu->arch.apf)
+		return -EEXIST;
+	*owner = &vcpu->arch.apf;
+	return 0;
+}
+
 static void fake_destroy(void *data)
 {
 	kvm_apf_arm64_vcpu_destroy(&((struct arm64_fake *)data)->vcpu);
@@ -84,6 +100,7 @@ static struct kvm_vcpu *fake_vcpu(struct kunit *test)
 	kunit_activate_static_stub(test, apf_set_ppi, fake_set_ppi);
 	kunit_activate_static_stub(test, apf_area_rw, fake_area_rw);
 	kunit_activate_static_stub(test, apf_area_init, fake_area_init);
+	kunit_activate_static_stub(test, apf_ppi_own, fake_ppi_own);
 	return vcpu;
 }
 
@@ -530,6 +547,62 @@ static void arm64_sdei_ctx_pstate(struct kunit *test)
 }
 
 /*
+ * KVM_SET_ONE_REG(APF_PPI) refuses a PPI another device of the vCPU owns:
+ * the timers' (VM-wide, claimed at first run) and one the vGIC says is
+ * someone else's; the value stays.
+ */
+static void arm64_ppi_set_refuses_owned(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	struct kvm *kvm = vcpu->kvm;
+
+	kvm->arch.timer_data.ppi[TIMER_VTIMER] = 27;
+	kvm->arch.timer_data.ppi[TIMER_PTIMER] = 30;
+	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_PPI, 27), -EBUSY);
+	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_PPI, 30), -EBUSY);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ppi, KVM_APF_ARM64_DEFAULT_PPI);
+	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_PPI, 21), 0);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ppi, 21);
+}
+
+/*
+ * The first run claims the PPI in the vGIC, after the timers and the PMU
+ * claimed theirs: the default moves off an owned PPI (and INFO says where),
+ * one the VMM chose is refused; later moves claim the new PPI and give the
+ * old one back.
+ */
+static void arm64_ppi_first_run_claims(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test), *chosen = fake_vcpu(test);
+	struct arm64_fake *f = vcpu_fake(vcpu), *g = vcpu_fake(chosen);
+	void *pmu = &vcpu->arch.pmu, *ours = &vcpu->arch.apf;
+
+	f->owner[16] = pmu;
+	f->owner[KVM_APF_ARM64_DEFAULT_PPI] = pmu;
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_first_run(vcpu), 0);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ppi, 18);
+	KUNIT_EXPECT_PTR_EQ(test, f->owner[18], ours);
+	KUNIT_EXPECT_PTR_EQ(test, f->owner[KVM_APF_ARM64_DEFAULT_PPI], pmu);
+	hvc_apf(vcpu, KVM_APF_ARM64_INFO, 0);
+	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 3), 18);
+
+	/* Moved after the first run: claimed, the old one given back. */
+	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_PPI, 16), -EBUSY);
+	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_PPI, 22), 0);
+	KUNIT_EXPECT_PTR_EQ(test, f->owner[22], ours);
+	KUNIT_EXPECT_NULL(test, f->owner[18]);
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_first_run(vcpu), 0);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ppi, 22);
+
+	/* A PPI the VMM chose is not moved: its first run fails. */
+	KUNIT_EXPECT_EQ(test, set_reg(chosen, KVM_REG_ARM_APF_PPI, 20), 0);
+	g->owner[20] = pmu;
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_first_run(chosen), -EBUSY);
+	KUNIT_EXPECT_EQ(test, chosen->arch.apf.ppi, 20);
+	KUNIT_EXPECT_PTR_EQ(test, g->owner[20], pmu);
+}
+
+/*
  * A vCPU parked in PSCI SYSTEM_SUSPEND wakes on what upstream wakes it on
  * (a pending interrupt), not on a completion or the wake-all still to be
  * delivered: a VMM that denies the wakeup would otherwise spin on
@@ -618,6 +691,8 @@ static struct kunit_case arm64_cases[] = {
 	KUNIT_CASE(arm64_el1_needs_send_always),
 	KUNIT_CASE(arm64_migration_regs),
 	KUNIT_CASE(arm64_sdei_ctx_pstate),
+	KUNIT_CASE(arm64_ppi_set_refuses_owned),
+	KUNIT_CASE(arm64_ppi_first_run_claims),
 	KUNIT_CASE(arm64_suspended_not_woken),
 	KUNIT_CASE(arm64_vendor_hyp_bmap_gates),
 	{}
