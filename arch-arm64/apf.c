@@ -22,6 +22,7 @@
 #include <asm/kvm_emulate.h>
 
 #include "apf.h"
+#include "vgic/vgic.h"
 
 #define APF_AREA_ALIGN		sizeof(struct kvm_apf_shared)
 #define APF_ENABLE_LOW_BITS	(APF_AREA_ALIGN - 1)
@@ -36,12 +37,75 @@ static bool apf_enabled(struct kvm_vcpu *vcpu)
 	return vcpu->arch.apf.ctrl & KVM_APF_ARM64_ENABLED;
 }
 
-/* Raise or lower "page ready" (KUnit replaces the vGIC here). */
+/* Async PF is offered: its bit of the vendor-hyp bitmap is set. */
+static bool apf_offered(struct kvm_vcpu *vcpu)
+{
+	return test_bit(KVM_REG_ARM_VENDOR_HYP_BIT_APF,
+			&vcpu->kvm->arch.smccc_feat.vendor_hyp_bmap);
+}
+
+/*
+ * Raise or lower "page ready", as the PPI's owner in the vGIC (KUnit
+ * replaces the vGIC here).
+ */
 static int apf_set_ppi(struct kvm_vcpu *vcpu, bool level)
 {
 	KUNIT_STATIC_STUB_REDIRECT(apf_set_ppi, vcpu, level);
 	return kvm_vgic_inject_irq(vcpu->kvm, vcpu, vcpu->arch.apf.ppi, level,
-				   NULL);
+				   &vcpu->arch.apf);
+}
+
+/*
+ * Claim PPI @intid in the vGIC for "page ready", or give it back (KUnit
+ * replaces the vGIC here).  Returns 0, or -EEXIST if another device owns it.
+ */
+static int apf_ppi_own(struct kvm_vcpu *vcpu, u32 intid, bool claim)
+{
+	struct vgic_irq *irq;
+	unsigned long flags;
+
+	KUNIT_STATIC_STUB_REDIRECT(apf_ppi_own, vcpu, intid, claim);
+	if (claim)
+		return kvm_vgic_set_owner(vcpu, intid, &vcpu->arch.apf);
+	irq = vgic_get_irq(vcpu->kvm, vcpu, intid);
+	raw_spin_lock_irqsave(&irq->irq_lock, flags);
+	if (irq->owner == &vcpu->arch.apf)
+		irq->owner = NULL;
+	raw_spin_unlock_irqrestore(&irq->irq_lock, flags);
+	vgic_put_irq(vcpu->kvm, irq);
+	return 0;
+}
+
+static bool apf_ppi_is_pmu(struct kvm_vcpu *vcpu, u32 intid)
+{
+#ifdef CONFIG_HW_PERF_EVENTS
+	return kvm_vcpu_has_pmu(vcpu) && kvm_arm_pmu_irq_initialized(vcpu) &&
+	       vcpu->arch.pmu.irq_num == intid;
+#else
+	return false;
+#endif
+}
+
+/*
+ * Is PPI @intid a timer's or the PMU's?  They claim theirs in the vGIC only
+ * when the vCPU first runs, so before that the vGIC cannot tell.
+ */
+static bool apf_ppi_is_device(struct kvm_vcpu *vcpu, u32 intid)
+{
+	int i, timers = vcpu_has_nv(vcpu) ? NR_KVM_TIMERS : NR_KVM_EL0_TIMERS;
+
+	for (i = 0; i < timers; i++)
+		if (vcpu->kvm->arch.timer_data.ppi[i] == intid)
+			return true;
+	return apf_ppi_is_pmu(vcpu, intid);
+}
+
+/* Claim @intid unless another device has it; 0 or -EBUSY. */
+static int apf_ppi_claim(struct kvm_vcpu *vcpu, u32 intid)
+{
+	if (apf_ppi_is_device(vcpu, intid) || apf_ppi_own(vcpu, intid, true))
+		return -EBUSY;
+	return 0;
 }
 
 /* Write or read part of the shared area (KUnit replaces guest memory). */
@@ -190,6 +254,37 @@ int kvm_apf_arm64_vcpu_init(struct kvm_vcpu *vcpu)
 }
 
 /**
+ * kvm_apf_arm64_first_run() - claim the "page ready" PPI in the vGIC
+ * @vcpu: the vCPU, before it first runs, after the timers and the PMU
+ *	claimed their PPIs
+ *
+ * A PPI the VMM chose (KVM_REG_ARM_APF_PPI) that another device owns is
+ * refused; the default one moves to the lowest free PPI instead.
+ *
+ * Return: 0, or -EBUSY if the PPI (for the default, every PPI) is taken.
+ */
+int kvm_apf_arm64_first_run(struct kvm_vcpu *vcpu)
+{
+	struct kvm_apf_arm64 *apf = &vcpu->arch.apf;
+	u32 intid;
+
+	if (!irqchip_in_kernel(vcpu->kvm) || apf->ppi_claimed)
+		return 0;
+	if (apf_ppi_claim(vcpu, apf->ppi)) {
+		if (apf->ppi_chosen)
+			return -EBUSY;
+		for (intid = VGIC_NR_SGIS; intid < VGIC_NR_PRIVATE_IRQS; intid++)
+			if (!apf_ppi_claim(vcpu, intid))
+				break;
+		if (intid == VGIC_NR_PRIVATE_IRQS)
+			return -EBUSY;
+		apf->ppi = intid;
+	}
+	apf->ppi_claimed = true;
+	return 0;
+}
+
+/**
  * kvm_apf_arm64_vcpu_destroy() - free a vCPU's async PF state
  * @vcpu: the vCPU; faults in flight are waited for and dropped
  */
@@ -291,28 +386,34 @@ bool kvm_apf_arm64_faultin(struct kvm_vcpu *vcpu,
  * @vcpu: the vCPU
  * @func_id: an SMCCC function ID
  *
- * Offered to every guest, as x86 offers its MSRs; a VMM that must hide
- * them (e.g. to migrate to an older host) denies them with
- * KVM_ARM_VM_SMCCC_FILTER, which is consulted first.
+ * Offered unless the VMM cleared KVM_REG_ARM_VENDOR_HYP_BIT_APF in the
+ * vendor-hyp bitmap (e.g. to migrate to an older host), as upstream gates
+ * PTP; KVM_ARM_VM_SMCCC_FILTER is consulted first.
  *
- * Return: true for KVM_APF_ARM64_FUNC_ID and the SDEI calls.
+ * Return: true for KVM_APF_ARM64_FUNC_ID and the SDEI calls, if offered.
  */
 bool kvm_apf_arm64_call_allowed(struct kvm_vcpu *vcpu, u32 func_id)
 {
-	return func_id == KVM_APF_ARM64_FUNC_ID ||
-	       kvm_apf_sdei_is_call(func_id);
+	return apf_offered(vcpu) &&
+	       (func_id == KVM_APF_ARM64_FUNC_ID ||
+		kvm_apf_sdei_is_call(func_id));
 }
 
 /**
  * kvm_apf_arm64_hyp_features() - add async PF to the KVM_FEATURES reply
  * @vcpu: the vCPU
  * @val: x0-x3 of ARM_SMCCC_VENDOR_HYP_KVM_FEATURES_FUNC_ID (bit N of the
- *	128 is function N)
+ *	128 is function N), x0 the vendor-hyp bitmap
+ *
+ * The call's bit is set if offered; the bitmap's bit for it, which is no
+ * function's number, is cleared from x0.
  */
 void kvm_apf_arm64_hyp_features(struct kvm_vcpu *vcpu, u64 *val)
 {
 	BUILD_BUG_ON(KVM_APF_ARM64_FUNC >= 128);
-	val[KVM_APF_ARM64_FUNC / 32] |= BIT(KVM_APF_ARM64_FUNC % 32);
+	val[0] &= ~BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF);
+	if (apf_offered(vcpu))
+		val[KVM_APF_ARM64_FUNC / 32] |= BIT(KVM_APF_ARM64_FUNC % 32);
 }
 
 static long apf_call(struct kvm_vcpu *vcpu, u64 *val)
@@ -367,10 +468,13 @@ static const u64 apf_reg_ids[] = {
  * kvm_apf_arm64_num_regs() - how many firmware registers async PF adds
  * @vcpu: the vCPU
  *
- * Return: the number kvm_apf_arm64_copy_reg_indices() copies.
+ * Return: the number kvm_apf_arm64_copy_reg_indices() copies: none if
+ * async PF is not offered (KVM_REG_ARM_VENDOR_HYP_BIT_APF clear).
  */
 int kvm_apf_arm64_num_regs(struct kvm_vcpu *vcpu)
 {
+	if (!apf_offered(vcpu))
+		return 0;
 	return ARRAY_SIZE(apf_reg_ids) + KVM_APF_SDEI_CTX_REGS;
 }
 
@@ -385,6 +489,8 @@ int kvm_apf_arm64_copy_reg_indices(struct kvm_vcpu *vcpu, u64 __user *uind)
 {
 	int i;
 
+	if (!apf_offered(vcpu))
+		return 0;
 	for (i = 0; i < ARRAY_SIZE(apf_reg_ids); i++)
 		if (put_user(apf_reg_ids[i], uind++))
 			return -EFAULT;
@@ -400,13 +506,16 @@ int kvm_apf_arm64_copy_reg_indices(struct kvm_vcpu *vcpu, u64 __user *uind)
  * @id: the register
  * @val: its value
  *
- * Return: 0, or -ENOENT if @id is not one of them.
+ * Return: 0, or -ENOENT if @id is not one of them or async PF is not
+ * offered.
  */
 int kvm_apf_arm64_get_reg(struct kvm_vcpu *vcpu, u64 id, u64 *val)
 {
 	struct kvm_apf_arm64 *apf = &vcpu->arch.apf;
 	u64 ctx = id - KVM_REG_ARM_APF_SDEI_CTX(0);
 
+	if (!apf_offered(vcpu))
+		return -ENOENT;
 	if (ctx < KVM_APF_SDEI_CTX_REGS) {
 		*val = apf->sdei.ctx[ctx];
 		return 0;
@@ -431,6 +540,26 @@ int kvm_apf_arm64_get_reg(struct kvm_vcpu *vcpu, u64 id, u64 *val)
 	return -ENOENT;
 }
 
+/*
+ * The PSTATE of a context the event can have interrupted: AArch64 EL0t,
+ * EL1t or EL1h (kvm_apf_sdei_can_deliver()).  set_core_reg() refuses the
+ * other modes for such a vCPU, or accepts them only for a vCPU the event is
+ * never delivered to (AArch32 EL1, nested virtualization).
+ */
+static bool sdei_pstate_valid(struct kvm_vcpu *vcpu, u64 pstate)
+{
+	if (vcpu_el1_is_32bit(vcpu))
+		return false;
+	switch (pstate & (PSR_MODE32_BIT | PSR_MODE_MASK)) {
+	case PSR_MODE_EL0t:
+	case PSR_MODE_EL1t:
+	case PSR_MODE_EL1h:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static bool sdei_state_valid(u64 state)
 {
 	if (state & ~KVM_APF_SDEI_STATE_BITS)
@@ -442,6 +571,30 @@ static bool sdei_state_valid(u64 state)
 	       (state & KVM_APF_SDEI_RUNNING);
 }
 
+/*
+ * The VMM chooses the PPI: one no other device owns.  From the first run
+ * on, the new one is claimed in the vGIC and the old one given back.
+ */
+static int apf_move_ppi(struct kvm_vcpu *vcpu, u64 intid)
+{
+	struct kvm_apf_arm64 *apf = &vcpu->arch.apf;
+
+	if (intid < VGIC_NR_SGIS || intid >= VGIC_NR_PRIVATE_IRQS)
+		return -EINVAL;
+	if (apf->ppi_raised)
+		return -EBUSY;
+	if (intid != apf->ppi) {
+		if (apf->ppi_claimed ? apf_ppi_claim(vcpu, intid) :
+		    apf_ppi_is_device(vcpu, intid))
+			return -EBUSY;
+		if (apf->ppi_claimed)
+			apf_ppi_own(vcpu, apf->ppi, false);
+	}
+	apf->ppi = intid;
+	apf->ppi_chosen = true;
+	return 0;
+}
+
 /**
  * kvm_apf_arm64_set_reg() - KVM_SET_ONE_REG of an async PF register
  * @vcpu: the vCPU, its mutex held
@@ -451,16 +604,22 @@ static bool sdei_state_valid(u64 state)
  * The destination of a migration restores what the source's guest set up;
  * a restored enabled CTRL wakes every task the guest had parked.
  *
- * Return: 0; -EINVAL for a value the guest could not have set (nothing
- * changed); -EBUSY to move the PPI while it is raised; -ENOENT if @id is
- * not one of them.
+ * Return: 0; -EINVAL for a value the guest could not have set, such as a
+ * PSTATE the event cannot interrupt (nothing changed); -EBUSY to move the
+ * PPI while it is raised or onto one another device (a timer, the PMU)
+ * owns; -ENOENT if @id is not one of them or async PF is not offered.
  */
 int kvm_apf_arm64_set_reg(struct kvm_vcpu *vcpu, u64 id, u64 val)
 {
 	struct kvm_apf_arm64 *apf = &vcpu->arch.apf;
 	u64 ctx = id - KVM_REG_ARM_APF_SDEI_CTX(0);
 
+	if (!apf_offered(vcpu))
+		return -ENOENT;
 	if (ctx < KVM_APF_SDEI_CTX_REGS) {
+		if (ctx == SDEI_CTX_PSTATE &&
+		    !sdei_pstate_valid(vcpu, val))
+			return -EINVAL;
 		apf->sdei.ctx[ctx] = val;
 		return 0;
 	}
@@ -468,12 +627,7 @@ int kvm_apf_arm64_set_reg(struct kvm_vcpu *vcpu, u64 id, u64 val)
 	case KVM_REG_ARM_APF_CTRL:
 		return apf_set_ctrl(vcpu, val);
 	case KVM_REG_ARM_APF_PPI:
-		if (val < VGIC_NR_SGIS || val >= VGIC_NR_PRIVATE_IRQS)
-			return -EINVAL;
-		if (apf->ppi_raised)
-			return -EBUSY;
-		apf->ppi = val;
-		return 0;
+		return apf_move_ppi(vcpu, val);
 	case KVM_REG_ARM_APF_SDEI_EP:
 		apf->sdei.ep = val;
 		return 0;

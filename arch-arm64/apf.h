@@ -10,7 +10,11 @@
 #include <linux/kvm_host.h>
 
 #ifdef CONFIG_KVM_APF_ARM64
+/* Added to the vendor-hyp bitmap's default (and only) features. */
+#define KVM_APF_ARM64_VENDOR_HYP_FEATURES	BIT(KVM_REG_ARM_VENDOR_HYP_BIT_APF)
+
 int kvm_apf_arm64_vcpu_init(struct kvm_vcpu *vcpu);
+int kvm_apf_arm64_first_run(struct kvm_vcpu *vcpu);
 void kvm_apf_arm64_vcpu_destroy(struct kvm_vcpu *vcpu);
 void kvm_apf_arm64_vcpu_reset(struct kvm_vcpu *vcpu);
 bool kvm_apf_arm64_faultin(struct kvm_vcpu *vcpu,
@@ -28,13 +32,24 @@ int kvm_apf_arm64_set_reg(struct kvm_vcpu *vcpu, u64 id, u64 val);
 /* PSTATE of the handler: EL1 with SP_EL1, debug, SError, IRQ, FIQ masked. */
 #define KVM_APF_SDEI_HANDLER_PSTATE	(PSR_MODE_EL1h | PSR_D_BIT | \
 					 PSR_A_BIT | PSR_I_BIT | PSR_F_BIT)
+/* The saved context, struct kvm_apf_sdei's ctx[] (KVM_REG_ARM_APF_SDEI_CTX) */
+#define SDEI_CTX_GPRS			18	/* x0-x17 */
+#define SDEI_CTX_PC			18
+#define SDEI_CTX_PSTATE			19
 bool kvm_apf_sdei_is_call(u32 func_id);
 int kvm_apf_sdei_call(struct kvm_vcpu *vcpu, u32 func_id);
 bool kvm_apf_sdei_can_deliver(struct kvm_vcpu *vcpu);
 void kvm_apf_sdei_deliver(struct kvm_vcpu *vcpu);
 void kvm_apf_sdei_reset(struct kvm_vcpu *vcpu);
 #else
+#define KVM_APF_ARM64_VENDOR_HYP_FEATURES	0
+
 static inline int kvm_apf_arm64_vcpu_init(struct kvm_vcpu *vcpu)
+{
+	return 0;
+}
+
+static inline int kvm_apf_arm64_first_run(struct kvm_vcpu *vcpu)
 {
 	return 0;
 }

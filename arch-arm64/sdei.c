@@ -34,10 +34,6 @@
 
 #include "apf.h"
 
-#define SDEI_CTX_GPRS		18	/* x0-x17 */
-#define SDEI_CTX_PC		18
-#define SDEI_CTX_PSTATE		19
-
 static struct kvm_apf_sdei *vcpu_sdei(struct kvm_vcpu *vcpu)
 {
 	return &vcpu->arch.apf.sdei;

@@ -10,6 +10,15 @@
 #include <linux/types.h>
 #include <uapi/linux/kvm_apf.h>
 
+/*
+ * The bit of the KVM_REG_ARM_VENDOR_HYP_BMAP firmware register that offers
+ * async PF: the SMCCC call, the SDEI calls and the KVM_REG_ARM_APF_*
+ * registers.  Set by default; a VMM clears it before the VM first runs to
+ * hide the feature, as it clears KVM_REG_ARM_VENDOR_HYP_BIT_PTP for PTP.
+ * Provisional (upstream uses bits 0-1).
+ */
+#define KVM_REG_ARM_VENDOR_HYP_BIT_APF	63
+
 /**
  * struct kvm_apf_sdei - the vCPU's one SDEI event ("page not present")
  * @ep: the handler's entry point, from EVENT_REGISTER
@@ -28,6 +37,9 @@ struct kvm_apf_sdei {
  * struct kvm_apf_arm64 - one vCPU's arm64 async PF state
  * @ctrl: the guest's ENABLE word (shared-area gpa | KVM_APF_ARM64_*)
  * @ppi: the INTID of "page ready"
+ * @ppi_chosen: the VMM set @ppi (KVM_REG_ARM_APF_PPI); else KVM may move
+ *	the default off a PPI another device owns
+ * @ppi_claimed: @ppi is ours in the vGIC (from the vCPU's first run)
  * @ppi_raised: "page ready" is raised until the guest's ACK
  * @area: the shared area (struct kvm_apf_shared)
  * @sdei: the "page not present" event
@@ -35,6 +47,8 @@ struct kvm_apf_sdei {
 struct kvm_apf_arm64 {
 	u64 ctrl;
 	u32 ppi;
+	bool ppi_chosen;
+	bool ppi_claimed;
 	bool ppi_raised;
 	struct gfn_to_hva_cache area;
 	struct kvm_apf_sdei sdei;

@@ -21,6 +21,7 @@ struct arm64_fake {
 	int area_init_result;
 	int ppi_level;
 	int ppi_raises;
+	void *owner[VGIC_NR_PRIVATE_IRQS];	/* the vGIC's PPI owners */
 };
 
 static struct arm64_fake *vcpu_fake(struct kvm_vcpu *vcpu)
@@ -58,6 +59,21 @@ static int fake_area_init(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
 	return vcpu_fake(vcpu)->area_init_result;
 }
 
+static int fake_ppi_own(struct kvm_vcpu *vcpu, u32 intid, bool claim)
+{
+	void **owner = &vcpu_fake(vcpu)->owner[intid];
+
+	if (!claim) {
+		if (*owner == &vcpu->arch.apf)
+			*owner = NULL;
+		return 0;
+	}
+	if (*owner && *owner != &vcpu->arch.apf)
+		return -EEXIST;
+	*owner = &vcpu->arch.apf;
+	return 0;
+}
+
 static void fake_destroy(void *data)
 {
 	kvm_apf_arm64_vcpu_destroy(&((struct arm64_fake *)data)->vcpu);
@@ -75,6 +91,7 @@ static struct kvm_vcpu *fake_vcpu(struct kunit *test)
 	vcpu->cpu = -1;
 	f->kvm.arch.vgic.in_kernel = true;
 	f->kvm.arch.vgic.initialized = true;
+	kvm_arm_init_hypercalls(&f->kvm);
 	*vcpu_cpsr(vcpu) = PSR_MODE_EL0t;
 	*vcpu_pc(vcpu) = FAKE_PC;
 	KUNIT_ASSERT_EQ(test, kvm_apf_arm64_vcpu_init(vcpu), 0);
@@ -83,6 +100,7 @@ static struct kvm_vcpu *fake_vcpu(struct kunit *test)
 	kunit_activate_static_stub(test, apf_set_ppi, fake_set_ppi);
 	kunit_activate_static_stub(test, apf_area_rw, fake_area_rw);
 	kunit_activate_static_stub(test, apf_area_init, fake_area_init);
+	kunit_activate_static_stub(test, apf_ppi_own, fake_ppi_own);
 	return vcpu;
 }
 
@@ -477,15 +495,190 @@ static void arm64_migration_regs(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ppi, 31);
 
 	/* A destination restores a running handler's context. */
-	for (i = 0; i < KVM_APF_SDEI_CTX_REGS; i++)
+	for (i = 0; i < KVM_APF_SDEI_CTX_REGS - 1; i++)
 		KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_SDEI_CTX(i),
 					      200 + i), 0);
+	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_SDEI_CTX(19),
+				      PSR_MODE_EL1h), 0);
 	hvc(vcpu, SDEI_1_0_FN_SDEI_EVENT_COMPLETE, 0, 0, 0, 0);
 	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 5), 205);
 	KUNIT_EXPECT_EQ(test, *vcpu_pc(vcpu), 218);
+	KUNIT_EXPECT_EQ(test, *vcpu_cpsr(vcpu), PSR_MODE_EL1h);
 	/* A restored CTRL wakes every parked task, as re-enabling does. */
 	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_CTRL, ctrl), 0);
 	KUNIT_EXPECT_EQ(test, vcpu->async_pf.queued, 1);
+}
+
+/*
+ * SDEI_CTX(19) is the PSTATE EVENT_COMPLETE installs: only what the event
+ * can interrupt (AArch64 EL0t, EL1t, EL1h) is accepted, as set_core_reg
+ * refuses modes the vCPU cannot be in; a refused value changes nothing.
+ */
+static void arm64_sdei_ctx_pstate(struct kunit *test)
+{
+	const u64 id = KVM_REG_ARM_APF_SDEI_CTX(19);
+	const u64 flags = PSR_N_BIT | PSR_D_BIT | PSR_I_BIT;
+	const u64 good[] = { PSR_MODE_EL0t, PSR_MODE_EL1t,
+			     PSR_MODE_EL1h | flags };
+	const u64 bad[] = { PSR_MODE_EL2h, PSR_MODE_EL2t, PSR_MODE_EL3h,
+			    PSR_MODE_EL1h | 2, 0x3, 0x6, 0xa, 0xf,
+			    PSR_MODE32_BIT | PSR_AA32_MODE_USR,
+			    PSR_MODE32_BIT | PSR_AA32_MODE_SVC };
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	u64 val;
+	int i;
+
+	guest_ready(test, vcpu, 0);
+	kvm_apf_sdei_deliver(vcpu);
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		KUNIT_EXPECT_EQ(test, set_reg(vcpu, id, good[i]), 0);
+		kvm_apf_arm64_get_reg(vcpu, id, &val);
+		KUNIT_EXPECT_EQ(test, val, good[i]);
+	}
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		KUNIT_EXPECT_EQ_MSG(test, set_reg(vcpu, id, bad[i]), -EINVAL,
+				    "PSTATE %#llx", bad[i]);
+		kvm_apf_arm64_get_reg(vcpu, id, &val);
+		KUNIT_EXPECT_EQ(test, val, good[ARRAY_SIZE(good) - 1]);
+	}
+	/* What completion installs is what was accepted. */
+	hvc(vcpu, SDEI_1_0_FN_SDEI_EVENT_COMPLETE, 0, 0, 0, 0);
+	KUNIT_EXPECT_EQ(test, *vcpu_cpsr(vcpu), PSR_MODE_EL1h | flags);
+}
+
+/*
+ * KVM_SET_ONE_REG(APF_PPI) refuses a PPI another device of the vCPU owns:
+ * the timers' (VM-wide, claimed at first run) and one the vGIC says is
+ * someone else's; the value stays.
+ */
+static void arm64_ppi_set_refuses_owned(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	struct kvm *kvm = vcpu->kvm;
+
+	kvm->arch.timer_data.ppi[TIMER_VTIMER] = 27;
+	kvm->arch.timer_data.ppi[TIMER_PTIMER] = 30;
+	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_PPI, 27), -EBUSY);
+	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_PPI, 30), -EBUSY);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ppi, KVM_APF_ARM64_DEFAULT_PPI);
+	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_PPI, 21), 0);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ppi, 21);
+}
+
+/*
+ * The first run claims the PPI in the vGIC, after the timers and the PMU
+ * claimed theirs: the default moves off an owned PPI (and INFO says where),
+ * one the VMM chose is refused; later moves claim the new PPI and give the
+ * old one back.
+ */
+static void arm64_ppi_first_run_claims(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test), *chosen = fake_vcpu(test);
+	struct arm64_fake *f = vcpu_fake(vcpu), *g = vcpu_fake(chosen);
+	void *pmu = &vcpu->arch.pmu, *ours = &vcpu->arch.apf;
+
+	f->owner[16] = pmu;
+	f->owner[KVM_APF_ARM64_DEFAULT_PPI] = pmu;
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_first_run(vcpu), 0);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ppi, 18);
+	KUNIT_EXPECT_PTR_EQ(test, f->owner[18], ours);
+	KUNIT_EXPECT_PTR_EQ(test, f->owner[KVM_APF_ARM64_DEFAULT_PPI], pmu);
+	hvc_apf(vcpu, KVM_APF_ARM64_INFO, 0);
+	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 3), 18);
+
+	/* Moved after the first run: claimed, the old one given back. */
+	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_PPI, 16), -EBUSY);
+	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_PPI, 22), 0);
+	KUNIT_EXPECT_PTR_EQ(test, f->owner[22], ours);
+	KUNIT_EXPECT_NULL(test, f->owner[18]);
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_first_run(vcpu), 0);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ppi, 22);
+
+	/* A PPI the VMM chose is not moved: its first run fails. */
+	KUNIT_EXPECT_EQ(test, set_reg(chosen, KVM_REG_ARM_APF_PPI, 20), 0);
+	g->owner[20] = pmu;
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_first_run(chosen), -EBUSY);
+	KUNIT_EXPECT_EQ(test, chosen->arch.apf.ppi, 20);
+	KUNIT_EXPECT_PTR_EQ(test, g->owner[20], pmu);
+}
+
+/*
+ * A vCPU parked in PSCI SYSTEM_SUSPEND wakes on what upstream wakes it on
+ * (a pending interrupt), not on a completion or the wake-all still to be
+ * delivered: a VMM that denies the wakeup would otherwise spin on
+ * KVM_EXIT_SYSTEM_EVENT(WAKEUP), as the request is only handled once the
+ * vCPU runs.  In WFI the same completion does wake it.
+ */
+static void arm64_suspended_not_woken(struct kunit *test)
+{
+	const u64 ctrl = FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED;
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	struct kvm_apf_vcpu *apf = &vcpu->async_pf;
+	u32 token;
+
+	guest_ready(test, vcpu, 0);
+	KUNIT_ASSERT_EQ(test, kvm_apf_setup(apf, 0x1000, 1, 0x1000,
+					    KVM_APF_ITEM_USER, NULL, 0), 0);
+	token = vcpu_fake(vcpu)->area.np_token;
+	hvc(vcpu, SDEI_1_0_FN_SDEI_EVENT_COMPLETE, 0, 0, 0, 0);
+	kvm_clear_request(KVM_REQ_APF_READY, vcpu);
+	KUNIT_EXPECT_FALSE(test, kvm_arch_vcpu_runnable(vcpu));
+
+	WRITE_ONCE(vcpu->arch.mp_state.mp_state, KVM_MP_STATE_SUSPENDED);
+	KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(apf, token, 0), 0);
+	KUNIT_EXPECT_TRUE(test, kvm_test_request(KVM_REQ_APF_READY, vcpu));
+	KUNIT_EXPECT_FALSE(test, kvm_arch_vcpu_runnable(vcpu));
+	/* The wake-all of a restored CTRL neither. */
+	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_CTRL, ctrl), 0);
+	KUNIT_EXPECT_FALSE(test, kvm_arch_vcpu_runnable(vcpu));
+
+	/* Out of suspend (e.g. WFI), the completion wakes it to deliver. */
+	WRITE_ONCE(vcpu->arch.mp_state.mp_state, KVM_MP_STATE_RUNNABLE);
+	KUNIT_EXPECT_TRUE(test, kvm_arch_vcpu_runnable(vcpu));
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(apf), 0);
+	KUNIT_EXPECT_EQ(test, vcpu_fake(vcpu)->ppi_level, 1);
+	KUNIT_EXPECT_NE(test, vcpu_fake(vcpu)->area.token, 0);
+}
+
+static long features_x3(struct kvm_vcpu *vcpu, u64 *x0)
+{
+	u64 feat[4] = { vcpu->kvm->arch.smccc_feat.vendor_hyp_bmap };
+
+	kvm_apf_arm64_hyp_features(vcpu, feat);
+	*x0 = feat[0];
+	return feat[3];
+}
+
+/*
+ * The vendor-hyp bitmap gates async PF as it gates PTP: on by default; a
+ * VMM that clears the bit (to migrate to a kernel without async PF) gets
+ * no calls (NOT_SUPPORTED), no KVM_FEATURES bit, and none of the 25
+ * registers (not listed, -ENOENT).
+ */
+static void arm64_vendor_hyp_bmap_gates(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	unsigned long *bmap = &vcpu->kvm->arch.smccc_feat.vendor_hyp_bmap;
+	const u32 sdei_reg = SDEI_1_0_FN_SDEI_EVENT_REGISTER;
+	const u64 ctx0 = KVM_REG_ARM_APF_SDEI_CTX(0);
+	u64 x0, val;
+
+	KUNIT_EXPECT_EQ(test, features_x3(vcpu, &x0), BIT(0));
+	/* KVM_FEATURES x0 names functions 0-63: our bit is not one. */
+	KUNIT_EXPECT_EQ(test, x0, (u64)GENMASK(1, 0));
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_num_regs(vcpu), 25);
+
+	*bmap &= GENMASK(1, 0);		/* what an older kernel offers */
+	KUNIT_EXPECT_EQ(test, features_x3(vcpu, &x0), 0);
+	KUNIT_EXPECT_FALSE(test, kvm_apf_arm64_call_allowed(vcpu,
+							    KVM_APF_ARM64_FUNC_ID));
+	KUNIT_EXPECT_FALSE(test, kvm_apf_arm64_call_allowed(vcpu, sdei_reg));
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_num_regs(vcpu), 0);
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_get_reg(vcpu, KVM_REG_ARM_APF_CTRL,
+						    &val), -ENOENT);
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_get_reg(vcpu, ctx0, &val), -ENOENT);
+	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_PPI, 20), -ENOENT);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ppi, KVM_APF_ARM64_DEFAULT_PPI);
 }
 
 static struct kunit_case arm64_cases[] = {
@@ -497,6 +690,11 @@ static struct kunit_case arm64_cases[] = {
 	KUNIT_CASE(arm64_ppi_ready_and_ack),
 	KUNIT_CASE(arm64_el1_needs_send_always),
 	KUNIT_CASE(arm64_migration_regs),
+	KUNIT_CASE(arm64_sdei_ctx_pstate),
+	KUNIT_CASE(arm64_ppi_set_refuses_owned),
+	KUNIT_CASE(arm64_ppi_first_run_claims),
+	KUNIT_CASE(arm64_suspended_not_woken),
+	KUNIT_CASE(arm64_vendor_hyp_bmap_gates),
 	{}
 };
 
