@@ -128,9 +128,15 @@ struct kvm_apf_shared {
  *   ENABLE  x2 = 64-byte aligned gpa of struct kvm_apf_shared | enable bits
  *           -> x0 0, or -3 (INVALID_PARAMETER; nothing changed)
  *   ACK     the guest read the "page ready" in the area -> x0 0
- * Unknown sub-functions give -1 (NOT_SUPPORTED).  A VMM hides the calls
- * (and the SDEI ones) with upstream's KVM_ARM_VM_SMCCC_FILTER.
+ * Unknown sub-functions give -1 (NOT_SUPPORTED).  A VMM hides the calls,
+ * the SDEI ones and the registers below by clearing
+ * KVM_REG_ARM_VENDOR_HYP_BIT_APF in the KVM_REG_ARM_VENDOR_HYP_BMAP firmware
+ * register before the VM first runs (as KVM_REG_ARM_VENDOR_HYP_BIT_PTP hides
+ * PTP), e.g. to migrate to a host without them; upstream's
+ * KVM_ARM_VM_SMCCC_FILTER is consulted first as well.
  */
+#define KVM_REG_ARM_VENDOR_HYP_BIT_APF	63	/* upstream uses bits 0-1 */
+
 #define KVM_APF_ARM64_FUNC		96
 #define KVM_APF_ARM64_FUNC_ID		0xc6000060	/* fast, SMC64, vendor hyp */
 #define KVM_APF_ARM64_INFO		0

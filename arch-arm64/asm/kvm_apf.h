@@ -10,15 +10,6 @@
 #include <linux/types.h>
 #include <uapi/linux/kvm_apf.h>
 
-/*
- * The bit of the KVM_REG_ARM_VENDOR_HYP_BMAP firmware register that offers
- * async PF: the SMCCC call, the SDEI calls and the KVM_REG_ARM_APF_*
- * registers.  Set by default; a VMM clears it before the VM first runs to
- * hide the feature, as it clears KVM_REG_ARM_VENDOR_HYP_BIT_PTP for PTP.
- * Provisional (upstream uses bits 0-1).
- */
-#define KVM_REG_ARM_VENDOR_HYP_BIT_APF	63
-
 /**
  * struct kvm_apf_sdei - the vCPU's one SDEI event ("page not present")
  * @ep: the handler's entry point, from EVENT_REGISTER
