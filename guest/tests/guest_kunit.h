@@ -88,7 +88,7 @@ static struct apf_test_parker *apf_test_park(struct kunit *test, u32 token,
 
 static bool apf_test_woke(struct apf_test_parker *p)
 {
-	return wait_for_completion_timeout(&p->done, 5 * HZ);
+	return wait_for_completion_timeout(&p->done, 60 * HZ);
 }
 
 static int apf_test_this_cpu(void)
