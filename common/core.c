@@ -608,8 +608,9 @@ EXPORT_SYMBOL_GPL(kvm_apf_user_ready);
  * and KVM releases it on the next entry without retrying: the guest is told
  * "page ready" (if it was told "not present") and its retry of the access
  * is a synchronous fault (kvm_apf_setup() refuses that gfn once), which
- * fails with its own memory-fault exit (token 0) at the faulting instruction; there the VMM injects what it wants (a
- * machine check, an external abort).  With 0 the VMM says it fixed the
+ * fails with its own memory-fault exit (token 0) at the faulting
+ * instruction; there the VMM injects what it wants (a machine check, an
+ * external abort).  With 0 the VMM says it fixed the
  * backing: the next entry retries, as it would anyway.  vCPU context.
  *
  * Return: 0; -ENOENT, no fault with @token is in flight; -EALREADY, a

@@ -931,9 +931,11 @@ static void core_concurrent_completions(struct kunit *test)
 	end = jiffies + CONCURRENT_TIMEOUT;
 	delivered = fake_vcpu_run(f, CONCURRENT_TOTAL, end);
 	for (i = 0; i < ncpu; i++) {
-		KUNIT_EXPECT_TRUE_MSG(test, wait_for_completion_timeout(
-				&c[i].finished, CONCURRENT_TIMEOUT),
-				"completer %d never finished", i);
+		bool finished = wait_for_completion_timeout(&c[i].finished,
+							    CONCURRENT_TIMEOUT);
+
+		KUNIT_EXPECT_TRUE_MSG(test, finished,
+				      "completer %d never finished", i);
 		kthread_stop(t[i]);
 		put_task_struct(t[i]);
 		KUNIT_EXPECT_EQ(test, c[i].errors, 0);
