@@ -352,8 +352,9 @@ static int apf_set_ctrl(struct kvm_vcpu *vcpu, u64 ctrl)
  * kvm_apf_arm64_faultin() - the pfn for a stage-2 fault, async if possible
  * @vcpu: the vCPU, in its own context
  * @slot: the memslot of @gfn
- * @ipa: the faulting IPA
- * @gfn: the faulting gfn
+ * @fault_gfn: the page that faulted: the one an async fault tracks, and
+ *	its error exit names
+ * @gfn: the gfn to map: @fault_gfn, or the base of the block holding it
  * @write: whether the guest wrote
  * @pfn: the pfn, unless the fault went async
  * @writable: whether @pfn may be mapped writable
@@ -362,8 +363,8 @@ static int apf_set_ctrl(struct kvm_vcpu *vcpu, u64 ctrl)
  * and must be resumed without mapping anything); false if @pfn is set.
  */
 bool kvm_apf_arm64_faultin(struct kvm_vcpu *vcpu,
-			   struct kvm_memory_slot *slot, gpa_t ipa, gfn_t gfn,
-			   bool write, kvm_pfn_t *pfn, bool *writable)
+			   struct kvm_memory_slot *slot, gfn_t fault_gfn,
+			   gfn_t gfn, bool write, kvm_pfn_t *pfn, bool *writable)
 {
 	bool async = false;
 
@@ -372,8 +373,8 @@ bool kvm_apf_arm64_faultin(struct kvm_vcpu *vcpu,
 	if (!async)
 		return false;
 	if (apf_can_notify(vcpu) &&
-	    !kvm_apf_setup(&vcpu->async_pf, ipa, gfn,
-			   gfn_to_hva_memslot(slot, gfn),
+	    !kvm_apf_setup(&vcpu->async_pf, gfn_to_gpa(fault_gfn), fault_gfn,
+			   gfn_to_hva_memslot(slot, fault_gfn),
 			   write ? KVM_APF_ITEM_WRITE : 0, NULL, 0))
 		return true;
 	*pfn = __gfn_to_pfn_memslot(slot, gfn, false, false, NULL, write,

@@ -55,7 +55,7 @@ set +e
 timeout --foreground -k 10 "$budget" "$QEMU" -nodefaults -nographic -no-reboot \
 	"${QEMU_ARGS[@]}" -smp 2 -m 4G -monitor none -serial stdio \
 	-kernel "$KIMAGE" -initrd "$E2E/initramfs.cpio" \
-	-append "console=$CONSOLE loglevel=5 panic=-1 kunit.enable=0 $KMEMLEAK ${KERNEL_ARGS_EXTRA:-}" \
+	-append "console=$CONSOLE loglevel=5 panic=-1 kunit.enable=0 hugepages=16 $KMEMLEAK ${KERNEL_ARGS_EXTRA:-}" \
 	< /dev/null > "$console" 2>&1
 qemu_rc=$?
 set -e

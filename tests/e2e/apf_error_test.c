@@ -13,6 +13,9 @@
  *   file, re-entry completes the access;
  * - with the guest opted in (and the VMM allowing it), "page ready" carries
  *   the error status and no exit happens.
+ * The exit names the host page (PAGE_SIZE) that holds the faulting address
+ * also when the memory is on hugetlbfs (a 2M block in the guest's stage 2 or
+ * EPT/NPT), and also when the VMM unmapped the memory under a slot.
  * Each case asserts its bound: one "not present" at most, one report.  Bad
  * input from the VMM (capability flags) and the guest (enable bits) gets a
  * clean error and changes nothing.  One source for every arch.
@@ -72,26 +75,38 @@ struct err_vm {
 	int fd;			/* the memfd behind the test slot */
 	off_t full_size;
 	off_t bad_off;		/* file offset of the bad page */
+	off_t trunc_off;	/* where truncating frees it (backing page) */
+	void *bad_hva;
 	u64 bad_gpa;
-	u64 page_size;
+	u64 page_size;		/* the host's: what gpa and size refer to */
 };
 
-static void err_vm_create(struct err_vm *t, void *guest_code, bool use_apf,
-			  bool want_errors)
+/*
+ * The test slot: @src memory of @size bytes at TEST_GPA, whose bad page is
+ * page @bad (of the host's page size) of the slot.
+ */
+static void __err_vm_create(struct err_vm *t, void *guest_code, bool use_apf,
+			    bool want_errors, enum vm_mem_backing_src_type src,
+			    u64 size, u64 bad)
 {
 	struct userspace_mem_region *region;
+	u64 backing_page = get_backing_src_pagesz(src);
+	u64 guest_pages;
 
 	t->vm = vm_create_with_one_vcpu(&t->vcpu, guest_code);
-	t->page_size = t->vm->page_size;
-	vm_userspace_mem_region_add(t->vm, VM_MEM_SRC_SHMEM, TEST_GPA,
-				    TEST_SLOT, TEST_PAGES, 0);
-	virt_map(t->vm, TEST_GPA, TEST_GPA, TEST_PAGES);
+	t->page_size = getpagesize();
+	guest_pages = size / t->vm->page_size;
+	vm_userspace_mem_region_add(t->vm, src, TEST_GPA, TEST_SLOT,
+				    guest_pages, 0);
+	virt_map(t->vm, TEST_GPA, TEST_GPA, guest_pages);
 	region = memslot2region(t->vm, TEST_SLOT);
 	t->fd = region->fd;
 	t->full_size = region->mmap_size;
 	t->bad_off = ((char *)region->host_mem - (char *)region->mmap_start) +
-		     BAD_PAGE * t->page_size;
-	t->bad_gpa = TEST_GPA + BAD_PAGE * t->page_size;
+		     bad * t->page_size;
+	t->trunc_off = t->bad_off & ~(backing_page - 1);
+	t->bad_hva = (char *)region->host_mem + bad * t->page_size;
+	t->bad_gpa = TEST_GPA + bad * t->page_size;
 
 	apf_mode = APF_MODE_PARK;
 	apf_want_errors = want_errors;
@@ -100,10 +115,17 @@ static void err_vm_create(struct err_vm *t, void *guest_code, bool use_apf,
 	vcpu_args_set(t->vcpu, 2, t->bad_gpa, (u64)use_apf);
 }
 
+static void err_vm_create(struct err_vm *t, void *guest_code, bool use_apf,
+			  bool want_errors)
+{
+	__err_vm_create(t, guest_code, use_apf, want_errors, VM_MEM_SRC_SHMEM,
+			TEST_PAGES * getpagesize(), BAD_PAGE);
+}
+
 /* The backing file loses the bad page (and what follows it). */
 static void truncate_bad_page(struct err_vm *t)
 {
-	TEST_ASSERT(!ftruncate(t->fd, t->bad_off), "ftruncate: %d", errno);
+	TEST_ASSERT(!ftruncate(t->fd, t->trunc_off), "ftruncate: %d", errno);
 }
 
 static void restore_file(struct err_vm *t)
@@ -173,6 +195,123 @@ TEST(sync_fault_exits)
 	expect_stage(_metadata, &t, STAGE_READ, 0);	/* a fresh zero page */
 	TH_LOG("outcome: exit gpa %#lx error %d token 0, twice; fixed: reads 0",
 	       t.bad_gpa, EFAULT);
+	expect_done(_metadata, &t);
+	kvm_vm_free(t.vm);
+}
+
+/*
+ * The VMM unmaps the guest memory under a slot and keeps the slot: the
+ * same exit (KVM finds no memory at the slot's address), token 0, until
+ * the memory is mapped again.
+ */
+TEST(sync_fault_munmapped)
+{
+	struct err_vm t = {};
+	void *p;
+	u64 gpa;
+
+	err_vm_create(&t, guest_touch, false, false);
+	expect_stage(_metadata, &t, STAGE_ARMED, 0);
+	ASSERT_EQ(munmap(t.bad_hva, t.page_size), 0);
+
+	EXPECT_EQ(expect_error_exit(_metadata, &t), 0);
+	EXPECT_EQ(expect_error_exit(_metadata, &t), 0);
+	gpa = t.vcpu->run->memory_fault.gpa;
+
+	p = mmap(t.bad_hva, t.page_size, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, t.fd, t.bad_off);
+	ASSERT_EQ(p, t.bad_hva);
+	expect_stage(_metadata, &t, STAGE_READ, 0);
+	TH_LOG("outcome: exit gpa %#lx (bad page %#lx) token 0, twice; mapped again: reads 0",
+	       gpa, t.bad_gpa);
+	expect_done(_metadata, &t);
+	kvm_vm_free(t.vm);
+}
+
+#define HUGE_2M		(2ul << 20)
+
+/* Free 2M hugetlb pages (the e2e boot reserves some with hugepages=). */
+static u64 free_huge_2m(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages",
+			"r");
+	unsigned long n = 0;
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lu", &n) != 1)
+		n = 0;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Guest memory on hugetlbfs (2M pages, mapped as blocks where the arch can):
+ * the file loses the second huge page, the guest touches a 4K page inside
+ * it that is not its first.  The exit names the host page that holds the
+ * faulting address, not the huge page's base.
+ */
+static void hugetlb_err_vm_create(struct __test_metadata *_metadata,
+				  struct err_vm *t, bool use_apf)
+{
+	/* Not HugePages_Free of /proc/meminfo: the library exits on none. */
+	if (free_huge_2m() < 2 ||
+	    get_backing_src_pagesz(VM_MEM_SRC_SHARED_HUGETLB) != HUGE_2M)
+		SKIP(return, "needs 2 free 2M hugetlb pages, the default size (hugepages=N)");
+	__err_vm_create(t, guest_touch, use_apf, false,
+			VM_MEM_SRC_SHARED_HUGETLB, 2 * HUGE_2M,
+			(HUGE_2M + 3 * getpagesize()) / getpagesize());
+}
+
+TEST(sync_fault_hugetlb)
+{
+	struct err_vm t = {};
+	u64 gpa;
+
+	hugetlb_err_vm_create(_metadata, &t, false);
+	if (!t.vm)
+		return;
+	expect_stage(_metadata, &t, STAGE_ARMED, 0);
+	truncate_bad_page(&t);
+
+	EXPECT_EQ(expect_error_exit(_metadata, &t), 0);
+	EXPECT_EQ(expect_error_exit(_metadata, &t), 0);
+	gpa = t.vcpu->run->memory_fault.gpa;
+
+	restore_file(&t);
+	expect_stage(_metadata, &t, STAGE_READ, 0);
+	TH_LOG("outcome: exit gpa %#lx (page %#lx of %#lx) token 0, twice; fixed: reads 0",
+	       gpa, t.bad_gpa, t.bad_gpa & ~(HUGE_2M - 1));
+	expect_done(_metadata, &t);
+	kvm_vm_free(t.vm);
+}
+
+TEST(async_fault_hugetlb)
+{
+	struct err_vm t = {};
+	u32 token;
+	u64 gpa;
+
+	if (apf_arch_unsupported())
+		SKIP(return, "%s", apf_arch_unsupported());
+	hugetlb_err_vm_create(_metadata, &t, true);
+	if (!t.vm)
+		return;
+	expect_stage(_metadata, &t, STAGE_ARMED, 0);
+	truncate_bad_page(&t);
+
+	token = expect_error_exit(_metadata, &t);
+	EXPECT_NE(token, 0);
+	EXPECT_EQ(expect_error_exit(_metadata, &t), token);
+	gpa = t.vcpu->run->memory_fault.gpa;
+
+	restore_file(&t);
+	expect_stage(_metadata, &t, STAGE_READ, 0);
+	sync_global_from_guest(t.vm, apf_log);
+	EXPECT_EQ(apf_log_readied(token), 1);
+	TH_LOG("outcome: exit gpa %#lx (page %#lx of %#lx) token %#x, twice; ready %lu",
+	       gpa, t.bad_gpa, t.bad_gpa & ~(HUGE_2M - 1), token,
+	       apf_log_readied(token));
 	expect_done(_metadata, &t);
 	kvm_vm_free(t.vm);
 }
