@@ -121,11 +121,11 @@ while [ "$next" -le "$RUNS" ]; do
 		count[$cls]=$((${count[$cls]:-0} + 1))
 		sed -E "s/^(ok|not ok) [0-9]+ run-/\1 $k postcopy-run-/" <<<"$line" >> "$ktap"
 		done_runs=$((done_runs + 1))
-	done < <(grep -E '^(ok|not ok) [0-9]+ run-[0-9]+ # ' "$log")
+	done < <(grep -E '^(ok|not ok) [0-9]+ run-[0-9]+ # ' "$log" || true)
 	if [ "$done_runs" -lt "$n" ]; then
 		why="L1 ended early (QEMU rc $rc) after $done_runs of $n runs"
-		grep -E 'BUG:|Oops|Kernel panic|WARNING:|Call Trace' "$log" |
-			grep -v '^# ' | head -5 | sed 's/^/# L1: /'
+		{ grep -E 'BUG:|Oops|Kernel panic|WARNING:|Call Trace|terminating on signal' "$log" |
+			grep -v '^# ' | head -5 | sed 's/^/# L1: /'; } || true
 		tail -n 30 "$log" | sed 's/^/# L1 tail: /'
 		for ((k = next + done_runs; k < next + n; k++)); do
 			echo "not ok $k postcopy-run-$k # l1: $why" | tee -a "$ktap"
