@@ -55,6 +55,7 @@
 #define MAX_WRITERS	8
 #define LINE_MAX_LEN	1024
 #define CON_KEEP	(256 * 1024)
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 enum result { RES_OK, RES_OOPS, RES_HANG, RES_CORRUPT, RES_RESET, RES_ERROR, RES_NR };
 
@@ -196,7 +197,7 @@ static int is_oops(const char *s)
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(marks); i++)
 		if (strstr(s, marks[i]))
 			return 1;
 	return 0;
@@ -584,7 +585,7 @@ static void apf_stats(pid_t pid, char *buf, size_t n)
 	while ((de = readdir(d))) {
 		if (strncmp(de->d_name, pfx, strlen(pfx)))
 			continue;
-		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		for (i = 0; i < ARRAY_SIZE(names); i++) {
 			snprintf(p, sizeof(p), "/sys/kernel/debug/kvm/%s/%s",
 				 de->d_name, names[i]);
 			fd = open(p, O_RDONLY);
