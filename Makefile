@@ -8,6 +8,8 @@
 #   make run      build both kernels, show the async PF scenario side by side
 #   make bench    async PF benchmark, both arches in one table (x86: beside the base)
 #   make stress   KUnit and e2e ROUNDS times (default 20) with the host loaded
+#   make postcopy RUNS postcopy migrations (default 30) of a Linux guest by
+#                 QEMU inside the x86_64 VM (POSTCOPY_L2_ARGS=no-kvmapf, ...)
 #   make hooks    the hooks into upstream files, their reasons and sizes
 #   make check    checkpatch --strict, W=1 and sparse on our code (after a build)
 #   make tree     only bring .build/tree (base + our files + hooks) up to date
@@ -23,7 +25,7 @@ S := scripts
 ARCHES ?= x86_64 arm64
 export ARCHES KDIR JOBS
 
-.PHONY: all test run bench stress deps tree build hooks check export clean
+.PHONY: all test run bench stress postcopy deps tree build hooks check export clean
 
 all: test
 
@@ -47,6 +49,10 @@ bench: deps
 
 stress: deps
 	@$(S)/stress.sh $(ROUNDS)
+
+postcopy: tree
+	@$(S)/build.sh x86_64
+	@RUNS=$(RUNS) $(S)/postcopy.sh
 
 hooks:
 	@$(S)/hooks.sh --stat
