@@ -21,8 +21,9 @@
 #   POSTCOPY_WRITERS=N    L2 writer processes (default 2)
 #   POSTCOPY_TAG=NAME     names the logs and results (default postcopy)
 #   POSTCOPY_LOCK=FILE    flock FILE around each L1 boot (a shared machine)
-# Results: .build/results/x86_64-$TAG.ktap; logs (each L1 boot's console):
-# .build/x86_64/$TAG/.  Exits non-zero if any migration failed.
+# Results: .build/results/x86_64-$TAG.ktap; logs (each L1 boot's console,
+# boot-N.log, and QEMU's CPU state at each reset of L1, cpu-N.log: a triple
+# fault of L1 shows where it was): .build/x86_64/$TAG/.  Exits non-zero if any migration failed.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 arch_setup x86_64
@@ -106,6 +107,7 @@ while [ "$next" -le "$RUNS" ]; do
 	set +e
 	"${lock[@]}" timeout --foreground -k 10 "$budget" "$QEMU" -nodefaults \
 		-nographic -no-reboot "${QEMU_ARGS[@]}" -smp 2 -m 4G \
+		-d cpu_reset -D "$W/cpu-$next.log" \
 		-monitor none -serial stdio -kernel "$KIMAGE" \
 		-initrd "$W/l1.cpio" \
 		-append "console=$CONSOLE loglevel=5 panic=-1 kunit.enable=0 pc_runs=$n pc_first=$next" \
@@ -127,6 +129,8 @@ while [ "$next" -le "$RUNS" ]; do
 		{ grep -E 'BUG:|Oops|Kernel panic|WARNING:|Call Trace|terminating on signal' "$log" |
 			grep -v '^# ' | head -5 | sed 's/^/# L1: /'; } || true
 		tail -n 30 "$log" | sed 's/^/# L1 tail: /'
+		grep -E 'Triple fault|^(RIP|EIP)=|^CR0=' "$W/cpu-$next.log" 2>/dev/null |
+			tail -n 3 | sed 's/^/# L1 reset: /' || true
 		for ((k = next + done_runs; k < next + n; k++)); do
 			echo "not ok $k postcopy-run-$k # l1: $why" | tee -a "$ktap"
 			count[l1]=$((count[l1] + 1))
