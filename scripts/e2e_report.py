@@ -18,7 +18,11 @@ KERNEL_TROUBLE = re.compile(
     r'(WARNING: CPU: \d+ PID: \d+|'
     r'\bBUG: |Kernel panic - not syncing|\bOops[:\[]|'
     r'general protection fault|Unable to handle kernel|'
-    r'kernel BUG at|UBSAN:|KASAN:|INFO: task .* blocked for more than)')
+    r'kernel BUG at|UBSAN:|KASAN:|INFO: task .* blocked for more than|'
+    # lockdep and RCU lockdep, whose reports have no "CPU: n PID: n"
+    r'WARNING: (?:possible |inconsistent lock|suspicious RCU|bad unlock|'
+    r'held lock|lock held|Nested lock|.*lock order detected|'
+    r'bad contention))')
 
 
 def kernel_trouble(lines):
