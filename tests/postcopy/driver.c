@@ -427,14 +427,16 @@ static struct qemu *qemu_start(const char *name, int slot, int incoming)
 	snprintf(mem, sizeof(mem), "%d", cfg.mem);
 	snprintf(smp, sizeof(smp), "%d", cfg.smp);
 	snprintf(append, sizeof(append),
-		 "console=ttyS0 loglevel=5 panic=-1 kunit.enable=0 %s",
+		 "console=ttyS0 loglevel=5 panic=-1 kunit.enable=0 nokaslr %s",
 		 cfg.l2_args);
 	snprintf(chr, sizeof(chr), "pipe,id=ser0,path=%s", base);
 	argv[a++] = QEMU_BIN;
 	argv[a++] = "-nodefaults";
 	argv[a++] = "-display";
 	argv[a++] = "none";
+	/* A guest reset (a triple fault) stops the VM and QEMU stays. */
 	argv[a++] = "-no-reboot";
+	argv[a++] = "-no-shutdown";
 	argv[a++] = "-L";
 	argv[a++] = "/usr/share/qemu";
 	argv[a++] = "-machine";
@@ -507,6 +509,47 @@ static void qemu_dump_err(struct qemu *q)
 	for (line = strtok_r(buf, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save))
 		out("# %s stderr: %s\n", q->name, line);
+}
+
+/*
+ * A VM that reset (with -no-shutdown, stopped where it reset): each vCPU's
+ * registers as KVM had them at the reset, i.e. at L2's triple fault.  The
+ * HMP output comes as one JSON string with escaped line ends; the FPU and
+ * vector registers are left out.
+ */
+static void qemu_dump_regs(struct qemu *q)
+{
+	static const char *const skip[] = { "FPR", "FCW", "XMM", "YMM", "ZMM",
+					    "Opmask", "MXCSR" };
+	char *p, *end, *text;
+	size_t i;
+	int cpu;
+
+	if (!q || q->exited || !q->shutdown)
+		return;
+	for (cpu = 0; cpu < cfg.smp; cpu++) {
+		if (qmp(q, "{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": \"info registers\", \"cpu-index\": %d}}",
+			cpu))
+			return;
+		text = strstr(q->reply_line, "\"return\": \"");
+		if (!text)
+			return;
+		for (p = text + strlen("\"return\": \""); *p && *p != '"';
+		     p = end) {
+			end = strstr(p, "\\r\\n");
+			if (!end)
+				end = strstr(p, "\\n");
+			if (!end)
+				break;
+			*end = 0;
+			end += end[1] == 'r' ? 4 : 2;
+			for (i = 0; i < ARRAY_SIZE(skip); i++)
+				if (!strncmp(p, skip[i], strlen(skip[i])))
+					break;
+			if (i == ARRAY_SIZE(skip))
+				out("# %s cpu%d at reset: %s\n", q->name, cpu, p);
+		}
+	}
 }
 
 /* The console lines worth showing: around the first oops, or the last. */
@@ -663,7 +706,7 @@ static int cond_exited(void *arg)
 {
 	struct qemu *q = arg;
 
-	return q->exited;
+	return q->exited || q->shutdown;
 }
 
 static int cond_verdict(void *arg)
@@ -804,6 +847,8 @@ out:
 		    dst ? dst->mig_status : "-");
 		qemu_dump_err(src);
 		qemu_dump_err(dst);
+		qemu_dump_regs(src);
+		qemu_dump_regs(dst);
 		qemu_dump_console(src, 30);
 		qemu_dump_console(dst, 60);
 	}
