@@ -171,6 +171,69 @@ static void setup_mounts(void)
 	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
 	mount("tmpfs", "/tmp", "tmpfs", 0, NULL);
 	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL);
+}
+
+#define TRACEFS		"/sys/kernel/tracing/"
+#define TRACE_TAIL	100
+
+static void write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (write(fd, val, strlen(val)) < 0)
+		out("# %s: %s\n", path, strerror(errno));
+	close(fd);
+}
+
+/*
+ * L1's own record of what KVM did to L2, in an overwriting ring buffer:
+ * every exit, every exception and interrupt injected, and our async PF
+ * events.  A VM that triple faults loses its state (KVM INITs the vCPU on
+ * a shutdown intercept); the last events before it say how it got there.
+ */
+static void trace_setup(void)
+{
+	static const char *const events[] = {
+		"kvm_apf", "kvm/kvm_exit", "kvm/kvm_inj_exception",
+		"kvm/kvm_inj_virq", "kvm/kvm_msr", "kvm/kvm_async_pf_completed",
+		"kvm/kvm_async_pf_not_present", "kvm/kvm_async_pf_ready",
+		"kvm/kvm_async_pf_repeated_fault",
+	};
+	char p[128];
+	size_t i;
+
+	write_file(TRACEFS "buffer_size_kb", "4096");
+	for (i = 0; i < ARRAY_SIZE(events); i++) {
+		snprintf(p, sizeof(p), TRACEFS "events/%s/enable", events[i]);
+		write_file(p, "1");
+	}
+	write_file(TRACEFS "tracing_on", "1");
+}
+
+/* The last TRACE_TAIL lines of the trace. */
+static void trace_dump(void)
+{
+	static char ring[TRACE_TAIL][256];
+	char line[256];
+	FILE *f = fopen(TRACEFS "trace", "r");
+	long n = 0, i;
+
+	if (!f)
+		return;
+	write_file(TRACEFS "tracing_on", "0");
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '#')
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		snprintf(ring[n++ % TRACE_TAIL], sizeof(ring[0]), "%s", line);
+	}
+	fclose(f);
+	for (i = n > TRACE_TAIL ? n - TRACE_TAIL : 0; i < n; i++)
+		out("# L1 trace: %s\n", ring[i % TRACE_TAIL]);
+	write_file(TRACEFS "tracing_on", "1");
 }
 
 static void con_append(struct qemu *q, const char *line)
@@ -713,7 +776,7 @@ static int cond_verdict(void *arg)
 {
 	struct qemu *q = arg;
 
-	return q->exited || l2.ok || l2.corrupt;
+	return q->exited || q->shutdown || l2.ok || l2.corrupt;
 }
 
 static enum result run_one(int idx, char *why, size_t wn)
@@ -728,6 +791,7 @@ static enum result run_one(int idx, char *why, size_t wn)
 
 	memset(&l2, 0, sizeof(l2));
 	unlink(MIG_SOCK);
+	write_file(TRACEFS "trace", "");
 	qs[0] = NULL;
 	qs[1] = NULL;
 	src = qemu_start("src", 0, 0);
@@ -849,6 +913,8 @@ out:
 		qemu_dump_err(dst);
 		qemu_dump_regs(src);
 		qemu_dump_regs(dst);
+		if (res == RES_RESET || res == RES_OOPS || res == RES_HANG)
+			trace_dump();
 		qemu_dump_console(src, 30);
 		qemu_dump_console(dst, 60);
 	}
@@ -868,6 +934,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	read_config();
 	read_env();
+	trace_setup();
 	out("KTAP version 1\n");
 	out("# postcopy: %d runs from %d; L2 %d MiB, %d vCPUs, postcopy %d MiB/s, l2_args '%s'\n",
 	    cfg.runs, cfg.first, cfg.mem, cfg.smp, cfg.bw, cfg.l2_args);
