@@ -144,6 +144,14 @@ failed=$((RUNS - count[ok]))
 summary="postcopy: $RUNS runs: ok ${count[ok]}, oops ${count[oops]}, hang ${count[hang]}, corrupt ${count[corrupt]}, reset ${count[reset]}"
 [ "${count[error]}" -gt 0 ] && summary+=", error ${count[error]}"
 [ "${count[l1]}" -gt 0 ] && summary+=", L1 died ${count[l1]}"
+# The two failures the base kernel shows too (issue 19's note): L2 shut
+# down while a not-present #PF was being delivered to it (L1's last
+# kvm_exit: reason shutdown, intr_info 0x80000b0e), and L1 itself triple
+# faulting (QEMU's cpu_reset log).  Counted, not excused: they still fail.
+pf_resets=$(cat "$W"/boot-*.log 2>/dev/null |
+	grep -c 'reason shutdown .*intr_info 0x80000b0e' || true)
+l1_tf=$(cat "$W"/cpu-*.log 2>/dev/null | grep -c 'Triple fault' || true)
+summary+="; of these: L2 shut down delivering a #PF $pf_resets, L1 triple faults $l1_tf"
 echo "# $summary" >> "$ktap"
 echo "$summary"
 [ "$failed" -eq 0 ]
