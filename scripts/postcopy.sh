@@ -36,6 +36,7 @@ L2_KIMAGE=${POSTCOPY_L2_KIMAGE:-$KIMAGE}
 W=$OUT/$TAG
 RES=$BUILD/results
 mkdir -p "$W" "$RES"
+rm -f "$W"/boot-*.log "$W"/cpu-*.log
 for f in "$KIMAGE" "$L2_KIMAGE" "$KOUT/usr/gen_init_cpio"; do
 	[ -f "$f" ] || { echo "postcopy: $f missing: run scripts/build.sh x86_64" >&2; exit 1; }
 done
