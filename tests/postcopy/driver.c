@@ -18,8 +18,9 @@
  * One run: the source QEMU boots L2 (tests/postcopy/l2_writer.c is its
  * /init); once every writer has verified a round, the destination QEMU is
  * started with -incoming defer, both get postcopy-ram, the source gets
- * max-postcopy-bandwidth (and both "events", for MIGRATION events), the migration goes over a unix socket and is
- * switched to postcopy as soon as it is active.  Once the source reports
+ * max-postcopy-bandwidth (and both "events", for MIGRATION events), the
+ * migration goes over a unix socket and is switched to postcopy as soon as
+ * it is active.  Once the source reports
  * "completed", each writer must verify AFTER more rounds on the
  * destination; then the harness sends a line to L2's console, which stops
  * the writers and makes L2 print its verdict and reboot.  Every wait is on
@@ -56,6 +57,24 @@
 #define LINE_MAX_LEN	1024
 #define CON_KEEP	(256 * 1024)
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* The QMP commands, one JSON line each. */
+#define QMP_CAPS \
+	"{\"execute\": \"migrate-set-capabilities\", \"arguments\": " \
+	"{\"capabilities\": [{\"capability\": \"postcopy-ram\", " \
+	"\"state\": true}, {\"capability\": \"events\", \"state\": true}]}}"
+#define QMP_INCOMING \
+	"{\"execute\": \"migrate-incoming\", \"arguments\": " \
+	"{\"uri\": \"unix:" MIG_SOCK "\"}}"
+#define QMP_BANDWIDTH \
+	"{\"execute\": \"migrate-set-parameters\", \"arguments\": " \
+	"{\"max-postcopy-bandwidth\": %lld}}"
+#define QMP_MIGRATE \
+	"{\"execute\": \"migrate\", \"arguments\": " \
+	"{\"uri\": \"unix:" MIG_SOCK "\"}}"
+#define QMP_INFO_REGISTERS \
+	"{\"execute\": \"human-monitor-command\", \"arguments\": " \
+	"{\"command-line\": \"info registers\", \"cpu-index\": %d}}"
 
 enum result { RES_OK, RES_OOPS, RES_HANG, RES_CORRUPT, RES_RESET, RES_ERROR, RES_NR };
 
@@ -326,10 +345,10 @@ static long long json_int(const char *line, const char *key)
 static void qmp_line(struct qemu *q, char *s)
 {
 	if (strstr(s, "\"event\"")) {
-		if (strstr(s, "\"MIGRATION\""))
+		if (strstr(s, "\"MIGRATION\"")) {
 			json_str(s, "status", q->mig_status,
 				 sizeof(q->mig_status));
-		else if (strstr(s, "\"SHUTDOWN\"")) {
+		} else if (strstr(s, "\"SHUTDOWN\"")) {
 			q->shutdown = 1;
 			json_str(s, "reason", q->shutdown_reason,
 				 sizeof(q->shutdown_reason));
@@ -591,8 +610,7 @@ static void qemu_dump_regs(struct qemu *q)
 	if (!q || q->exited || !q->shutdown)
 		return;
 	for (cpu = 0; cpu < cfg.smp; cpu++) {
-		if (qmp(q, "{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": \"info registers\", \"cpu-index\": %d}}",
-			cpu))
+		if (qmp(q, QMP_INFO_REGISTERS, cpu))
 			return;
 		text = strstr(q->reply_line, "\"return\": \"");
 		if (!text)
@@ -784,7 +802,7 @@ static enum result run_one(int idx, char *why, size_t wn)
 	struct qemu *src = NULL, *dst = NULL, *pair[2];
 	double t0 = now(), t_boot = 0, t_post = 0, t_done = 0;
 	enum result res = RES_ERROR;
-	char stats[256] = "", rounds_s[128] = "";
+	char stats[256] = "", rounds_s[128] = "", times[128];
 	long long post_req = -1, rounds_at_done = 0;
 	int w, hung = 0;
 	size_t n;
@@ -819,12 +837,10 @@ static enum result run_one(int idx, char *why, size_t wn)
 	}
 	pair[0] = src;
 	pair[1] = dst;
-	if (qmp(dst, "{\"execute\": \"migrate-set-capabilities\", \"arguments\": {\"capabilities\": [{\"capability\": \"postcopy-ram\", \"state\": true}, {\"capability\": \"events\", \"state\": true}]}}") ||
-	    qmp(dst, "{\"execute\": \"migrate-incoming\", \"arguments\": {\"uri\": \"unix:" MIG_SOCK "\"}}") ||
-	    qmp(src, "{\"execute\": \"migrate-set-capabilities\", \"arguments\": {\"capabilities\": [{\"capability\": \"postcopy-ram\", \"state\": true}, {\"capability\": \"events\", \"state\": true}]}}") ||
-	    qmp(src, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"max-postcopy-bandwidth\": %lld}}",
-		(long long)cfg.bw << 20) ||
-	    qmp(src, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"unix:" MIG_SOCK "\"}}")) {
+	if (qmp(dst, QMP_CAPS) || qmp(dst, QMP_INCOMING) ||
+	    qmp(src, QMP_CAPS) ||
+	    qmp(src, QMP_BANDWIDTH, (long long)cfg.bw << 20) ||
+	    qmp(src, QMP_MIGRATE)) {
 		snprintf(why, wn, "QMP setup of the migration failed");
 		goto out;
 	}
@@ -885,7 +901,7 @@ out:
 	else if (l2.corrupt)
 		res = RES_CORRUPT;
 	else if (res != RES_OK && ((src && src->shutdown && !dst) ||
-				 (dst && (dst->shutdown || dst->reset))))
+				   (dst && (dst->shutdown || dst->reset))))
 		res = RES_RESET;
 	else if (hung)
 		res = RES_HANG;
@@ -893,10 +909,14 @@ out:
 	for (w = 0; w < l2.writers; w++)
 		n += snprintf(rounds_s + n, sizeof(rounds_s) - n, "%s%lld",
 			      w ? "," : "", l2.rounds[w]);
-	out("# run %d: boot %.0fs, precopy %.0fs, postcopy %.0fs, after %.0fs, total %.0fs; rounds %s (at completion %lld); postcopy-requests %lld;%s\n",
-	    idx, t_boot ? t_boot - t0 : 0, t_post ? t_post - t_boot : 0,
-	    t_done ? t_done - t_post : 0, t_done ? now() - t_done : 0,
-	    now() - t0, rounds_s, rounds_at_done, post_req,
+	/* One line, one write: the console may interleave kernel messages. */
+	snprintf(times, sizeof(times),
+		 "boot %.0fs, precopy %.0fs, postcopy %.0fs, after %.0fs, total %.0fs",
+		 t_boot ? t_boot - t0 : 0, t_post ? t_post - t_boot : 0,
+		 t_done ? t_done - t_post : 0, t_done ? now() - t_done : 0,
+		 now() - t0);
+	out("# run %d: %s; rounds %s (at completion %lld); postcopy-requests %lld;%s\n",
+	    idx, times, rounds_s, rounds_at_done, post_req,
 	    stats[0] ? stats : " apf stats n/a");
 	if (res != RES_OK) {
 		if (l2.oops)
@@ -920,7 +940,8 @@ out:
 	}
 	qemu_stop(src);
 	qemu_stop(dst);
-	qs[0] = qs[1] = NULL;
+	qs[0] = NULL;
+	qs[1] = NULL;
 	return res;
 }
 

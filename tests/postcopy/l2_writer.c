@@ -36,10 +36,16 @@
 
 #define MAX_WRITERS	8
 
+typedef unsigned long long u64;
+
+/* Shared between the processes: every access is a relaxed atomic one. */
+#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
 struct shared {
-	volatile int stop;
-	volatile uint64_t rounds[MAX_WRITERS];
-	volatile uint64_t counter;
+	int stop;
+	u64 rounds[MAX_WRITERS];
+	u64 counter;
 };
 
 static struct shared *sh;
@@ -70,9 +76,9 @@ static long env_long(const char *name, long def)
 	return v && *v ? strtol(v, NULL, 0) : def;
 }
 
-static uint64_t pattern(int w, uint64_t round, size_t i)
+static u64 pattern(int w, u64 round, size_t i)
 {
-	uint64_t x = ((uint64_t)w << 56) ^ (round * 0x9e3779b97f4a7c15ULL) ^ i;
+	u64 x = ((u64)w << 56) ^ (round * 0x9e3779b97f4a7c15ULL) ^ i;
 
 	x ^= x >> 31;
 	x *= 0xbf58476d1ce4e5b9ULL;
@@ -81,8 +87,8 @@ static uint64_t pattern(int w, uint64_t round, size_t i)
 
 static int writer(int w, size_t bytes)
 {
-	size_t words = bytes / sizeof(uint64_t), i;
-	uint64_t *buf, round;
+	size_t words = bytes / sizeof(u64), i;
+	u64 *buf, round;
 
 	buf = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -90,11 +96,11 @@ static int writer(int w, size_t bytes)
 		say("L2 CORRUPT w=%d mmap failed: %s", w, strerror(errno));
 		return 2;
 	}
-	for (round = 1; !sh->stop; round++) {
+	for (round = 1; !READ_ONCE(sh->stop); round++) {
 		for (i = 0; i < words; i++)
 			buf[i] = pattern(w, round, i);
 		for (i = 0; i < words; i++) {
-			uint64_t want = pattern(w, round, i);
+			u64 want = pattern(w, round, i);
 
 			if (buf[i] != want) {
 				say("L2 CORRUPT w=%d r=%llu off=%#zx want=%#llx got=%#llx",
@@ -104,7 +110,7 @@ static int writer(int w, size_t bytes)
 				return 1;
 			}
 		}
-		sh->rounds[w] = round;
+		WRITE_ONCE(sh->rounds[w], round);
 		say("L2 ROUND w=%d r=%llu", w, (unsigned long long)round);
 	}
 	return 0;
@@ -112,11 +118,11 @@ static int writer(int w, size_t bytes)
 
 static int counter(void)
 {
-	uint64_t x = 1;
+	u64 x = 1;
 
-	while (!sh->stop) {
+	while (!READ_ONCE(sh->stop)) {
 		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-		sh->counter++;
+		WRITE_ONCE(sh->counter, READ_ONCE(sh->counter) + 1);
 	}
 	return x == 0;	/* keeps x live; never true in practice */
 }
@@ -135,7 +141,7 @@ int main(void)
 	long mib = env_long("l2_mib", 200), max_s = env_long("l2_max_s", 1800);
 	pid_t pids[MAX_WRITERS + 1], p;
 	int i, bad = 0, status, done[MAX_WRITERS + 1] = { 0 };
-	uint64_t total = 0;
+	u64 total = 0;
 	struct pollfd pfd = { .fd = 0, .events = POLLIN };
 	char c;
 
@@ -183,7 +189,7 @@ int main(void)
 		if (max_s && --max_s == 0)
 			break;
 	}
-	sh->stop = 1;
+	WRITE_ONCE(sh->stop, 1);
 	for (i = 0; i <= writers; i++) {
 		if (!done[i] && waitpid(pids[i], &status, 0) == pids[i] &&
 		    (!WIFEXITED(status) || WEXITSTATUS(status))) {
@@ -193,11 +199,11 @@ int main(void)
 		}
 	}
 	for (i = 0; i < writers; i++)
-		total += sh->rounds[i];
+		total += READ_ONCE(sh->rounds[i]);
 	if (!bad)
 		say("L2 OK rounds=%llu counter=%llu",
 		    (unsigned long long)total,
-		    (unsigned long long)sh->counter);
+		    (unsigned long long)READ_ONCE(sh->counter));
 	finish();
 	return 0;
 }
