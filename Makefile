@@ -5,6 +5,8 @@
 #
 #   make test     install what is missing, build both kernels, run KUnit and
 #                 the end-to-end tests on x86_64 and arm64, print the summary
+#   make test-kcsan  the same on the KCSAN kernels (data races), results in
+#                 .build/results-kcsan/
 #   make run      build both kernels, show the async PF scenario side by side
 #   make bench    async PF benchmark, both arches in one table (x86: beside the base)
 #   make stress   KUnit and e2e ROUNDS times (default 20) with the host loaded
@@ -25,7 +27,7 @@ S := scripts
 ARCHES ?= x86_64 arm64
 export ARCHES KDIR JOBS
 
-.PHONY: all test run bench stress postcopy deps tree build hooks check export clean
+.PHONY: all test test-kcsan run bench stress postcopy deps tree build hooks check export clean
 
 all: test
 
@@ -41,6 +43,9 @@ build: tree
 test: deps
 	@$(S)/test.sh
 
+test-kcsan: deps
+	@KFLAVOUR=kcsan $(S)/test.sh
+
 run: deps
 	@$(S)/run.sh
 
@@ -51,8 +56,8 @@ stress: deps
 	@$(S)/stress.sh $(ROUNDS)
 
 postcopy: tree
-	@$(S)/build.sh x86_64
-	@RUNS=$(RUNS) $(S)/postcopy.sh
+	@KFLAVOUR=bench $(S)/build.sh x86_64
+	@KFLAVOUR=bench RUNS=$(RUNS) $(S)/postcopy.sh
 
 hooks:
 	@$(S)/hooks.sh --stat

@@ -13,6 +13,8 @@ WINDOW=${BENCH_WINDOW_MS:-2000}
 
 "$S/tree.sh"
 lines=()
+# Our kernel without the bug detectors of the test kernels (KFLAVOUR=bench).
+export KFLAVOUR=bench
 for a in ${BENCH_ARCHES:-x86_64 arm64}; do
 	arch_setup "$a"
 	"$S/build.sh" "$a"

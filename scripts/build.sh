@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # build.sh ARCH: configure (from tests/configs/*.config, through kunit.py) and
 # build the kernel for ARCH out of tree in .build/ARCH/kernel.
+# KFLAVOUR (scripts/env.sh) adds the flavour's fragment: the test kernel has
+# the bug detectors (sanitizers.config), kcsan the data-race detector
+# (kcsan.config), in .build/ARCH/kernel-kcsan; bench none of them.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 arch_setup "$1"
@@ -10,6 +13,13 @@ mkdir -p "$OUT"
 args=(build --arch="$KARCH" --build_dir="$KOUT" --jobs="$JOBS"
       --kunitconfig="$REPO/tests/configs/kunit.config"
       --kunitconfig="$REPO/tests/configs/$ARCH_NAME.config")
+case ${KFLAVOUR:-} in
+'') args+=(--kunitconfig="$REPO/tests/configs/sanitizers.config") ;;
+kcsan) args+=(--kunitconfig="$REPO/tests/configs/kcsan.config") ;;
+esac
+# KVM's -Werror, where KASAN does not rule it out.
+[ "$ARCH_NAME" = x86_64 ] && [ -n "${KFLAVOUR:-}" ] &&
+	args+=(--kconfig_add=CONFIG_KVM_WERROR=y)
 [ -n "$CROSS" ] && args+=(--cross_compile="$CROSS")
 cd "$TREE"
 python3 tools/testing/kunit/kunit.py "${args[@]}" > "$OUT/build.log" 2>&1 || {
@@ -17,4 +27,4 @@ python3 tools/testing/kunit/kunit.py "${args[@]}" > "$OUT/build.log" 2>&1 || {
 	echo "build: $ARCH_NAME kernel build failed (log: $OUT/build.log)" >&2
 	exit 1
 }
-echo "build: $ARCH_NAME kernel ready: ${KIMAGE#"$REPO"/}"
+echo "build: $ARCH_NAME ${KFLAVOUR:+$KFLAVOUR }kernel ready: ${KIMAGE#"$REPO"/}"

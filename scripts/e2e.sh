@@ -15,7 +15,6 @@ arch_setup "$1"
 TAG=${E2E_TAG:-e2e${E2E_CPU:+@$E2E_CPU}}
 KIMAGE=${E2E_KIMAGE:-$KIMAGE}
 E2E=$OUT/$TAG
-RES=$BUILD/results
 mkdir -p "$E2E" "$RES"
 CC=${CROSS}gcc
 # kmemleak on for the leak check; E2E_KMEMLEAK= (empty) for runs that measure.

@@ -8,6 +8,8 @@ KBASE_TARBALL=/usr/src/linux-source-6.12.tar.xz
 # KDIR names another pristine kernel tree to build against instead.
 KDIR=${KDIR:-$BUILD/src/linux-source-6.12}
 TREE=$BUILD/tree
+# Test results; a kernel flavour's (KFLAVOUR, below) are its own.
+RES=$BUILD/results${KFLAVOUR:+-$KFLAVOUR}
 ARCHES=${ARCHES:-x86_64 arm64}
 JOBS=${JOBS:-$(nproc)}
 # ccache through its masquerade links, so CC stays "gcc" in .config; paths
@@ -20,7 +22,14 @@ export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 arch_setup() {
 	ARCH_NAME=$1
 	OUT=$BUILD/$ARCH_NAME
-	KOUT=$OUT/kernel
+	# KFLAVOUR: which kernel of the arch (scripts/build.sh): empty for the
+	# test kernel (the bug detectors on), kcsan, or bench (none of them).
+	case ${KFLAVOUR:-} in
+	''|kcsan|bench) ;;
+	*) echo "unknown kernel flavour '$KFLAVOUR' (kcsan, bench)" >&2
+	   return 1 ;;
+	esac
+	KOUT=$OUT/kernel${KFLAVOUR:+-$KFLAVOUR}
 	case $ARCH_NAME in
 	x86_64)
 		KARCH=x86_64 SRCARCH=x86 CROSS= SELFTEST_DIR=x86_64

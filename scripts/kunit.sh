@@ -7,7 +7,6 @@ set -euo pipefail
 . "$(dirname "$0")/env.sh"
 arch_setup "$1"
 
-RES=$BUILD/results
 mkdir -p "$RES"
 rm -f "$RES/$ARCH_NAME-kunit.json" "$RES/$ARCH_NAME-kunit.ktap"
 args=(exec --arch="$KARCH" --build_dir="$KOUT" --timeout="${KUNIT_TIMEOUT:-600}"

@@ -53,7 +53,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 				"$S/e2e.sh" "$a" > "$OUTDIR/$a-$t-$r.log" 2>&1
 			fi
 			rc=$?
-			cp "$BUILD/results/$a-$t.json" "$OUTDIR/$a-$t-$r.json" 2>/dev/null ||
+			cp "$RES/$a-$t.json" "$OUTDIR/$a-$t-$r.json" 2>/dev/null ||
 				printf '{"passed": 0, "failed": 1, "failures": ["%s %s: no result"]}\n' \
 					"$a" "$t" > "$OUTDIR/$a-$t-$r.json"
 			echo "stress: round $r $a $t: rc $rc, $((SECONDS - t0)) s"

@@ -6,7 +6,6 @@
 set -uo pipefail
 . "$(dirname "$0")/env.sh"
 S=$REPO/scripts
-RES=$BUILD/results
 
 fail_tier() {	# ARCH TIER MESSAGE
 	printf '{"passed": 0, "failed": 1, "skipped": 0, "failures": ["%s %s: %s"]}\n' \
