@@ -18,6 +18,25 @@ if grep -E ': (ERROR|WARNING|CHECK):' <<<"$cp_out"; then
 	rc=1
 fi
 
+echo "check: the kernel log checks catch every kind of report"
+python3 - "$REPO/scripts" "$REPO/tests/harness/kernel_reports.txt" <<'PY' || rc=1
+import sys
+sys.path.insert(0, sys.argv[1])
+from e2e_report import KERNEL_TROUBLE
+bad, must = 0, True
+for line in open(sys.argv[2]):
+    line = line.rstrip('\n')
+    if line.startswith('#') or not line:
+        continue
+    if line == 'clean:':
+        must = False
+        continue
+    if bool(KERNEL_TROUBLE.search(line)) != must:
+        bad = 1
+        print(f'check: {"missed" if must else "false report"}: {line}')
+sys.exit(bad)
+PY
+
 W1="-Wextra -Wunused -Wno-unused-parameter -Wno-missing-field-initializers
     -Wno-sign-compare -Wno-type-limits -Wno-shift-negative-value
     -Wmissing-format-attribute -Wmissing-include-dirs -Wunused-const-variable

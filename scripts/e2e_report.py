@@ -22,7 +22,9 @@ KERNEL_TROUBLE = re.compile(
     # lockdep and RCU lockdep, whose reports have no "CPU: n PID: n"
     r'WARNING: (?:possible |inconsistent lock|suspicious RCU|bad unlock|'
     r'held lock|lock held|Nested lock|.*lock order detected|'
-    r'bad contention))')
+    r'bad contention)|'
+    # DEBUG_LIST, in case it is not reported as a WARN
+    r'\blist_(?:add|del) corruption)')
 
 
 def kernel_trouble(lines):

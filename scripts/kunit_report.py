@@ -3,14 +3,16 @@
 """Count KUnit results from kunit.py's JSON: every leaf case (each parameter
 of a parameterised case) counts once.  A run that produced no JSON or no case
 (kernel did not boot, suite missing) is one failure.  As in the e2e tier, a
-WARN/BUG/panic in the kernel log is a failure of its own, kernel_log_clean."""
+WARN/BUG/panic or a bug detector's report (KASAN, KFENCE, lockdep, UBSAN,
+KCSAN) in the kernel log is a failure of its own, kernel_log_clean, which names
+the case that was running."""
 import argparse
 import json
 import os
 import re
 import sys
 
-from e2e_report import kernel_trouble
+from e2e_report import KERNEL_TROUBLE
 
 KEY = {'PASS': 'passed', 'SKIP': 'skipped'}
 
@@ -41,6 +43,25 @@ def first_failures(console):
     return found
 
 
+CASE_RESULT = re.compile(r'^\s*(?:not )?ok \d+ (\S+)')
+
+
+def trouble_by_case(lines):
+    """The kernel's reports, each with the case that was running: KUnit
+    prints a case's result after everything the case logged, so a report
+    belongs to the next result line."""
+    found, pending = [], []
+    for line in lines:
+        if not line.startswith('    ') and KERNEL_TROUBLE.search(line):
+            pending.append(line.strip())
+            continue
+        m = CASE_RESULT.match(line)
+        if m and pending:
+            found += [(m.group(1), t) for t in pending]
+            pending = []
+    return found + [('(after the last case)', t) for t in pending]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--arch', required=True)
@@ -68,13 +89,14 @@ def main():
                                   f'status {a.rc}, {len(cases)} cases)')
     if a.console and os.path.exists(a.console):
         with open(a.console, errors='replace') as f:
-            trouble = kernel_trouble(f)
+            trouble = trouble_by_case(f)
         cases.append(('kernel_log_clean', 'FAIL' if trouble else 'PASS'))
         counts['failed' if trouble else 'passed'] += 1
         if trouble:
+            case, line = trouble[0]
             counts['failures'].append(f'{a.arch} kunit: kernel_log_clean failed: '
-                                      f'{len(trouble)} WARN/BUG line(s), '
-                                      f'first: {trouble[0]}')
+                                      f'{len(trouble)} report line(s), first '
+                                      f'during {case}: {line}')
     counts['tests'] = [{'name': n, 'status': s} for n, s in cases]
     with open(a.json, 'w') as f:
         json.dump(counts, f, indent=1)
