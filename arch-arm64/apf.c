@@ -108,25 +108,41 @@ static int apf_ppi_claim(struct kvm_vcpu *vcpu, u32 intid)
 	return 0;
 }
 
-/* Write or read part of the shared area (KUnit replaces guest memory). */
+/*
+ * Write or read part of the shared area (KUnit replaces guest memory).
+ * Unlike x86, arm64 does not hold kvm->srcu around the run loop: the
+ * memslots are looked up under it here, whatever the caller (a request on
+ * entry, a hypercall, KVM_SET_ONE_REG).
+ */
 static int apf_area_rw(struct kvm_vcpu *vcpu, void *data, unsigned int offset,
 		       unsigned int len, bool write)
 {
 	struct gfn_to_hva_cache *area = &vcpu->arch.apf.area;
+	int idx, r;
 
 	KUNIT_STATIC_STUB_REDIRECT(apf_area_rw, vcpu, data, offset, len, write);
+	idx = srcu_read_lock(&vcpu->kvm->srcu);
 	if (write)
-		return kvm_write_guest_offset_cached(vcpu->kvm, area, data,
-						     offset, len);
-	return kvm_read_guest_offset_cached(vcpu->kvm, area, data, offset, len);
+		r = kvm_write_guest_offset_cached(vcpu->kvm, area, data,
+						  offset, len);
+	else
+		r = kvm_read_guest_offset_cached(vcpu->kvm, area, data,
+						 offset, len);
+	srcu_read_unlock(&vcpu->kvm->srcu, idx);
+	return r;
 }
 
 static int apf_area_init(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
 			 gpa_t gpa)
 {
+	int idx, r;
+
 	KUNIT_STATIC_STUB_REDIRECT(apf_area_init, vcpu, area, gpa);
-	return kvm_gfn_to_hva_cache_init(vcpu->kvm, area, gpa,
-					 sizeof(struct kvm_apf_shared));
+	idx = srcu_read_lock(&vcpu->kvm->srcu);
+	r = kvm_gfn_to_hva_cache_init(vcpu->kvm, area, gpa,
+				      sizeof(struct kvm_apf_shared));
+	srcu_read_unlock(&vcpu->kvm->srcu, idx);
+	return r;
 }
 
 static void apf_lower_ppi(struct kvm_vcpu *vcpu)
