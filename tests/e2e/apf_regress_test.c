@@ -166,6 +166,15 @@ static void regress_vm_free(struct regress_vm *t)
  * A counter of this layer, or @none where the kernel has no such counter
  * (the unmodified base kernel, on which these tests run as well).
  */
+/*
+ * No state: a fixture only for TEST_F_TIMEOUT, as the harness' default of 30
+ * s per test would end a test before its own bound (BOUND_S) reports.
+ */
+FIXTURE(apf_regress) {};
+FIXTURE_SETUP(apf_regress) {}
+FIXTURE_TEARDOWN(apf_regress) {}
+#define TEST_TIMEOUT_S	300
+
 static u64 regress_stat(struct kvm_vcpu *vcpu, const char *name, u64 none)
 {
 	u64 v;
@@ -184,7 +193,7 @@ static void guest_stack_fault(u64 stack_top, u64 gva)
 	GUEST_DONE();
 }
 
-TEST(regress_2017_df_nested_not_present)
+TEST_F_TIMEOUT(apf_regress, regress_2017_df_nested_not_present, TEST_TIMEOUT_S)
 {
 	struct regress_vm t;
 	struct ucall uc;
@@ -225,11 +234,12 @@ static void guest_load(u64 gva)
 	GUEST_DONE();
 }
 
-TEST(regress_2020_cr2_nmi_clobber)
+TEST_F_TIMEOUT(apf_regress, regress_2020_cr2_nmi_clobber, TEST_TIMEOUT_S)
 {
 	struct regress_vm t;
 	struct ucall uc;
 	u64 data, nmi_page;
+	u32 token;
 
 	if (apf_arch_unsupported())
 		SKIP(return, "%s", apf_arch_unsupported());
@@ -243,10 +253,13 @@ TEST(regress_2020_cr2_nmi_clobber)
 	ASSERT_EQ(bounded_ucall(_metadata, t.vm, t.vcpu, &uc), UCALL_SYNC);
 	ASSERT_EQ(uc.args[0], REGRESS_SYNC_PF_WINDOW);
 	ASSERT_EQ(uc.args[2], KVM_PV_REASON_PAGE_NOT_PRESENT);
+	token = uc.args[1];
 	vcpu_ioctl(t.vcpu, KVM_NMI, NULL);
 
 	/* The NMI's own late page must not give a second "not present". */
-	ASSERT_EQ(bounded_ucall(_metadata, t.vm, t.vcpu, &uc), UCALL_DONE);
+	ASSERT_EQ(bounded_ucall(_metadata, t.vm, t.vcpu, &uc), UCALL_DONE)
+		TH_LOG("a \"not present\" (CR2 %#lx) inside the NMI handler, token %#x pending",
+		       uc.args[1], token);
 	sync_global_from_guest(t.vm, apf_log);
 	sync_global_from_guest(t.vm, regress_nmis);
 	sync_global_from_guest(t.vm, regress_nmi_value);
@@ -254,7 +267,7 @@ TEST(regress_2020_cr2_nmi_clobber)
 	EXPECT_EQ(regress_nmi_value, pattern(nmi_page));
 	EXPECT_EQ(apf_log.unexpected, 0);
 	ASSERT_EQ(apf_log.not_present, 1);
-	EXPECT_EQ(apf_log.np_token[0], uc.args[1]);
+	EXPECT_EQ(apf_log.np_token[0], token);
 	EXPECT_EQ(apf_log_readied(apf_log.np_token[0]), 1);
 	EXPECT_EQ(uffd_served, 2);
 	TH_LOG("outcome: NMI in the #PF window, its page synchronous: CR2 %#lx kept, 1 not present",
@@ -262,7 +275,7 @@ TEST(regress_2020_cr2_nmi_clobber)
 	regress_vm_free(&t);
 }
 
-TEST(regress_2025_smm_queue_drop)
+TEST_F_TIMEOUT(apf_regress, regress_2025_smm_queue_drop, TEST_TIMEOUT_S)
 {
 	struct regress_vm t;
 	struct ucall uc;
@@ -321,7 +334,7 @@ static void guest_touch_bad(u64 gva)
 	GUEST_DONE();
 }
 
-TEST(regress_unresolvable_fault_no_loop)
+TEST_F_TIMEOUT(apf_regress, regress_unresolvable_fault_no_loop, TEST_TIMEOUT_S)
 {
 	struct userspace_mem_region *region;
 	struct kvm_vcpu *vcpu;
