@@ -109,24 +109,40 @@ static int apf_ppi_claim(struct kvm_vcpu *vcpu, u32 intid)
 }
 
 /* Write or read part of the shared area (KUnit replaces guest memory). */
+/*
+ * Both look the memslots up, under kvm->srcu, which arm64 does not hold
+ * across the run loop: the hypercalls and the request that delivers
+ * completions come without it (a stage-2 abort holds it; nesting is fine).
+ */
 static int apf_area_rw(struct kvm_vcpu *vcpu, void *data, unsigned int offset,
 		       unsigned int len, bool write)
 {
 	struct gfn_to_hva_cache *area = &vcpu->arch.apf.area;
+	int idx, r;
 
 	KUNIT_STATIC_STUB_REDIRECT(apf_area_rw, vcpu, data, offset, len, write);
+	idx = srcu_read_lock(&vcpu->kvm->srcu);
 	if (write)
-		return kvm_write_guest_offset_cached(vcpu->kvm, area, data,
-						     offset, len);
-	return kvm_read_guest_offset_cached(vcpu->kvm, area, data, offset, len);
+		r = kvm_write_guest_offset_cached(vcpu->kvm, area, data, offset,
+						  len);
+	else
+		r = kvm_read_guest_offset_cached(vcpu->kvm, area, data, offset,
+						 len);
+	srcu_read_unlock(&vcpu->kvm->srcu, idx);
+	return r;
 }
 
 static int apf_area_init(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
 			 gpa_t gpa)
 {
+	int idx, r;
+
 	KUNIT_STATIC_STUB_REDIRECT(apf_area_init, vcpu, area, gpa);
-	return kvm_gfn_to_hva_cache_init(vcpu->kvm, area, gpa,
-					 sizeof(struct kvm_apf_shared));
+	idx = srcu_read_lock(&vcpu->kvm->srcu);
+	r = kvm_gfn_to_hva_cache_init(vcpu->kvm, area, gpa,
+				      sizeof(struct kvm_apf_shared));
+	srcu_read_unlock(&vcpu->kvm->srcu, idx);
+	return r;
 }
 
 static void apf_lower_ppi(struct kvm_vcpu *vcpu)
