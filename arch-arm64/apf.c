@@ -662,4 +662,5 @@ int kvm_apf_arm64_set_reg(struct kvm_vcpu *vcpu, u64 id, u64 val)
 
 #ifdef CONFIG_KVM_APF_KUNIT_TEST
 #include "tests/arm64_kunit.h"
+#include "tests/regress_kunit.h"
 #endif

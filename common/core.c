@@ -731,4 +731,5 @@ EXPORT_SYMBOL_GPL(kvm_apf_flush);
 
 #ifdef CONFIG_KVM_APF_KUNIT_TEST
 #include "tests/core_kunit.h"
+#include "tests/regress_kunit.h"
 #endif
