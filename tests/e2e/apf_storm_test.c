@@ -118,10 +118,11 @@ static void run_storm(struct __test_metadata *_metadata, bool never_ack)
 	EXPECT_EQ(trips, 1);
 	/*
 	 * The first "not present" had nothing waiting; each later one is a
-	 * strike (one or two more if a completion was not queued yet).
+	 * strike (a few more if a completion was not queued yet, or on arm64
+	 * was told "ready", PPI masked, before the next one waited).
 	 */
 	EXPECT_GE(np, STORM_STRIKES + 1);
-	EXPECT_LE(np, STORM_STRIKES + 3);
+	EXPECT_LE(np, STORM_STRIKES + 4);
 	ASSERT_TRUE(vcpu_stat(vcpu, "apf_not_present", &stat));
 	EXPECT_EQ(stat, np);
 	ASSERT_TRUE(vcpu_stat(vcpu, "apf_sync_fallback", &stat));
