@@ -254,15 +254,14 @@ static void kvm_apf_execute(struct work_struct *work)
 }
 
 /*
- * The guest was just told "not present": a strike if a completed fault
- * waits for a "page ready" the guest could not take (the done list is
- * looked at before every entry, so anything left on it is held back).
+ * The guest was just told "not present": a strike if the vCPU's last look
+ * at its completed faults left some that the guest could not take (@held;
+ * a completion it has not looked at yet may well be deliverable).
  * %KVM_APF_STORM_STRIKES strikes without an ack turn the guard on.
  */
 static void storm_strike(struct kvm_apf_vcpu *apf)
 {
-	if (list_empty_careful(&apf->done) ||
-	    ++apf->strikes < KVM_APF_STORM_STRIKES)
+	if (!apf->held || ++apf->strikes < KVM_APF_STORM_STRIKES)
 		return;
 	apf->degraded = true;
 	apf->stats->apf_storm_guard++;
@@ -532,6 +531,8 @@ int kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 		}
 		free_item(apf, item);
 	}
+	/* What is left, the guest cannot take now (the storm guard's strikes). */
+	apf->held = !list_empty_careful(&apf->done);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(kvm_apf_check_completion);
@@ -749,6 +750,7 @@ void kvm_apf_clear(struct kvm_apf_vcpu *apf)
 	apf->sync_gfn = ~(gfn_t)0;
 	WRITE_ONCE(apf->ready_pending, false);
 	kvm_apf_gfn_table_reset(&apf->gfns);
+	apf->held = false;
 	storm_reset(apf);
 }
 EXPORT_SYMBOL_GPL(kvm_apf_clear);

@@ -209,8 +209,10 @@ struct kvm_apf_failure {
  * @failed: what kvm_apf_check_completion() last failed on
  * @sync_gfn: the gfn of the last fault released after a failure (the VMM
  *	gave up on it): its next fault is synchronous; all ones if none
- * @strikes: "not present" told while completed faults waited for delivery,
- *	since the guest last acknowledged a "page ready" (the storm guard)
+ * @held: kvm_apf_check_completion() last left completed faults that the
+ *	guest could not take (it masked "page ready" or did not ack)
+ * @strikes: "not present" told while @held, since the guest last
+ *	acknowledged a "page ready" (the storm guard)
  * @degraded: the storm guard tripped: no "not present" until the guest
  *	acknowledges a "page ready" or re-enables async PF
  */
@@ -233,6 +235,7 @@ struct kvm_apf_vcpu {
 	struct kvm_apf_failure failed;
 	gfn_t sync_gfn;
 	u32 strikes;
+	bool held;
 	bool degraded;
 };
 

@@ -1200,6 +1200,19 @@ static void core_storm_guard_healthy_guest(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->stats.apf_storm_guard, 0ULL);
 	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
 
+	/*
+	 * Completions the vCPU has not looked at yet are no strike: they may
+	 * be deliverable (KVM looks before the next entry).
+	 */
+	for (i = 0; i < 2 * KVM_APF_STORM_STRIKES; i++)
+		storm_fault_done(test, f, 5000 + i);
+	KUNIT_EXPECT_EQ(test, f->apf.strikes, 0U);
+	for (i = 0; i < 2 * KVM_APF_STORM_STRIKES + 1; i++) {
+		kvm_apf_check_completion(&f->apf);
+		kvm_apf_ack(&f->apf);
+	}
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
+
 	/* A "ready" never acked, but nothing else completed meanwhile. */
 	storm_fault_done(test, f, 1);
 	kvm_apf_check_completion(&f->apf);
