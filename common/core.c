@@ -22,6 +22,12 @@
  * - "ready pending" and the done list are published in opposite orders by
  *   completion and acknowledgment, each followed by a full barrier, so that
  *   one of the two sides always sees the other's store (no lost kick).
+ * - Every completion asks the vCPU to look, and a completed fault that the
+ *   guest cannot take (it masked "page ready" or never acknowledges it) is
+ *   no reason to wake the vCPU again: a halted vCPU that kept waking for it
+ *   made millions of exits a second (x86, a guest with its LAPIC disabled,
+ *   2021).  The storm guard also stops telling such a guest "not present"
+ *   (tasks it would park for ever) until it acknowledges a "page ready".
  */
 #include <linux/errno.h>
 #include <linux/err.h>
@@ -144,22 +150,20 @@ static u32 alloc_token(struct kvm_apf_vcpu *apf)
 	return token;
 }
 
-/*
- * Put @item on the done list with its result.  Called with @apf->lock held.
- * Return: whether the vCPU must be asked to look (the list was empty).
- */
-static bool queue_done_locked(struct kvm_apf_vcpu *apf,
+/* Put @item on the done list with its result.  Called with @apf->lock held. */
+static void queue_done_locked(struct kvm_apf_vcpu *apf,
 			      struct kvm_apf_item *item, int result)
 {
-	bool first = list_empty(&apf->done);
-
 	item->result = result;
 	item->flags |= KVM_APF_ITEM_COMPLETED;
 	list_add_tail(&item->link, &apf->done);
-	return first;
 }
 
-/* Make the vCPU look at its done list.  Any context; no item is touched. */
+/*
+ * Make the vCPU look at its done list, after every completion: the request
+ * is what wakes a halted vCPU (not a non-empty done list, which may hold
+ * faults the guest cannot take now).  Any context; no item is touched.
+ */
 static void notify_vcpu(struct kvm_apf_vcpu *apf, bool notified)
 {
 	apf->ops->request(apf);
@@ -236,18 +240,42 @@ static void kvm_apf_execute(struct work_struct *work)
 	struct kvm_apf_item *item = container_of(work, struct kvm_apf_item, work);
 	struct kvm_apf_vcpu *apf = item->apf;
 	int result = kvm_apf_classify(kvm_apf_fault_in(item));
-	bool first, notified;
+	bool notified;
 
 #ifdef CONFIG_KVM_ASYNC_PF
 	trace_kvm_async_pf_completed(item->hva, item->cr2_or_gpa);
 #endif
 	spin_lock(&apf->lock);
 	notified = item->flags & KVM_APF_ITEM_NOTIFIED;
-	first = queue_done_locked(apf, item, result);
+	queue_done_locked(apf, item, result);
 	spin_unlock(&apf->lock);
 	/* From here the vCPU may free @item (after flushing this work). */
-	if (first)
-		notify_vcpu(apf, notified);
+	notify_vcpu(apf, notified);
+}
+
+/*
+ * The guest was just told "not present": a strike if the vCPU's last look
+ * at its completed faults left some that the guest could not take (@held;
+ * a completion it has not looked at yet may well be deliverable).
+ * %KVM_APF_STORM_STRIKES strikes without an ack turn the guard on.
+ */
+static void storm_strike(struct kvm_apf_vcpu *apf)
+{
+	if (!apf->held || ++apf->strikes < KVM_APF_STORM_STRIKES)
+		return;
+	apf->degraded = true;
+	apf->stats->apf_storm_guard++;
+	trace_kvm_apf_storm_guard(apf->vcpu_id, true, apf->strikes);
+}
+
+/* The guest is healthy again (an ack, a re-enable): async PF resumes. */
+static void storm_reset(struct kvm_apf_vcpu *apf)
+{
+	apf->strikes = 0;
+	if (apf->degraded) {
+		apf->degraded = false;
+		trace_kvm_apf_storm_guard(apf->vcpu_id, false, 0);
+	}
 }
 
 /**
@@ -265,7 +293,9 @@ static void kvm_apf_execute(struct work_struct *work)
  * a kernel item, starts faulting the page in.
  *
  * Return: 0 if the fault is now async; otherwise the fault must be handled
- * synchronously and nothing changed: -EEXIST, a fault on @gfn is already in
+ * synchronously and nothing changed: -EAGAIN, the storm guard is on (the
+ * guest has not taken a "page ready" for %KVM_APF_STORM_STRIKES "not
+ * present"); -EEXIST, a fault on @gfn is already in
  * flight; -EBUSY, the vCPU has its maximum in flight; -ECANCELED, the VMM
  * gave up on the last async fault on @gfn (kvm_apf_complete()), so this
  * retry of it is synchronous; -EFAULT, @hva is not a valid host address;
@@ -280,6 +310,10 @@ int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 	if (flags & ~KVM_APF_SETUP_FLAGS ||
 	    len > sizeof_field(struct kvm_apf_item, arch))
 		return -EINVAL;
+	if (apf->degraded) {
+		r = -EAGAIN;
+		goto sync;
+	}
 	if (kvm_is_error_hva(hva)) {
 		r = -EFAULT;
 		goto sync;
@@ -334,6 +368,7 @@ int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 		spin_unlock(&apf->lock);
 		apf->stats->apf_not_present++;
 		trace_kvm_apf_not_present(apf->vcpu_id, item->token, gfn, 0);
+		storm_strike(apf);
 	}
 	if (!(flags & KVM_APF_ITEM_USER))
 		schedule_work(&item->work);
@@ -491,9 +526,13 @@ int kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 					    item->result);
 			if (apf->ops->needs_ack)
 				WRITE_ONCE(apf->ready_pending, true);
+			else
+				storm_reset(apf);
 		}
 		free_item(apf, item);
 	}
+	/* What is left, the guest cannot take now (the storm guard's strikes). */
+	apf->held = !list_empty_careful(&apf->done);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(kvm_apf_check_completion);
@@ -502,10 +541,12 @@ EXPORT_SYMBOL_GPL(kvm_apf_check_completion);
  * kvm_apf_ack() - the guest acknowledged a "page ready"
  * @apf: the vCPU's state
  *
- * Delivers the next completed fault, if any.  vCPU context.
+ * Delivers the next completed fault, if any.  The guest takes "page ready"
+ * again: the storm guard, if on, turns off.  vCPU context.
  */
 void kvm_apf_ack(struct kvm_apf_vcpu *apf)
 {
+	storm_reset(apf);
 	/* Pairs with smp_mb() in notify_vcpu(). */
 	smp_store_mb(apf->ready_pending, false);
 	kvm_apf_check_completion(apf);
@@ -525,7 +566,6 @@ EXPORT_SYMBOL_GPL(kvm_apf_ack);
 int kvm_apf_wakeup_all(struct kvm_apf_vcpu *apf)
 {
 	struct kvm_apf_item *item;
-	bool first;
 
 	if (READ_ONCE(apf->wake_all_queued))
 		return 0;
@@ -539,14 +579,13 @@ int kvm_apf_wakeup_all(struct kvm_apf_vcpu *apf)
 
 	spin_lock(&apf->lock);
 	list_add_tail(&item->queue, &apf->queue);
-	first = list_empty(&apf->done);
 	list_add_tail(&item->link, &apf->done);
 	apf->wake_all_queued = true;
 	spin_unlock(&apf->lock);
 	apf->queued++;
 
-	if (first)
-		apf->ops->request(apf);
+	/* Always: a re-enable may have made held completions deliverable. */
+	apf->ops->request(apf);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(kvm_apf_wakeup_all);
@@ -568,7 +607,7 @@ EXPORT_SYMBOL_GPL(kvm_apf_wakeup_all);
 int kvm_apf_user_ready(struct kvm_apf_vcpu *apf, u32 token, int status)
 {
 	struct kvm_apf_item *item;
-	bool first = false, notified = false;
+	bool notified = false;
 	int r = -ENOENT;
 
 	if (status > 0 || status < -MAX_ERRNO)
@@ -582,14 +621,14 @@ int kvm_apf_user_ready(struct kvm_apf_vcpu *apf, u32 token, int status)
 			r = -EALREADY;
 		} else {
 			notified = item->flags & KVM_APF_ITEM_NOTIFIED;
-			first = queue_done_locked(apf, item, status);
+			queue_done_locked(apf, item, status);
 			r = 0;
 		}
 		break;
 	}
 	spin_unlock(&apf->lock);
 
-	if (first)
+	if (!r)
 		notify_vcpu(apf, notified);
 	return r;
 }
@@ -660,12 +699,14 @@ EXPORT_SYMBOL_GPL(kvm_apf_complete);
  * kexec'd or crash kernel, a guest restored by migration) knows nothing of
  * a "page ready" that the previous enable left unacknowledged: waiting for
  * its acknowledgment would hold every later "page ready" for ever.  Forget
- * it, and wake every task the guest may have parked.  vCPU context.
+ * it, and wake every task the guest may have parked.  The storm guard, if
+ * on, turns off: the guest starts over.  vCPU context.
  *
  * Return: 0 or -ENOMEM (from queueing the wake-all).
  */
 int kvm_apf_guest_enabled(struct kvm_apf_vcpu *apf)
 {
+	storm_reset(apf);
 	/* As in kvm_apf_ack(): pairs with smp_mb() in notify_vcpu(). */
 	smp_store_mb(apf->ready_pending, false);
 	return kvm_apf_wakeup_all(apf);
@@ -709,6 +750,8 @@ void kvm_apf_clear(struct kvm_apf_vcpu *apf)
 	apf->sync_gfn = ~(gfn_t)0;
 	WRITE_ONCE(apf->ready_pending, false);
 	kvm_apf_gfn_table_reset(&apf->gfns);
+	apf->held = false;
+	storm_reset(apf);
 }
 EXPORT_SYMBOL_GPL(kvm_apf_clear);
 

@@ -45,6 +45,14 @@ struct mm_struct;
 #define KVM_APF_DEFAULT_MAX	64
 #define KVM_APF_MAX_LIMIT	4096
 
+/*
+ * The storm guard: this many "page not present" told to a guest while a
+ * completed fault waited for a "page ready" it could not take (no ack in
+ * between) and the core stops telling it "not present"; its faults are
+ * synchronous until it acknowledges a "page ready" or re-enables async PF.
+ */
+#define KVM_APF_STORM_STRIKES	16
+
 /**
  * struct kvm_apf_gfn_table - the gfns with an async fault in flight
  * @slots: 2^@order entries, each a gfn or all ones (empty)
@@ -161,8 +169,10 @@ struct kvm_apf_ops {
  * @apf_ready: "page ready" notifications the guest received (wake-alls too)
  * @apf_error: faults completed with an error
  * @apf_sync_fallback: faults handled synchronously because no async fault
- *	could be set up (limit, duplicate, no memory)
+ *	could be set up (limit, duplicate, no memory, the storm guard)
  * @apf_dup_suppressed: faults on a gfn that already had one in flight
+ * @apf_storm_guard: times the storm guard stopped async PF for the vCPU
+ *	(%KVM_APF_STORM_STRIKES)
  */
 struct kvm_apf_stats;
 
@@ -199,6 +209,12 @@ struct kvm_apf_failure {
  * @failed: what kvm_apf_check_completion() last failed on
  * @sync_gfn: the gfn of the last fault released after a failure (the VMM
  *	gave up on it): its next fault is synchronous; all ones if none
+ * @held: kvm_apf_check_completion() last left completed faults that the
+ *	guest could not take (it masked "page ready" or did not ack)
+ * @strikes: "not present" told while @held, since the guest last
+ *	acknowledged a "page ready" (the storm guard)
+ * @degraded: the storm guard tripped: no "not present" until the guest
+ *	acknowledges a "page ready" or re-enables async PF
  */
 struct kvm_apf_vcpu {
 	const struct kvm_apf_ops *ops;
@@ -218,6 +234,9 @@ struct kvm_apf_vcpu {
 	bool report_errors;
 	struct kvm_apf_failure failed;
 	gfn_t sync_gfn;
+	u32 strikes;
+	bool held;
+	bool degraded;
 };
 
 int kvm_apf_vcpu_init(struct kvm_apf_vcpu *apf, const struct kvm_apf_ops *ops,

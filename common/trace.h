@@ -45,9 +45,26 @@ KVM_APF_EVENT(kvm_apf_dup_suppressed);
 /*
  * A fault on @gfn is handled synchronously: @result says why (-EEXIST: a
  * fault on @gfn is in flight, i.e. a suppressed duplicate; -EBUSY: the
- * limit; -ENOMEM; -EFAULT: no host address).
+ * limit; -ENOMEM; -EFAULT: no host address; -EAGAIN: the storm guard is on).
  */
 KVM_APF_EVENT(kvm_apf_sync_fallback);
+
+/*
+ * The storm guard of @vcpu_id turned on (@on: after @strikes "not present"
+ * told while a "page ready" could not be delivered) or off (the guest
+ * acknowledged a "page ready", re-enabled or disabled async PF).
+ */
+TRACE_EVENT(kvm_apf_storm_guard,
+	    TP_PROTO(u32 vcpu_id, bool on, u32 strikes),
+	    TP_ARGS(vcpu_id, on, strikes),
+	    TP_STRUCT__entry(__field(u32, vcpu_id)
+			     __field(bool, on)
+			     __field(u32, strikes)),
+	    TP_fast_assign(__entry->vcpu_id = vcpu_id;
+			   __entry->on = on;
+			   __entry->strikes = strikes;),
+	    TP_printk("vcpu %u %s strikes %u", __entry->vcpu_id,
+		      __entry->on ? "on" : "off", __entry->strikes));
 
 #endif /* _TRACE_KVM_APF_H */
 

@@ -281,7 +281,8 @@ static void core_error_exits_to_vmm(struct kunit *test)
 		KUNIT_EXPECT_TRUE(test, kvm_apf_gfn_pending(&f->apf, 11));
 		KUNIT_EXPECT_EQ(test, f->stats.apf_error, 1ULL);
 		KUNIT_EXPECT_EQ(test, atomic_read(&f->fault_ins), 3 + i);
-		KUNIT_EXPECT_EQ(test, atomic_read(&f->requests), 2 + i);
+		/* One per completion (two), then one per failed look. */
+		KUNIT_EXPECT_EQ(test, atomic_read(&f->requests), 3 + i);
 	}
 	/* The ack path retries too, and asks for the exit the same way. */
 	kvm_apf_ack(&f->apf);
@@ -1015,6 +1016,212 @@ static void core_bad_input(struct kunit *test)
 	complete_all(&f->release);
 }
 
+/* The storm guard's tracepoint: how often it went on and off. */
+struct storm_events {
+	int on, off;
+	u32 strikes;
+};
+
+static void storm_probe(void *data, u32 vcpu_id, bool on, u32 strikes)
+{
+	struct storm_events *e = data;
+
+	if (vcpu_id != FAKE_VCPU_ID)
+		return;
+	if (on) {
+		e->on++;
+		e->strikes = strikes;
+	} else {
+		e->off++;
+	}
+}
+
+static void storm_unregister(void *data)
+{
+	unregister_trace_kvm_apf_storm_guard(storm_probe, data);
+	tracepoint_synchronize_unregister();
+}
+
+static struct storm_events *storm_events(struct kunit *test)
+{
+	struct storm_events *e = kunit_kzalloc(test, sizeof(*e), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, e);
+	KUNIT_ASSERT_EQ(test, register_trace_kvm_apf_storm_guard(storm_probe, e), 0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, storm_unregister, e), 0);
+	return e;
+}
+
+/* A VMM-resolved fault on @gfn, told "not present" and completed at once. */
+static u32 storm_fault_done(struct kunit *test, struct fake_vcpu *f, gfn_t gfn)
+{
+	u32 token;
+
+	KUNIT_EXPECT_EQ(test, setup_user(f, gfn), 0);
+	token = last_item(f)->token;
+	KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(&f->apf, token, 0), 0);
+	return token;
+}
+
+/*
+ * The guest cannot take "page ready" (x86: its LAPIC is off; arm64: the PPI
+ * is masked): a completion waits on the done list, and each later "not
+ * present" is a strike.  The last of %KVM_APF_STORM_STRIKES turns the guard
+ * on (counted once, traced with the strikes): later faults are synchronous
+ * (-EAGAIN, counted as sync fallbacks), nothing is dropped, and a held
+ * completion is still delivered once the guest can take it.  Only the
+ * guest's ack turns the guard off; async PF then resumes.
+ */
+static void core_storm_guard_trips_and_recovers(struct kunit *test)
+{
+	struct storm_events *e = storm_events(test);
+	struct fake_vcpu *f = fake_vcpu(test, 64);
+	int i, requests;
+
+	f->deliverable = false;
+	storm_fault_done(test, f, 1);
+	kvm_apf_check_completion(&f->apf);
+	KUNIT_EXPECT_EQ(test, f->n_present, 0);
+	KUNIT_EXPECT_EQ(test, done_count(f), 1);
+
+	for (i = 0; i < KVM_APF_STORM_STRIKES; i++) {
+		KUNIT_EXPECT_FALSE(test, f->apf.degraded);
+		KUNIT_EXPECT_EQ(test, setup_user(f, 100 + i), 0);
+	}
+	KUNIT_EXPECT_TRUE(test, f->apf.degraded);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_storm_guard, 1ULL);
+	KUNIT_EXPECT_EQ(test, e->on, 1);
+	KUNIT_EXPECT_EQ(test, e->strikes, (u32)KVM_APF_STORM_STRIKES);
+	KUNIT_EXPECT_EQ(test, f->n_not_present, KVM_APF_STORM_STRIKES + 1);
+
+	/* Degraded: synchronous, the guest is told nothing. */
+	KUNIT_EXPECT_EQ(test, setup_user(f, 200), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, setup_kernel(f, 201), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, f->n_not_present, KVM_APF_STORM_STRIKES + 1);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_sync_fallback, 2ULL);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_storm_guard, 1ULL);
+
+	/* Faults in flight still complete, each asking the vCPU to look. */
+	requests = atomic_read(&f->requests);
+	KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(&f->apf, last_item(f)->token, 0),
+			0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->requests), requests + 1);
+
+	/* The guest can take "ready" again: held ones go, one per ack. */
+	f->deliverable = true;
+	kvm_apf_check_completion(&f->apf);
+	KUNIT_EXPECT_EQ(test, f->n_present, 1);
+	KUNIT_EXPECT_TRUE(test, f->apf.degraded);
+	KUNIT_EXPECT_EQ(test, setup_user(f, 202), -EAGAIN);
+
+	kvm_apf_ack(&f->apf);
+	KUNIT_EXPECT_FALSE(test, f->apf.degraded);
+	KUNIT_EXPECT_EQ(test, e->off, 1);
+	KUNIT_EXPECT_EQ(test, f->n_present, 2);
+	KUNIT_EXPECT_EQ(test, setup_user(f, 203), 0);
+	KUNIT_EXPECT_EQ(test, f->n_not_present, KVM_APF_STORM_STRIKES + 2);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_storm_guard, 1ULL);
+}
+
+/*
+ * A guest that takes "page ready" but never acknowledges it: the first is
+ * delivered, every later completion waits, and the strikes add up the same
+ * way.  It never acks, so the guard stays on until the guest re-enables
+ * async PF (or disables it: kvm_apf_clear()), which starts over.
+ */
+static void core_storm_guard_never_acked(struct kunit *test)
+{
+	struct storm_events *e = storm_events(test);
+	struct fake_vcpu *f = fake_vcpu(test, 64);
+	int i;
+
+	storm_fault_done(test, f, 1);
+	kvm_apf_check_completion(&f->apf);
+	KUNIT_EXPECT_TRUE(test, f->apf.ready_pending);
+	storm_fault_done(test, f, 2);	/* no strike: nothing waited yet */
+	kvm_apf_check_completion(&f->apf);
+	KUNIT_EXPECT_EQ(test, f->n_present, 1);
+	KUNIT_EXPECT_EQ(test, f->apf.strikes, 0U);
+
+	for (i = 0; i < KVM_APF_STORM_STRIKES; i++)
+		storm_fault_done(test, f, 100 + i);
+	KUNIT_EXPECT_TRUE(test, f->apf.degraded);
+	KUNIT_EXPECT_EQ(test, e->on, 1);
+	KUNIT_EXPECT_EQ(test, setup_kernel(f, 300), -EAGAIN);
+
+	/* However often it is checked, nothing more is told. */
+	for (i = 0; i < 3; i++)
+		kvm_apf_check_completion(&f->apf);
+	KUNIT_EXPECT_EQ(test, f->n_present, 1);
+
+	KUNIT_EXPECT_EQ(test, kvm_apf_guest_enabled(&f->apf), 0);
+	KUNIT_EXPECT_FALSE(test, f->apf.degraded);
+	KUNIT_EXPECT_EQ(test, f->apf.strikes, 0U);
+	KUNIT_EXPECT_EQ(test, e->off, 1);
+	KUNIT_EXPECT_EQ(test, setup_user(f, 301), 0);
+
+	/* Trip again; a disable clears it as well. */
+	for (i = 0; i < KVM_APF_STORM_STRIKES; i++)
+		setup_user(f, 400 + i);
+	KUNIT_EXPECT_TRUE(test, f->apf.degraded);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_storm_guard, 2ULL);
+	kvm_apf_clear(&f->apf);
+	KUNIT_EXPECT_FALSE(test, f->apf.degraded);
+	KUNIT_EXPECT_EQ(test, e->off, 2);
+	KUNIT_EXPECT_EQ(test, setup_user(f, 500), 0);
+}
+
+/*
+ * No false trip: a guest that acks its "page ready" resets the strikes,
+ * however many faults it takes while completions wait; and "not present"
+ * with nothing waiting on the done list is never a strike, acked or not.
+ */
+static void core_storm_guard_healthy_guest(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 256);
+	int i;
+
+	for (i = 0; i < 4 * KVM_APF_STORM_STRIKES; i++) {
+		storm_fault_done(test, f, 1000 + i);
+		kvm_apf_check_completion(&f->apf);
+		/* A fault while the next completion waits for the ack. */
+		storm_fault_done(test, f, 2000 + i);
+		kvm_apf_check_completion(&f->apf);
+		KUNIT_EXPECT_EQ(test, setup_user(f, 3000 + i), 0);
+		kvm_apf_ack(&f->apf);
+		kvm_apf_ack(&f->apf);
+		KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(&f->apf,
+							 last_item(f)->token, 0),
+				0);
+		kvm_apf_check_completion(&f->apf);
+		kvm_apf_ack(&f->apf);
+	}
+	KUNIT_EXPECT_FALSE(test, f->apf.degraded);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_storm_guard, 0ULL);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
+
+	/*
+	 * Completions the vCPU has not looked at yet are no strike: they may
+	 * be deliverable (KVM looks before the next entry).
+	 */
+	for (i = 0; i < 2 * KVM_APF_STORM_STRIKES; i++)
+		storm_fault_done(test, f, 5000 + i);
+	KUNIT_EXPECT_EQ(test, f->apf.strikes, 0U);
+	for (i = 0; i < 2 * KVM_APF_STORM_STRIKES + 1; i++) {
+		kvm_apf_check_completion(&f->apf);
+		kvm_apf_ack(&f->apf);
+	}
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
+
+	/* A "ready" never acked, but nothing else completed meanwhile. */
+	storm_fault_done(test, f, 1);
+	kvm_apf_check_completion(&f->apf);
+	for (i = 0; i < 4 * KVM_APF_STORM_STRIKES; i++)
+		KUNIT_EXPECT_EQ(test, setup_user(f, 10 + i), 0);
+	KUNIT_EXPECT_FALSE(test, f->apf.degraded);
+	KUNIT_EXPECT_EQ(test, f->apf.strikes, 0U);
+}
+
 enum { TP_NP, TP_READY, TP_ERROR, TP_EXIT, TP_DUP, TP_SYNC, TP_MAX };
 
 struct tp_event {
@@ -1111,6 +1318,9 @@ static struct kunit_case core_cases[] = {
 	KUNIT_CASE(core_alloc_failure_falls_back),
 	KUNIT_CASE(core_bad_input),
 	KUNIT_CASE(core_tracepoints_match_stats),
+	KUNIT_CASE(core_storm_guard_trips_and_recovers),
+	KUNIT_CASE(core_storm_guard_never_acked),
+	KUNIT_CASE(core_storm_guard_healthy_guest),
 	{}
 };
 

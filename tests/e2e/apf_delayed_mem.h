@@ -18,7 +18,9 @@
 
 #define TEST_SLOT	10
 #define TEST_GPA	0x10000000ul
+#ifndef TEST_PAGES
 #define TEST_PAGES	16
+#endif
 
 /* What each 8 bytes of a delayed page hold (guest and host). */
 static inline u64 pattern(u64 gpa)

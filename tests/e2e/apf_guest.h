@@ -26,6 +26,7 @@ enum apf_mode {
 	APF_MODE_PARK,		/* run other work until "page ready" */
 	APF_MODE_DISABLE,	/* turn async PF off in the first "not present" */
 	APF_MODE_REPORT,	/* tell the host the token, then park */
+	APF_MODE_IDLE,		/* idle once (wait for an interrupt), retry */
 };
 
 struct apf_log {
@@ -62,6 +63,8 @@ static inline __maybe_unused u64 apf_log_readied(u32 token)
 }
 
 static u32 apf_never __maybe_unused;
+/* The "page ready" handler does not acknowledge (arm64: masks the PPI). */
+static bool apf_no_ack __maybe_unused;
 #define APF_PARK_CHUNK	256
 
 static noinline __maybe_unused u64 apf_guest_compute(u64 n)
@@ -100,6 +103,16 @@ static inline void guest_apf_enable(void);
 static inline void guest_apf_disable(void);
 static inline void guest_irq_enable(void);
 static inline void guest_irq_disable(void);
+/*
+ * Guest: keep "page ready" from being taken (x86: software-disable the
+ * LAPIC; arm64: disable the PPI in the GIC), or allow it again.
+ * Guest: idle once: wait for an interrupt or a wake-up from KVM, bounded
+ * (arm64 arms its timer; x86 halts, woken by KVM when a fault completes).
+ * Guest: enable async PF again as it is, "page ready" allowed.
+ */
+static inline void guest_ready_mask(bool mask);
+static inline void guest_apf_idle(void);
+static inline void guest_apf_reenable(void);
 
 /* Guest, from the arch's handlers (defined below, the same on every arch). */
 static void apf_guest_parked(u32 token, u64 addr);
@@ -130,6 +143,10 @@ static void __maybe_unused apf_guest_parked(u32 token, u64 addr)
 	if (apf_mode == APF_MODE_DISABLE) {
 		guest_apf_disable();
 		return;		/* the access is retried synchronously */
+	}
+	if (apf_mode == APF_MODE_IDLE) {
+		guest_apf_idle();
+		return;		/* retried: synchronous if still in flight */
 	}
 	if (apf_mode == APF_MODE_REPORT)
 		GUEST_SYNC2(1, token);

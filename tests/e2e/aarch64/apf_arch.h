@@ -10,6 +10,7 @@
 #include <linux/arm_sdei.h>
 #include <linux/kvm_apf.h>
 
+#include "arch_timer.h"
 #include "gic.h"
 #include "processor.h"
 #include "ucall_common.h"
@@ -22,6 +23,10 @@ static u32 apf_ppi;				/* from INFO */
 /* SMCCC return values (include/linux/arm-smccc.h is not uAPI). */
 /* "Not present" names the faulting address (np_addr, from FAR). */
 #define APF_ARCH_FAULT_ADDR	1
+
+/* guest_apf_idle(): at most this long, bounded by the virtual timer. */
+#define APF_IDLE_MS		10
+#define APF_VTIMER_INTID	27
 
 #define APF_SMCCC_NOT_SUPPORTED		(-1)
 #define APF_SMCCC_INVALID_PARAMETER	(-3)
@@ -155,6 +160,10 @@ static void guest_apf_irq(struct ex_regs *regs)
 {
 	unsigned int intid = gic_get_and_ack_irq();
 
+	if (intid == APF_VTIMER_INTID) {	/* guest_apf_idle()'s, late */
+		gic_set_eoi(intid);
+		return;
+	}
 	if (intid != apf_ppi) {
 		apf_log.unexpected++;
 		GUEST_FAIL("unexpected interrupt %u", intid);
@@ -163,8 +172,45 @@ static void guest_apf_irq(struct ex_regs *regs)
 			apf_want_errors ? READ_ONCE(apf_area->status) : 0);
 	WRITE_ONCE(apf_area->status, 0);
 	WRITE_ONCE(apf_area->token, 0);
-	GUEST_ASSERT_EQ(apf_call(KVM_APF_ARM64_ACK, 0), 0);
+	/* Not acknowledged, the level PPI stays raised: mask it instead. */
+	if (READ_ONCE(apf_no_ack))
+		gic_irq_disable(intid);
+	else
+		GUEST_ASSERT_EQ(apf_call(KVM_APF_ARM64_ACK, 0), 0);
 	gic_set_eoi(intid);
+}
+
+static inline void guest_ready_mask(bool mask)
+{
+	if (mask)
+		gic_irq_disable(apf_ppi);
+	else
+		gic_irq_enable(apf_ppi);
+}
+
+/*
+ * Wait for an interrupt, at most APF_IDLE_MS: the virtual timer bounds the
+ * wait (KVM need not wake a vCPU for a "page ready" it cannot deliver).
+ * WFI wakes on a pending interrupt even with PSTATE.I set, as here in the
+ * SDEI handler; the timer is off again before interrupts are unmasked.
+ */
+static inline void guest_apf_idle(void)
+{
+	gic_irq_enable(APF_VTIMER_INTID);
+	timer_set_next_tval_ms(VIRTUAL, APF_IDLE_MS);
+	timer_set_ctl(VIRTUAL, CTL_ENABLE);
+	isb();
+	asm volatile("wfi" ::: "memory");
+	timer_set_ctl(VIRTUAL, 0);
+	gic_irq_disable(APF_VTIMER_INTID);
+	isb();
+}
+
+static inline void guest_apf_reenable(void)
+{
+	GUEST_ASSERT_EQ(apf_call(KVM_APF_ARM64_ENABLE, apf_area_gpa | APF_EN_BITS),
+			0);
+	gic_irq_enable(apf_ppi);
 }
 
 static inline const char *apf_arch_unsupported(void)

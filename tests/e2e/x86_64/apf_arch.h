@@ -115,8 +115,29 @@ static void guest_apf_ready(struct ex_regs *regs)
 			apf_want_errors ? READ_ONCE(shared->status) : 0);
 	WRITE_ONCE(shared->status, 0);
 	WRITE_ONCE(apf_area->token, 0);
-	wrmsr(MSR_KVM_ASYNC_PF_ACK, 1);
+	if (!READ_ONCE(apf_no_ack))
+		wrmsr(MSR_KVM_ASYNC_PF_ACK, 1);
 	x2apic_write_reg(APIC_EOI, 0);
+}
+
+/* The 2021 report: a guest whose LAPIC is software-disabled (SVR). */
+static inline void guest_ready_mask(bool mask)
+{
+	u64 svr = x2apic_read_reg(APIC_SPIV);
+
+	x2apic_write_reg(APIC_SPIV, mask ? svr & ~APIC_SPIV_APIC_ENABLED :
+					   svr | APIC_SPIV_APIC_ENABLED);
+}
+
+/* Halt with interrupts on: KVM wakes a halted vCPU when a fault completes. */
+static inline void guest_apf_idle(void)
+{
+	asm volatile("sti; hlt; cli" ::: "memory");
+}
+
+static inline void guest_apf_reenable(void)
+{
+	wrmsr(MSR_KVM_ASYNC_PF_EN, apf_area_gpa | APF_EN_BITS);
 }
 
 static inline const char *apf_arch_unsupported(void)
