@@ -120,18 +120,38 @@ static void guest_apf_ready(struct ex_regs *regs)
 	x2apic_write_reg(APIC_EOI, 0);
 }
 
+/* guest_ready_mask(true) software-disabled the LAPIC: guest_apf_idle() spins */
+static bool apf_lapic_off;
+
 /* The 2021 report: a guest whose LAPIC is software-disabled (SVR). */
 static inline void guest_ready_mask(bool mask)
 {
 	u64 svr = x2apic_read_reg(APIC_SPIV);
 
+	WRITE_ONCE(apf_lapic_off, mask);
+
 	x2apic_write_reg(APIC_SPIV, mask ? svr & ~APIC_SPIV_APIC_ENABLED :
 					   svr | APIC_SPIV_APIC_ENABLED);
 }
 
-/* Halt with interrupts on: KVM wakes a halted vCPU when a fault completes. */
+/* guest_apf_idle() with the LAPIC off: about 1 ms at 1 GHz or more. */
+#define APF_IDLE_SPIN_CYCLES	1000000ULL
+
+/*
+ * Halt with interrupts on: KVM wakes a halted vCPU when a fault completes.
+ * With the LAPIC software-disabled nothing wakes a HLT whose wake-up came
+ * (and was consumed on entry) before it, as when the vCPU thread is
+ * descheduled between "not present" and the HLT: spin a while instead.
+ */
 static inline void guest_apf_idle(void)
 {
+	u64 end;
+
+	if (READ_ONCE(apf_lapic_off)) {
+		for (end = rdtsc() + APF_IDLE_SPIN_CYCLES; rdtsc() < end;)
+			cpu_relax();
+		return;
+	}
 	asm volatile("sti; hlt; cli" ::: "memory");
 }
 
