@@ -215,7 +215,7 @@ static int serve_page(int mode, int uffd, struct uffd_msg *msg)
 	return 0;
 }
 
-static u64 stat(struct kvm_vcpu *vcpu, const char *name)
+static u64 apf_stat(struct kvm_vcpu *vcpu, const char *name)
 {
 	u64 v = 0;
 
@@ -226,15 +226,15 @@ static u64 stat(struct kvm_vcpu *vcpu, const char *name)
 /* After a batch: KVM's state and counters against the guest's model. */
 static void host_check(struct kvm_vcpu *vcpu)
 {
-	u64 np = stat(vcpu, "apf_not_present");
-	u64 ready = stat(vcpu, "apf_ready");
+	u64 np = apf_stat(vcpu, "apf_not_present");
+	u64 ready = apf_stat(vcpu, "apf_ready");
 
 	fz_arch_host_check(vcpu);
 	FZ_ASSERT(np == fz.np, "apf_not_present %lu, guest saw %lu", np, fz.np);
 	FZ_ASSERT(ready >= fz.ready, "apf_ready %lu, guest saw %lu", ready,
 		  fz.ready);
-	FZ_ASSERT(!stat(vcpu, "apf_error"), "apf_error %lu",
-		  stat(vcpu, "apf_error"));
+	FZ_ASSERT(!apf_stat(vcpu, "apf_error"), "apf_error %lu",
+		  apf_stat(vcpu, "apf_error"));
 }
 
 int main(int argc, char *argv[])
@@ -309,10 +309,12 @@ int main(int argc, char *argv[])
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
 
-	printf("# %lu batches in %.1f s: %lu not present, %lu ready (%lu wake-all, %lu spurious), %lu drops, %lu touches, %lu rejected, %lu made while a fault was in flight\n",
-	       batches, (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9,
-	       fz.np, fz.ready, fz.wake_all, fz.spurious, fz.drops, fz.touches,
-	       fz.rejected, fz.parked_inputs);
+	printf("# %lu batches in %.1f s\n", batches,
+	       (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9);
+	printf("# %lu not present, %lu ready (%lu wake-all, %lu spurious), %lu drops\n",
+	       fz.np, fz.ready, fz.wake_all, fz.spurious, fz.drops);
+	printf("# %lu touches, %lu rejected, %lu made while a fault was in flight\n",
+	       fz.touches, fz.rejected, fz.parked_inputs);
 	printf("inputs=%lu\n", fz.inputs);
 	kvm_vm_free(vm);
 	uffd_stop_demand_paging(uffd);

@@ -89,7 +89,6 @@ static void guest_code(u64 pages, u64 page_size)
 	}
 }
 
-
 static void slot_create(void)
 {
 	u64 i;
@@ -119,7 +118,7 @@ static bool token_seen(u32 t)
 	return false;
 }
 
-static u64 stat(const char *name)
+static u64 apf_stat(const char *name)
 {
 	u64 v = 0;
 
@@ -277,10 +276,10 @@ static void op_run(void)
 	}
 	/* A "not present" may still wait to be taken when KVM_RUN exits. */
 	sync_global_from_guest(m.vm, g_np);
-	np = stat("apf_not_present");
+	np = apf_stat("apf_not_present");
 	FZ_ASSERT(np == g_np || np == g_np + 1,
 		  "apf_not_present %lu, guest took %lu", np, g_np);
-	err = stat("apf_error");
+	err = apf_stat("apf_error");
 	FZ_ASSERT(err >= (m.ntokens < ARRAY_SIZE(m.tokens) ? m.ntokens : 0),
 		  "apf_error %lu, %lu tokens in exits", err, m.ntokens);
 }
@@ -371,10 +370,12 @@ int main(int argc, char *argv[])
 	fzu_arch_check(m.vcpu);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	sync_global_from_guest(m.vm, g_ready);
-	printf("# %.1f s: %lu KVM_RUN (%lu reads, %lu error exits, %lu MMIO), %lu completions accepted, %lu tokens, %lu not present, %lu ready taken, %lu apf_error\n",
-	       (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9, m.runs,
-	       m.syncs, m.exits, m.mmios, m.completes, m.ntokens, g_np, g_ready,
-	       stat("apf_error"));
+	printf("# %.1f s\n", (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9);
+	printf("# %lu KVM_RUN: %lu reads, %lu error exits, %lu MMIO\n", m.runs,
+	       m.syncs, m.exits, m.mmios);
+	printf("# %lu completions accepted, %lu tokens in exits, apf_error %lu\n",
+	       m.completes, m.ntokens, apf_stat("apf_error"));
+	printf("# guest: %lu not present, %lu ready taken\n", g_np, g_ready);
 	fzu_arch_report();
 	printf("inputs=%lu\n", fz_done);
 	kvm_vm_free(m.vm);
