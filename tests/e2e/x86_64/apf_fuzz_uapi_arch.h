@@ -162,8 +162,12 @@ static void fzu_arch_op(struct kvm_vcpu *vcpu)
 		fzu_set_msr(vcpu, MSR_KVM_ASYNC_PF_INT, v, !(v >> 8), &fx.intv);
 		break;
 	case 4:
-		v = 0;
-		fzu_set_msr(vcpu, MSR_KVM_ASYNC_PF_ACK, fz_value(&rng), true, &v);
+		v = fz_value(&rng);
+		FZ_ASSERT(_vcpu_set_msr(vcpu, MSR_KVM_ASYNC_PF_ACK, v) == 1,
+			  "KVM_SET_MSRS ACK = %#lx refused", v);
+		v = vcpu_get_msr(vcpu, MSR_KVM_ASYNC_PF_ACK);
+		FZ_ASSERT(!v, "ACK reads %#lx", v);
+		fx.sets++;
 		break;
 	default:
 		v = vcpu_get_msr(vcpu, MSR_KVM_ASYNC_PF_EN);
