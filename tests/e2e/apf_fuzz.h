@@ -60,11 +60,14 @@ static unsigned long long fz_inputs = FUZZ_DEFAULT_INPUTS;
 /* -s SEED (default: the time), -n INPUTS; prints the seed first. */
 static inline void fz_parse_args(int argc, char *argv[])
 {
-	struct timespec ts;
+	struct timespec ts, mono;
 	int opt;
 
+	/* The test VM's clock may start at 0: mix in uptime and pid. */
 	clock_gettime(CLOCK_REALTIME, &ts);
-	fz_seed = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	fz_seed = (ts.tv_sec * 1000000000ull + ts.tv_nsec) ^
+		  ((mono.tv_sec * 1000000000ull + mono.tv_nsec) << 17) ^ getpid();
 	while ((opt = getopt(argc, argv, "s:n:")) != -1) {
 		switch (opt) {
 		case 's':
