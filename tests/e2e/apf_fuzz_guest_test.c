@@ -294,6 +294,13 @@ int main(int argc, char *argv[])
 		batches++;
 		if (uc.cmd == UCALL_DONE)
 			break;
+		if (!(batches % 10)) {
+			clock_gettime(CLOCK_MONOTONIC, &b);
+			printf("# %lu inputs, %lu not present, %.1f s\n", fz.inputs,
+			       fz.np, (b.tv_sec - a.tv_sec) +
+			       (b.tv_nsec - a.tv_nsec) / 1e9);
+			fflush(stdout);
+		}
 
 		/* The VMM changes its mind; the delayed pages go away. */
 		if (features & KVM_APF_FEATURE_GUEST_ERROR &&

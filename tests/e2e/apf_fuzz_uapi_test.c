@@ -366,6 +366,13 @@ int main(int argc, char *argv[])
 		n[op / 2]++;
 		if (fz_done % 4096 == 4095)
 			fzu_arch_check(m.vcpu);
+		if (fz_done % 20000 == 19999) {
+			clock_gettime(CLOCK_MONOTONIC, &b);
+			printf("# %lu inputs, %lu KVM_RUN, %.1f s\n", fz_done + 1,
+			       m.runs, (b.tv_sec - a.tv_sec) +
+			       (b.tv_nsec - a.tv_nsec) / 1e9);
+			fflush(stdout);
+		}
 	}
 	fzu_arch_check(m.vcpu);
 	clock_gettime(CLOCK_MONOTONIC, &b);
