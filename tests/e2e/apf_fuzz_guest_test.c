@@ -48,6 +48,8 @@
 /* Inputs between two host checks. */
 #define BATCH		2000
 #define FZ_RING		64
+/* Polls of a parked fault before the guest calls it a hang (~a minute). */
+#define FZ_PARK_POLLS	(1ull << 28)
 #define FZ_WAKE_ALL	0xffffffffu
 
 static inline u64 pattern(u64 gpa)
@@ -106,6 +108,9 @@ static void fz_ready(u32 token, u32 status)
 
 	if (!token) {
 		fz.spurious++;
+		__GUEST_ASSERT(fz.spurious < 1000000 + 4 * fz.ready,
+			       "%lu spurious page ready, %lu real: a storm",
+			       fz.spurious, fz.ready);
 		return;
 	}
 	fz.ready++;
@@ -157,7 +162,7 @@ static void fz_op(bool parked)
 static void fz_parked(u32 token)
 {
 	u64 drops = fz.drops, wake_all = fz.wake_all;
-	u64 i = fz.np % FZ_RING;
+	u64 i = fz.np % FZ_RING, polls = 0;
 
 	__GUEST_ASSERT(!fz.parked, "not present %#x inside %#lx", token,
 		       fz.parked);
@@ -175,6 +180,10 @@ static void fz_parked(u32 token)
 			fz_op(true);
 		else
 			fz_arch_poll();
+		__GUEST_ASSERT(++polls < FZ_PARK_POLLS,
+			       "no page ready for %#x: %s %#lx, area token %#x, %lu ready, %lu wake-all",
+			       token, FZ_ARCH_WORD, FZ_ARCH_STATE, fz_arch_token(),
+			       fz.ready, fz.wake_all);
 	}
 	fz_irq_disable();
 	fz.parked = 0;

@@ -63,6 +63,15 @@ asm(".text\n"
 	"	b	.\n");
 void fz_sdei_entry(void);
 
+/* For a hang report: the enable word, the SDEI state, the area's token. */
+#define FZ_ARCH_WORD	"CTRL, SDEI state"
+#define FZ_ARCH_STATE	(fza.ctrl << 8 | fza.state)
+
+static inline u32 fz_arch_token(void)
+{
+	return fz_cur ? READ_ONCE(fz_cur->token) : 0;
+}
+
 static inline void fz_irq_enable(void)
 {
 	local_irq_enable();

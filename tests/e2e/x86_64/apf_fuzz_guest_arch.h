@@ -49,6 +49,15 @@ static inline bool fz_in_area_page(u64 gpa)
 	return gpa - fza.area_gpa < 4096;
 }
 
+/* For a hang report: the enable word and the token in the area. */
+#define FZ_ARCH_WORD	"EN"
+#define FZ_ARCH_STATE	fza.en
+
+static inline u32 fz_arch_token(void)
+{
+	return fz_cur ? READ_ONCE(fz_cur->token) : 0;
+}
+
 static inline void fz_irq_enable(void)
 {
 	asm volatile("sti");
