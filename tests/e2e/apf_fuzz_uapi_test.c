@@ -299,8 +299,10 @@ static void op_memory(void)
 		FZ_ASSERT(!ftruncate(r->fd, (u64)((char *)r->host_mem -
 						  (char *)r->mmap_start) + k * m.ps),
 			  "ftruncate");
-		if (k < m.trunc)
-			m.trunc = k;
+		/* Above an earlier truncation, that extends the file with zeros. */
+		for (; m.trunc < k; m.trunc++)
+			m.val[m.trunc] = 0;
+		m.trunc = k;
 		break;
 	case 2:
 	case 3:			/* restore: the lost pages come back zeroed */
