@@ -48,8 +48,10 @@
 /* Inputs between two host checks. */
 #define BATCH		2000
 #define FZ_RING		64
-/* Polls of a parked fault before the guest calls it a hang (~a minute). */
-#define FZ_PARK_POLLS	(1ull << 28)
+/* Polls of a parked fault before the guest calls it a hang (seconds). */
+#define FZ_PARK_POLLS	(1ull << 26)
+/* Inputs made while one fault is in flight, at most. */
+#define FZ_PARK_INPUTS	64
 #define FZ_WAKE_ALL	0xffffffffu
 
 static inline u64 pattern(u64 gpa)
@@ -84,6 +86,7 @@ static struct fz_state fz;
 static u64 page_size_g;
 
 static void fz_count(bool accepted);
+static void fz_spurious(void);
 static void fz_ready(u32 token, u32 status);
 static void fz_parked(u32 token);
 
@@ -101,16 +104,22 @@ static void fz_count(bool accepted)
 		fz.parked_inputs++;
 }
 
+/* A "page ready" interrupt with nothing in the area. */
+static void fz_spurious(void)
+{
+	fz.spurious++;
+	__GUEST_ASSERT(fz.spurious < 1000000 + 4 * fz.ready,
+		       "%lu spurious page ready, %lu real: a storm", fz.spurious,
+		       fz.ready);
+}
+
 /* A "page ready" for @token (from the interrupt, or found by polling). */
 static void fz_ready(u32 token, u32 status)
 {
 	u64 i;
 
 	if (!token) {
-		fz.spurious++;
-		__GUEST_ASSERT(fz.spurious < 1000000 + 4 * fz.ready,
-			       "%lu spurious page ready, %lu real: a storm",
-			       fz.spurious, fz.ready);
+		fz_spurious();
 		return;
 	}
 	fz.ready++;
@@ -162,7 +171,7 @@ static void fz_op(bool parked)
 static void fz_parked(u32 token)
 {
 	u64 drops = fz.drops, wake_all = fz.wake_all;
-	u64 i = fz.np % FZ_RING, polls = 0;
+	u64 i = fz.np % FZ_RING, polls = 0, ops = 0;
 
 	__GUEST_ASSERT(!fz.parked, "not present %#x inside %#lx", token,
 		       fz.parked);
@@ -176,8 +185,11 @@ static void fz_parked(u32 token)
 	fz_irq_enable();
 	while (!READ_ONCE(fz.woken) && fz.drops == drops &&
 	       READ_ONCE(fz.wake_all) == wake_all) {
-		if (fz.inputs < fz.target && fz_below(&fz.rng, 2))
+		if (fz.inputs < fz.target && ops < FZ_PARK_INPUTS &&
+		    fz_below(&fz.rng, 2)) {
 			fz_op(true);
+			ops++;
+		}
 		else
 			fz_arch_poll();
 		__GUEST_ASSERT(++polls < FZ_PARK_POLLS,
@@ -291,6 +303,10 @@ int main(int argc, char *argv[])
 		case UCALL_ABORT:
 			sync_global_from_guest(vm, fz);
 			printf("FAIL: seed=%llu input=%lu\n", fz_seed, fz.inputs);
+			printf("# KVM: apf_not_present %lu apf_ready %lu apf_error %lu apf_sync_fallback %lu; guest: %lu not present, %lu ready\n",
+			       apf_stat(vcpu, "apf_not_present"),
+			       apf_stat(vcpu, "apf_ready"), apf_stat(vcpu, "apf_error"),
+			       apf_stat(vcpu, "apf_sync_fallback"), fz.np, fz.ready);
 			REPORT_GUEST_ASSERT(uc);
 			break;
 		default:

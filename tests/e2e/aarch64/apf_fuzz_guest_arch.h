@@ -368,7 +368,7 @@ static void fz_take_ready(void)
 	s64 r;
 
 	if (!a) {
-		fz.spurious++;
+		fz_spurious();
 		return;
 	}
 	token = READ_ONCE(a->token);
@@ -376,7 +376,7 @@ static void fz_take_ready(void)
 	if (token || status)
 		fz_ready(token, status);
 	else
-		fz.spurious++;
+		fz_spurious();
 	WRITE_ONCE(a->status, 0);
 	WRITE_ONCE(a->token, 0);
 	r = fz_hvc(KVM_APF_ARM64_FUNC_ID, KVM_APF_ARM64_ACK, 0, 0, 0, NULL);

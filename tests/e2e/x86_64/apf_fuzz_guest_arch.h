@@ -200,7 +200,7 @@ static void fz_take_ready(void)
 	u32 token, status;
 
 	if (!a) {
-		fz.spurious++;
+		fz_spurious();
 		return;
 	}
 	token = READ_ONCE(a->token);
@@ -208,7 +208,7 @@ static void fz_take_ready(void)
 	if (token || status)
 		fz_ready(token, status);
 	else
-		fz.spurious++;
+		fz_spurious();
 	WRITE_ONCE(a->status, 0);
 	WRITE_ONCE(a->token, 0);
 	wrmsr(MSR_KVM_ASYNC_PF_ACK, 1);
