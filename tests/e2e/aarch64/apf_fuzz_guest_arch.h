@@ -116,8 +116,14 @@ static void fz_enable(u64 ctrl)
 	bool ok = fz_ctrl_ok(ctrl);
 	s64 r;
 
-	if (ok && (ctrl & KVM_APF_ARM64_ENABLED))
+	/*
+	 * A fresh area, current before the call: the wake-all it queues can
+	 * interrupt the guest as soon as the call returns.
+	 */
+	if (ok && (ctrl & KVM_APF_ARM64_ENABLED)) {
 		memset(fz_area(ctrl), 0, sizeof(struct kvm_apf_shared));
+		fz_cur = fz_area(ctrl);
+	}
 	r = fz_hvc(KVM_APF_ARM64_FUNC_ID, KVM_APF_ARM64_ENABLE, ctrl, 0, 0,
 		   NULL);
 	__GUEST_ASSERT(r == (ok ? 0 : -3), "ENABLE %#lx: %ld, expected %d",
@@ -126,8 +132,6 @@ static void fz_enable(u64 ctrl)
 		if ((fza.ctrl & KVM_APF_ARM64_ENABLED) && fz.parked &&
 		    !(ctrl & KVM_APF_ARM64_ENABLED))
 			fz.drops++;
-		if (ctrl & KVM_APF_ARM64_ENABLED)
-			fz_cur = fz_area(ctrl);
 		fza.ctrl = ctrl;
 	}
 	fz_count(ok);
@@ -367,18 +371,17 @@ static void fz_take_ready(void)
 	u32 token, status;
 	s64 r;
 
-	if (!a) {
-		fz_spurious();
-		return;
-	}
-	token = READ_ONCE(a->token);
-	status = READ_ONCE(a->status);
+	token = a ? READ_ONCE(a->token) : 0;
+	status = a ? READ_ONCE(a->status) : 0;
 	if (token || status)
 		fz_ready(token, status);
 	else
 		fz_spurious();
-	WRITE_ONCE(a->status, 0);
-	WRITE_ONCE(a->token, 0);
+	if (a) {
+		WRITE_ONCE(a->status, 0);
+		WRITE_ONCE(a->token, 0);
+	}
+	/* Lowers the PPI, whatever was in the area. */
 	r = fz_hvc(KVM_APF_ARM64_FUNC_ID, KVM_APF_ARM64_ACK, 0, 0, 0, NULL);
 	__GUEST_ASSERT(!r, "ACK: %ld", r);
 }

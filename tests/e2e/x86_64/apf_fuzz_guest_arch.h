@@ -87,9 +87,15 @@ static void fz_write_en(u64 val)
 	u64 old = fza.en, now;
 	u8 vec;
 
-	/* A fresh area: no stale token blocks the next "page ready". */
-	if (ok && fz_en_on(val))
+	/*
+	 * A fresh area (no stale token blocks the next "page ready"), current
+	 * before the write: the wake-all it queues can interrupt the guest as
+	 * soon as the write is done.
+	 */
+	if (ok && fz_en_on(val)) {
 		memset(fz_area(val), 0, sizeof(struct kvm_vcpu_pv_apf_data));
+		fz_cur = fz_area(val);
+	}
 	vec = wrmsr_safe(MSR_KVM_ASYNC_PF_EN, val);
 	__GUEST_ASSERT(ok ? !vec : vec == GP_VECTOR,
 		       "EN %#lx: vector %u, expected %s", val, vec,
@@ -100,8 +106,6 @@ static void fz_write_en(u64 val)
 	if (ok) {
 		if (fz_en_on(old) && !fz_en_on(val) && fz.parked)
 			fz.drops++;
-		if (fz_en_on(val))
-			fz_cur = fz_area(val);
 		fza.en = val;
 	}
 	fz_count(ok);
@@ -199,18 +203,16 @@ static void fz_take_ready(void)
 	struct kvm_apf_shared *a = (void *)fz_cur;
 	u32 token, status;
 
-	if (!a) {
-		fz_spurious();
-		return;
-	}
-	token = READ_ONCE(a->token);
-	status = READ_ONCE(a->status);
+	token = a ? READ_ONCE(a->token) : 0;
+	status = a ? READ_ONCE(a->status) : 0;
 	if (token || status)
 		fz_ready(token, status);
 	else
 		fz_spurious();
-	WRITE_ONCE(a->status, 0);
-	WRITE_ONCE(a->token, 0);
+	if (a) {
+		WRITE_ONCE(a->status, 0);
+		WRITE_ONCE(a->token, 0);
+	}
 	wrmsr(MSR_KVM_ASYNC_PF_ACK, 1);
 }
 
