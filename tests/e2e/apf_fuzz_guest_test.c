@@ -49,7 +49,7 @@
 #define BATCH		2000
 #define FZ_RING		64
 /* Polls of a parked fault before the guest calls it a hang (seconds). */
-#define FZ_PARK_POLLS	(1ull << 26)
+#define FZ_PARK_POLLS	BIT_ULL(26)
 /* Inputs made while one fault is in flight, at most. */
 #define FZ_PARK_INPUTS	64
 #define FZ_WAKE_ALL	0xffffffffu
@@ -189,9 +189,9 @@ static void fz_parked(u32 token)
 		    fz_below(&fz.rng, 2)) {
 			fz_op(true);
 			ops++;
-		}
-		else
+		} else {
 			fz_arch_poll();
+		}
 		__GUEST_ASSERT(++polls < FZ_PARK_POLLS,
 			       "no page ready for %#x: %s %#lx, area token %#x, %lu ready, %lu wake-all",
 			       token, FZ_ARCH_WORD, FZ_ARCH_STATE, fz_arch_token(),
@@ -303,10 +303,10 @@ int main(int argc, char *argv[])
 		case UCALL_ABORT:
 			sync_global_from_guest(vm, fz);
 			printf("FAIL: seed=%llu input=%lu\n", fz_seed, fz.inputs);
-			printf("# KVM: apf_not_present %lu apf_ready %lu apf_error %lu apf_sync_fallback %lu; guest: %lu not present, %lu ready\n",
+			printf("# KVM: apf_not_present %lu apf_ready %lu apf_error %lu\n",
 			       apf_stat(vcpu, "apf_not_present"),
-			       apf_stat(vcpu, "apf_ready"), apf_stat(vcpu, "apf_error"),
-			       apf_stat(vcpu, "apf_sync_fallback"), fz.np, fz.ready);
+			       apf_stat(vcpu, "apf_ready"), apf_stat(vcpu, "apf_error"));
+			printf("# guest: %lu not present, %lu ready\n", fz.np, fz.ready);
 			REPORT_GUEST_ASSERT(uc);
 			break;
 		default:
