@@ -248,9 +248,17 @@ static void fz_not_present(struct ex_regs *regs)
 	fz_parked(cr2);
 }
 
+/*
+ * The vector first, as the ABI wants it (and Linux does): without one the
+ * guest cannot take "page ready", and a vCPU KVM halts for a fault it could
+ * not tell the guest about (no SEND_ALWAYS at CPL 0) would wait for ever
+ * for the "page ready" slot the guest cannot empty, as upstream's would.
+ * Every later INT write is a vector from 32 or rejected.
+ */
 static void fz_arch_guest_init(void)
 {
 	x2apic_enable();
+	fz_write_int(FZ_VECTOR);
 	fz_irq_enable();
 }
 

@@ -78,6 +78,13 @@ static void fzu_arch_vm_setup(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 
 	fx.area_gva = vm_vaddr_alloc_page(vm);
 	fx.area_gpa = addr_gva2gpa(vm, fx.area_gva);
+	/*
+	 * The vector before any enable, as api.rst orders a restore: without
+	 * one the guest cannot take "page ready", and a vCPU halted for a
+	 * fault it was not told about would wait for ever for the slot.
+	 */
+	fx.intv = 0xf3;
+	vcpu_set_msr(vcpu, MSR_KVM_ASYNC_PF_INT, fx.intv);
 	vm_install_exception_handler(vm, PF_VECTOR, fzu_not_present);
 	for (v = 32; v < 256; v++)
 		vm_install_exception_handler(vm, v, fzu_ready_irq);
