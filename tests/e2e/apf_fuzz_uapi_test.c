@@ -30,6 +30,7 @@
  * tokens the exits named).  -s SEED replays a run's inputs; -n INPUTS.
  */
 #include <errno.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <linux/kvm_apf.h>
@@ -217,7 +218,15 @@ static void op_run(void)
 	int r;
 
 	fzu_arch_before_run(m.vcpu);
+	/* A KVM_RUN that does not come back is a hang: say so, with the seed. */
+	alarm(60);
 	r = _vcpu_run(m.vcpu);
+	alarm(0);
+	if (r && errno == EINTR) {
+		fzu_arch_report();
+		FZ_ASSERT(false, "KVM_RUN did not return in 60 s (guest reads page %lu)",
+			  m.gpos);
+	}
 	m.runs++;
 	fzu_arch_ran(m.vcpu);
 	if (r) {
@@ -336,12 +345,18 @@ static void op_memory(void)
 	}
 }
 
+static void on_alarm(int sig)
+{
+}
+
 int main(int argc, char *argv[])
 {
+	struct sigaction sa = { .sa_handler = on_alarm };
 	struct timespec a, b;
 	u64 n[8] = {}, op;
 
 	fz_parse_args(argc, argv);
+	TEST_ASSERT(!sigaction(SIGALRM, &sa, NULL), "sigaction");
 	rng = fz_seed;
 	m.features = kvm_check_cap(KVM_CAP_APF_FEATURES);
 	m.vm = vm_create_with_one_vcpu(&m.vcpu, guest_code);

@@ -203,6 +203,6 @@ static void fzu_arch_check(struct kvm_vcpu *vcpu)
 
 static void fzu_arch_report(void)
 {
-	printf("# KVM_SET_MSRS: %lu, %lu rejected as expected\n", fx.sets,
-	       fx.rejected);
+	printf("# KVM_SET_MSRS: %lu, %lu rejected as expected; EN %#lx INT %#lx\n",
+	       fx.sets, fx.rejected, fx.en, fx.intv);
 }
