@@ -20,7 +20,8 @@
 #   make clean    remove .build/ (ccache is kept)
 #
 # Variables: KDIR=<pristine kernel tree> (default: Debian's linux-source-6.12,
-# unpacked into .build/src), ARCHES=, JOBS=.
+# unpacked into .build/src), ARCHES=, JOBS=, FUZZ_ITERS= (inputs per fuzzer
+# and arch in the e2e tier, default 100000).
 
 SHELL := /bin/bash
 S := scripts

@@ -27,6 +27,13 @@ if [ -n "${E2E_LIST:-}" ]; then
 else
 	"$REPO/scripts/e2e_list.sh" "$ARCH_NAME" ${E2E_CPU:+"$E2E_CPU"} > "$E2E/list"
 fi
+# FUZZ_ITERS=N: the fuzzers' inputs (@FUZZ_ITERS@ in the list, default
+# 100000); above the default their timeouts grow in proportion.
+awk -v n="${FUZZ_ITERS:-100000}" '/@FUZZ_ITERS@/ {
+		if (n > 100000) $2 = int($2 * n / 100000 + 0.5)
+		gsub(/@FUZZ_ITERS@/, n) }
+	{ print }' "$E2E/list" > "$E2E/list.new"
+mv "$E2E/list.new" "$E2E/list"
 
 # The initramfs, made by the kernel's own gen_init_cpio (no root needed).
 progs=$(awk '{print $3}' "$E2E/list" | sort -u)

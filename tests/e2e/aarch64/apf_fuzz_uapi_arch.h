@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * arm64 part of apf_fuzz_uapi_test: KVM_GET_ONE_REG and KVM_SET_ONE_REG on
+ * every register KVM_GET_REG_LIST names (each set to its own value must be
+ * accepted and read back the same), random values for every async PF
+ * register (KVM_REG_ARM_APF_*), and random values of the vendor-hyp bitmap
+ * whose bit 63 hides them, each checked against api.rst:
+ * - CTRL: the ENABLE word's rules (bits 2, 3, 5 reserved, bit 4 needs the
+ *   VMM's consent, an enable needs the area in a memslot), -EINVAL;
+ * - PPI: 16-31 (-EINVAL), not a timer's (-EBUSY), -EBUSY while raised;
+ * - SDEI_STATE: no unknown bits, enabled or running only registered,
+ *   unregister pending only running (-EINVAL); SDEI_CTX(19): AArch64 EL0t,
+ *   EL1t or EL1h (-EINVAL); SDEI_EP, _ARG, the other CTX: anything;
+ * - with bit 63 of KVM_REG_ARM_VENDOR_HYP_BMAP clear, none of them is
+ *   listed, read or written (-ENOENT); the bitmap itself takes bits 0, 1
+ *   and 63 and changes only before the first KVM_RUN (-EBUSY).
+ * A rejected write leaves the register as it was.  While the guest's SDEI
+ * handler is due to run (delivered, not completed), its saved context,
+ * state and entry point are left alone: the VMM would break its own guest.
+ * Before each KVM_RUN the entry point is the guest's real handler.
+ * Included by apf_fuzz_uapi_test.c only.
+ */
+#include <linux/arm_sdei.h>
+
+#include "vgic.h"
+
+#define FZU_REG_MAX	1024
+#define S_REG		KVM_APF_SDEI_REGISTERED
+#define S_EN		KVM_APF_SDEI_ENABLED
+#define S_RUN		KVM_APF_SDEI_RUNNING
+#define S_PEND		KVM_APF_SDEI_UNREGISTER_PENDING
+#define BMAP_OK		(BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_FUNC_FEAT) | \
+			 BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_PTP) | \
+			 BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF))
+
+void fzu_sdei_handler(void);
+asm(".text\n"
+	".balign 16\n"
+	".global fzu_sdei_entry\n"
+	"fzu_sdei_entry:\n"
+	"	stp	x18, x30, [sp, #-16]!\n"
+	"	bl	fzu_sdei_handler\n"
+	"	ldp	x18, x30, [sp], #16\n"
+	"	mov	x0, #0x25\n"
+	"	movk	x0, #0xc400, lsl #16\n"
+	"	mov	x1, xzr\n"
+	"	hvc	#0\n"
+	"	b	.\n");
+void fzu_sdei_entry(void);
+
+/* "Not present": note it and retry at once (KVM then waits for the page). */
+void fzu_sdei_handler(void)
+{
+	struct kvm_apf_shared *a = (void *)READ_ONCE(g_area);
+
+	if (a && READ_ONCE(a->reason) == KVM_APF_REASON_NOT_PRESENT)
+		WRITE_ONCE(a->reason, 0);
+	g_np++;
+}
+
+static void fzu_guest_init(void)
+{
+}
+
+/* Interrupts stay masked: "page ready" is taken from the area. */
+static void fzu_guest_poll(void)
+{
+	struct kvm_apf_shared *a = (void *)READ_ONCE(g_area);
+	struct arm_smccc_res res;
+
+	if (a && READ_ONCE(a->token)) {
+		g_ready++;
+		WRITE_ONCE(a->status, 0);
+		WRITE_ONCE(a->token, 0);
+		smccc_hvc(KVM_APF_ARM64_FUNC_ID, KVM_APF_ARM64_ACK, 0, 0, 0, 0,
+			  0, 0, &res);
+	}
+}
+
+static struct {
+	u64 ids[FZU_REG_MAX];
+	u64 nids;
+	u64 ctrl, ppi, ep, arg, state, ctx[KVM_APF_SDEI_CTX_REGS];
+	u64 bmap;
+	bool offered, ran;
+	bool due;		/* KVM entered the handler; it has not completed */
+	bool host_run;		/* the VMM set RUNNING itself */
+	u64 area_gpa, area_gva;
+	u64 gets, sets, rejected, identity;
+} fa;
+
+static int fzu_get(struct kvm_vcpu *vcpu, u64 id, void *buf)
+{
+	struct kvm_one_reg reg = { .id = id, .addr = (u64)buf };
+
+	return ioctl(vcpu->fd, KVM_GET_ONE_REG, &reg) ? -errno : 0;
+}
+
+static int fzu_set(struct kvm_vcpu *vcpu, u64 id, const void *buf)
+{
+	struct kvm_one_reg reg = { .id = id, .addr = (u64)buf };
+
+	return ioctl(vcpu->fd, KVM_SET_ONE_REG, &reg) ? -errno : 0;
+}
+
+static void fzu_reg_list(struct kvm_vcpu *vcpu)
+{
+	struct kvm_reg_list *l = vcpu_get_reg_list(vcpu);
+	u64 i, apf = 0;
+
+	FZ_ASSERT(l->n <= FZU_REG_MAX, "%llu registers", l->n);
+	for (i = 0; i < l->n; i++) {
+		fa.ids[i] = l->reg[i];
+		apf += (l->reg[i] & ~0xffffull) == (KVM_REG_ARM_APF(0) & ~0xffffull) &&
+		       (l->reg[i] & 0xffff) >= 0x4150;
+	}
+	fa.nids = l->n;
+	free(l);
+	FZ_ASSERT(apf == (fa.offered ? 5 + KVM_APF_SDEI_CTX_REGS : 0),
+		  "%lu async PF registers listed, offered %d", apf, fa.offered);
+}
+
+static u64 *fzu_model(u64 id)
+{
+	if (id >= KVM_REG_ARM_APF_SDEI_CTX(0) &&
+	    id < KVM_REG_ARM_APF_SDEI_CTX(KVM_APF_SDEI_CTX_REGS))
+		return &fa.ctx[id - KVM_REG_ARM_APF_SDEI_CTX(0)];
+	switch (id) {
+	case KVM_REG_ARM_APF_CTRL:
+		return &fa.ctrl;
+	case KVM_REG_ARM_APF_PPI:
+		return &fa.ppi;
+	case KVM_REG_ARM_APF_SDEI_EP:
+		return &fa.ep;
+	case KVM_REG_ARM_APF_SDEI_ARG:
+		return &fa.arg;
+	case KVM_REG_ARM_APF_SDEI_STATE:
+		return &fa.state;
+	case KVM_REG_ARM_VENDOR_HYP_BMAP:
+		return &fa.bmap;
+	}
+	return NULL;
+}
+
+/* Read back every register the model knows. */
+static void fzu_arch_check(struct kvm_vcpu *vcpu)
+{
+	static const u64 apf[] = {
+		KVM_REG_ARM_APF_CTRL, KVM_REG_ARM_APF_PPI, KVM_REG_ARM_APF_SDEI_EP,
+		KVM_REG_ARM_APF_SDEI_ARG, KVM_REG_ARM_APF_SDEI_STATE,
+	};
+	u64 i, v;
+	int r;
+
+	for (i = 0; i < ARRAY_SIZE(apf) + KVM_APF_SDEI_CTX_REGS; i++) {
+		u64 id = i < ARRAY_SIZE(apf) ? apf[i] :
+			 KVM_REG_ARM_APF_SDEI_CTX(i - ARRAY_SIZE(apf));
+
+		r = fzu_get(vcpu, id, &v);
+		FZ_ASSERT(r == (fa.offered ? 0 : -ENOENT), "GET %#lx: %d", id, r);
+		if (!r)
+			FZ_ASSERT(v == *fzu_model(id), "%#lx reads %#lx, expected %#lx",
+				  id, v, *fzu_model(id));
+	}
+	vcpu_get_reg(vcpu, KVM_REG_ARM_VENDOR_HYP_BMAP, &v);
+	FZ_ASSERT(v == fa.bmap, "vendor-hyp bitmap %#lx, expected %#lx", v,
+		  fa.bmap);
+}
+
+/* The registers a guest's SDEI delivery or completion changed. */
+static void fzu_resync(struct kvm_vcpu *vcpu)
+{
+	u64 i;
+
+	if (!fa.offered)
+		return;
+	vcpu_get_reg(vcpu, KVM_REG_ARM_APF_SDEI_STATE, &fa.state);
+	vcpu_get_reg(vcpu, KVM_REG_ARM_APF_SDEI_EP, &fa.ep);
+	vcpu_get_reg(vcpu, KVM_REG_ARM_APF_SDEI_ARG, &fa.arg);
+	vcpu_get_reg(vcpu, KVM_REG_ARM_APF_PPI, &fa.ppi);
+	for (i = 0; i < KVM_APF_SDEI_CTX_REGS; i++)
+		vcpu_get_reg(vcpu, KVM_REG_ARM_APF_SDEI_CTX(i), &fa.ctx[i]);
+}
+
+static void fzu_arch_vm_setup(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+{
+	fa.area_gva = vm_vaddr_alloc_page(vm);
+	fa.area_gpa = addr_gva2gpa(vm, fa.area_gva);
+	vgic_v3_setup(vm, 1, 64);
+	vcpu_get_reg(vcpu, KVM_REG_ARM_VENDOR_HYP_BMAP, &fa.bmap);
+	fa.offered = fa.bmap & BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF);
+	fzu_resync(vcpu);
+	vcpu_get_reg(vcpu, KVM_REG_ARM_APF_CTRL, &fa.ctrl);
+	fzu_reg_list(vcpu);
+	fzu_arch_check(vcpu);
+}
+
+static bool fzu_ctrl_ok(u64 ctrl)
+{
+	if (ctrl & 0x3f & ~(u64)KVM_APF_ARM64_ENABLE_BITS)
+		return false;
+	if ((ctrl & KVM_APF_ARM64_ERROR_STATUS) &&
+	    !(m.cap & KVM_APF_FEATURE_GUEST_ERROR))
+		return false;
+	return !(ctrl & KVM_APF_ARM64_ENABLED) ||
+	       (ctrl & ~0x3full) - fa.area_gpa < 4096;
+}
+
+static bool fzu_state_ok(u64 s)
+{
+	if (s & ~(u64)KVM_APF_SDEI_STATE_BITS)
+		return false;
+	if (!(s & S_REG) && (s & (S_EN | S_RUN)))
+		return false;
+	return !(s & S_PEND) || (s & S_RUN);
+}
+
+/* One random value for async PF register @id: want is the result due. */
+static u64 fzu_gen(u64 id, int *want)
+{
+	u64 v, mode;
+
+	*want = 0;
+	switch (id) {
+	case KVM_REG_ARM_APF_CTRL:
+		switch (fz_below(&rng, 6)) {
+		case 0:
+			v = fz_next(&rng) | BIT_ULL(44 + fz_below(&rng, 19));
+			break;
+		case 1:
+			v = 0xfe00000000ull | fz_below(&rng, 64);
+			break;
+		case 2:
+			v = 0;
+			break;
+		default:
+			v = (fa.area_gpa + fz_below(&rng, 64) * 64) |
+			    fz_below(&rng, 64);
+			break;
+		}
+		*want = fzu_ctrl_ok(v) ? 0 : -EINVAL;
+		return v;
+	case KVM_REG_ARM_APF_PPI:
+		v = fz_below(&rng, 8) ? fz_below(&rng, 40) : fz_value(&rng);
+		if (v < 16 || v > 31)
+			*want = -EINVAL;
+		else if (v != fa.ppi && (v == 27 || v == 30))	/* timers */
+			*want = -EBUSY;
+		else
+			*want = 1;	/* 0, or -EBUSY while raised */
+		return v;
+	case KVM_REG_ARM_APF_SDEI_STATE:
+		v = fz_below(&rng, 4) ? fz_below(&rng, 32) : fz_value(&rng);
+		*want = fzu_state_ok(v) ? 0 : -EINVAL;
+		return v;
+	case KVM_REG_ARM_APF_SDEI_CTX(19):
+		v = fz_below(&rng, 2) ? fz_value(&rng) :
+		    (fz_value(&rng) & ~0x1full) | fz_below(&rng, 32);
+		mode = v & (PSR_MODE32_BIT | PSR_MODE_MASK);
+		*want = mode == PSR_MODE_EL0t || mode == PSR_MODE_EL1t ||
+			mode == PSR_MODE_EL1h ? 0 : -EINVAL;
+		return v;
+	case KVM_REG_ARM_VENDOR_HYP_BMAP:
+		v = fz_below(&rng, 2) ? fa.bmap ^ BIT_ULL(63) : fz_value(&rng);
+		if (fz_below(&rng, 2))
+			v &= BMAP_OK;
+		if (v & ~BMAP_OK)
+			*want = -EINVAL;
+		else if (fa.ran && v != fa.bmap)
+			*want = -EBUSY;
+		/* A VMM hides async PF from a guest that never had it on. */
+		else if (!(v & BIT_ULL(63)) && (fa.ctrl & KVM_APF_ARM64_ENABLED))
+			*want = 2;
+		return v;
+	default:
+		return fz_value(&rng);
+	}
+}
+
+static void fzu_apf_set(struct kvm_vcpu *vcpu)
+{
+	static const u64 ids[] = {
+		KVM_REG_ARM_APF_CTRL, KVM_REG_ARM_APF_PPI, KVM_REG_ARM_APF_SDEI_EP,
+		KVM_REG_ARM_APF_SDEI_ARG, KVM_REG_ARM_APF_SDEI_STATE,
+		KVM_REG_ARM_VENDOR_HYP_BMAP,
+	};
+	u64 n = fz_below(&rng, ARRAY_SIZE(ids) + 4), id, v, now, *model;
+	bool handler_due = fa.due;
+	int want, r;
+
+	if (n < ARRAY_SIZE(ids))
+		id = ids[n];
+	else if (n == ARRAY_SIZE(ids))
+		id = KVM_REG_ARM_APF_SDEI_CTX(19);
+	else
+		id = KVM_REG_ARM_APF_SDEI_CTX(fz_below(&rng, KVM_APF_SDEI_CTX_REGS));
+	if (handler_due && id != KVM_REG_ARM_APF_CTRL && id != KVM_REG_ARM_APF_PPI &&
+	    id != KVM_REG_ARM_APF_SDEI_ARG)
+		return;
+	v = fzu_gen(id, &want);
+	if (want == 2)
+		return;
+	if (!fa.offered && id != KVM_REG_ARM_VENDOR_HYP_BMAP)
+		want = -ENOENT;
+	model = fzu_model(id);
+	if (!want && id == KVM_REG_ARM_APF_CTRL && (v & KVM_APF_ARM64_ENABLED)) {
+		u64 gva = fa.area_gva + ((v & ~0x3full) - fa.area_gpa);
+
+		memset(addr_gva2hva(m.vm, gva), 0, 64);
+		g_area = gva;
+		sync_global_to_guest(m.vm, g_area);
+	}
+	r = fzu_set(vcpu, id, &v);
+	if (want == 1)
+		FZ_ASSERT(!r || r == -EBUSY, "SET %#lx = %#lx: %d", id, v, r);
+	else
+		FZ_ASSERT(r == want, "SET %#lx = %#lx: %d, expected %d", id, v,
+			  r, want);
+	fa.sets++;
+	fa.rejected += !!r;
+	if (!r)
+		*model = v;
+	if (id == KVM_REG_ARM_APF_SDEI_STATE && !r)
+		fa.host_run = v & S_RUN;
+	if (id == KVM_REG_ARM_APF_CTRL && !r)
+		m.held = 0;
+	if (id == KVM_REG_ARM_VENDOR_HYP_BMAP && !r) {
+		fa.offered = v & BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF);
+		fzu_reg_list(vcpu);
+	}
+	r = fzu_get(vcpu, id, &now);
+	if (!fa.offered && id != KVM_REG_ARM_VENDOR_HYP_BMAP) {
+		FZ_ASSERT(r == -ENOENT, "GET %#lx hidden: %d", id, r);
+		return;
+	}
+	FZ_ASSERT(!r && now == *model, "%#lx reads %#lx (%d), expected %#lx",
+		  id, now, r, *model);
+}
+
+/* A listed register: read it, and write it its own value. */
+static void fzu_listed(struct kvm_vcpu *vcpu, bool write)
+{
+	u64 id = fa.ids[fz_below(&rng, fa.nids)];
+	u8 buf[256] __aligned(16), again[256] __aligned(16);
+	size_t size = 1ul << ((id & KVM_REG_SIZE_MASK) >> KVM_REG_SIZE_SHIFT);
+	int r;
+
+	FZ_ASSERT(size <= sizeof(buf), "register %#lx of %zu bytes", id, size);
+	r = fzu_get(vcpu, id, buf);
+	FZ_ASSERT(!r, "GET of listed %#lx: %d", id, r);
+	fa.gets++;
+	if (fzu_model(id) && id != KVM_REG_ARM_VENDOR_HYP_BMAP)
+		FZ_ASSERT(*(u64 *)buf == *fzu_model(id),
+			  "%#lx reads %#lx, expected %#lx", id, *(u64 *)buf,
+			  *fzu_model(id));
+	if (!write)
+		return;
+	r = fzu_set(vcpu, id, buf);
+	/* CTRL again: a disabled one drops the faults KVM held. */
+	if (id == KVM_REG_ARM_APF_CTRL)
+		m.held = 0;
+	/* The PPI does not move while it is raised, not even onto itself. */
+	if (id == KVM_REG_ARM_APF_PPI && r == -EBUSY)
+		return;
+	FZ_ASSERT(!r, "SET of listed %#lx to its own value: %d", id, r);
+	r = fzu_get(vcpu, id, again);
+	/* The counters count on. */
+	FZ_ASSERT(!r && (!memcmp(buf, again, size) ||
+			 id == KVM_REG_ARM_TIMER_CNT || id == KVM_REG_ARM_PTIMER_CNT),
+		  "%#lx changed by writing its own value", id);
+	fa.identity++;
+}
+
+static void fzu_arch_op(struct kvm_vcpu *vcpu)
+{
+	switch (fz_below(&rng, 8)) {
+	case 0:
+	case 1:
+		fzu_listed(vcpu, false);
+		break;
+	case 2:
+		fzu_listed(vcpu, true);
+		break;
+	default:
+		fzu_apf_set(vcpu);
+		break;
+	}
+}
+
+/* The guest's SDEI entry point is its handler when KVM may enter it. */
+static void fzu_arch_before_run(struct kvm_vcpu *vcpu)
+{
+	u64 ep = (u64)fzu_sdei_entry;
+
+	if (fa.offered && fa.ep != ep && !fa.due) {
+		vcpu_set_reg(vcpu, KVM_REG_ARM_APF_SDEI_EP, ep);
+		fa.ep = ep;
+	}
+}
+
+static void fzu_arch_ran(struct kvm_vcpu *vcpu)
+{
+	u64 s;
+
+	fa.ran = true;
+	fzu_resync(vcpu);
+	s = fa.state;
+	fa.due = (s & S_RUN) && !fa.host_run;
+	FZ_ASSERT(!fa.offered || fzu_state_ok(s), "SDEI state %#lx after KVM_RUN",
+		  s);
+}
+
+static void fzu_arch_report(void)
+{
+	printf("# %lu registers listed, GET_ONE_REG %lu, own value set %lu\n",
+	       fa.nids, fa.gets, fa.identity);
+	printf("# async PF SET_ONE_REG %lu, %lu rejected as expected\n", fa.sets,
+	       fa.rejected);
+}
