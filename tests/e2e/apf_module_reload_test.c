@@ -122,7 +122,7 @@ TEST(unload_reload_after_destroy_with_faults_in_flight)
 	}
 	EXPECT_EQ(teardown_late_completions(), 0);
 	teardown_report(_metadata, &tot, i, now() - t0);
-	TH_LOG("outcome: kvm and kvm_amd unloaded and reloaded %d times, %.0f ms per unload and reload",
+	TH_LOG("outcome: kvm, kvm_amd unloaded and reloaded %d times, %.0f ms each",
 	       i, i ? 1000 * t_unload / i : 0.0);
 }
 

@@ -703,7 +703,6 @@ static void one_round(struct __test_metadata *_metadata, enum state st,
 		       state_name[st], all);
 }
 
-
 /* Before the first round: SIGUSR1 kicks vCPUs; NULL, or why not. */
 static const char *teardown_setup(void)
 {
@@ -732,7 +731,7 @@ static void teardown_report(struct __test_metadata *_metadata,
 
 	for (s = 0; s < NR_STATES; s++)
 		if (tot->rounds[s])
-			TH_LOG("state %-12s: %4d VMs (and vCPUs) destroyed, waited for the worker %d times, destroy %.1f ms on average",
+			TH_LOG("%-12s: %4d VMs+vCPUs destroyed, %d waited for a worker, %.1f ms",
 			       state_name[s], tot->rounds[s], tot->waited[s],
 			       1000 * tot->destroy_s[s] / tot->rounds[s]);
 	TH_LOG("outcome: %d rounds, longest destroy %.1f ms, no fault-in after a destroy",
