@@ -32,8 +32,12 @@ struct apf_log apf_log;
 enum apf_mode apf_mode;
 bool apf_want_errors;
 
-/* Loaded in this order, removed in the reverse one. */
+/*
+ * Loaded in this order, removed in the reverse one but for the first:
+ * irqbypass, which KVM uses, is loaded once and stays.
+ */
 static const char *const modules[][2] = {
+	{ "irqbypass", "/lib/modules/irqbypass.ko" },
 	{ "kvm", "/lib/modules/kvm.ko" },
 #ifdef __x86_64__
 	{ "kvm_amd", "/lib/modules/kvm-amd.ko" },
@@ -73,7 +77,7 @@ static int unload_modules(void)
 {
 	int i;
 
-	for (i = ARRAY_SIZE(modules) - 1; i >= 0; i--)
+	for (i = ARRAY_SIZE(modules) - 1; i > 0; i--)
 		if (syscall(__NR_delete_module, modules[i][0], O_NONBLOCK))
 			return -errno;
 	return 0;

@@ -618,6 +618,11 @@ static void one_round(struct __test_metadata *_metadata, enum state st,
 	struct tvm t;
 	u64 np;
 
+	/* No fault-in of the previous round's VM completed since. */
+	trace_count("apf_teardown: round", &all, &after);
+	EXPECT_EQ(after, 0)
+		TH_LOG("round %d: %d fault-in(s) completed after the last destroy",
+		       round, after);
 	trace_clear();
 	tvm_create(&t, st);
 	HELD_ASSERT(&t, run_to_ucall(t.vcpu, &uc) == UCALL_SYNC);
