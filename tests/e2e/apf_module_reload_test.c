@@ -92,7 +92,12 @@ static void __attribute__((constructor(101))) load_at_start(void)
 		load_error = load_modules();
 }
 
-TEST(unload_reload_after_destroy_with_faults_in_flight)
+/* No fixture: only for the harness's per-test timeout (default 30 s). */
+FIXTURE(apf) {};
+FIXTURE_SETUP(apf) {}
+FIXTURE_TEARDOWN(apf) {}
+
+TEST_F_TIMEOUT(apf, unload_reload_after_destroy_with_faults_in_flight, 1100)
 {
 	struct totals tot = {};
 	double t0 = now(), t_unload = 0;

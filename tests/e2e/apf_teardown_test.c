@@ -49,7 +49,12 @@ static void run_rounds(struct __test_metadata *_metadata, int rounds,
 	teardown_report(_metadata, &tot, i, now() - t0);
 }
 
-TEST(vm_destroyed_in_every_state)
+/* No fixture: only for the harness's per-test timeouts (default 30 s). */
+FIXTURE(apf) {};
+FIXTURE_SETUP(apf) {}
+FIXTURE_TEARDOWN(apf) {}
+
+TEST_F_TIMEOUT(apf, vm_destroyed_in_every_state, 1100)
 {
 	const char *env = getenv("APF_TEARDOWN_ROUNDS");
 
@@ -64,7 +69,7 @@ static const enum state running_states[] = {
 	ST_NOTIFIED, ST_WORKER,
 };
 
-TEST(cve_2024_26976_no_work_after_destroy)
+TEST_F_TIMEOUT(apf, cve_2024_26976_no_work_after_destroy, 500)
 {
 	run_rounds(_metadata, 100, running_states, ARRAY_SIZE(running_states));
 }
