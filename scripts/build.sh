@@ -16,9 +16,18 @@ args=(build --arch="$KARCH" --build_dir="$KOUT" --jobs="$JOBS"
 case ${KFLAVOUR:-} in
 '') args+=(--kunitconfig="$REPO/tests/configs/sanitizers.config") ;;
 kcsan) args+=(--kunitconfig="$REPO/tests/configs/kcsan.config") ;;
+modules)	# KVM as modules: the fragment turns =y into =m (x86_64 only).
+	[ "$ARCH_NAME" = x86_64 ] || {
+		echo "build: KFLAVOUR=modules is x86_64 only (arm64 KVM is bool)" >&2
+		exit 1
+	}
+	args+=(--kunitconfig="$REPO/tests/configs/sanitizers.config")
+	while read -r l; do args+=(--kconfig_add="$l"); done < \
+		<(grep '^CONFIG_' "$REPO/tests/configs/modules.config") ;;
 esac
 # KVM's -Werror, where KASAN does not rule it out.
 [ "$ARCH_NAME" = x86_64 ] && [ -n "${KFLAVOUR:-}" ] &&
+	[ "$KFLAVOUR" != modules ] &&
 	args+=(--kconfig_add=CONFIG_KVM_WERROR=y)
 [ -n "$CROSS" ] && args+=(--cross_compile="$CROSS")
 cd "$TREE"

@@ -5,14 +5,19 @@
 # (.build/results/ARCH-e2e.ktap) and counts (ARCH-e2e.json).
 # E2E_CPU=CPU: the boot on that QEMU CPU instead, with the tests/e2e.list
 # lines for ARCH@CPU, reported as tier e2e@CPU.
+# E2E_FLAVOUR=F: the boot of kernel flavour F (KFLAVOUR, built by
+# scripts/build.sh) with the lines for ARCH+F and F's modules in
+# /lib/modules, reported as tier e2e+F (in E2E_RES if given).
 # Fails on a failing test, a guest that hangs, or a kernel WARN/BUG/panic.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
+[ -z "${E2E_FLAVOUR:-}" ] || KFLAVOUR=$E2E_FLAVOUR
 arch_setup "$1"
+RES=${E2E_RES:-$RES}
 
 # For other runs of the same machinery (scripts/bench.sh): another list of
 # tests, another kernel image, another name for the outputs.
-TAG=${E2E_TAG:-e2e${E2E_CPU:+@$E2E_CPU}}
+TAG=${E2E_TAG:-e2e${E2E_CPU:+@$E2E_CPU}${E2E_FLAVOUR:++$E2E_FLAVOUR}}
 KIMAGE=${E2E_KIMAGE:-$KIMAGE}
 E2E=$OUT/$TAG
 mkdir -p "$E2E" "$RES"
@@ -25,7 +30,8 @@ $CC -static -O2 -Wall -o "$E2E/init" "$REPO/tests/harness/init.c"
 if [ -n "${E2E_LIST:-}" ]; then
 	cp "$E2E_LIST" "$E2E/list"
 else
-	"$REPO/scripts/e2e_list.sh" "$ARCH_NAME" ${E2E_CPU:+"$E2E_CPU"} > "$E2E/list"
+	"$REPO/scripts/e2e_list.sh" "$ARCH_NAME" ${E2E_CPU:+"$E2E_CPU"} \
+		${E2E_FLAVOUR:+"+$E2E_FLAVOUR"} > "$E2E/list"
 fi
 # FUZZ_ITERS=N: the fuzzers' inputs (@FUZZ_ITERS@ in the list, default
 # 100000); above the default their timeouts grow in proportion.
@@ -37,6 +43,15 @@ mv "$E2E/list.new" "$E2E/list"
 
 # The initramfs, made by the kernel's own gen_init_cpio (no root needed).
 progs=$(awk '{print $3}' "$E2E/list" | sort -u)
+# A flavour's modules (KVM's, for KFLAVOUR=modules), without debug info.
+mods=
+if [ -n "${E2E_FLAVOUR:-}" ]; then
+	mods=$(find "$KOUT" -name '*.ko' | sort)
+	mkdir -p "$E2E/modules"
+	for m in $mods; do
+		${CROSS}strip --strip-debug -o "$E2E/modules/${m##*/}" "$m"
+	done
+fi
 {
 	echo "dir /dev 0755 0 0"
 	echo "nod /dev/console 0600 0 0 c 5 1"
@@ -48,6 +63,13 @@ progs=$(awk '{print $3}' "$E2E/list" | sort -u)
 	echo "file /tests/list $E2E/list 0644 0 0"
 	for p in $progs; do
 		echo "file /tests/$p $OUT/selftests/$p 0755 0 0"
+	done
+	if [ -n "$mods" ]; then
+		echo "dir /lib 0755 0 0"
+		echo "dir /lib/modules 0755 0 0"
+	fi
+	for m in $mods; do
+		echo "file /lib/modules/${m##*/} $E2E/modules/${m##*/} 0644 0 0"
 	done
 } > "$E2E/initramfs.list"
 "$KOUT/usr/gen_init_cpio" "$E2E/initramfs.list" > "$E2E/initramfs.cpio"

@@ -4,14 +4,20 @@
 # (arch "all" or ARCH), or with CPU for its boot on that QEMU CPU (arch
 # "ARCH@CPU"), as "NAME TIMEOUT PROGRAM [ARGS]" (the format of the
 # initramfs' /tests/list).
+# e2e_list.sh ARCH +FLAVOUR: the lines for its boot of the kernel flavour
+# FLAVOUR (arch "ARCH+FLAVOUR", scripts/env.sh's KFLAVOUR).
 # e2e_list.sh ARCH --cpus: the CPUs ARCH has a boot of its own on.
+# e2e_list.sh ARCH --flavours: the kernel flavours ARCH has a boot of.
 # e2e_list.sh ARCH --all: every line for ARCH, whatever its boot.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 awk -v arch="$1" -v want="${2:-}" '
 	/^[[:space:]]*(#|$)/ { next }
-	{ split($1, a, "@"); cpu = a[2] }
+	{ split($1, f, "+"); flav = f[2]; split(f[1], a, "@"); cpu = a[2] }
 	a[1] != "all" && a[1] != arch { next }
-	want == "--cpus" { if (cpu != "" && !seen[cpu]++) print cpu; next }
-	want != "--all" && cpu != want { next }
+	want == "--cpus" { if (cpu != "" && flav == "" && !seen[cpu]++) print cpu; next }
+	want == "--flavours" { if (flav != "" && !seen[flav]++) print flav; next }
+	want == "--all" { $1 = ""; sub(/^ /, ""); print; next }
+	want ~ /^\+/ { if ("+" flav != want || cpu != "") next }
+	want !~ /^\+/ { if (cpu != want || flav != "") next }
 	{ $1 = ""; sub(/^ /, ""); print }' "$repo/tests/e2e.list"

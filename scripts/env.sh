@@ -23,10 +23,11 @@ arch_setup() {
 	ARCH_NAME=$1
 	OUT=$BUILD/$ARCH_NAME
 	# KFLAVOUR: which kernel of the arch (scripts/build.sh): empty for the
-	# test kernel (the bug detectors on), kcsan, or bench (none of them).
+	# test kernel (the bug detectors on), kcsan, or bench (none of them);
+	# modules: the test kernel with KVM as modules (x86_64).
 	case ${KFLAVOUR:-} in
-	''|kcsan|bench) ;;
-	*) echo "unknown kernel flavour '$KFLAVOUR' (kcsan, bench)" >&2
+	''|kcsan|bench|modules) ;;
+	*) echo "unknown kernel flavour '$KFLAVOUR' (kcsan, bench, modules)" >&2
 	   return 1 ;;
 	esac
 	KOUT=$OUT/kernel${KFLAVOUR:+-$KFLAVOUR}

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 """summary.py RESULTS_DIR ARCH...: the arch x tier table of a test run, the
 failures by name, and the closing line "N passed, N failed[, N skipped]".
-The tiers of an arch: kunit, e2e, and e2e@CPU for each boot on another QEMU
-CPU that tests/e2e.list names.  A tier with no result file counts as one
-failure (it never ran)."""
+The tiers of an arch: kunit, e2e, e2e@CPU for each boot on another QEMU
+CPU that tests/e2e.list names, and e2e+FLAVOUR for each boot of another
+kernel flavour it names (in the test kernels' run only: KFLAVOUR unset).
+A tier with no result file counts as one failure (it never ran)."""
 import json
 import os
 import subprocess
@@ -16,7 +17,13 @@ def tiers(arch):
                           'e2e_list.sh')
     cpus = subprocess.run([lister, arch, '--cpus'], capture_output=True,
                           text=True, check=True).stdout.split()
-    return ['kunit', 'e2e'] + [f'e2e@{c}' for c in cpus]
+    flavours = []
+    if not os.environ.get('KFLAVOUR'):
+        flavours = subprocess.run([lister, arch, '--flavours'],
+                                  capture_output=True, text=True,
+                                  check=True).stdout.split()
+    return (['kunit', 'e2e'] + [f'e2e@{c}' for c in cpus] +
+            [f'e2e+{f}' for f in flavours])
 
 
 def main():

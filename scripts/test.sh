@@ -26,16 +26,29 @@ for a in $ARCHES; do
 	fi
 	"$S/kunit.sh" "$a"
 	cpus=$("$S/e2e_list.sh" "$a" --cpus)
+	# Boots of other kernel flavours ("ARCH+FLAVOUR"): the test kernels' run.
+	flavours=
+	[ -n "${KFLAVOUR:-}" ] || flavours=$("$S/e2e_list.sh" "$a" --flavours)
 	if "$S/selftests.sh" "$a"; then
 		"$S/e2e.sh" "$a"
 		# The boots on other QEMU CPUs (tests/e2e.list "ARCH@CPU").
 		for c in $cpus; do
 			E2E_CPU=$c "$S/e2e.sh" "$a"
 		done
+		for f in $flavours; do
+			if KFLAVOUR=$f "$S/build.sh" "$a"; then
+				E2E_FLAVOUR=$f E2E_RES=$RES "$S/e2e.sh" "$a"
+			else
+				fail_tier "$a" "e2e+$f" "$f kernel build failed"
+			fi
+		done
 	else
 		fail_tier "$a" e2e "selftests build failed"
 		for c in $cpus; do
 			fail_tier "$a" "e2e@$c" "selftests build failed"
+		done
+		for f in $flavours; do
+			fail_tier "$a" "e2e+$f" "selftests build failed"
 		done
 	fi
 done
