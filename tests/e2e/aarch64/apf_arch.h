@@ -15,6 +15,7 @@
 #include "processor.h"
 #include "ucall_common.h"
 #include "vgic.h"
+#include "apf_sdei_entry.h"
 
 static struct kvm_apf_shared *apf_area;		/* guest virtual */
 static u64 apf_area_gpa;
@@ -52,26 +53,9 @@ static inline s64 apf_call(u64 sub, u64 arg)
 	return apf_hvc(KVM_APF_ARM64_FUNC_ID, sub, arg, 0, NULL);
 }
 
-/*
- * The SDEI entry point: KVM saved x0-x17, PC and PSTATE and enters here at
- * EL1 with everything masked, x0-x3 = event, arg, interrupted PC and
- * PSTATE.  The handler keeps x18-x30 and SP as SDEI requires, then
- * EVENT_COMPLETE (0xc4000025) resumes the interrupted access.
- */
+/* The SDEI entry point (apf_sdei_entry.h): "not present" arrives here. */
 void guest_apf_not_present(u64 event, u64 arg, u64 pc, u64 pstate);
-asm(".text\n"
-	".balign 16\n"
-	".global apf_sdei_entry\n"
-	"apf_sdei_entry:\n"
-	"	stp	x18, x30, [sp, #-16]!\n"
-	"	bl	guest_apf_not_present\n"
-	"	ldp	x18, x30, [sp], #16\n"
-	"	mov	x0, #0x25\n"
-	"	movk	x0, #0xc400, lsl #16\n"
-	"	mov	x1, xzr\n"
-	"	hvc	#0\n"
-	"	b	.\n");
-void apf_sdei_entry(void);
+APF_SDEI_ENTRY(apf_sdei_entry, guest_apf_not_present);
 
 static inline void guest_apf_enable(void)
 {

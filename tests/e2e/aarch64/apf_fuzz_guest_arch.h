@@ -25,6 +25,7 @@
 #include "gic.h"
 #include "processor.h"
 #include "vgic.h"
+#include "apf_sdei_entry.h"
 
 #define FZ_EV		KVM_APF_ARM64_SDEI_EVENT
 #define FZ_PPI		KVM_APF_ARM64_DEFAULT_PPI
@@ -49,19 +50,7 @@ static struct fz_arch fza;
 static struct kvm_apf_shared *fz_cur;	/* the area enabled last */
 
 void fz_sdei_handler(u64 event, u64 arg, u64 pc, u64 pstate);
-asm(".text\n"
-	".balign 16\n"
-	".global fz_sdei_entry\n"
-	"fz_sdei_entry:\n"
-	"	stp	x18, x30, [sp, #-16]!\n"
-	"	bl	fz_sdei_handler\n"
-	"	ldp	x18, x30, [sp], #16\n"
-	"	mov	x0, #0x25\n"
-	"	movk	x0, #0xc400, lsl #16\n"
-	"	mov	x1, xzr\n"
-	"	hvc	#0\n"
-	"	b	.\n");
-void fz_sdei_entry(void);
+APF_SDEI_ENTRY(fz_sdei_entry, fz_sdei_handler);
 
 /* For a hang report: the enable word, the SDEI state, the area's token. */
 #define FZ_ARCH_WORD	"CTRL, SDEI state"

@@ -23,6 +23,7 @@
 #include <linux/arm_sdei.h>
 
 #include "vgic.h"
+#include "apf_sdei_entry.h"
 
 #define FZU_REG_MAX	1024
 #define S_REG		KVM_APF_SDEI_REGISTERED
@@ -34,19 +35,7 @@
 			 BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF))
 
 void fzu_sdei_handler(void);
-asm(".text\n"
-	".balign 16\n"
-	".global fzu_sdei_entry\n"
-	"fzu_sdei_entry:\n"
-	"	stp	x18, x30, [sp, #-16]!\n"
-	"	bl	fzu_sdei_handler\n"
-	"	ldp	x18, x30, [sp], #16\n"
-	"	mov	x0, #0x25\n"
-	"	movk	x0, #0xc400, lsl #16\n"
-	"	mov	x1, xzr\n"
-	"	hvc	#0\n"
-	"	b	.\n");
-void fzu_sdei_entry(void);
+APF_SDEI_ENTRY(fzu_sdei_entry, fzu_sdei_handler);
 
 /* "Not present": note it and retry at once (KVM then waits for the page). */
 void fzu_sdei_handler(void)

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * APF_SDEI_ENTRY(entry, handler): an SDEI entry point for guest code.  KVM
+ * saved x0-x17, PC and PSTATE and enters @entry at EL1 with everything
+ * masked, x0-x3 = event, arg, interrupted PC and PSTATE; @handler is called
+ * with them, x18-x30 and SP are kept as SDEI requires, then EVENT_COMPLETE
+ * (0xc4000025) resumes the interrupted context.
+ */
+#ifndef APF_SDEI_ENTRY_H
+#define APF_SDEI_ENTRY_H
+
+#define APF_SDEI_ENTRY(entry, handler)			\
+	asm(".text\n"					\
+	    ".balign 16\n"				\
+	    ".global " #entry "\n"			\
+	    #entry ":\n"				\
+	    "	stp	x18, x30, [sp, #-16]!\n"	\
+	    "	bl	" #handler "\n"			\
+	    "	ldp	x18, x30, [sp], #16\n"		\
+	    "	mov	x0, #0x25\n"			\
+	    "	movk	x0, #0xc400, lsl #16\n"		\
+	    "	mov	x1, xzr\n"			\
+	    "	hvc	#0\n"				\
+	    "	b	.\n");				\
+	void entry(void)
+
+#endif
