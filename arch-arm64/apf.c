@@ -340,8 +340,13 @@ static int apf_set_ctrl(struct kvm_vcpu *vcpu, u64 ctrl)
 
 	if (ctrl & APF_ENABLE_LOW_BITS & ~KVM_APF_ARM64_ENABLE_BITS)
 		return -EINVAL;
-	/* Letting the guest see errors is the VMM's choice too. */
+	/*
+	 * Letting the guest see errors is the VMM's choice too.  An opt-in in
+	 * force stays when the VMM revokes that (the value it reads back must
+	 * be writable); only a new one needs the VMM's consent.
+	 */
 	if ((ctrl & KVM_APF_ARM64_ERROR_STATUS) &&
+	    !(vcpu->arch.apf.ctrl & KVM_APF_ARM64_ERROR_STATUS) &&
 	    !kvm_apf_guest_error_allowed(vcpu->kvm))
 		return -EINVAL;
 	if (!(ctrl & KVM_APF_ARM64_ENABLED)) {

@@ -277,12 +277,15 @@ int kvm_pv_enable_async_pf(struct kvm_vcpu *vcpu, u64 data)
 
 	/*
 	 * Error status comes with "page ready", which only the interrupt
-	 * delivers; and only if the VMM let this guest see errors.
+	 * delivers; and only if the VMM let this guest see errors.  An opt-in
+	 * in force stays when the VMM revokes that (the value it reads back
+	 * must be writable); only a new one needs the VMM's consent.
 	 */
 	if ((data & KVM_ASYNC_PF_ERROR_STATUS) &&
 	    (!(data & KVM_ASYNC_PF_DELIVERY_AS_INT) ||
 	     !guest_pv_has(vcpu, KVM_FEATURE_ASYNC_PF_ERROR) ||
-	     !kvm_apf_guest_error_allowed(vcpu->kvm)))
+	     (!(vcpu->arch.apf.msr_en_val & KVM_ASYNC_PF_ERROR_STATUS) &&
+	      !kvm_apf_guest_error_allowed(vcpu->kvm))))
 		return 1;
 
 	if (!guest_pv_has(vcpu, KVM_FEATURE_ASYNC_PF_VMEXIT) &&

@@ -110,8 +110,9 @@ struct kvm_apf_shared {
 /*
  * x86 guest ABI.
  * MSR_KVM_ASYNC_PF_EN bit 4 (reserved until now): deliver "page ready" with
- * @status.  Needs interrupt delivery (bit 3) and the VMM's
- * KVM_APF_FEATURE_GUEST_ERROR; otherwise the write takes a #GP.
+ * @status.  Needs interrupt delivery (bit 3) and, unless bit 4 is set
+ * already, the VMM's KVM_APF_FEATURE_GUEST_ERROR; otherwise the write takes
+ * a #GP.
  * CPUID 0x40000001 EAX bit 20: the host offers it (upstream uses bits 0-17
  * and 24).
  */

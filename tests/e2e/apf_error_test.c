@@ -462,6 +462,45 @@ TEST(guest_bad_enables)
 	kvm_vm_free(t.vm);
 }
 
+/*
+ * The VMM revokes its consent after the guest opted in: the opt-in stays in
+ * force, and the VMM can write back the enable word it reads (as every VMM
+ * does on a state sync or a migration); a new opt-in, by the guest or the
+ * VMM, is refused once the bit is off.
+ */
+static void guest_consent(void)
+{
+	GUEST_SYNC2(1, guest_apf_try_enable_errors());
+	GUEST_SYNC2(2, guest_apf_try_enable_errors());
+	GUEST_SYNC2(3, guest_apf_try_enable_errors());
+	guest_apf_disable();
+	GUEST_DONE();
+}
+
+TEST(error_status_consent_revoked)
+{
+	struct err_vm t = {};
+	u64 en;
+
+	if (apf_arch_unsupported())
+		SKIP(return, "%s", apf_arch_unsupported());
+	err_vm_create(&t, guest_consent, false, true);
+	ASSERT_EQ(enable_cap(t.vm, 0, KVM_APF_FEATURE_GUEST_ERROR, 0), 0);
+	expect_stage(_metadata, &t, 1, true);		/* opted in */
+	ASSERT_EQ(enable_cap(t.vm, 0, 0, 0), 0);	/* consent revoked */
+	en = apf_vmm_get_enable(t.vcpu);
+	EXPECT_TRUE(en & APF_EN_ERROR_STATUS);
+	EXPECT_EQ(apf_vmm_set_enable(t.vcpu, en), 0);	/* its own value */
+	EXPECT_EQ(apf_vmm_get_enable(t.vcpu), en);
+	expect_stage(_metadata, &t, 2, true);		/* still in force */
+	EXPECT_EQ(apf_vmm_set_enable(t.vcpu, en & ~APF_EN_ERROR_STATUS), 0);
+	EXPECT_EQ(apf_vmm_set_enable(t.vcpu, en), -EINVAL);	/* new opt-in */
+	EXPECT_EQ(apf_vmm_get_enable(t.vcpu), en & ~APF_EN_ERROR_STATUS);
+	expect_stage(_metadata, &t, 3, false);		/* refused */
+	expect_done(_metadata, &t);
+	kvm_vm_free(t.vm);
+}
+
 /* Async path, guest not opted in: an error exit for the bad page's token. */
 static u32 async_error_exit(struct __test_metadata *_metadata, struct err_vm *t)
 {

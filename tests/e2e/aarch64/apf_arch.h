@@ -221,3 +221,20 @@ static inline void apf_arch_vm_setup(struct kvm_vm *vm)
 	vm_install_exception_handler(vm, VECTOR_IRQ_CURRENT, guest_apf_irq);
 	vgic_v3_setup(vm, 1, 64);
 }
+
+/* The VMM's view of the guest's enable word (migration saves and restores it). */
+#define APF_EN_ERROR_STATUS	KVM_APF_ARM64_ERROR_STATUS
+
+static inline u64 apf_vmm_get_enable(struct kvm_vcpu *vcpu)
+{
+	u64 v;
+
+	vcpu_get_reg(vcpu, KVM_REG_ARM_APF_CTRL, &v);
+	return v;
+}
+
+/* 0, or KVM_SET_ONE_REG's -errno. */
+static inline int apf_vmm_set_enable(struct kvm_vcpu *vcpu, u64 val)
+{
+	return __vcpu_set_reg(vcpu, KVM_REG_ARM_APF_CTRL, val) ? -errno : 0;
+}

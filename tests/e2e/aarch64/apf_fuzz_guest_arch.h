@@ -93,7 +93,9 @@ static bool fz_ctrl_ok(u64 ctrl)
 {
 	if (ctrl & 0x3f & ~(u64)KVM_APF_ARM64_ENABLE_BITS)
 		return false;
-	if ((ctrl & KVM_APF_ARM64_ERROR_STATUS) && !READ_ONCE(fz.vmm_errors))
+	/* A new opt-in needs the VMM's consent; one in force stays. */
+	if ((ctrl & KVM_APF_ARM64_ERROR_STATUS) &&
+	    !(fza.ctrl & KVM_APF_ARM64_ERROR_STATUS) && !READ_ONCE(fz.vmm_errors))
 		return false;
 	if (!(ctrl & KVM_APF_ARM64_ENABLED))
 		return true;

@@ -188,7 +188,9 @@ static bool fzu_ctrl_ok(u64 ctrl)
 {
 	if (ctrl & 0x3f & ~(u64)KVM_APF_ARM64_ENABLE_BITS)
 		return false;
+	/* A new opt-in needs the VMM's consent; one in force stays. */
 	if ((ctrl & KVM_APF_ARM64_ERROR_STATUS) &&
+	    !(fa.ctrl & KVM_APF_ARM64_ERROR_STATUS) &&
 	    !(m.cap & KVM_APF_FEATURE_GUEST_ERROR))
 		return false;
 	return !(ctrl & KVM_APF_ARM64_ENABLED) ||

@@ -182,3 +182,17 @@ static inline void apf_arch_vm_setup(struct kvm_vm *vm)
 	vm_install_exception_handler(vm, PF_VECTOR, guest_apf_not_present);
 	vm_install_exception_handler(vm, APF_VECTOR, guest_apf_ready);
 }
+
+/* The VMM's view of the guest's enable word (migration saves and restores it). */
+#define APF_EN_ERROR_STATUS	KVM_ASYNC_PF_ERROR_STATUS
+
+static inline u64 apf_vmm_get_enable(struct kvm_vcpu *vcpu)
+{
+	return vcpu_get_msr(vcpu, MSR_KVM_ASYNC_PF_EN);
+}
+
+/* 0, or -EINVAL if KVM refused the value (KVM_SET_MSRS set none). */
+static inline int apf_vmm_set_enable(struct kvm_vcpu *vcpu, u64 val)
+{
+	return _vcpu_set_msr(vcpu, MSR_KVM_ASYNC_PF_EN, val) == 1 ? 0 : -EINVAL;
+}

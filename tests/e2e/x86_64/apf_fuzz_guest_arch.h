@@ -73,8 +73,10 @@ static bool fz_en_ok(u64 val)
 {
 	if (val & BIT_ULL(5))
 		return false;
+	/* A new opt-in needs the VMM's consent; one in force stays. */
 	if ((val & KVM_ASYNC_PF_ERROR_STATUS) &&
-	    (!(val & KVM_ASYNC_PF_DELIVERY_AS_INT) || !READ_ONCE(fz.vmm_errors)))
+	    (!(val & KVM_ASYNC_PF_DELIVERY_AS_INT) ||
+	     (!(fza.en & KVM_ASYNC_PF_ERROR_STATUS) && !READ_ONCE(fz.vmm_errors))))
 		return false;
 	if (fz_en_on(val) && !fz_in_area_page(val & ~0x3full))
 		return false;

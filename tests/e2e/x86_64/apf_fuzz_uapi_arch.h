@@ -113,9 +113,11 @@ static bool fzu_en_ok(u64 val)
 {
 	if (val & BIT_ULL(5))
 		return false;
+	/* A new opt-in needs the VMM's consent; one in force stays. */
 	if ((val & KVM_ASYNC_PF_ERROR_STATUS) &&
 	    (!(val & KVM_ASYNC_PF_DELIVERY_AS_INT) ||
-	     !(m.cap & KVM_APF_FEATURE_GUEST_ERROR)))
+	     (!(fx.en & KVM_ASYNC_PF_ERROR_STATUS) &&
+	      !(m.cap & KVM_APF_FEATURE_GUEST_ERROR))))
 		return false;
 	if ((val & FZU_EN_ON) == FZU_EN_ON &&
 	    (val & ~0x3full) - fx.area_gpa >= 4096)
