@@ -52,6 +52,12 @@ struct mm_struct;
  * synchronous until it acknowledges a "page ready" or re-enables async PF.
  */
 #define KVM_APF_STORM_STRIKES	16
+/*
+ * Failures of one page told to a guest (error status) in a row, after which
+ * its next fault on that page is synchronous: a guest that ignores the
+ * status and retries gets its failure as the VMM's exit, not a loop.
+ */
+#define KVM_APF_ERROR_REPEATS	16
 
 /**
  * struct kvm_apf_gfn_table - the gfns with an async fault in flight
@@ -208,7 +214,10 @@ struct kvm_apf_failure {
  *	set by the backend, in vCPU context
  * @failed: what kvm_apf_check_completion() last failed on
  * @sync_gfn: the gfn of the last fault released after a failure (the VMM
- *	gave up on it): its next fault is synchronous; all ones if none
+ *	gave up on it), or failed %KVM_APF_ERROR_REPEATS times in a row with
+ *	the guest told: its next fault is synchronous; all ones if none
+ * @err_gfn: the gfn whose failure the guest was last told, all ones if none
+ * @err_repeats: how many times in a row, with no success on it in between
  * @held: kvm_apf_check_completion() last left completed faults that the
  *	guest could not take (it masked "page ready" or did not ack)
  * @strikes: "not present" told while @held, since the guest last
@@ -234,6 +243,8 @@ struct kvm_apf_vcpu {
 	bool report_errors;
 	struct kvm_apf_failure failed;
 	gfn_t sync_gfn;
+	gfn_t err_gfn;
+	u32 err_repeats;
 	u32 strikes;
 	bool held;
 	bool degraded;

@@ -218,15 +218,19 @@ static void op_run(void)
 	int r;
 
 	fzu_arch_before_run(m.vcpu);
-	/* A KVM_RUN that does not come back is a hang: say so, with the seed. */
+	/*
+	 * A KVM_RUN that does not come back is a hang: say so, with the seed.
+	 * __vcpu_run(): the library's _vcpu_run() re-enters on EINTR.
+	 */
 	alarm(60);
-	r = _vcpu_run(m.vcpu);
+	r = __vcpu_run(m.vcpu);
 	alarm(0);
 	if (r && errno == EINTR) {
 		fzu_arch_report();
 		FZ_ASSERT(false, "KVM_RUN did not return in 60 s (guest reads page %lu)",
 			  m.gpos);
 	}
+	assert_on_unhandled_exception(m.vcpu);
 	m.runs++;
 	fzu_arch_ran(m.vcpu);
 	if (r) {

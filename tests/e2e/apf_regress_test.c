@@ -29,6 +29,13 @@
  *	(a truncated file): the guest retries, faults, is told "not present"
  *	again, for ever, inside one KVM_RUN.  KVM_RUN must return with the
  *	error exit after one "not present" and no "ready".
+ * regress_error_status_ignored_no_loop (x86, arm64)
+ *	The same loop one step later: a guest that opted in to error status
+ *	but retries the access anyway (a guest bug, or a VMM that wrote the
+ *	bit back for a guest that cannot handle it) is told "not present"
+ *	and "page ready" with the error for ever, each KVM_RUN busy and no
+ *	exit to the VMM.  After ERROR_REPEATS failures of the same page, its
+ *	next fault must be synchronous and give the VMM the error exit.
  *
  * Every run is bounded (a watchdog signal ends a KVM_RUN that does not
  * return): a regression fails the test with what the guest saw instead of
@@ -393,6 +400,75 @@ TEST_F_TIMEOUT(apf_regress, regress_unresolvable_fault_no_loop, TEST_TIMEOUT_S)
 	TH_LOG("outcome: truncated page: error exit twice; %lu not present, %lu ready in all",
 	       regress_stat(vcpu, "apf_not_present", np) - np,
 	       regress_stat(vcpu, "apf_ready", ready) - ready);
+	kvm_vm_free(vm);
+}
+
+/* api.rst, "Error status": failures of one page told to the guest, at most. */
+#define ERROR_REPEATS	16
+
+TEST_F_TIMEOUT(apf_regress, regress_error_status_ignored_no_loop, TEST_TIMEOUT_S)
+{
+	struct userspace_mem_region *region;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	u64 bad_gpa, ps = getpagesize();
+	struct ucall uc;
+	int errors, r;
+	off_t bad_off;
+
+	if (apf_arch_unsupported())
+		SKIP(return, "%s", apf_arch_unsupported());
+	if (!(kvm_check_cap(KVM_CAP_APF_FEATURES) & KVM_APF_FEATURE_GUEST_ERROR))
+		SKIP(return, "no KVM_APF_FEATURE_GUEST_ERROR");
+	memset(&apf_log, 0, sizeof(apf_log));
+	vm = vm_create_with_one_vcpu(&vcpu, guest_touch_bad);
+	vm_enable_cap(vm, KVM_CAP_APF_FEATURES, KVM_APF_FEATURE_GUEST_ERROR);
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_SHMEM, BAD_GPA, BAD_SLOT,
+				    BAD_PAGES * ps / vm->page_size, 0);
+	virt_map(vm, BAD_GPA, BAD_GPA, BAD_PAGES * ps / vm->page_size);
+	region = memslot2region(vm, BAD_SLOT);
+	bad_off = ((char *)region->host_mem - (char *)region->mmap_start) +
+		  BAD_PAGE * ps;
+	bad_gpa = BAD_GPA + BAD_PAGE * ps;
+	apf_mode = APF_MODE_PARK;
+	apf_want_errors = true;
+	sync_global_to_guest(vm, apf_mode);
+	apf_arch_vm_setup(vm);
+	vcpu_args_set(vcpu, 1, bad_gpa);
+
+	ASSERT_EQ(bounded_ucall(_metadata, vm, vcpu, &uc), UCALL_SYNC);
+	ASSERT_EQ(uc.args[0], STAGE_ARMED);
+	ASSERT_EQ(ftruncate(region->fd, bad_off), 0);
+
+	/*
+	 * Each failure reaches the guest (APF_SYNC_ERROR), which ignores it
+	 * and retries; four times the bound shows a loop without hanging.
+	 */
+	for (errors = 0; errors <= 4 * ERROR_REPEATS; errors++) {
+		r = run_bounded(vcpu, BOUND_S);
+		if (r)
+			break;
+		ASSERT_EQ(get_ucall(vcpu, &uc), UCALL_SYNC);
+		ASSERT_EQ(uc.args[0], APF_SYNC_ERROR);
+		EXPECT_EQ(uc.args[2], EFAULT);
+	}
+	ASSERT_EQ(r, -1) TH_LOG("%d errors told, no exit to the VMM", errors);
+	ASSERT_EQ(errno, EFAULT) TH_LOG("KVM_RUN: %s", strerror(errno));
+	EXPECT_EQ(errors, ERROR_REPEATS);
+	EXPECT_EQ(vcpu->run->exit_reason, KVM_EXIT_MEMORY_FAULT);
+	EXPECT_EQ(vcpu->run->memory_fault.flags, KVM_MEMORY_EXIT_FLAG_ERROR);
+	EXPECT_EQ(vcpu->run->memory_fault.gpa, bad_gpa);
+	/* Synchronous: no token. */
+	EXPECT_EQ(vcpu->run->memory_fault.token, 0);
+
+	/* The VMM restores the file: the access completes. */
+	ASSERT_EQ(ftruncate(region->fd, region->mmap_size), 0);
+	ASSERT_EQ(bounded_ucall(_metadata, vm, vcpu, &uc), UCALL_SYNC);
+	EXPECT_EQ(uc.args[0], STAGE_READ);
+	EXPECT_EQ(uc.args[1], 0);
+	EXPECT_EQ(bounded_ucall(_metadata, vm, vcpu, &uc), UCALL_DONE);
+	TH_LOG("outcome: error status ignored: %d errors told, then the VMM's exit",
+	       errors);
 	kvm_vm_free(vm);
 }
 

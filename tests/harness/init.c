@@ -11,6 +11,7 @@
  * (PROGRAM relative to /tests).  Exit status 4 (KSFT_SKIP) means skipped.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -49,6 +50,105 @@ static void out(const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	fflush(stdout);
+}
+
+/* Print one /proc file, each line prefixed, to the console: how many lines. */
+static int dump_file(const char *path, const char *prefix)
+{
+	char buf[256];
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(buf, sizeof(buf), f) && ++n)
+		out("# %s%s", prefix, buf);
+	fclose(f);
+	return n;
+}
+
+/* Write @val to a tracefs file; errors are ignored (no tracing: no trace). */
+static void trace_write(const char *file, const char *val)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/kernel/tracing/%s", file);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return;
+	if (write(fd, val, strlen(val)) < 0)
+		;
+	close(fd);
+}
+
+/*
+ * The last lines of a second of KVM's and our tracepoints, while a test that
+ * hangs still runs: what its vCPUs do (a loop that never leaves the kernel
+ * shows its events; a vCPU waiting on something shows none).
+ */
+static void dump_trace(void)
+{
+	static char lines[64][256];
+	char buf[256];
+	int n = 0, i;
+	FILE *f;
+
+	mkdir("/sys/kernel/tracing", 0755);
+	mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL);
+	trace_write("buffer_size_kb", "256");
+	trace_write("trace", "");
+	trace_write("events/kvm/enable", "1");
+	trace_write("events/kvm_apf/enable", "1");
+	trace_write("tracing_on", "1");
+	sleep(1);
+	trace_write("tracing_on", "0");
+	trace_write("events/kvm/enable", "0");
+	trace_write("events/kvm_apf/enable", "0");
+	f = fopen("/sys/kernel/tracing/trace", "r");
+	if (!f)
+		return;
+	while (fgets(buf, sizeof(buf), f))
+		if (buf[0] != '#')
+			snprintf(lines[n++ % 64], sizeof(lines[0]), "%s", buf);
+	fclose(f);
+	out("# trace: %d events in 1 s, the last %d:\n", n, n < 64 ? n : 64);
+	for (i = n < 64 ? 0 : n - 64; i < n; i++)
+		out("#   %s", lines[i % 64]);
+	trace_write("trace", "");
+}
+
+/*
+ * A test past its timeout: where each of its threads is (state, system
+ * call and kernel stack; a running thread's stack is sampled until it is
+ * caught off its CPU), and KVM's trace, so that a hang can be triaged from
+ * the log.
+ */
+static void dump_stacks(pid_t pid)
+{
+	char path[64], dpath[384];
+	struct dirent *d;
+	int tries;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		out("# thread %s:\n", d->d_name);
+		snprintf(dpath, sizeof(dpath), "%s/%s/stat", path, d->d_name);
+		dump_file(dpath, "  stat: ");
+		snprintf(dpath, sizeof(dpath), "%s/%s/syscall", path, d->d_name);
+		dump_file(dpath, "  syscall: ");
+		snprintf(dpath, sizeof(dpath), "%s/%s/stack", path, d->d_name);
+		for (tries = 0; tries < 200 && !dump_file(dpath, "  "); tries++)
+			usleep(10000);
+	}
+	closedir(dir);
+	dump_trace();
 }
 
 static void setup_mounts(void)
@@ -187,6 +287,7 @@ static int run_test(int num, struct test *t)
 		int ms = (int)((deadline - now()) * 1000);
 
 		if (ms <= 0) {
+			dump_stacks(pid);
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 			snprintf(reason, sizeof(reason), "TIMEOUT after %d s",
