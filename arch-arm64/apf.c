@@ -341,9 +341,9 @@ static int apf_set_ctrl(struct kvm_vcpu *vcpu, u64 ctrl)
 	if (ctrl & APF_ENABLE_LOW_BITS & ~KVM_APF_ARM64_ENABLE_BITS)
 		return -EINVAL;
 	/*
-	 * Letting the guest see errors is the VMM's choice too.  An opt-in in
-	 * force stays when the VMM revokes that (the value it reads back must
-	 * be writable); only a new one needs the VMM's consent.
+	 * Letting the guest see errors is the VMM's choice too.  When the VMM
+	 * revokes that, an opt-in already made stays (the value it reads back
+	 * must be writable); only a new one needs the VMM's consent.
 	 */
 	if ((ctrl & KVM_APF_ARM64_ERROR_STATUS) &&
 	    !(vcpu->arch.apf.ctrl & KVM_APF_ARM64_ERROR_STATUS) &&

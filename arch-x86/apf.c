@@ -277,9 +277,9 @@ int kvm_pv_enable_async_pf(struct kvm_vcpu *vcpu, u64 data)
 
 	/*
 	 * Error status comes with "page ready", which only the interrupt
-	 * delivers; and only if the VMM let this guest see errors.  An opt-in
-	 * in force stays when the VMM revokes that (the value it reads back
-	 * must be writable); only a new one needs the VMM's consent.
+	 * delivers; and only if the VMM let this guest see errors.  When the
+	 * VMM revokes that, an opt-in already made stays (the value it reads
+	 * back must be writable); only a new one needs the VMM's consent.
 	 */
 	if ((data & KVM_ASYNC_PF_ERROR_STATUS) &&
 	    (!(data & KVM_ASYNC_PF_DELIVERY_AS_INT) ||
