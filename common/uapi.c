@@ -31,10 +31,9 @@ void kvm_apf_prepare_error_exit(struct kvm_vcpu *vcpu, gpa_t gpa, u64 size,
 {
 	struct kvm_run *run = vcpu->run;
 
-	run->exit_reason = KVM_EXIT_MEMORY_FAULT;
-	run->memory_fault.flags = KVM_MEMORY_EXIT_FLAG_ERROR;
-	run->memory_fault.gpa = gpa;
-	run->memory_fault.size = size;
+	/* Upstream's writer of the exit, then what the error form adds. */
+	kvm_prepare_memory_fault_exit(vcpu, gpa, size, false, false, false);
+	run->memory_fault.flags |= KVM_MEMORY_EXIT_FLAG_ERROR;
 	/* Errno values are positive in the uAPI, as errno is. */
 	run->memory_fault.error = error < 0 && error >= -MAX_ERRNO ? -error : EFAULT;
 	run->memory_fault.token = token;
