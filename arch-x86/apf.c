@@ -14,6 +14,7 @@
  * files change only where the core does the work now.
  */
 #include <linux/kvm_host.h>
+#include <kunit/static_stub.h>
 #include <trace/events/kvm.h>
 
 #include "../cpuid.h"
@@ -32,10 +33,15 @@ static struct kvm_arch_async_pf *apf_arch(struct kvm_apf_item *item)
 	return (struct kvm_arch_async_pf *)item->arch;
 }
 
-static inline int apf_put_user_notpresent(struct kvm_vcpu *vcpu)
+/*
+ * The guest's shared area and the two events, each in a function of its own
+ * (a static stub in KUnit: tests/x86_kunit.h).
+ */
+static int apf_put_user_notpresent(struct kvm_vcpu *vcpu)
 {
 	u32 reason = KVM_PV_REASON_PAGE_NOT_PRESENT;
 
+	KUNIT_STATIC_STUB_REDIRECT(apf_put_user_notpresent, vcpu);
 	return kvm_write_guest_cached(vcpu->kvm, &vcpu->arch.apf.data, &reason,
 				      sizeof(reason));
 }
@@ -44,14 +50,15 @@ static inline int apf_put_user_notpresent(struct kvm_vcpu *vcpu)
  * The token of a "page ready", and for a guest that opted in its status:
  * one write, so that the guest never sees a token with a stale status.
  */
-static inline int apf_put_user_ready(struct kvm_vcpu *vcpu, u32 token,
-				     int result)
+static int apf_put_user_ready(struct kvm_vcpu *vcpu, u32 token, int result)
 {
 	unsigned int offset = offsetof(struct kvm_apf_shared, token);
 	struct {
 		u32 token;
 		u32 status;
 	} ready = { token, -result };
+
+	KUNIT_STATIC_STUB_REDIRECT(apf_put_user_ready, vcpu, token, result);
 
 	BUILD_BUG_ON(offsetof(struct kvm_apf_shared, token) !=
 		     offsetof(struct kvm_vcpu_pv_apf_data, token));
@@ -66,16 +73,53 @@ static inline int apf_put_user_ready(struct kvm_vcpu *vcpu, u32 token,
 					     sizeof(ready) : sizeof(token));
 }
 
-static inline bool apf_pageready_slot_free(struct kvm_vcpu *vcpu)
+static bool apf_pageready_slot_free(struct kvm_vcpu *vcpu)
 {
 	unsigned int offset = offsetof(struct kvm_vcpu_pv_apf_data, token);
 	u32 val;
 
+	KUNIT_STATIC_STUB_REDIRECT(apf_pageready_slot_free, vcpu);
 	if (kvm_read_guest_offset_cached(vcpu->kvm, &vcpu->arch.apf.data,
 					 &val, offset, sizeof(val)))
 		return false;
 
 	return !val;
+}
+
+/* The area's first 64 bytes: reason, token and status. */
+static int apf_area_init(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
+			 gpa_t gpa)
+{
+	KUNIT_STATIC_STUB_REDIRECT(apf_area_init, vcpu, area, gpa);
+	return kvm_gfn_to_hva_cache_init(vcpu->kvm, area, gpa,
+					 offsetofend(struct kvm_apf_shared,
+						     status));
+}
+
+/* "Page not present": a #PF with CR2 = @token, or a #PF vmexit to L1. */
+static void apf_inject_not_present(struct kvm_vcpu *vcpu, u32 token)
+{
+	struct x86_exception fault = {
+		.vector = PF_VECTOR,
+		.error_code_valid = true,
+		.address = token,
+		.async_page_fault = true,
+	};
+
+	KUNIT_STATIC_STUB_REDIRECT(apf_inject_not_present, vcpu, token);
+	kvm_inject_page_fault(vcpu, &fault, false);
+}
+
+/* "Page ready": the guest's vector, a fixed interrupt. */
+static void apf_raise_ready(struct kvm_vcpu *vcpu)
+{
+	struct kvm_lapic_irq irq = {
+		.delivery_mode = APIC_DM_FIXED,
+		.vector = vcpu->arch.apf.vec
+	};
+
+	KUNIT_STATIC_STUB_REDIRECT(apf_raise_ready, vcpu);
+	kvm_apic_set_irq(vcpu, &irq, NULL);
 }
 
 static bool kvm_can_deliver_async_pf(struct kvm_vcpu *vcpu)
@@ -119,18 +163,11 @@ static bool x86_apf_not_present(struct kvm_apf_vcpu *apf,
 				struct kvm_apf_item *item)
 {
 	struct kvm_vcpu *vcpu = apf_vcpu(apf);
-	struct x86_exception fault;
 
 	trace_kvm_async_pf_not_present(item->token, item->cr2_or_gpa);
 
 	if (kvm_can_deliver_async_pf(vcpu) && !apf_put_user_notpresent(vcpu)) {
-		fault.vector = PF_VECTOR;
-		fault.error_code_valid = true;
-		fault.error_code = 0;
-		fault.nested_page_fault = false;
-		fault.address = item->token;
-		fault.async_page_fault = true;
-		kvm_inject_page_fault(vcpu, &fault, false);
+		apf_inject_not_present(vcpu, item->token);
 		/*
 		 * Delivered as a #PF vmexit, the token reaches L1's own wait
 		 * for L2, which cannot act on an error: it would resume L2
@@ -153,10 +190,6 @@ static bool x86_apf_not_present(struct kvm_apf_vcpu *apf,
 static bool x86_apf_present(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 {
 	struct kvm_vcpu *vcpu = apf_vcpu(apf);
-	struct kvm_lapic_irq irq = {
-		.delivery_mode = APIC_DM_FIXED,
-		.vector = vcpu->arch.apf.vec
-	};
 	bool told = false;
 
 	trace_kvm_async_pf_ready(item->token, item->cr2_or_gpa);
@@ -164,7 +197,7 @@ static bool x86_apf_present(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 	if ((item->flags & (KVM_APF_ITEM_WAKE_ALL | KVM_APF_ITEM_NOTIFIED)) &&
 	    kvm_pv_async_pf_enabled(vcpu) &&
 	    !apf_put_user_ready(vcpu, item->token, item->result)) {
-		kvm_apic_set_irq(vcpu, &irq, NULL);
+		apf_raise_ready(vcpu);
 		told = true;
 	}
 
@@ -303,9 +336,7 @@ int kvm_pv_enable_async_pf(struct kvm_vcpu *vcpu, u64 data)
 	 * Reason, token and status: within the area's first 64 bytes.  Set
 	 * up before anything changes, so that a refused write changes nothing.
 	 */
-	if ((data & on) == on &&
-	    kvm_gfn_to_hva_cache_init(vcpu->kvm, &area, gpa,
-				      offsetofend(struct kvm_apf_shared, status)))
+	if ((data & on) == on && apf_area_init(vcpu, &area, gpa))
 		return 1;
 
 	vcpu->arch.apf.msr_en_val = data;
@@ -345,3 +376,7 @@ int kvm_pv_enable_async_pf_int(struct kvm_vcpu *vcpu, u64 data)
 	vcpu->arch.apf.vec = data & KVM_ASYNC_PF_VEC_MASK;
 	return 0;
 }
+
+#ifdef CONFIG_KVM_APF_KUNIT_TEST
+#include "tests/x86_kunit.h"
+#endif

@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * KUnit tests for the x86 backend, included at the end of apf.c: the
+ * MSR_KVM_ASYNC_PF_EN and _INT rules, "page not present" as a #PF or a #PF
+ * vmexit (or an artificial halt), "page ready" with and without the error
+ * status, and when a "page ready" may be delivered.  Intel and AMD share
+ * all of it: the vendor code is reached only through the injection, which
+ * a static stub replaces here.  A vCPU that never runs stands in for a real
+ * one (an in-kernel LAPIC, paging on, CPL 0); static stubs replace the
+ * guest's shared area and the two events.
+ */
+#include <kunit/test.h>
+#include <kunit/static_stub.h>
+
+#define FAKE_AREA_GPA	0x80000000ULL
+#define FAKE_VECTOR	0xf3
+#define EN_ON		(KVM_ASYNC_PF_ENABLED | KVM_ASYNC_PF_DELIVERY_AS_INT | \
+			 KVM_ASYNC_PF_SEND_ALWAYS)
+
+struct x86_fake {
+	struct kvm kvm;
+	struct kvm_vcpu vcpu;
+	struct kvm_lapic apic;
+	struct kvm_apf_shared area;	/* the guest's shared area */
+	int area_init_result;
+	int injected;			/* "not present" injections */
+	u32 injected_token;
+	int raised;			/* "page ready" interrupts */
+	u8 raised_vector;
+};
+
+static struct x86_fake *x86_fake(struct kvm_vcpu *vcpu)
+{
+	return container_of(vcpu, struct x86_fake, vcpu);
+}
+
+static int fake_put_user_notpresent(struct kvm_vcpu *vcpu)
+{
+	x86_fake(vcpu)->area.reason = KVM_PV_REASON_PAGE_NOT_PRESENT;
+	return 0;
+}
+
+static int fake_put_user_ready(struct kvm_vcpu *vcpu, u32 token, int result)
+{
+	struct x86_fake *f = x86_fake(vcpu);
+
+	f->area.token = token;
+	if (vcpu->async_pf.report_errors)
+		f->area.status = -result;
+	return 0;
+}
+
+static bool fake_pageready_slot_free(struct kvm_vcpu *vcpu)
+{
+	return !x86_fake(vcpu)->area.token;
+}
+
+static int fake_area_init(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
+			  gpa_t gpa)
+{
+	area->gpa = gpa;
+	return x86_fake(vcpu)->area_init_result;
+}
+
+static void fake_inject_not_present(struct kvm_vcpu *vcpu, u32 token)
+{
+	x86_fake(vcpu)->injected++;
+	x86_fake(vcpu)->injected_token = token;
+}
+
+static void fake_raise_ready(struct kvm_vcpu *vcpu)
+{
+	x86_fake(vcpu)->raised++;
+	x86_fake(vcpu)->raised_vector = vcpu->arch.apf.vec;
+}
+
+static void fake_destroy(void *data)
+{
+	kvm_apf_vcpu_destroy(&((struct x86_fake *)data)->vcpu.async_pf);
+}
+
+static struct kvm_vcpu *fake_vcpu(struct kunit *test)
+{
+	struct x86_fake *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	struct kvm_vcpu *vcpu;
+
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	vcpu = &f->vcpu;
+	vcpu->kvm = &f->kvm;
+	vcpu->vcpu_id = 1;
+	vcpu->cpu = -1;
+	/* An in-kernel LAPIC, enabled; paging on (CR0 is KVM's, not cached). */
+	f->apic.vcpu = vcpu;
+	f->apic.sw_enabled = true;
+	vcpu->arch.apic = &f->apic;
+	vcpu->arch.apic_base = MSR_IA32_APICBASE_ENABLE;
+	vcpu->arch.cr0 = X86_CR0_PE | X86_CR0_PG;
+	vcpu->arch.cr0_guest_owned_bits = 0;
+	KUNIT_ASSERT_EQ(test, kvm_apf_x86_vcpu_init(vcpu), 0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fake_destroy, f), 0);
+
+	kunit_activate_static_stub(test, apf_put_user_notpresent,
+				   fake_put_user_notpresent);
+	kunit_activate_static_stub(test, apf_put_user_ready, fake_put_user_ready);
+	kunit_activate_static_stub(test, apf_pageready_slot_free,
+				   fake_pageready_slot_free);
+	kunit_activate_static_stub(test, apf_area_init, fake_area_init);
+	kunit_activate_static_stub(test, apf_inject_not_present,
+				   fake_inject_not_present);
+	kunit_activate_static_stub(test, apf_raise_ready, fake_raise_ready);
+	return vcpu;
+}
+
+/* The guest's enable, as Linux does it: the vector first, then EN. */
+static void guest_enable(struct kunit *test, struct kvm_vcpu *vcpu, u64 bits)
+{
+	struct x86_fake *f = x86_fake(vcpu);
+
+	KUNIT_ASSERT_EQ(test, kvm_pv_enable_async_pf_int(vcpu, FAKE_VECTOR), 0);
+	KUNIT_ASSERT_EQ(test, kvm_pv_enable_async_pf(vcpu, FAKE_AREA_GPA | bits),
+			0);
+	/* Enabling queued a wake-all: deliver and acknowledge it. */
+	KUNIT_ASSERT_EQ(test, kvm_apf_check_completion(&vcpu->async_pf), 0);
+	KUNIT_ASSERT_EQ(test, f->area.token, KVM_APF_TOKEN_WAKE_ALL);
+	KUNIT_ASSERT_EQ(test, f->raised, 1);
+	f->area.token = 0;
+	kvm_apf_ack(&vcpu->async_pf);
+	f->raised = 0;
+}
+
+/* An item the core made async, as kvm_apf_setup() leaves it. */
+static struct kvm_apf_item *fake_item(struct kunit *test, u32 token)
+{
+	struct kvm_apf_item *item = kunit_kzalloc(test, sizeof(*item),
+						  GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, item);
+	item->token = token;
+	item->gfn = 0x1234;
+	item->cr2_or_gpa = 0x1234000;
+	return item;
+}
+
+/* MSR_KVM_ASYNC_PF_EN: every malformed value is a #GP and changes nothing. */
+static void x86_msr_en_rules(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	struct x86_fake *f = x86_fake(vcpu);
+	u64 good = FAKE_AREA_GPA | EN_ON;
+	u64 bad[] = {
+		good | BIT(5),					/* reserved */
+		(good & ~KVM_ASYNC_PF_DELIVERY_AS_INT) |	/* status needs INT */
+		KVM_ASYNC_PF_ERROR_STATUS,
+		good | KVM_ASYNC_PF_ERROR_STATUS,		/* VMM's consent */
+	};
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		KUNIT_EXPECT_EQ(test, kvm_pv_enable_async_pf(vcpu, bad[i]), 1);
+		KUNIT_EXPECT_EQ(test, vcpu->arch.apf.msr_en_val, 0);
+	}
+	/* No memslot under the area. */
+	f->area_init_result = -EFAULT;
+	KUNIT_EXPECT_EQ(test, kvm_pv_enable_async_pf(vcpu, good), 1);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.msr_en_val, 0);
+	KUNIT_EXPECT_TRUE(test, list_empty(&vcpu->async_pf.done));
+	f->area_init_result = 0;
+
+	/* A CPUID that does not offer error status refuses it too. */
+	vcpu->kvm->apf_features = KVM_APF_FEATURE_GUEST_ERROR;
+	vcpu->arch.pv_cpuid.enforce = true;
+	vcpu->arch.pv_cpuid.features = BIT(KVM_FEATURE_ASYNC_PF) |
+				       BIT(KVM_FEATURE_ASYNC_PF_INT);
+	KUNIT_EXPECT_EQ(test, kvm_pv_enable_async_pf(vcpu, bad[2]), 1);
+	vcpu->arch.pv_cpuid.enforce = false;
+
+	/* A good one: on, user-only off, a wake-all queued and requested. */
+	KUNIT_EXPECT_EQ(test, kvm_pv_enable_async_pf(vcpu, good), 0);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.msr_en_val, good);
+	KUNIT_EXPECT_FALSE(test, vcpu->arch.apf.send_user_only);
+	KUNIT_EXPECT_FALSE(test, vcpu->async_pf.report_errors);
+	KUNIT_EXPECT_TRUE(test, vcpu->async_pf.wake_all_queued);
+	KUNIT_EXPECT_TRUE(test, kvm_test_request(KVM_REQ_APF_READY, vcpu));
+
+	/* Off: the queue goes. */
+	KUNIT_EXPECT_EQ(test, kvm_pv_enable_async_pf(vcpu, 0), 0);
+	KUNIT_EXPECT_TRUE(test, list_empty(&vcpu->async_pf.done));
+}
+
+/*
+ * Error status: a new opt-in needs the VMM's consent; one in force stays
+ * when the VMM revokes it, so that the value it reads can be written back.
+ */
+static void x86_msr_en_consent(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	u64 en = FAKE_AREA_GPA | EN_ON | KVM_ASYNC_PF_ERROR_STATUS;
+
+	vcpu->kvm->apf_features = KVM_APF_FEATURE_GUEST_ERROR;
+	KUNIT_EXPECT_EQ(test, kvm_pv_enable_async_pf(vcpu, en), 0);
+	KUNIT_EXPECT_TRUE(test, vcpu->async_pf.report_errors);
+	vcpu->kvm->apf_features = 0;
+	KUNIT_EXPECT_EQ(test, kvm_pv_enable_async_pf(vcpu, en), 0);
+	KUNIT_EXPECT_TRUE(test, vcpu->async_pf.report_errors);
+	KUNIT_EXPECT_EQ(test, kvm_pv_enable_async_pf(vcpu,
+						     en & ~KVM_ASYNC_PF_ERROR_STATUS), 0);
+	KUNIT_EXPECT_FALSE(test, vcpu->async_pf.report_errors);
+	KUNIT_EXPECT_EQ(test, kvm_pv_enable_async_pf(vcpu, en), 1);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.msr_en_val,
+			en & ~KVM_ASYNC_PF_ERROR_STATUS);
+}
+
+/* MSR_KVM_ASYNC_PF_INT: bits 8-63 reserved; the vector is "page ready"'s. */
+static void x86_msr_int_rules(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+
+	KUNIT_EXPECT_EQ(test, kvm_pv_enable_async_pf_int(vcpu, 0x1f3), 1);
+	KUNIT_EXPECT_EQ(test, kvm_pv_enable_async_pf_int(vcpu, BIT_ULL(63)), 1);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.msr_int_val, 0);
+	KUNIT_EXPECT_EQ(test, kvm_pv_enable_async_pf_int(vcpu, FAKE_VECTOR), 0);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.vec, FAKE_VECTOR);
+}
+
+/* "Not present": a #PF with the token, the reason in the area. */
+static void x86_not_present_pf(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	struct x86_fake *f = x86_fake(vcpu);
+	struct kvm_apf_item *item = fake_item(test, 0x4100);
+
+	/* Off: no paravirtual event, an artificial halt instead. */
+	KUNIT_EXPECT_FALSE(test, x86_apf_not_present(&vcpu->async_pf, item));
+	KUNIT_EXPECT_EQ(test, f->injected, 0);
+	KUNIT_EXPECT_TRUE(test, kvm_test_request(KVM_REQ_APF_HALT, vcpu));
+	kvm_clear_request(KVM_REQ_APF_HALT, vcpu);
+
+	guest_enable(test, vcpu, EN_ON);
+	KUNIT_EXPECT_TRUE(test, x86_apf_not_present(&vcpu->async_pf, item));
+	KUNIT_EXPECT_EQ(test, f->injected, 1);
+	KUNIT_EXPECT_EQ(test, f->injected_token, 0x4100);
+	KUNIT_EXPECT_EQ(test, f->area.reason, KVM_PV_REASON_PAGE_NOT_PRESENT);
+	KUNIT_EXPECT_FALSE(test, item->flags & KVM_APF_ITEM_NO_ERROR);
+	KUNIT_EXPECT_FALSE(test, kvm_test_request(KVM_REQ_APF_HALT, vcpu));
+
+	/* Paging off (real mode's IDT): no #PF. */
+	f->area.reason = 0;
+	vcpu->arch.cr0 &= ~X86_CR0_PG;
+	KUNIT_EXPECT_FALSE(test, x86_apf_not_present(&vcpu->async_pf, item));
+	KUNIT_EXPECT_EQ(test, f->injected, 1);
+	KUNIT_EXPECT_EQ(test, f->area.reason, 0);
+}
+
+/*
+ * Nested: L2 faulted.  Without L1's opt-in (bit 2) no event; with it a #PF
+ * vmexit, whose failure goes to the VMM (L1 cannot act on an error).
+ */
+static void x86_not_present_nested(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	struct x86_fake *f = x86_fake(vcpu);
+	struct kvm_apf_item *item = fake_item(test, 0x4200);
+
+	guest_enable(test, vcpu, EN_ON);
+	vcpu->arch.hflags |= HF_GUEST_MASK;
+	KUNIT_EXPECT_FALSE(test, x86_apf_not_present(&vcpu->async_pf, item));
+	KUNIT_EXPECT_EQ(test, f->injected, 0);
+	KUNIT_EXPECT_TRUE(test, kvm_test_request(KVM_REQ_APF_HALT, vcpu));
+
+	vcpu->arch.hflags &= ~HF_GUEST_MASK;
+	KUNIT_ASSERT_EQ(test, kvm_pv_enable_async_pf(vcpu, FAKE_AREA_GPA | EN_ON |
+				KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT), 0);
+	vcpu->arch.hflags |= HF_GUEST_MASK;
+	KUNIT_EXPECT_TRUE(test, x86_apf_not_present(&vcpu->async_pf, item));
+	KUNIT_EXPECT_EQ(test, f->injected, 1);
+	KUNIT_EXPECT_TRUE(test, item->flags & KVM_APF_ITEM_NO_ERROR);
+	vcpu->arch.hflags &= ~HF_GUEST_MASK;
+}
+
+/* "Page ready": the token (and the status, if opted in) and the vector. */
+static void x86_ready_status(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	struct x86_fake *f = x86_fake(vcpu);
+	struct kvm_apf_item *item = fake_item(test, 0x4300);
+
+	guest_enable(test, vcpu, EN_ON);
+	/* Never told "not present" (it waited for the page): nothing to tell. */
+	vcpu->arch.mp_state = KVM_MP_STATE_HALTED;
+	KUNIT_EXPECT_FALSE(test, x86_apf_present(&vcpu->async_pf, item));
+	KUNIT_EXPECT_EQ(test, f->raised, 0);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.mp_state, KVM_MP_STATE_RUNNABLE);
+
+	item->flags |= KVM_APF_ITEM_NOTIFIED;
+	item->result = -EFAULT;
+	f->area.status = 0xdead;
+	KUNIT_EXPECT_TRUE(test, x86_apf_present(&vcpu->async_pf, item));
+	KUNIT_EXPECT_EQ(test, f->area.token, 0x4300);
+	KUNIT_EXPECT_EQ(test, f->area.status, 0xdead);	/* not opted in */
+	KUNIT_EXPECT_EQ(test, f->raised, 1);
+	KUNIT_EXPECT_EQ(test, f->raised_vector, FAKE_VECTOR);
+
+	f->area.token = 0;		/* the guest took it */
+	f->raised = 0;
+	vcpu->kvm->apf_features = KVM_APF_FEATURE_GUEST_ERROR;
+	guest_enable(test, vcpu, EN_ON | KVM_ASYNC_PF_ERROR_STATUS);
+	KUNIT_EXPECT_TRUE(test, x86_apf_present(&vcpu->async_pf, item));
+	KUNIT_EXPECT_EQ(test, f->area.status, EFAULT);
+	KUNIT_EXPECT_EQ(test, f->raised, 1);
+}
+
+/* One "page ready" at a time: the next waits until the guest freed the slot. */
+static void x86_can_dequeue(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	struct x86_fake *f = x86_fake(vcpu);
+
+	/* Off: completions are dropped without a word. */
+	KUNIT_EXPECT_TRUE(test, x86_apf_can_dequeue(&vcpu->async_pf));
+	guest_enable(test, vcpu, EN_ON);
+	KUNIT_EXPECT_TRUE(test, x86_apf_can_dequeue(&vcpu->async_pf));
+	f->area.token = 0x4400;
+	KUNIT_EXPECT_FALSE(test, x86_apf_can_dequeue(&vcpu->async_pf));
+	f->area.token = 0;
+	KUNIT_EXPECT_TRUE(test, x86_apf_can_dequeue(&vcpu->async_pf));
+}
+
+static struct kunit_case x86_cases[] = {
+	KUNIT_CASE(x86_msr_en_rules),
+	KUNIT_CASE(x86_msr_en_consent),
+	KUNIT_CASE(x86_msr_int_rules),
+	KUNIT_CASE(x86_not_present_pf),
+	KUNIT_CASE(x86_not_present_nested),
+	KUNIT_CASE(x86_ready_status),
+	KUNIT_CASE(x86_can_dequeue),
+	{}
+};
+
+static struct kunit_suite x86_suite = {
+	.name = "kvm_apf_x86",
+	.test_cases = x86_cases,
+};
+
+kunit_test_suite(x86_suite);
