@@ -173,8 +173,8 @@ static u64 apf_fault_va(struct kvm_vcpu *vcpu)
 	return kvm_vcpu_get_hfar(vcpu);
 }
 
-static bool arm64_apf_not_present(struct kvm_apf_vcpu *apf,
-				  struct kvm_apf_item *item)
+static u32 arm64_apf_not_present(struct kvm_apf_vcpu *apf,
+				 struct kvm_apf_item *item)
 {
 	struct kvm_vcpu *vcpu = apf_vcpu(apf);
 	u32 reason = KVM_APF_REASON_NOT_PRESENT;
@@ -187,15 +187,15 @@ static bool arm64_apf_not_present(struct kvm_apf_vcpu *apf,
 		     offsetofend(struct kvm_apf_shared, np_token));
 
 	if (!apf_can_notify(vcpu))
-		return false;
+		return 0;
 	/* Token and address first: the guest trusts them once it sees reason. */
 	if (apf_area_rw(vcpu, &np, offsetof(struct kvm_apf_shared, np_token),
 			sizeof(np), true) ||
 	    apf_area_rw(vcpu, &reason, offsetof(struct kvm_apf_shared, reason),
 			sizeof(reason), true))
-		return false;
+		return 0;
 	kvm_apf_sdei_deliver(vcpu);
-	return true;
+	return KVM_APF_ITEM_NOTIFIED;
 }
 
 static bool arm64_apf_present(struct kvm_apf_vcpu *apf,

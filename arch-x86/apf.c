@@ -159,8 +159,8 @@ bool kvm_can_do_async_pf(struct kvm_vcpu *vcpu)
 	return kvm_arch_interrupt_allowed(vcpu);
 }
 
-static bool x86_apf_not_present(struct kvm_apf_vcpu *apf,
-				struct kvm_apf_item *item)
+static u32 x86_apf_not_present(struct kvm_apf_vcpu *apf,
+			       struct kvm_apf_item *item)
 {
 	struct kvm_vcpu *vcpu = apf_vcpu(apf);
 
@@ -173,9 +173,8 @@ static bool x86_apf_not_present(struct kvm_apf_vcpu *apf,
 		 * for L2, which cannot act on an error: it would resume L2
 		 * into the same fault.  A failure goes to the VMM instead.
 		 */
-		if (is_guest_mode(vcpu))
-			item->flags |= KVM_APF_ITEM_NO_ERROR;
-		return true;
+		return KVM_APF_ITEM_NOTIFIED |
+		       (is_guest_mode(vcpu) ? KVM_APF_ITEM_NO_ERROR : 0);
 	}
 	/*
 	 * No paravirtual "not present" possible, but an artificial halt still
@@ -184,7 +183,7 @@ static bool x86_apf_not_present(struct kvm_apf_vcpu *apf,
 	 * retried, the page is hopefully there.
 	 */
 	kvm_make_request(KVM_REQ_APF_HALT, vcpu);
-	return false;
+	return 0;
 }
 
 static bool x86_apf_present(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)

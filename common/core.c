@@ -307,6 +307,7 @@ int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 		  unsigned long hva, u32 flags, const void *arch, size_t len)
 {
 	struct kvm_apf_item *item;
+	u32 told;
 	int r;
 
 	if (flags & ~KVM_APF_SETUP_FLAGS ||
@@ -364,9 +365,13 @@ int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 	spin_unlock(&apf->lock);
 	apf->queued++;
 
-	if (apf->ops->not_present(apf, item)) {
+	told = apf->ops->not_present(apf, item);
+	if (WARN_ON_ONCE(told & ~(u32)(KVM_APF_ITEM_NOTIFIED |
+				       KVM_APF_ITEM_NO_ERROR)))
+		told &= KVM_APF_ITEM_NOTIFIED | KVM_APF_ITEM_NO_ERROR;
+	if (told & KVM_APF_ITEM_NOTIFIED) {
 		spin_lock(&apf->lock);
-		item->flags |= KVM_APF_ITEM_NOTIFIED;
+		item->flags |= told;
 		spin_unlock(&apf->lock);
 		apf->stats->apf_not_present++;
 		trace_kvm_apf_not_present(apf->vcpu_id, item->token, gfn, 0);

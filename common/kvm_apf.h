@@ -83,7 +83,7 @@ struct kvm_apf_gfn_table {
 #define KVM_APF_ITEM_NOTIFIED	BIT(3)	/* the guest was told "not present" */
 #define KVM_APF_ITEM_COMPLETED	BIT(4)	/* @result is final */
 #define KVM_APF_ITEM_FAILED	BIT(5)	/* counted as an error once */
-/* Told in a way that cannot carry an error (set by @not_present) */
+/* Told in a way that cannot carry an error (returned by @not_present) */
 #define KVM_APF_ITEM_NO_ERROR	BIT(6)
 /* Failed, but handed to the synchronous path: "ready" without a retry */
 #define KVM_APF_ITEM_RELEASED	BIT(7)
@@ -125,13 +125,14 @@ struct kvm_apf_item {
  * struct kvm_apf_ops - what a backend provides (all but @ready and @fault_in
  *	are mandatory)
  * @not_present: tell the guest "page not present" for @item (its token).
- *	Return true if the guest was told and will wait for "page ready"; false
- *	if it could not be told (the vCPU then waits for the page itself, as in
- *	upstream's artificial halt).  It may set %KVM_APF_ITEM_NO_ERROR in
- *	@item->flags if the guest was told in a way that cannot take an error
- *	status (x86: a #PF vmexit to a nested hypervisor, which would only
- *	resume its guest into the same fault): a failure then goes to the VMM
- *	even if the guest opted in.  vCPU context.
+ *	Return 0 if it could not be told (the vCPU then waits for the page
+ *	itself, as in upstream's artificial halt); otherwise the guest was told
+ *	and will wait for "page ready": return %KVM_APF_ITEM_NOTIFIED, with
+ *	%KVM_APF_ITEM_NO_ERROR if it was told in a way that cannot take an
+ *	error status (x86: a #PF vmexit to a nested hypervisor, which would
+ *	only resume its guest into the same fault): a failure then goes to the
+ *	VMM even if the guest opted in.  The core applies them under its lock;
+ *	the backend does not write @item->flags.  vCPU context.
  * @present: tell the guest "page ready" for @item (a wake-all if
  *	%KVM_APF_ITEM_WAKE_ALL), with @item->result.  A result other than 0
  *	reaches @present only if the guest opted in to error status
@@ -157,7 +158,7 @@ struct kvm_apf_item {
  *	the next (kvm_apf_ack()).
  */
 struct kvm_apf_ops {
-	bool (*not_present)(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item);
+	u32 (*not_present)(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item);
 	bool (*present)(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item);
 	bool (*can_dequeue)(struct kvm_apf_vcpu *apf);
 	void (*request)(struct kvm_apf_vcpu *apf);

@@ -230,23 +230,23 @@ static void x86_not_present_pf(struct kunit *test)
 	struct kvm_apf_item *item = fake_item(test, 0x4100);
 
 	/* Off: no paravirtual event, an artificial halt instead. */
-	KUNIT_EXPECT_FALSE(test, x86_apf_not_present(&vcpu->async_pf, item));
+	KUNIT_EXPECT_EQ(test, x86_apf_not_present(&vcpu->async_pf, item), 0);
 	KUNIT_EXPECT_EQ(test, f->injected, 0);
 	KUNIT_EXPECT_TRUE(test, kvm_test_request(KVM_REQ_APF_HALT, vcpu));
 	kvm_clear_request(KVM_REQ_APF_HALT, vcpu);
 
 	guest_enable(test, vcpu, EN_ON);
-	KUNIT_EXPECT_TRUE(test, x86_apf_not_present(&vcpu->async_pf, item));
+	KUNIT_EXPECT_EQ(test, x86_apf_not_present(&vcpu->async_pf, item),
+			KVM_APF_ITEM_NOTIFIED);
 	KUNIT_EXPECT_EQ(test, f->injected, 1);
 	KUNIT_EXPECT_EQ(test, f->injected_token, 0x4100);
 	KUNIT_EXPECT_EQ(test, f->area.reason, KVM_PV_REASON_PAGE_NOT_PRESENT);
-	KUNIT_EXPECT_FALSE(test, item->flags & KVM_APF_ITEM_NO_ERROR);
 	KUNIT_EXPECT_FALSE(test, kvm_test_request(KVM_REQ_APF_HALT, vcpu));
 
 	/* Paging off (real mode's IDT): no #PF. */
 	f->area.reason = 0;
 	vcpu->arch.cr0 &= ~X86_CR0_PG;
-	KUNIT_EXPECT_FALSE(test, x86_apf_not_present(&vcpu->async_pf, item));
+	KUNIT_EXPECT_EQ(test, x86_apf_not_present(&vcpu->async_pf, item), 0);
 	KUNIT_EXPECT_EQ(test, f->injected, 1);
 	KUNIT_EXPECT_EQ(test, f->area.reason, 0);
 }
@@ -263,7 +263,7 @@ static void x86_not_present_nested(struct kunit *test)
 
 	guest_enable(test, vcpu, EN_ON);
 	vcpu->arch.hflags |= HF_GUEST_MASK;
-	KUNIT_EXPECT_FALSE(test, x86_apf_not_present(&vcpu->async_pf, item));
+	KUNIT_EXPECT_EQ(test, x86_apf_not_present(&vcpu->async_pf, item), 0);
 	KUNIT_EXPECT_EQ(test, f->injected, 0);
 	KUNIT_EXPECT_TRUE(test, kvm_test_request(KVM_REQ_APF_HALT, vcpu));
 
@@ -271,9 +271,9 @@ static void x86_not_present_nested(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, kvm_pv_enable_async_pf(vcpu, FAKE_AREA_GPA | EN_ON |
 				KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT), 0);
 	vcpu->arch.hflags |= HF_GUEST_MASK;
-	KUNIT_EXPECT_TRUE(test, x86_apf_not_present(&vcpu->async_pf, item));
+	KUNIT_EXPECT_EQ(test, x86_apf_not_present(&vcpu->async_pf, item),
+			KVM_APF_ITEM_NOTIFIED | KVM_APF_ITEM_NO_ERROR);
 	KUNIT_EXPECT_EQ(test, f->injected, 1);
-	KUNIT_EXPECT_TRUE(test, item->flags & KVM_APF_ITEM_NO_ERROR);
 	vcpu->arch.hflags &= ~HF_GUEST_MASK;
 }
 

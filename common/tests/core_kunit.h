@@ -16,8 +16,8 @@
 struct fake_vcpu {
 	struct kvm_apf_vcpu apf;
 	struct kvm_apf_stats stats;
-	bool tell_not_present;		/* not_present() returns this */
-	u32 not_present_flags;		/* and sets these in the item */
+	bool tell_not_present;		/* not_present() tells the guest */
+	u32 not_present_flags;		/* and returns these with NOTIFIED */
 	bool deliverable;		/* can_dequeue() returns this */
 	atomic_t requests;
 	atomic_t kicks;
@@ -42,11 +42,12 @@ static struct fake_vcpu *to_fake(struct kvm_apf_vcpu *apf)
 	return container_of(apf, struct fake_vcpu, apf);
 }
 
-static bool fake_not_present(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
+static u32 fake_not_present(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 {
 	to_fake(apf)->n_not_present++;
-	item->flags |= to_fake(apf)->not_present_flags;
-	return to_fake(apf)->tell_not_present;
+	if (!to_fake(apf)->tell_not_present)
+		return 0;
+	return KVM_APF_ITEM_NOTIFIED | to_fake(apf)->not_present_flags;
 }
 
 static bool fake_present(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
