@@ -5,9 +5,12 @@
 # after each patch, an incremental build of every arch in ARCHES with the
 # test kernels' configuration (KFLAVOUR as for scripts/build.sh).
 #
-# .build/export-check/src is a git tree of the base (KDIR), made once and
-# reset to its first commit at every run; .build/export-check/ARCH holds one
-# build per arch, kept across patches and runs (ccache as everywhere).
+# .build/export-check/tree is a git tree of the base (KDIR), made once and
+# reset to its first commit at every run; .build/export-check/ARCH/kernel
+# holds one build per arch, kept across patches and runs.  The two are laid
+# out as .build/tree and .build/ARCH/kernel are, so that the compiler sees
+# the same relative paths (CCACHE_BASEDIR, scripts/env.sh) and every file a
+# patch leaves as in the full tree is a ccache hit of "make build".
 # EXPORT_CHECK_PATCHES=N stops after the first N patches; EXPORT_CHECK_BUILD=0
 # only applies them (no build).  Prints OK/FAIL
 # per patch and arch and the total time; exits non-zero on any FAIL.
@@ -16,7 +19,7 @@ set -euo pipefail
 
 start=$SECONDS
 ck=$BUILD/export-check
-src=$ck/src
+src=$ck/tree
 patches=("$BUILD"/export/patches/0*.patch)
 patches=("${patches[@]/*\/0000-cover-letter.patch/}")
 read -ra patches <<< "${patches[*]}"
@@ -49,7 +52,7 @@ git reset -q --hard base && git clean -qfdx
 # scripts/build.sh, from the full tree), applied again before each patch's
 # build: an option a patch does not have yet would be lost otherwise.
 for a in $ARCHES; do
-	KUNIT_CMD=config APF_KOUT=$ck/$a-config "$REPO/scripts/build.sh" "$a" >/dev/null
+	KUNIT_CMD=config APF_KOUT=$ck/$a/config "$REPO/scripts/build.sh" "$a" >/dev/null
 done
 
 declare -A res
@@ -66,9 +69,9 @@ for p in "${patches[@]}"; do
 	res[$n.am]=OK
 	for a in $ARCHES; do
 		arch_setup "$a"
-		o=$ck/$a
+		o=$ck/$a/kernel
 		mkdir -p "$o"
-		cp "$ck/$a-config/.config" "$o/.config"
+		cp "$ck/$a/config/.config" "$o/.config"
 		mk=(make -C "$src" O="$o" ARCH="$KARCH" ${CROSS:+CROSS_COMPILE=$CROSS}
 		    -j"$JOBS")
 		t=$SECONDS
