@@ -74,7 +74,7 @@ kconfig_upto() {
 	esac
 	awk -v drop=" $drop " '
 		/^config / { skip = index(drop, " " $2 " ") > 0 }
-		/^(config|menu|endmenu|if|endif|source) / { if (!skip) p = 1 }
+		/^(menu|menuconfig|comment|if|source) |^(endmenu|endif)$/ { skip = 0 }
 		!skip' "$REPO/Kconfig"
 }
 kconfig=$(awk '$1 == "Kconfig" {print $2}' "$REPO/scripts/layout")
