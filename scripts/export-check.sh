@@ -52,6 +52,7 @@ git reset -q --hard base && git clean -qfdx
 # scripts/build.sh, from the full tree), applied again before each patch's
 # build: an option a patch does not have yet would be lost otherwise.
 for a in $ARCHES; do
+	mkdir -p "$ck/$a"
 	KUNIT_CMD=config APF_KOUT=$ck/$a/config "$REPO/scripts/build.sh" "$a" >/dev/null
 done
 
