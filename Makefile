@@ -22,7 +22,8 @@
 #                 every patch; author and Signed-off-by from git config
 #   make export-check  the series applied with git am on a git tree of the
 #                 base, both arches built after every patch (not in "make
-#                 test": about two kernel builds per patch)
+#                 test": a kernel build per arch, then one incremental
+#                 build per patch and arch; EXPORT_CHECK_PATCHES=N)
 #   make clean    remove .build/ (ccache is kept)
 #
 # Variables: KDIR=<pristine kernel tree> (default: Debian's linux-source-6.12,
