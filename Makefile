@@ -17,6 +17,13 @@
 #   make tree     only bring .build/tree (base + our files + hooks) up to date
 #   make build    only build the kernels (ARCHES="x86_64 arm64")
 #   make export   the change as a git format-patch series against the base
+#                 (.build/export/patches: cover letter, one patch per
+#                 component, ordered so each builds), checkpatch --strict on
+#                 every patch; author and Signed-off-by from git config
+#   make export-check  the series applied with git am on a git tree of the
+#                 base, both arches built after every patch (not in "make
+#                 test": a kernel build per arch, then one incremental
+#                 build per patch and arch; EXPORT_CHECK_PATCHES=N)
 #   make clean    remove .build/ (ccache is kept)
 #
 # Variables: KDIR=<pristine kernel tree> (default: Debian's linux-source-6.12,
@@ -28,7 +35,7 @@ S := scripts
 ARCHES ?= x86_64 arm64
 export ARCHES KDIR JOBS
 
-.PHONY: all test test-kcsan run bench stress postcopy deps tree build hooks check export clean
+.PHONY: all test test-kcsan run bench stress postcopy deps tree build hooks check export export-check clean
 
 all: test
 
@@ -68,6 +75,9 @@ check: tree
 
 export: tree
 	@$(S)/export.sh
+
+export-check: export
+	@$(S)/export-check.sh
 
 clean:
 	rm -rf .build

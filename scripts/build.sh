@@ -10,7 +10,7 @@ set -euo pipefail
 arch_setup "$1"
 
 mkdir -p "$OUT"
-args=(build --arch="$KARCH" --build_dir="$KOUT" --jobs="$JOBS"
+args=("${KUNIT_CMD:-build}" --arch="$KARCH" --build_dir="$KOUT"
       --kunitconfig="$REPO/tests/configs/kunit.config"
       --kunitconfig="$REPO/tests/configs/$ARCH_NAME.config")
 case ${KFLAVOUR:-} in
@@ -31,6 +31,7 @@ esac
 	args+=(--kconfig_add=CONFIG_KVM_WERROR=y)
 [ -n "$CROSS" ] && args+=(--cross_compile="$CROSS")
 cd "$TREE"
+[ "${KUNIT_CMD:-build}" = build ] && args+=(--jobs="$JOBS")
 python3 tools/testing/kunit/kunit.py "${args[@]}" > "$OUT/build.log" 2>&1 || {
 	tail -n 40 "$OUT/build.log" >&2
 	echo "build: $ARCH_NAME kernel build failed (log: $OUT/build.log)" >&2

@@ -30,7 +30,8 @@ arch_setup() {
 	*) echo "unknown kernel flavour '$KFLAVOUR' (kcsan, bench, modules)" >&2
 	   return 1 ;;
 	esac
-	KOUT=$OUT/kernel${KFLAVOUR:+-$KFLAVOUR}
+	# APF_KOUT: another output folder (scripts/export-check.sh's configs).
+	KOUT=${APF_KOUT:-$OUT/kernel${KFLAVOUR:+-$KFLAVOUR}}
 	case $ARCH_NAME in
 	x86_64)
 		KARCH=x86_64 SRCARCH=x86 CROSS= SELFTEST_DIR=x86_64
