@@ -3,8 +3,9 @@
  * arm64 backend of the KVM async page fault core (virt/kvm/apf/).
  *
  * The guest discovers, enables and acknowledges async PF with one SMCCC
- * vendor-hypervisor call (KVM_APF_ARM64_FUNC_ID, sub-function in x1); it
- * gives KVM a 64-byte struct kvm_apf_shared, the same area x86 guests use.
+ * vendor-hypervisor call (ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID, sub-function
+ * in x1); it gives KVM a 64-byte struct kvm_apf_shared, the same area x86
+ * guests use.
  * "Page not present" is the SDEI event KVM_APF_ARM64_SDEI_EVENT (sdei.c),
  * taken on the faulting instruction: the token and reason are in the area,
  * and completing the event retries the access.  "Page ready" is a PPI with
@@ -16,6 +17,7 @@
  */
 #include <linux/arm-smccc.h>
 #include <linux/kvm_host.h>
+#include <linux/kvm_para.h>
 #include <kunit/static_stub.h>
 #include <kvm/arm_hypercalls.h>
 #include <kvm/arm_vgic.h>
@@ -412,12 +414,13 @@ bool kvm_apf_arm64_faultin(struct kvm_vcpu *vcpu,
  * vendor-hyp bitmap (e.g. to migrate to an older host), as upstream gates
  * PTP; KVM_ARM_VM_SMCCC_FILTER is consulted first.
  *
- * Return: true for KVM_APF_ARM64_FUNC_ID and the SDEI calls, if offered.
+ * Return: true for ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID and the SDEI calls,
+ * if offered.
  */
 bool kvm_apf_arm64_call_allowed(struct kvm_vcpu *vcpu, u32 func_id)
 {
 	return apf_offered(vcpu) &&
-	       (func_id == KVM_APF_ARM64_FUNC_ID ||
+	       (func_id == ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID ||
 		kvm_apf_sdei_is_call(func_id));
 }
 
@@ -432,10 +435,11 @@ bool kvm_apf_arm64_call_allowed(struct kvm_vcpu *vcpu, u32 func_id)
  */
 void kvm_apf_arm64_hyp_features(struct kvm_vcpu *vcpu, u64 *val)
 {
-	BUILD_BUG_ON(KVM_APF_ARM64_FUNC >= 128);
+	BUILD_BUG_ON(ARM_SMCCC_KVM_FUNC_APF >= 128);
 	val[0] &= ~BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF);
 	if (apf_offered(vcpu))
-		val[KVM_APF_ARM64_FUNC / 32] |= BIT(KVM_APF_ARM64_FUNC % 32);
+		val[ARM_SMCCC_KVM_FUNC_APF / 32] |=
+			BIT(ARM_SMCCC_KVM_FUNC_APF % 32);
 }
 
 static long apf_call(struct kvm_vcpu *vcpu, u64 *val)

@@ -14,6 +14,7 @@
  * files change only where the core does the work now.
  */
 #include <linux/kvm_host.h>
+#include <linux/kvm_para.h>
 #include <kunit/static_stub.h>
 #include <trace/events/kvm.h>
 

@@ -31,7 +31,7 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
-#include <uapi/linux/kvm_apf.h>
+#include <uapi/linux/kvm.h>
 
 struct kvm;
 struct kvm_enable_cap;

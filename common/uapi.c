@@ -2,7 +2,7 @@
 /*
  * What the VMM sees of the async PF layer, the same on every architecture:
  * the KVM_CAP_APF_FEATURES capability and the error form of the
- * KVM_EXIT_MEMORY_FAULT exit (numbers in include/uapi/linux/kvm_apf.h).
+ * KVM_EXIT_MEMORY_FAULT exit (numbers in include/uapi/linux/kvm.h).
  *
  * An unresolvable fault used to give the VMM a bare -EFAULT, and an async
  * PF guest an endless "ready" and re-fault.  Now every such fault, whether

@@ -3,7 +3,7 @@
  * KVM asynchronous page faults, arm64 guest side.
  *
  * At boot, if KVM's vendor-hypervisor services list the async PF call
- * (KVM_APF_ARM64_FUNC), INFO names the SDEI event that says "page not
+ * (ARM_SMCCC_KVM_FUNC_APF), INFO names the SDEI event that says "page not
  * present" and the PPI that says "page ready".  The event is registered
  * through Linux's SDEI driver (so the host must describe SDEI, with the HVC
  * conduit, in DT or ACPI), the PPI through the interrupt controller; then
@@ -31,8 +31,8 @@
 #include <linux/interrupt.h>
 #include <linux/irq.h>
 #include <linux/irqdomain.h>
-#include <linux/kvm_apf.h>
 #include <linux/kvm_apf_guest.h>
+#include <linux/kvm_para.h>
 #include <linux/of.h>
 #include <linux/of_irq.h>
 #include <linux/percpu.h>
@@ -41,6 +41,7 @@
 #include <linux/syscore_ops.h>
 #include <linux/task_work.h>
 #include <asm/hypervisor.h>
+#include <asm/kvm.h>
 #include <kunit/static_stub.h>
 
 /*
@@ -77,7 +78,8 @@ static unsigned long apf_smccc(unsigned long sub, unsigned long arg,
 			       struct arm_smccc_res *res)
 {
 	KUNIT_STATIC_STUB_REDIRECT(apf_smccc, sub, arg, res);
-	arm_smccc_1_1_invoke(KVM_APF_ARM64_FUNC_ID, sub, arg, res);
+	arm_smccc_1_1_invoke(ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID, sub, arg,
+			     res);
 	return res->a0;
 }
 
@@ -305,7 +307,7 @@ static int __init kvm_apf_arm64_init(void)
 	struct arm_smccc_res res;
 	int ret;
 
-	if (!kvm_arm_hyp_service_available(KVM_APF_ARM64_FUNC))
+	if (!kvm_arm_hyp_service_available(ARM_SMCCC_KVM_FUNC_APF))
 		return 0;
 	if (apf_smccc(KVM_APF_ARM64_INFO, 0, &res) ||
 	    res.a3 < 16 || res.a3 > 31) {

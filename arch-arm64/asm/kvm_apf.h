@@ -8,7 +8,7 @@
 
 #include <linux/kvm_types.h>
 #include <linux/types.h>
-#include <uapi/linux/kvm_apf.h>
+#include <uapi/asm/kvm.h>
 
 /**
  * struct kvm_apf_sdei - the vCPU's one SDEI event ("page not present")

@@ -121,7 +121,7 @@ static long hvc(struct kvm_vcpu *vcpu, u32 fn, u64 a1, u64 a2, u64 a3,
 
 static long hvc_apf(struct kvm_vcpu *vcpu, u64 sub, u64 arg)
 {
-	return hvc(vcpu, KVM_APF_ARM64_FUNC_ID, sub, arg, 0, 0);
+	return hvc(vcpu, ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID, sub, arg, 0, 0);
 }
 
 static long hvc_sdei(struct kvm_vcpu *vcpu, u32 fn, u64 a1, u64 a2, u64 a3)
@@ -470,7 +470,8 @@ static void arm64_migration_regs(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, val, FAKE_PC);
 	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_get_reg(vcpu,
 						    KVM_REG_ARM_APF_SDEI_CTX(20), &val), -ENOENT);
-	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_set_reg(vcpu, KVM_REG_ARM_APF(0x4155),
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_set_reg(vcpu,
+						    KVM_REG_ARM_FW_REG(0x4155),
 						    0), -ENOENT);
 
 	/* Values a guest could not have set change nothing. */
@@ -660,6 +661,7 @@ static void arm64_vendor_hyp_bmap_gates(struct kunit *test)
 	struct kvm_vcpu *vcpu = fake_vcpu(test);
 	unsigned long *bmap = &vcpu->kvm->arch.smccc_feat.vendor_hyp_bmap;
 	const u32 sdei_reg = SDEI_1_0_FN_SDEI_EVENT_REGISTER;
+	const u32 apf_fn = ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID;
 	const u64 ctx0 = KVM_REG_ARM_APF_SDEI_CTX(0);
 	u64 x0, val;
 
@@ -670,8 +672,7 @@ static void arm64_vendor_hyp_bmap_gates(struct kunit *test)
 
 	*bmap &= GENMASK(1, 0);		/* what an older kernel offers */
 	KUNIT_EXPECT_EQ(test, features_x3(vcpu, &x0), 0);
-	KUNIT_EXPECT_FALSE(test, kvm_apf_arm64_call_allowed(vcpu,
-							    KVM_APF_ARM64_FUNC_ID));
+	KUNIT_EXPECT_FALSE(test, kvm_apf_arm64_call_allowed(vcpu, apf_fn));
 	KUNIT_EXPECT_FALSE(test, kvm_apf_arm64_call_allowed(vcpu, sdei_reg));
 	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_num_regs(vcpu), 0);
 	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_get_reg(vcpu, KVM_REG_ARM_APF_CTRL,

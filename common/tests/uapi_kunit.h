@@ -5,6 +5,10 @@
  * KVM_ENABLE_CAP's handling of bad input.
  */
 #include <kunit/test.h>
+#include <linux/kvm_para.h>
+#ifdef CONFIG_ARM64
+#include <linux/arm-smccc.h>
+#endif
 
 static struct kvm_vcpu *uapi_test_vcpu(struct kunit *test)
 {
@@ -98,11 +102,72 @@ static void uapi_enable_cap(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, kvm_apf_guest_error_allowed(kvm));
 }
 
+/*
+ * Every number of the layer has the value it had when it was defined in one
+ * header of its own (Documentation/api.rst: "Numbers and where they live"):
+ * moving a number between headers must not change it.
+ */
+static void uapi_numbers_pinned(struct kunit *test)
+{
+	struct kvm_apf_completion c;
+
+	KUNIT_EXPECT_EQ(test, KVM_CAP_APF_FEATURES, 0x4150);
+	KUNIT_EXPECT_EQ(test, KVM_CAP_APF_FEATURES_ENABLED, 0x4151);
+	KUNIT_EXPECT_EQ(test, KVM_APF_FEATURE_ASYNC_PF, 1UL);
+	KUNIT_EXPECT_EQ(test, KVM_APF_FEATURE_ERROR_EXIT, 2UL);
+	KUNIT_EXPECT_EQ(test, KVM_APF_FEATURE_GUEST_ERROR, 4UL);
+	KUNIT_EXPECT_EQ(test, KVM_APF_FEATURES_ENABLE, 4UL);
+	KUNIT_EXPECT_EQ(test, KVM_MEMORY_EXIT_FLAG_ERROR, 1ULL << 32);
+	KUNIT_EXPECT_EQ(test, KVM_APF_COMPLETE, 0x4010aef1U);
+	KUNIT_EXPECT_EQ(test, sizeof(c), 16UL);
+	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_apf_completion, status), 4UL);
+	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_apf_completion, flags), 8UL);
+	KUNIT_EXPECT_EQ(test, KVM_APF_REASON_NOT_PRESENT, 1);
+	KUNIT_EXPECT_EQ(test, sizeof(struct kvm_apf_shared), 64UL);
+	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_apf_shared, token), 4UL);
+	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_apf_shared, status), 8UL);
+	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_apf_shared, np_token), 12UL);
+	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_apf_shared, np_addr), 16UL);
+#ifdef CONFIG_X86
+	KUNIT_EXPECT_EQ(test, KVM_ASYNC_PF_ERROR_STATUS, 0x10);
+	KUNIT_EXPECT_EQ(test, KVM_FEATURE_ASYNC_PF_ERROR, 20);
+	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_vcpu_pv_apf_data, status), 8UL);
+#endif
+#ifdef CONFIG_ARM64
+	KUNIT_EXPECT_EQ(test, KVM_REG_ARM_APF_CTRL, 0x6030000000144150ULL);
+	KUNIT_EXPECT_EQ(test, KVM_REG_ARM_APF_PPI, 0x6030000000144151ULL);
+	KUNIT_EXPECT_EQ(test, KVM_REG_ARM_APF_SDEI_EP, 0x6030000000144152ULL);
+	KUNIT_EXPECT_EQ(test, KVM_REG_ARM_APF_SDEI_ARG, 0x6030000000144153ULL);
+	KUNIT_EXPECT_EQ(test, KVM_REG_ARM_APF_SDEI_STATE, 0x6030000000144154ULL);
+	KUNIT_EXPECT_EQ(test, KVM_REG_ARM_APF_SDEI_CTX(0), 0x6030000000144160ULL);
+	KUNIT_EXPECT_EQ(test, KVM_REG_ARM_APF_SDEI_CTX(19), 0x6030000000144173ULL);
+	KUNIT_EXPECT_EQ(test, KVM_APF_SDEI_CTX_REGS, 20);
+	KUNIT_EXPECT_EQ(test, KVM_REG_ARM_VENDOR_HYP_BIT_APF, 63);
+	KUNIT_EXPECT_EQ(test, KVM_APF_ARM64_ENABLE_BITS, 0x13UL);
+	KUNIT_EXPECT_EQ(test, KVM_APF_ARM64_ERROR_STATUS, 0x10UL);
+	KUNIT_EXPECT_EQ(test, KVM_APF_ARM64_SEND_ALWAYS, 2UL);
+	KUNIT_EXPECT_EQ(test, KVM_APF_SDEI_STATE_BITS, 0x1f);
+	KUNIT_EXPECT_EQ(test, KVM_APF_SDEI_REGISTERED | KVM_APF_SDEI_ENABLED |
+			KVM_APF_SDEI_RUNNING | KVM_APF_SDEI_UNREGISTER_PENDING |
+			KVM_APF_SDEI_PE_UNMASKED, 0x1fUL);
+	KUNIT_EXPECT_EQ(test, KVM_APF_SDEI_UNREGISTER_PENDING, 8UL);
+	KUNIT_EXPECT_EQ(test, KVM_APF_ARM64_SDEI_EVENT, 0x40400001);
+	KUNIT_EXPECT_EQ(test, KVM_APF_ARM64_DEFAULT_PPI, 17);
+	KUNIT_EXPECT_EQ(test, ARM_SMCCC_KVM_FUNC_APF, 96);
+	KUNIT_EXPECT_EQ(test, ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID, 0xc6000060U);
+	KUNIT_EXPECT_EQ(test, KVM_APF_ARM64_INFO, 0);
+	KUNIT_EXPECT_EQ(test, KVM_APF_ARM64_ENABLE, 1);
+	KUNIT_EXPECT_EQ(test, KVM_APF_ARM64_ACK, 2);
+	KUNIT_EXPECT_EQ(test, KVM_APF_ARM64_INFO_ERROR_STATUS, 1UL);
+#endif
+}
+
 static struct kunit_case uapi_cases[] = {
 	KUNIT_CASE(uapi_error_exit_encoding),
 	KUNIT_CASE(uapi_memory_fault_layout),
 	KUNIT_CASE(uapi_features),
 	KUNIT_CASE(uapi_enable_cap),
+	KUNIT_CASE(uapi_numbers_pinned),
 	{}
 };
 

@@ -24,7 +24,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/ioctl.h>
-#include <linux/kvm_apf.h>
+#include <linux/kvm.h>
 
 #include "kvm_util.h"
 #include "processor.h"

@@ -32,7 +32,7 @@
  * source for every arch; the arch's calls are in ARCH/apf_fuzz_guest_arch.h.
  */
 #include <sys/mman.h>
-#include <linux/kvm_apf.h>
+#include <linux/kvm.h>
 
 #include "kvm_util.h"
 #include "processor.h"

@@ -33,7 +33,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <linux/kvm_apf.h>
+#include <linux/kvm.h>
 
 #include "kvm_util.h"
 #include "processor.h"

@@ -46,7 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
-#include <linux/kvm_apf.h>
+#include <linux/kvm.h>
 
 #include "kvm_util.h"
 #include "processor.h"

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * arm64 guest side of async PF, as a Linux guest would speak it: the SMCCC
- * vendor-hypervisor call (KVM_APF_ARM64_FUNC_ID) gives KVM the shared area
- * and acknowledges "page ready"; "not present" is the SDEI event, registered
- * and completed through the SDEI calls over HVC, with the token and reason
- * in the shared area; "page ready" is a PPI with the token in the area.
+ * vendor-hypervisor call (ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID) gives KVM
+ * the shared area and acknowledges "page ready"; "not present" is the SDEI
+ * event, registered and completed through the SDEI calls over HVC, with the
+ * token and reason in the shared area; "page ready" is a PPI with the token
+ * in the area.
  * Included by the common apf_guest.h only.
  */
 #include <linux/arm_sdei.h>
-#include <linux/kvm_apf.h>
+#include <linux/arm-smccc.h>
+#include <linux/kvm.h>
+#include <linux/kvm_para.h>
 
 #include "arch_timer.h"
 #include "gic.h"
@@ -50,7 +53,7 @@ static inline u64 apf_hvc(u32 fn, u64 a1, u64 a2, u64 a3, u64 *x1_x3)
 
 static inline s64 apf_call(u64 sub, u64 arg)
 {
-	return apf_hvc(KVM_APF_ARM64_FUNC_ID, sub, arg, 0, NULL);
+	return apf_hvc(ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID, sub, arg, 0, NULL);
 }
 
 /* The SDEI entry point (apf_sdei_entry.h): "not present" arrives here. */
@@ -62,8 +65,8 @@ static inline void guest_apf_enable(void)
 	const u32 ev = KVM_APF_ARM64_SDEI_EVENT;
 	u64 info[3];
 
-	GUEST_ASSERT_EQ(apf_hvc(KVM_APF_ARM64_FUNC_ID, KVM_APF_ARM64_INFO, 0, 0,
-				info), 0);
+	GUEST_ASSERT_EQ(apf_hvc(ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID,
+				KVM_APF_ARM64_INFO, 0, 0, info), 0);
 	GUEST_ASSERT_EQ(info[1], ev);
 	apf_ppi = info[2];
 	gic_init(GIC_V3, 1);

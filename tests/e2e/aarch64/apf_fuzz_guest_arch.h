@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * arm64 part of apf_fuzz_guest_test: random async PF SMCCC calls
- * (KVM_APF_ARM64_FUNC_ID with INFO, ENABLE, ACK and unknown sub-functions)
+ * (ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID with INFO, ENABLE, ACK and unknown
+ * sub-functions)
  * and random SDEI calls, every number of the SDEI range 0xc4000020-3f and
  * its SMC32 twin, with random events and arguments, each checked against
  * the ABI (Documentation/virt/kvm/apf/api.rst) and the SDEI v1.0 subset it
@@ -20,7 +21,10 @@
  * only outside the handler, where it must be DENIED.
  * Included by apf_fuzz_guest_test.c only.
  */
+#include <linux/arm-smccc.h>
 #include <linux/arm_sdei.h>
+#include <linux/kvm.h>
+#include <linux/kvm_para.h>
 
 #include "gic.h"
 #include "processor.h"
@@ -115,8 +119,8 @@ static void fz_enable(u64 ctrl)
 		memset(fz_area(ctrl), 0, sizeof(struct kvm_apf_shared));
 		fz_cur = fz_area(ctrl);
 	}
-	r = fz_hvc(KVM_APF_ARM64_FUNC_ID, KVM_APF_ARM64_ENABLE, ctrl, 0, 0,
-		   NULL);
+	r = fz_hvc(ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID, KVM_APF_ARM64_ENABLE,
+		   ctrl, 0, 0, NULL);
 	__GUEST_ASSERT(r == (ok ? 0 : -3), "ENABLE %#lx: %ld, expected %d",
 		       ctrl, r, ok ? 0 : -3);
 	if (ok) {
@@ -297,7 +301,8 @@ static void fz_sdei_random(void)
 static void fz_info(void)
 {
 	u64 x[3];
-	s64 r = fz_hvc(KVM_APF_ARM64_FUNC_ID, KVM_APF_ARM64_INFO, 0, 0, 0, x);
+	s64 r = fz_hvc(ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID, KVM_APF_ARM64_INFO,
+		       0, 0, 0, x);
 
 	__GUEST_ASSERT(!r && x[0] == (READ_ONCE(fz.vmm_errors) ?
 				     KVM_APF_ARM64_INFO_ERROR_STATUS : 0) &&
@@ -316,8 +321,9 @@ static void fz_arch_op(bool parked)
 		fz_enable(fz_gen_ctrl());
 		break;
 	case 2:
-		r = fz_hvc(KVM_APF_ARM64_FUNC_ID, KVM_APF_ARM64_ACK,
-			   fz_value(&fz.rng), fz_value(&fz.rng), 0, NULL);
+		r = fz_hvc(ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID,
+			   KVM_APF_ARM64_ACK, fz_value(&fz.rng),
+			   fz_value(&fz.rng), 0, NULL);
 		__GUEST_ASSERT(!r, "ACK: %ld", r);
 		fz_count(true);
 		break;
@@ -328,8 +334,8 @@ static void fz_arch_op(bool parked)
 		sub = fz_value(&fz.rng);
 		if (sub <= KVM_APF_ARM64_ACK)
 			sub = 3;
-		r = fz_hvc(KVM_APF_ARM64_FUNC_ID, sub, fz_value(&fz.rng), 0, 0,
-			   NULL);
+		r = fz_hvc(ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID, sub,
+			   fz_value(&fz.rng), 0, 0, NULL);
 		__GUEST_ASSERT(r == -1,
 			       "sub-function %#lx: %ld", sub, r);
 		fz_count(false);
@@ -373,7 +379,8 @@ static void fz_take_ready(void)
 		WRITE_ONCE(a->token, 0);
 	}
 	/* Lowers the PPI, whatever was in the area. */
-	r = fz_hvc(KVM_APF_ARM64_FUNC_ID, KVM_APF_ARM64_ACK, 0, 0, 0, NULL);
+	r = fz_hvc(ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID, KVM_APF_ARM64_ACK,
+		   0, 0, 0, NULL);
 	__GUEST_ASSERT(!r, "ACK: %ld", r);
 }
 

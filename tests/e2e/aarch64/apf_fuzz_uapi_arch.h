@@ -20,7 +20,10 @@
  * Before each KVM_RUN the entry point is the guest's real handler.
  * Included by apf_fuzz_uapi_test.c only.
  */
+#include <linux/arm-smccc.h>
 #include <linux/arm_sdei.h>
+#include <linux/kvm.h>
+#include <linux/kvm_para.h>
 
 #include "vgic.h"
 #include "apf_sdei_entry.h"
@@ -61,8 +64,8 @@ static void fzu_guest_poll(void)
 		g_ready++;
 		WRITE_ONCE(a->status, 0);
 		WRITE_ONCE(a->token, 0);
-		smccc_hvc(KVM_APF_ARM64_FUNC_ID, KVM_APF_ARM64_ACK, 0, 0, 0, 0,
-			  0, 0, &res);
+		smccc_hvc(ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID,
+			  KVM_APF_ARM64_ACK, 0, 0, 0, 0, 0, 0, &res);
 	}
 }
 
@@ -100,7 +103,8 @@ static void fzu_reg_list(struct kvm_vcpu *vcpu)
 	FZ_ASSERT(l->n <= FZU_REG_MAX, "%llu registers", l->n);
 	for (i = 0; i < l->n; i++) {
 		fa.ids[i] = l->reg[i];
-		apf += (l->reg[i] & ~0xffffull) == (KVM_REG_ARM_APF(0) & ~0xffffull) &&
+		apf += (l->reg[i] & ~0xffffull) ==
+		       (KVM_REG_ARM_FW_REG(0) & ~0xffffull) &&
 		       (l->reg[i] & 0xffff) >= 0x4150;
 	}
 	fa.nids = l->n;

@@ -6,8 +6,7 @@
  * interrupt with the token in the shared area, acknowledged through
  * MSR_KVM_ASYNC_PF_ACK.  Included by the common apf_guest.h only.
  */
-#include <asm/kvm_para.h>
-#include <linux/kvm_apf.h>
+#include <linux/kvm_para.h>
 
 #include "apic.h"
 #include "processor.h"

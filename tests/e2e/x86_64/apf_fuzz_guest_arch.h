@@ -14,7 +14,7 @@
  * The "page ready" handler is on every vector from 32, so that the vector
  * can move at any time.  Included by apf_fuzz_guest_test.c only.
  */
-#include <asm/kvm_para.h>
+#include <linux/kvm_para.h>
 
 #include "apic.h"
 #include "processor.h"

@@ -11,7 +11,7 @@
  * once, and "page ready" on any vector from 32.
  * Included by apf_fuzz_uapi_test.c only.
  */
-#include <asm/kvm_para.h>
+#include <linux/kvm_para.h>
 
 #include "apic.h"
 
