@@ -100,7 +100,6 @@ int kvm_apf_vcpu_init(struct kvm_apf_vcpu *apf, const struct kvm_apf_ops *ops,
 	apf->vcpu_id = vcpu_id;
 	apf->max = max;
 	apf->sync_gfn = ~(gfn_t)0;
-	apf->err_gfn = ~(gfn_t)0;
 	spin_lock_init(&apf->lock);
 	INIT_LIST_HEAD(&apf->queue);
 	INIT_LIST_HEAD(&apf->done);
@@ -299,8 +298,8 @@ static void storm_reset(struct kvm_apf_vcpu *apf)
  * present"); -EEXIST, a fault on @gfn is already in
  * flight; -EBUSY, the vCPU has its maximum in flight; -ECANCELED, the VMM
  * gave up on the last async fault on @gfn (kvm_apf_complete()), or the
- * guest was told its failure %KVM_APF_ERROR_REPEATS times in a row, so this
- * retry of it is synchronous; -EFAULT, @hva is not a valid host address;
+ * guest was told %KVM_APF_ERROR_REPEATS failures in a row, the last on @gfn,
+ * so this retry of it is synchronous; -EFAULT, @hva is not a valid host address;
  * -EINVAL, unknown @flags or @len too big; -ENOMEM.
  */
 int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
@@ -479,27 +478,23 @@ static int hold_failed(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 }
 
 /*
- * @item, delivered, failed with the guest told (error status) or not.  A
- * guest that retries the access after its failure (it ignores the status)
- * would be told "not present" and the error again, for ever, inside one
- * KVM_RUN: after %KVM_APF_ERROR_REPEATS failures of the same gfn in a row,
- * with no success on it in between, its next fault is synchronous and its
- * failure goes to the VMM as the error exit.
+ * @item, a fault, was delivered: its failure told to the guest (error
+ * status), or its page ready.  A guest that retries the access after a
+ * failure (it ignores the status) would be told "not present" and the error
+ * again, for ever, inside one KVM_RUN, on one page or taking turns on a few:
+ * after %KVM_APF_ERROR_REPEATS failures told in a row, with no fault
+ * completed in between, the next fault on the page of the last one is
+ * synchronous and its failure goes to the VMM as the error exit.
  */
 static void error_repeat(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 {
 	if (!item->result) {
-		if (item->gfn == apf->err_gfn)
-			apf->err_gfn = ~(gfn_t)0;
-		return;
-	}
-	if (item->gfn != apf->err_gfn) {
-		apf->err_gfn = item->gfn;
 		apf->err_repeats = 0;
+		return;
 	}
 	if (++apf->err_repeats < KVM_APF_ERROR_REPEATS)
 		return;
-	apf->err_gfn = ~(gfn_t)0;
+	apf->err_repeats = 0;
 	apf->sync_gfn = item->gfn;
 }
 
@@ -781,7 +776,7 @@ void kvm_apf_clear(struct kvm_apf_vcpu *apf)
 	WARN_ON_ONCE(apf->queued || !list_empty(&apf->done));
 	apf->wake_all_queued = false;
 	apf->sync_gfn = ~(gfn_t)0;
-	apf->err_gfn = ~(gfn_t)0;
+	apf->err_repeats = 0;
 	WRITE_ONCE(apf->ready_pending, false);
 	kvm_apf_gfn_table_reset(&apf->gfns);
 	apf->held = false;

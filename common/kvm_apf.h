@@ -53,9 +53,10 @@ struct mm_struct;
  */
 #define KVM_APF_STORM_STRIKES	16
 /*
- * Failures of one page told to a guest (error status) in a row, after which
- * its next fault on that page is synchronous: a guest that ignores the
- * status and retries gets its failure as the VMM's exit, not a loop.
+ * Failures told to a guest (error status) in a row, with no fault completed
+ * in between, after which its next fault on the page of the last one is
+ * synchronous: a guest that ignores the status and retries gets its failure
+ * as the VMM's exit, not a loop.
  */
 #define KVM_APF_ERROR_REPEATS	16
 
@@ -215,10 +216,9 @@ struct kvm_apf_failure {
  *	set by the backend, in vCPU context
  * @failed: what kvm_apf_check_completion() last failed on
  * @sync_gfn: the gfn of the last fault released after a failure (the VMM
- *	gave up on it), or failed %KVM_APF_ERROR_REPEATS times in a row with
- *	the guest told: its next fault is synchronous; all ones if none
- * @err_gfn: the gfn whose failure the guest was last told, all ones if none
- * @err_repeats: how many times in a row, with no success on it in between
+ *	gave up on it), or the last of %KVM_APF_ERROR_REPEATS failures told
+ *	to the guest in a row: its next fault is synchronous; all ones if none
+ * @err_repeats: failures told to the guest since a fault last completed
  * @held: kvm_apf_check_completion() last left completed faults that the
  *	guest could not take (it masked "page ready" or did not ack)
  * @strikes: "not present" told while @held, since the guest last
@@ -244,7 +244,6 @@ struct kvm_apf_vcpu {
 	bool report_errors;
 	struct kvm_apf_failure failed;
 	gfn_t sync_gfn;
-	gfn_t err_gfn;
 	u32 err_repeats;
 	u32 strikes;
 	bool held;

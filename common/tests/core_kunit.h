@@ -246,6 +246,44 @@ static void core_error_to_opted_in_guest(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, kvm_apf_gfn_pending(&f->apf, 7));
 }
 
+/* One async fault on @gfn, completed and delivered, and its "ready" acked. */
+static void fault_delivered(struct kunit *test, struct fake_vcpu *f, gfn_t gfn)
+{
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, gfn), 0);
+	flush_work(&last_item(f)->work);
+	KUNIT_ASSERT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	kvm_apf_ack(&f->apf);
+}
+
+/*
+ * A guest that opted in but retries a page after its failure (it ignores
+ * the status) is told %KVM_APF_ERROR_REPEATS failures in a row at most, on
+ * one page or taking turns on two: the next fault on the page of the last
+ * is synchronous, so that its failure goes to the VMM instead of looping.
+ * A fault that completes starts the count again.
+ */
+static void core_error_repeats_go_sync(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+	int i;
+
+	f->apf.report_errors = true;
+	f->fault_result = -EIO;
+	for (i = 0; i < KVM_APF_ERROR_REPEATS - 1; i++)
+		fault_delivered(test, f, 7);
+	f->fault_result = 0;
+	fault_delivered(test, f, 7);		/* completed: counted afresh */
+	f->fault_result = -EIO;
+	for (i = 0; i < KVM_APF_ERROR_REPEATS - 1; i++)
+		fault_delivered(test, f, i % 2 ? 9 : 7);	/* taking turns */
+	fault_delivered(test, f, 7);		/* the last, on page 7 */
+	KUNIT_EXPECT_EQ(test, f->n_present, 2 * KVM_APF_ERROR_REPEATS);
+	KUNIT_EXPECT_EQ(test, setup_kernel(f, 9), 0);	/* page 9 stays async */
+	KUNIT_EXPECT_EQ(test, setup_kernel(f, 7), -ECANCELED);
+	/* That one was the synchronous retry: async again, counted afresh. */
+	KUNIT_EXPECT_EQ(test, setup_kernel(f, 7), 0);
+}
+
 /*
  * A guest that did not opt in is never told "ready" for a page that is not
  * there: the fault is retried synchronously, then reported to the caller
@@ -1298,6 +1336,7 @@ static struct kunit_case core_cases[] = {
 	KUNIT_CASE(core_init_rejects_bad_args),
 	KUNIT_CASE(core_kernel_fault_roundtrip),
 	KUNIT_CASE(core_error_to_opted_in_guest),
+	KUNIT_CASE(core_error_repeats_go_sync),
 	KUNIT_CASE(core_error_exits_to_vmm),
 	KUNIT_CASE(core_error_unnotified_exits),
 	KUNIT_CASE(core_error_no_error_delivery_exits),

@@ -34,7 +34,7 @@
  *	but retries the access anyway (a guest bug, or a VMM that wrote the
  *	bit back for a guest that cannot handle it) is told "not present"
  *	and "page ready" with the error for ever, each KVM_RUN busy and no
- *	exit to the VMM.  After ERROR_REPEATS failures of the same page, its
+ *	exit to the VMM.  After ERROR_REPEATS failures told in a row, its
  *	next fault must be synchronous and give the VMM the error exit.
  *
  * Every run is bounded (a watchdog signal ends a KVM_RUN that does not
@@ -403,7 +403,7 @@ TEST_F_TIMEOUT(apf_regress, regress_unresolvable_fault_no_loop, TEST_TIMEOUT_S)
 	kvm_vm_free(vm);
 }
 
-/* api.rst, "Error status": failures of one page told to the guest, at most. */
+/* KVM_APF_ERROR_REPEATS (api.rst): failures told in a row, at most. */
 #define ERROR_REPEATS	16
 
 TEST_F_TIMEOUT(apf_regress, regress_error_status_ignored_no_loop, TEST_TIMEOUT_S)
