@@ -177,6 +177,12 @@ static void fzu_arch_op(struct kvm_vcpu *vcpu)
 		v = vcpu_get_msr(vcpu, MSR_KVM_ASYNC_PF_ACK);
 		FZ_ASSERT(!v, "ACK reads %#lx", v);
 		fx.sets++;
+		/*
+		 * An ACK runs the completion check, as KVM_RUN does: a held
+		 * failure whose page came back (or whose memslot went) is
+		 * delivered there, and its token is gone.
+		 */
+		m.held = 0;
 		break;
 	default:
 		v = vcpu_get_msr(vcpu, MSR_KVM_ASYNC_PF_EN);
