@@ -341,32 +341,57 @@ static void guest_touch_bad(u64 gva)
 	GUEST_DONE();
 }
 
+/* A VM whose guest touches page BAD_PAGE of a shmem slot, once armed. */
+struct bad_vm {
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpu;
+	struct userspace_mem_region *region;
+	off_t bad_off;		/* file offset of the bad page */
+	u64 bad_gpa;
+};
+
+static void bad_vm_create(struct bad_vm *b, bool want_errors)
+{
+	u64 ps = getpagesize();
+
+	memset(&apf_log, 0, sizeof(apf_log));
+	b->vm = vm_create_with_one_vcpu(&b->vcpu, guest_touch_bad);
+	if (want_errors)
+		vm_enable_cap(b->vm, KVM_CAP_APF_FEATURES,
+			      KVM_APF_FEATURE_GUEST_ERROR);
+	vm_userspace_mem_region_add(b->vm, VM_MEM_SRC_SHMEM, BAD_GPA, BAD_SLOT,
+				    BAD_PAGES * ps / b->vm->page_size, 0);
+	virt_map(b->vm, BAD_GPA, BAD_GPA, BAD_PAGES * ps / b->vm->page_size);
+	b->region = memslot2region(b->vm, BAD_SLOT);
+	b->bad_off = ((char *)b->region->host_mem -
+		      (char *)b->region->mmap_start) + BAD_PAGE * ps;
+	b->bad_gpa = BAD_GPA + BAD_PAGE * ps;
+	apf_mode = APF_MODE_PARK;
+	apf_want_errors = want_errors;
+	sync_global_to_guest(b->vm, apf_mode);
+	apf_arch_vm_setup(b->vm);
+	vcpu_args_set(b->vcpu, 1, b->bad_gpa);
+}
+
 TEST_F_TIMEOUT(apf_regress, regress_unresolvable_fault_no_loop, TEST_TIMEOUT_S)
 {
 	struct userspace_mem_region *region;
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
-	u64 np, ready, bad_gpa, ps = getpagesize();
+	u64 np, ready, bad_gpa;
+	struct bad_vm b;
 	off_t bad_off;
 	struct ucall uc;
 	int i, r;
 
 	if (apf_arch_unsupported())
 		SKIP(return, "%s", apf_arch_unsupported());
-	memset(&apf_log, 0, sizeof(apf_log));
-	vm = vm_create_with_one_vcpu(&vcpu, guest_touch_bad);
-	vm_userspace_mem_region_add(vm, VM_MEM_SRC_SHMEM, BAD_GPA, BAD_SLOT,
-				    BAD_PAGES * ps / vm->page_size, 0);
-	virt_map(vm, BAD_GPA, BAD_GPA, BAD_PAGES * ps / vm->page_size);
-	region = memslot2region(vm, BAD_SLOT);
-	bad_off = ((char *)region->host_mem - (char *)region->mmap_start) +
-		  BAD_PAGE * ps;
-	bad_gpa = BAD_GPA + BAD_PAGE * ps;
-	apf_mode = APF_MODE_PARK;
-	apf_want_errors = false;
-	sync_global_to_guest(vm, apf_mode);
-	apf_arch_vm_setup(vm);
-	vcpu_args_set(vcpu, 1, bad_gpa);
+	bad_vm_create(&b, false);
+	vm = b.vm;
+	vcpu = b.vcpu;
+	region = b.region;
+	bad_off = b.bad_off;
+	bad_gpa = b.bad_gpa;
 
 	ASSERT_EQ(bounded_ucall(_metadata, vm, vcpu, &uc), UCALL_SYNC);
 	ASSERT_EQ(uc.args[0], STAGE_ARMED);
@@ -411,7 +436,8 @@ TEST_F_TIMEOUT(apf_regress, regress_error_status_ignored_no_loop, TEST_TIMEOUT_S
 	struct userspace_mem_region *region;
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
-	u64 bad_gpa, ps = getpagesize();
+	u64 bad_gpa;
+	struct bad_vm b;
 	struct ucall uc;
 	int errors, r;
 	off_t bad_off;
@@ -420,21 +446,12 @@ TEST_F_TIMEOUT(apf_regress, regress_error_status_ignored_no_loop, TEST_TIMEOUT_S
 		SKIP(return, "%s", apf_arch_unsupported());
 	if (!(kvm_check_cap(KVM_CAP_APF_FEATURES) & KVM_APF_FEATURE_GUEST_ERROR))
 		SKIP(return, "no KVM_APF_FEATURE_GUEST_ERROR");
-	memset(&apf_log, 0, sizeof(apf_log));
-	vm = vm_create_with_one_vcpu(&vcpu, guest_touch_bad);
-	vm_enable_cap(vm, KVM_CAP_APF_FEATURES, KVM_APF_FEATURE_GUEST_ERROR);
-	vm_userspace_mem_region_add(vm, VM_MEM_SRC_SHMEM, BAD_GPA, BAD_SLOT,
-				    BAD_PAGES * ps / vm->page_size, 0);
-	virt_map(vm, BAD_GPA, BAD_GPA, BAD_PAGES * ps / vm->page_size);
-	region = memslot2region(vm, BAD_SLOT);
-	bad_off = ((char *)region->host_mem - (char *)region->mmap_start) +
-		  BAD_PAGE * ps;
-	bad_gpa = BAD_GPA + BAD_PAGE * ps;
-	apf_mode = APF_MODE_PARK;
-	apf_want_errors = true;
-	sync_global_to_guest(vm, apf_mode);
-	apf_arch_vm_setup(vm);
-	vcpu_args_set(vcpu, 1, bad_gpa);
+	bad_vm_create(&b, true);
+	vm = b.vm;
+	vcpu = b.vcpu;
+	region = b.region;
+	bad_off = b.bad_off;
+	bad_gpa = b.bad_gpa;
 
 	ASSERT_EQ(bounded_ucall(_metadata, vm, vcpu, &uc), UCALL_SYNC);
 	ASSERT_EQ(uc.args[0], STAGE_ARMED);
