@@ -47,13 +47,23 @@ static bool apf_offered(struct kvm_vcpu *vcpu)
 }
 
 /*
+ * The "page ready" PPI: the VMM's choice (KVM_REG_ARM_APF_PPI), the one the
+ * first run claimed, or, while neither happened (0, an SGI number), the
+ * default.
+ */
+static u32 apf_ppi(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.apf.ppi ?: KVM_APF_ARM64_DEFAULT_PPI;
+}
+
+/*
  * Raise or lower "page ready", as the PPI's owner in the vGIC (KUnit
  * replaces the vGIC here).
  */
 static int apf_set_ppi(struct kvm_vcpu *vcpu, bool level)
 {
 	KUNIT_STATIC_STUB_REDIRECT(apf_set_ppi, vcpu, level);
-	return kvm_vgic_inject_irq(vcpu->kvm, vcpu, vcpu->arch.apf.ppi, level,
+	return kvm_vgic_inject_irq(vcpu->kvm, vcpu, apf_ppi(vcpu), level,
 				   &vcpu->arch.apf);
 }
 
@@ -248,28 +258,15 @@ static void arm64_apf_kick(struct kvm_apf_vcpu *apf)
 	kvm_vcpu_kick(apf_vcpu(apf));
 }
 
-static const struct kvm_apf_ops arm64_apf_ops = {
-	.not_present = arm64_apf_not_present,
-	.present = arm64_apf_present,
+const struct kvm_apf_ops kvm_arch_apf_ops = {
+	.notify_not_present = arm64_apf_not_present,
+	.notify_ready = arm64_apf_present,
 	.can_dequeue = arm64_apf_can_dequeue,
 	.request = arm64_apf_request,
 	.kick = arm64_apf_kick,
 	.gfn_to_hva = kvm_async_pf_gfn_to_hva,
 	.needs_ack = true,
 };
-
-/**
- * kvm_apf_arm64_vcpu_init() - set up a new vCPU's async PF state
- * @vcpu: the vCPU
- *
- * Return: 0, or -errno from kvm_apf_vcpu_init().
- */
-int kvm_apf_arm64_vcpu_init(struct kvm_vcpu *vcpu)
-{
-	vcpu->arch.apf.ppi = KVM_APF_ARM64_DEFAULT_PPI;
-	kvm_apf_sdei_reset(vcpu);
-	return kvm_async_pf_vcpu_setup(vcpu, &arm64_apf_ops);
-}
 
 /**
  * kvm_apf_arm64_first_run() - claim the "page ready" PPI in the vGIC
@@ -288,6 +285,7 @@ int kvm_apf_arm64_first_run(struct kvm_vcpu *vcpu)
 
 	if (!irqchip_in_kernel(vcpu->kvm) || apf->ppi_claimed)
 		return 0;
+	apf->ppi = apf_ppi(vcpu);
 	if (apf_ppi_claim(vcpu, apf->ppi)) {
 		if (apf->ppi_chosen)
 			return -EBUSY;
@@ -300,15 +298,6 @@ int kvm_apf_arm64_first_run(struct kvm_vcpu *vcpu)
 	}
 	apf->ppi_claimed = true;
 	return 0;
-}
-
-/**
- * kvm_apf_arm64_vcpu_destroy() - free a vCPU's async PF state
- * @vcpu: the vCPU; faults in flight are waited for and dropped
- */
-void kvm_apf_arm64_vcpu_destroy(struct kvm_vcpu *vcpu)
-{
-	kvm_apf_vcpu_destroy(&vcpu->async_pf);
 }
 
 /* Disable async PF on @vcpu: drop its faults and lower "page ready". */
@@ -398,7 +387,7 @@ bool kvm_apf_arm64_faultin(struct kvm_vcpu *vcpu,
 	if (apf_can_notify(vcpu) &&
 	    !kvm_apf_setup(&vcpu->async_pf, gfn_to_gpa(fault_gfn), fault_gfn,
 			   gfn_to_hva_memslot(slot, fault_gfn),
-			   write ? KVM_APF_ITEM_WRITE : 0, NULL, 0))
+			   write ? KVM_APF_ITEM_WRITE : 0, NULL))
 		return true;
 	*pfn = __gfn_to_pfn_memslot(slot, gfn, false, false, NULL, write,
 				    writable, NULL);
@@ -449,7 +438,7 @@ static long apf_call(struct kvm_vcpu *vcpu, u64 *val)
 		val[1] = kvm_apf_guest_error_allowed(vcpu->kvm) ?
 			 KVM_APF_ARM64_INFO_ERROR_STATUS : 0;
 		val[2] = KVM_APF_ARM64_SDEI_EVENT;
-		val[3] = vcpu->arch.apf.ppi;
+		val[3] = apf_ppi(vcpu);
 		return SMCCC_RET_SUCCESS;
 	case KVM_APF_ARM64_ENABLE:
 		if (apf_set_ctrl(vcpu, smccc_get_arg2(vcpu)))
@@ -551,7 +540,7 @@ int kvm_apf_arm64_get_reg(struct kvm_vcpu *vcpu, u64 id, u64 *val)
 		*val = apf->ctrl;
 		return 0;
 	case KVM_REG_ARM_APF_PPI:
-		*val = apf->ppi;
+		*val = apf_ppi(vcpu);
 		return 0;
 	case KVM_REG_ARM_APF_SDEI_EP:
 		*val = apf->sdei.ep;
@@ -609,12 +598,12 @@ static int apf_move_ppi(struct kvm_vcpu *vcpu, u64 intid)
 		return -EINVAL;
 	if (apf->ppi_raised)
 		return -EBUSY;
-	if (intid != apf->ppi) {
+	if (intid != apf_ppi(vcpu)) {
 		if (apf->ppi_claimed ? apf_ppi_claim(vcpu, intid) :
 		    apf_ppi_is_device(vcpu, intid))
 			return -EBUSY;
 		if (apf->ppi_claimed)
-			apf_ppi_own(vcpu, apf->ppi, false);
+			apf_ppi_own(vcpu, apf_ppi(vcpu), false);
 	}
 	apf->ppi = intid;
 	apf->ppi_chosen = true;

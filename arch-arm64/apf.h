@@ -13,9 +13,7 @@
 /* Added to the vendor-hyp bitmap's default (and only) features. */
 #define KVM_APF_ARM64_VENDOR_HYP_FEATURES	BIT(KVM_REG_ARM_VENDOR_HYP_BIT_APF)
 
-int kvm_apf_arm64_vcpu_init(struct kvm_vcpu *vcpu);
 int kvm_apf_arm64_first_run(struct kvm_vcpu *vcpu);
-void kvm_apf_arm64_vcpu_destroy(struct kvm_vcpu *vcpu);
 void kvm_apf_arm64_vcpu_reset(struct kvm_vcpu *vcpu);
 bool kvm_apf_arm64_faultin(struct kvm_vcpu *vcpu,
 			   struct kvm_memory_slot *slot, gfn_t fault_gfn,
@@ -44,17 +42,11 @@ void kvm_apf_sdei_reset(struct kvm_vcpu *vcpu);
 #else
 #define KVM_APF_ARM64_VENDOR_HYP_FEATURES	0
 
-static inline int kvm_apf_arm64_vcpu_init(struct kvm_vcpu *vcpu)
-{
-	return 0;
-}
-
 static inline int kvm_apf_arm64_first_run(struct kvm_vcpu *vcpu)
 {
 	return 0;
 }
 
-static inline void kvm_apf_arm64_vcpu_destroy(struct kvm_vcpu *vcpu) {}
 static inline void kvm_apf_arm64_vcpu_reset(struct kvm_vcpu *vcpu) {}
 
 static inline bool kvm_apf_arm64_faultin(struct kvm_vcpu *vcpu,

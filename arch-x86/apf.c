@@ -29,11 +29,6 @@ static struct kvm_vcpu *apf_vcpu(struct kvm_apf_vcpu *apf)
 	return container_of(apf, struct kvm_vcpu, async_pf);
 }
 
-static struct kvm_arch_async_pf *apf_arch(struct kvm_apf_item *item)
-{
-	return (struct kvm_arch_async_pf *)item->arch;
-}
-
 /*
  * The guest's shared area and the two events, each in a function of its own
  * (a static stub in KUnit: tests/x86_kunit.h).
@@ -232,32 +227,19 @@ static void x86_apf_kick(struct kvm_apf_vcpu *apf)
 static void x86_apf_ready(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 {
 	kvm_arch_async_page_ready(apf_vcpu(apf), item->cr2_or_gpa,
-				  apf_arch(item));
+				  &item->arch);
 }
 
-static const struct kvm_apf_ops x86_apf_ops = {
-	.not_present = x86_apf_not_present,
-	.present = x86_apf_present,
+const struct kvm_apf_ops kvm_arch_apf_ops = {
+	.notify_not_present = x86_apf_not_present,
+	.notify_ready = x86_apf_present,
 	.can_dequeue = x86_apf_can_dequeue,
 	.request = x86_apf_request,
 	.kick = x86_apf_kick,
-	.ready = x86_apf_ready,
+	.prefault = x86_apf_ready,
 	.gfn_to_hva = kvm_async_pf_gfn_to_hva,
 	.needs_ack = true,
 };
-
-/**
- * kvm_apf_x86_vcpu_init() - set up a new vCPU's async PF state
- * @vcpu: the vCPU
- *
- * Return: 0, or -errno from kvm_apf_vcpu_init().
- */
-int kvm_apf_x86_vcpu_init(struct kvm_vcpu *vcpu)
-{
-	BUILD_BUG_ON(sizeof(struct kvm_arch_async_pf) >
-		     sizeof_field(struct kvm_apf_item, arch));
-	return kvm_async_pf_vcpu_setup(vcpu, &x86_apf_ops);
-}
 
 /**
  * kvm_apf_x86_setup() - make a guest page fault async
@@ -275,7 +257,7 @@ bool kvm_apf_x86_setup(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa, gfn_t gfn,
 {
 	return !kvm_apf_setup(&vcpu->async_pf, cr2_or_gpa, gfn,
 			      kvm_vcpu_gfn_to_hva(vcpu, gfn),
-			      write ? KVM_APF_ITEM_WRITE : 0, arch, sizeof(*arch));
+			      write ? KVM_APF_ITEM_WRITE : 0, arch);
 }
 
 /**

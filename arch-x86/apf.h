@@ -7,7 +7,6 @@
 
 #include <linux/kvm_host.h>
 
-int kvm_apf_x86_vcpu_init(struct kvm_vcpu *vcpu);
 bool kvm_apf_x86_setup(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa, gfn_t gfn,
 		       bool write, struct kvm_arch_async_pf *arch);
 int kvm_pv_enable_async_pf(struct kvm_vcpu *vcpu, u64 data);

@@ -84,7 +84,8 @@ int kvm_apf_vcpu_init(struct kvm_apf_vcpu *apf, const struct kvm_apf_ops *ops,
 {
 	int r;
 
-	if (!ops || !ops->not_present || !ops->present || !ops->can_dequeue ||
+	if (!ops || !ops->notify_not_present || !ops->notify_ready ||
+	    !ops->can_dequeue ||
 	    !ops->request || !ops->kick || !stats ||
 	    vcpu_id >= BIT(KVM_APF_TOKEN_ID_SHIFT))
 		return -EINVAL;
@@ -235,18 +236,38 @@ static int kvm_apf_fault_in(struct kvm_apf_item *item)
 	return r < 0 ? r : -EFAULT;
 }
 
+/*
+ * With @deliver_on_completion, tell the guest "page ready" for @item now,
+ * from the worker: if it was told "not present" (the flag is set before the
+ * work is queued, in kvm_apf_setup()), and not when a kernel item failed
+ * for a guest that cannot take the error, which the vCPU's completion check
+ * retries and reports as usual.  Returns %KVM_APF_ITEM_DELIVERED or 0.
+ */
+static u32 deliver_on_completion(struct kvm_apf_vcpu *apf,
+				 struct kvm_apf_item *item, int result)
+{
+	if (!apf->ops->deliver_on_completion ||
+	    !(READ_ONCE(item->flags) & KVM_APF_ITEM_NOTIFIED) || result)
+		return 0;
+	item->result = 0;
+	return apf->ops->notify_ready(apf, item) ? KVM_APF_ITEM_DELIVERED : 0;
+}
+
 static void kvm_apf_execute(struct work_struct *work)
 {
 	struct kvm_apf_item *item = container_of(work, struct kvm_apf_item, work);
 	struct kvm_apf_vcpu *apf = item->apf;
 	int result = kvm_apf_classify(kvm_apf_fault_in(item));
+	u32 delivered;
 	bool notified;
 
 #ifdef CONFIG_KVM_ASYNC_PF
 	trace_kvm_async_pf_completed(item->hva, item->cr2_or_gpa);
 #endif
+	delivered = deliver_on_completion(apf, item, result);
 	spin_lock(&apf->lock);
 	notified = item->flags & KVM_APF_ITEM_NOTIFIED;
+	item->flags |= delivered;
 	queue_done_locked(apf, item, result);
 	spin_unlock(&apf->lock);
 	/* From here the vCPU may free @item (after flushing this work). */
@@ -286,10 +307,9 @@ static void storm_reset(struct kvm_apf_vcpu *apf)
  * @hva: the host address of @gfn
  * @flags: %KVM_APF_ITEM_USER if the VMM resolves the fault (it completes it
  *	with kvm_apf_user_ready()), %KVM_APF_ITEM_WRITE for a write fault
- * @arch: the backend's data, copied into the item (may be NULL)
- * @len: its size, at most sizeof(item->arch)
+ * @arch: the backend's data, copied into the item (NULL: zeroes)
  *
- * Tells the guest "not present" through @apf->ops->not_present() and, for
+ * Tells the guest "not present" through @apf->ops->notify_not_present() and, for
  * a kernel item, starts faulting the page in.
  *
  * Return: 0 if the fault is now async; otherwise the fault must be handled
@@ -300,17 +320,17 @@ static void storm_reset(struct kvm_apf_vcpu *apf)
  * gave up on the last async fault on @gfn (kvm_apf_complete()), or the
  * guest was told %KVM_APF_ERROR_REPEATS failures in a row, the last on @gfn,
  * so this retry of it is synchronous; -EFAULT, @hva is not a valid host address;
- * -EINVAL, unknown @flags or @len too big; -ENOMEM.
+ * -EINVAL, unknown @flags; -ENOMEM.
  */
 int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
-		  unsigned long hva, u32 flags, const void *arch, size_t len)
+		  unsigned long hva, u32 flags,
+		  const struct kvm_arch_async_pf *arch)
 {
 	struct kvm_apf_item *item;
 	u32 told;
 	int r;
 
-	if (flags & ~KVM_APF_SETUP_FLAGS ||
-	    len > sizeof_field(struct kvm_apf_item, arch))
+	if (flags & ~KVM_APF_SETUP_FLAGS)
 		return -EINVAL;
 	if (apf->degraded) {
 		r = -EAGAIN;
@@ -353,8 +373,8 @@ int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 	item->gfn = gfn;
 	item->hva = hva;
 	item->flags = flags;
-	if (len)
-		memcpy(item->arch, arch, len);
+	if (arch)
+		item->arch = *arch;
 	INIT_LIST_HEAD(&item->link);
 	INIT_WORK(&item->work, kvm_apf_execute);
 
@@ -364,7 +384,7 @@ int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 	spin_unlock(&apf->lock);
 	apf->queued++;
 
-	told = apf->ops->not_present(apf, item);
+	told = apf->ops->notify_not_present(apf, item);
 	if (WARN_ON_ONCE(told & ~(u32)(KVM_APF_ITEM_NOTIFIED |
 				       KVM_APF_ITEM_NO_ERROR)))
 		told &= KVM_APF_ITEM_NOTIFIED | KVM_APF_ITEM_NO_ERROR;
@@ -538,17 +558,27 @@ int kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 			trace_kvm_apf_error(apf->vcpu_id, item->token, item->gfn,
 					    item->result);
 		}
+		if (item->flags & KVM_APF_ITEM_DELIVERED) {
+			/* Told where it completed: only count and free it. */
+			kvm_apf_gfn_del(&apf->gfns, item->gfn);
+			apf->err_repeats = 0;
+			apf->stats->apf_ready++;
+			trace_kvm_apf_ready(apf->vcpu_id, item->token, item->gfn,
+					    0);
+			free_item(apf, item);
+			continue;
+		}
 		if (!(item->flags & KVM_APF_ITEM_WAKE_ALL)) {
 			if (!retry_failed(apf, item))
 				return hold_failed(apf, item);
 			kvm_apf_gfn_del(&apf->gfns, item->gfn);
 			if (item->flags & KVM_APF_ITEM_RELEASED)
 				apf->sync_gfn = item->gfn;
-			else if (!item->result && apf->ops->ready)
-				apf->ops->ready(apf, item);
+			else if (!item->result && apf->ops->prefault)
+				apf->ops->prefault(apf, item);
 			error_repeat(apf, item);
 		}
-		if (apf->ops->present(apf, item)) {
+		if (apf->ops->notify_ready(apf, item)) {
 			apf->stats->apf_ready++;
 			trace_kvm_apf_ready(apf->vcpu_id, item->token, item->gfn,
 					    item->result);
@@ -564,6 +594,21 @@ int kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 	return 0;
 }
 EXPORT_SYMBOL_GPL(kvm_apf_check_completion);
+
+/**
+ * kvm_apf_has_completions() - are completed faults waiting for the vCPU?
+ * @apf: the vCPU's state
+ *
+ * A hint for directed yield, read without the lock: the guest may not be
+ * able to take them now.  Any context.
+ *
+ * Return: true if the done list is not empty.
+ */
+bool kvm_apf_has_completions(struct kvm_apf_vcpu *apf)
+{
+	return !list_empty_careful(&apf->done);
+}
+EXPORT_SYMBOL_GPL(kvm_apf_has_completions);
 
 /**
  * kvm_apf_ack() - the guest acknowledged a "page ready"
@@ -763,9 +808,13 @@ void kvm_apf_clear(struct kvm_apf_vcpu *apf)
 		/*
 		 * A fault-in that has not started never will; one that is
 		 * running is waited for (it then put the item on the done
-		 * list, which is why that list is unlinked afterwards).
+		 * list, which is why that list is unlinked afterwards).  With
+		 * deliver_on_completion every fault-in runs: its "page ready"
+		 * is the guest's only way to wake the task it parked.
 		 */
-		if (item_has_work(item))
+		if (item_has_work(item) && apf->ops->deliver_on_completion)
+			flush_work(&item->work);
+		else if (item_has_work(item))
 			cancel_work_sync(&item->work);
 		spin_lock(&apf->lock);
 		list_del_init(&item->link);

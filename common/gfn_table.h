@@ -6,7 +6,7 @@
 #ifndef __KVM_APF_GFN_TABLE_H
 #define __KVM_APF_GFN_TABLE_H
 
-#include <linux/kvm_apf.h>
+#include <linux/kvm_host.h>
 
 /* Upper bound on a table's capacity, to keep one vCPU's table small. */
 #define KVM_APF_GFN_TABLE_MAX	KVM_APF_MAX_LIMIT

@@ -2,25 +2,55 @@
 /*
  * The KVM async page fault core: its interface to architecture backends.
  *
- * A backend embeds one struct kvm_apf_vcpu per vCPU, fills in a
- * struct kvm_apf_ops, and calls:
+ * Included through <linux/kvm_host.h>, after <asm/kvm_host.h>: the arch
+ * defines struct kvm_arch_async_pf there (what it needs back when a fault
+ * completes; it may be empty), and each item embeds one.
  *
- *   kvm_apf_vcpu_init()         when the vCPU is created
- *   kvm_apf_setup()             on a guest fault whose page is not ready; on
- *                               any error it resolves the fault synchronously
- *   kvm_apf_check_completion()  on vCPU entry when its request is pending
- *   kvm_apf_ack()               when the guest acknowledges a "page ready"
- *   kvm_apf_guest_enabled()     when the guest (re-)enables async PF
- *   kvm_apf_flush()             when queued faults must go (the guest gets a
- *                               wake-all), kvm_apf_clear() on disable
- *   kvm_apf_vcpu_destroy()      when the vCPU goes away
+ * Names: kvm_apf_*() work on one vCPU's struct kvm_apf_vcpu (the core, and
+ * its KUnit suites, which need no struct kvm_vcpu); kvm_async_pf_*() and
+ * upstream's kvm_*_async_pf_*() work on a struct kvm_vcpu whose async_pf is
+ * that state (virt/kvm/apf/vcpu.c).
  *
- * and kvm_apf_user_ready() completes a fault that the VMM resolves;
+ * What the generic KVM code does for every arch that selects KVM_ASYNC_PF:
+ *   kvm_async_pf_vcpu_init()     vCPU creation, with the arch's ops,
+ *                                %kvm_arch_apf_ops, before
+ *                                kvm_arch_vcpu_create()
+ *   kvm_async_pf_vcpu_destroy()  vCPU destruction, after
+ *                                kvm_arch_vcpu_destroy(): nothing the core
+ *                                started runs after it
+ *   kvm_async_pf_has_completions()  directed yield (vcpu_dy_runnable())
+ *
+ * What a backend does:
+ * - defines %kvm_arch_apf_ops, and selects KVM_ASYNC_PF from an option of
+ *   its own (virt/kvm/Kconfig.apf: KVM_APF_X86, KVM_APF_ARM64,
+ *   KVM_APF_S390);
+ * - on a guest fault whose page is not ready, calls kvm_apf_setup(); if it
+ *   fails, resolves the fault synchronously on its usual path, and where
+ *   that path cannot resolve it (no memslot, no VMA, no pfn) makes KVM_RUN
+ *   return -EFAULT with kvm_apf_prepare_error_exit();
+ * - before every guest entry on which the request made by its @request op
+ *   is pending, calls kvm_check_async_pf_completion(); a non-zero return
+ *   (-EFAULT) means a fault could not be resolved and a memory-fault exit
+ *   is prepared: KVM_RUN returns it to the VMM;
+ * - makes a vCPU blocked in a halt wake up for that request (its @kick op,
+ *   and its "runnable" check treating the pending request as an event),
+ *   not for a non-empty done list: a completion the guest cannot take must
+ *   not wake it (the 2021 exit storm);
+ * - when the guest acknowledges a "page ready", calls kvm_apf_ack() (if
+ *   @needs_ack); when it (re-)enables async PF, kvm_apf_guest_enabled();
+ *   when it disables it, kvm_clear_async_pf_completion_queue(); when queued
+ *   faults cannot be delivered as they are but async PF stays on,
+ *   kvm_apf_flush();
+ * - sets @report_errors in struct kvm_apf_vcpu when the guest opted in to
+ *   "page ready" with an error status, and the VMM allowed it
+ *   (kvm_apf_guest_error_allowed()).
+ *
+ * kvm_apf_user_ready() completes a fault that the VMM resolves;
  * kvm_apf_complete() is the VMM's KVM_APF_COMPLETE on a vCPU.
  *
- * Everything but kvm_apf_user_ready() runs in the vCPU's context (its thread
- * or with vcpu->mutex held); the core's own worker and the VMM may complete
- * faults concurrently with it.
+ * Everything but kvm_apf_user_ready() and kvm_apf_complete()'s lookup runs
+ * in the vCPU's context (its thread, or with vcpu->mutex held); the core's
+ * worker and the VMM may complete faults concurrently with it.
  */
 #ifndef __LINUX_KVM_APF_H
 #define __LINUX_KVM_APF_H
@@ -74,9 +104,6 @@ struct kvm_apf_gfn_table {
 	u32 count;
 };
 
-/* Room for a backend's own data in each item. */
-#define KVM_APF_ARCH_WORDS	6
-
 /* struct kvm_apf_item.flags */
 #define KVM_APF_ITEM_USER	BIT(0)	/* the VMM resolves it */
 #define KVM_APF_ITEM_WRITE	BIT(1)	/* the guest wrote: fault in writable */
@@ -88,6 +115,8 @@ struct kvm_apf_gfn_table {
 #define KVM_APF_ITEM_NO_ERROR	BIT(6)
 /* Failed, but handed to the synchronous path: "ready" without a retry */
 #define KVM_APF_ITEM_RELEASED	BIT(7)
+/* The guest was told "page ready" where it completed (deliver_on_completion) */
+#define KVM_APF_ITEM_DELIVERED	BIT(8)
 
 /* Flags a backend may pass to kvm_apf_setup(). */
 #define KVM_APF_SETUP_FLAGS	(KVM_APF_ITEM_USER | KVM_APF_ITEM_WRITE)
@@ -108,6 +137,7 @@ struct kvm_apf_vcpu;
  * @result: 0, or the -errno that says why the page could not be made present
  * @arch: the backend's own data, copied from kvm_apf_setup()
  */
+#ifdef CONFIG_KVM_APF_CORE
 struct kvm_apf_item {
 	struct list_head queue;
 	struct list_head link;
@@ -119,56 +149,73 @@ struct kvm_apf_item {
 	u32 token;
 	u32 flags;
 	int result;
-	u64 arch[KVM_APF_ARCH_WORDS];
+	struct kvm_arch_async_pf arch;
 };
+#endif
 
 /**
- * struct kvm_apf_ops - what a backend provides (all but @ready and @fault_in
- *	are mandatory)
- * @not_present: tell the guest "page not present" for @item (its token).
- *	Return 0 if it could not be told (the vCPU then waits for the page
- *	itself, as in upstream's artificial halt); otherwise the guest was told
- *	and will wait for "page ready": return %KVM_APF_ITEM_NOTIFIED, with
- *	%KVM_APF_ITEM_NO_ERROR if it was told in a way that cannot take an
- *	error status (x86: a #PF vmexit to a nested hypervisor, which would
- *	only resume its guest into the same fault): a failure then goes to the
- *	VMM even if the guest opted in.  The core applies them under its lock;
- *	the backend does not write @item->flags.  vCPU context.
- * @present: tell the guest "page ready" for @item (a wake-all if
+ * struct kvm_apf_ops - what a backend provides (all but @prefault,
+ *	@gfn_to_hva and @fault_in are mandatory)
+ * @notify_not_present: tell the guest "page not present" for @item (its
+ *	token, or the guest's own token in @item->arch).  Return 0 if it could
+ *	not be told (the vCPU then waits for the page itself, as in upstream's
+ *	artificial halt); otherwise the guest was told and will wait for "page
+ *	ready": return %KVM_APF_ITEM_NOTIFIED, with %KVM_APF_ITEM_NO_ERROR if
+ *	it was told in a way that cannot take an error status (x86: a #PF
+ *	vmexit to a nested hypervisor, which would only resume its guest into
+ *	the same fault; s390: the pfault protocol has no status): a failure
+ *	then goes to the VMM even if the guest opted in.  The core applies
+ *	them under its lock; the backend does not write @item->flags.  vCPU
+ *	context.
+ * @notify_ready: tell the guest "page ready" for @item (a wake-all if
  *	%KVM_APF_ITEM_WAKE_ALL), with @item->result.  A result other than 0
- *	reaches @present only if the guest opted in to error status
- *	(@report_errors in struct kvm_apf_vcpu) and was told "not present"
- *	for @item, without %KVM_APF_ITEM_NO_ERROR.  Return true if the guest
- *	was told.  vCPU context.
+ *	reaches it only if the guest opted in to error status (@report_errors
+ *	in struct kvm_apf_vcpu) and was told "not present" for @item, without
+ *	%KVM_APF_ITEM_NO_ERROR.  Return true if the guest was told.  vCPU
+ *	context, or the completion's context with @deliver_on_completion.
  * @can_dequeue: can the guest take a "page ready" now?  vCPU context.
- * @request: make the vCPU call kvm_apf_check_completion() before it next
- *	enters the guest (a KVM request).  Any context; must not sleep.
+ * @request: make the vCPU call kvm_check_async_pf_completion() before it
+ *	next enters the guest (a KVM request).  Any context; must not sleep.
  * @kick: make a running or blocked vCPU notice @request.  Any context; must
  *	not sleep.
- * @ready: optional; the page of @item is resolved (e.g. prefault it into
- *	the guest's page tables).  vCPU context.
+ * @prefault: optional; the page of @item is in: map it into the guest now
+ *	(x86: prefault the faulting address).  vCPU context.
  * @gfn_to_hva: optional; the host address that backs @gfn now, or an error
  *	hva if no memslot holds it.  Before a failed fault is retried, the
  *	core translates its gfn again with it, as the VMM may have moved the
  *	memory.  vCPU context.
- * @fault_in: optional; resolve @item's fault and return 0 or -errno.
- *	Default: fault @item->hva in through the VM's mm.  Worker context for
- *	kernel items; vCPU context for the synchronous retry of any failed
- *	item before the core reports the failure to the VMM.
+ * @fault_in: optional, for KUnit suites: resolve @item's fault and return
+ *	0 or -errno.  Default: fault @item->hva in through the VM's mm.  Worker
+ *	context for kernel items (where a KUnit static stub cannot redirect:
+ *	it works only in the test's own thread); vCPU context for the
+ *	synchronous retry of a failed item before the core reports the
+ *	failure to the VMM.
  * @needs_ack: the guest acknowledges each "page ready" before it can take
- *	the next (kvm_apf_ack()).
+ *	the next (kvm_apf_ack()).  x86 and arm64; not s390.
+ * @deliver_on_completion: "page ready" needs nothing of the vCPU (s390: a
+ *	floating interrupt that any vCPU may take, no ack, no error status):
+ *	@notify_ready is called as soon as a kernel-resolved fault the guest
+ *	was told of completes, from the worker, and the vCPU's completion
+ *	check only frees the item.  kvm_clear_async_pf_completion_queue() then
+ *	waits for fault-ins instead of cancelling them, so that every task
+ *	the guest parked gets its "page ready" (s390 has no wake-all).
  */
 struct kvm_apf_ops {
-	u32 (*not_present)(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item);
-	bool (*present)(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item);
+	u32 (*notify_not_present)(struct kvm_apf_vcpu *apf,
+				  struct kvm_apf_item *item);
+	bool (*notify_ready)(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item);
 	bool (*can_dequeue)(struct kvm_apf_vcpu *apf);
 	void (*request)(struct kvm_apf_vcpu *apf);
 	void (*kick)(struct kvm_apf_vcpu *apf);
-	void (*ready)(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item);
+	void (*prefault)(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item);
 	unsigned long (*gfn_to_hva)(struct kvm_apf_vcpu *apf, gfn_t gfn);
 	int (*fault_in)(struct kvm_apf_item *item);
 	bool needs_ack;
+	bool deliver_on_completion;
 };
+
+/* The arch's backend, used for every vCPU (kvm_async_pf_vcpu_init()). */
+extern const struct kvm_apf_ops kvm_arch_apf_ops;
 
 /*
  * struct kvm_apf_stats - the core's counters, in every vCPU's binary stats
@@ -254,16 +301,15 @@ int kvm_apf_vcpu_init(struct kvm_apf_vcpu *apf, const struct kvm_apf_ops *ops,
 		      struct mm_struct *mm, struct kvm_apf_stats *stats,
 		      u32 vcpu_id, u32 max);
 void kvm_apf_vcpu_destroy(struct kvm_apf_vcpu *apf);
-/* The same on a struct kvm_vcpu whose async_pf is this state (vcpu.c). */
-int kvm_async_pf_vcpu_setup(struct kvm_vcpu *vcpu,
-			    const struct kvm_apf_ops *ops);
 unsigned long kvm_async_pf_gfn_to_hva(struct kvm_apf_vcpu *apf, gfn_t gfn);
 long kvm_async_pf_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 			     unsigned long arg);
 int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
-		  unsigned long hva, u32 flags, const void *arch, size_t len);
+		  unsigned long hva, u32 flags,
+		  const struct kvm_arch_async_pf *arch);
 bool kvm_apf_gfn_pending(struct kvm_apf_vcpu *apf, gfn_t gfn);
 int kvm_apf_check_completion(struct kvm_apf_vcpu *apf);
+bool kvm_apf_has_completions(struct kvm_apf_vcpu *apf);
 void kvm_apf_ack(struct kvm_apf_vcpu *apf);
 int kvm_apf_wakeup_all(struct kvm_apf_vcpu *apf);
 int kvm_apf_user_ready(struct kvm_apf_vcpu *apf, u32 token, int status);

@@ -14,24 +14,48 @@ MODULE_PARM_DESC(apf_max_per_vcpu,
 		 "Most async page faults in flight per vCPU (1-4096, default 64)");
 
 /**
- * kvm_async_pf_vcpu_setup() - set up a new vCPU's async PF state
- * @vcpu: the vCPU
- * @ops: its architecture's backend
+ * kvm_async_pf_vcpu_init() - set up a new vCPU's async PF state
+ * @vcpu: the vCPU, before kvm_arch_vcpu_create()
+ *
+ * Called by the generic vCPU creation for every arch that selects
+ * KVM_ASYNC_PF, with the arch's backend (%kvm_arch_apf_ops).
  *
  * Return: 0, or -errno from kvm_apf_vcpu_init().
  */
-int kvm_async_pf_vcpu_setup(struct kvm_vcpu *vcpu,
-			    const struct kvm_apf_ops *ops)
+int kvm_async_pf_vcpu_init(struct kvm_vcpu *vcpu)
 {
 	u32 max = clamp_val(apf_max_per_vcpu, 1, KVM_APF_MAX_LIMIT);
 
-	return kvm_apf_vcpu_init(&vcpu->async_pf, ops, vcpu->kvm->mm,
-				 &vcpu->stat.generic.apf, vcpu->vcpu_id, max);
+	return kvm_apf_vcpu_init(&vcpu->async_pf, &kvm_arch_apf_ops,
+				 vcpu->kvm->mm, &vcpu->stat.generic.apf,
+				 vcpu->vcpu_id, max);
+}
+
+/**
+ * kvm_async_pf_vcpu_destroy() - free a vCPU's async PF state
+ * @vcpu: the vCPU, after kvm_arch_vcpu_destroy()
+ *
+ * Waits for every fault-in still running and frees every fault.
+ */
+void kvm_async_pf_vcpu_destroy(struct kvm_vcpu *vcpu)
+{
+	kvm_apf_vcpu_destroy(&vcpu->async_pf);
+}
+
+/**
+ * kvm_async_pf_has_completions() - completed faults wait for the vCPU
+ * @vcpu: the vCPU
+ *
+ * Return: kvm_apf_has_completions() of its state.
+ */
+bool kvm_async_pf_has_completions(struct kvm_vcpu *vcpu)
+{
+	return kvm_apf_has_completions(&vcpu->async_pf);
 }
 
 /**
  * kvm_async_pf_gfn_to_hva() - the host address that backs a gfn now
- * @apf: the state of a vCPU set up with kvm_async_pf_vcpu_setup()
+ * @apf: the state of a vCPU set up with kvm_async_pf_vcpu_init()
  * @gfn: the gfn, in the vCPU's address space
  *
  * The backends' @gfn_to_hva op.  vCPU context.

@@ -10,9 +10,14 @@ set -euo pipefail
 arch_setup "$1"
 
 mkdir -p "$OUT"
-args=("${KUNIT_CMD:-build}" --arch="$KARCH" --build_dir="$KOUT"
-      --kunitconfig="$REPO/tests/configs/kunit.config"
-      --kunitconfig="$REPO/tests/configs/$ARCH_NAME.config")
+args=("${KUNIT_CMD:-build}" --arch="$KARCH" --build_dir="$KOUT")
+# An arch with an e2e tier: kunit.config (KUnit, KVM, what the e2e initramfs
+# needs) and the arch's fragment; a KUnit-only arch (KUNIT_ARCHES): its own.
+case " $KUNIT_ARCHES " in
+*" $ARCH_NAME "*) ;;
+*) args+=(--kunitconfig="$REPO/tests/configs/kunit.config") ;;
+esac
+args+=(--kunitconfig="$REPO/tests/configs/$ARCH_NAME.config")
 case ${KFLAVOUR:-} in
 '') args+=(--kunitconfig="$REPO/tests/configs/sanitizers.config") ;;
 kcsan) args+=(--kunitconfig="$REPO/tests/configs/kcsan.config") ;;

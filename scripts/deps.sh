@@ -9,7 +9,8 @@ set -euo pipefail
 PKGS="make gcc libc6-dev flex bison bc libelf-dev libssl-dev cpio kmod
       xz-utils patch perl python3 ccache sparse
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-      qemu-system-x86 qemu-system-arm"
+      qemu-system-x86 qemu-system-arm
+      gcc-s390x-linux-gnu qemu-system-misc"
 
 missing=()
 for p in $PKGS; do

@@ -11,6 +11,8 @@ TREE=$BUILD/tree
 # Test results; a kernel flavour's (KFLAVOUR, below) are its own.
 RES=$BUILD/results${KFLAVOUR:+-$KFLAVOUR}
 ARCHES=${ARCHES:-x86_64 arm64}
+# Arches that only build and run the KUnit suites (no e2e tier).
+KUNIT_ARCHES=${KUNIT_ARCHES-s390}
 JOBS=${JOBS:-$(nproc)}
 # ccache through its masquerade links, so CC stays "gcc" in .config; paths
 # below the repository hashed relative to it, so that another clone (CI's)
@@ -48,8 +50,14 @@ arch_setup() {
 		QEMU_ARGS=(-machine virt,virtualization=on,gic-version=3
 			   -cpu "${E2E_CPU:-max,pauth-impdef=on}")
 		CONSOLE=ttyAMA0 ;;
+	s390)	# Build and KUnit only: QEMU's TCG has no SIE, so no nested KVM.
+		KARCH=s390 SRCARCH=s390 CROSS=s390x-linux-gnu- SELFTEST_DIR=s390x
+		KIMAGE=$KOUT/arch/s390/boot/bzImage
+		QEMU=qemu-system-s390x
+		QEMU_ARGS=(-machine s390-ccw-virtio -cpu qemu)
+		CONSOLE=ttyS0 ;;
 	*)
-		echo "unknown arch '$ARCH_NAME' (known: x86_64 arm64)" >&2
+		echo "unknown arch '$ARCH_NAME' (known: x86_64 arm64 s390)" >&2
 		return 1 ;;
 	esac
 }

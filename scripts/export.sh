@@ -43,26 +43,35 @@ git add -A && git commit -qm "base: $(make -s -C "$KDIR" kernelversion 2>/dev/nu
 base=$(git rev-parse HEAD)
 
 # The order makes every patch build on its own (x86_64 and arm64):
-# - uapi first: the core, both backends and the guest side include
-#   uapi/linux/kvm_apf.h (and the x86 guest ABI bits live there).
-# - common (the core) next: the backends and the guest side include
-#   linux/kvm_apf.h.  Its Kconfig.apf is written without the arch options
-#   (KVM_APF_X86, KVM_APF_ARM64): those select the core and replace
-#   virt/kvm/async_pf.c, which x86.c still uses until the x86 patch, so each
-#   arrives with its backend (kconfig_upto below) and the core patch alone
-#   changes no built kernel.
-# - arch-x86, arch-arm64: need only uapi and the core.
+# - uapi first: the core, the backends and the guest side use its numbers.
+# - common: the core's files and the hooks that only reach it (Kconfig and
+#   Makefile includes, binary stats, the capability and vCPU ioctl, all
+#   under CONFIG_KVM_APF_CORE).  Its Kconfig.apf is written without the arch
+#   options (KVM_APF_X86, KVM_APF_ARM64) and nothing selects the core yet,
+#   so this patch changes no built kernel.
+# - one-engine: x86 and s390 move to the core together with the generic
+#   code (vcpu->async_pf becomes the core's state, vCPU create/destroy go
+#   through it, async_pf.c is deleted): x86.c and kvm-s390.c use async_pf.c
+#   until then, so none of the three can come alone.  The x86 backend's
+#   files come here too.
+# - arch-arm64: a new user of the core.
 # - guest: needs the uAPI and the core's header; it is the guest half of the
 #   backends' ABI, so after them.
 # - Documentation, tests (selftests run against all of the above).
-# NN-component: layout paths (repository side)
+# NN-component: layout paths (repository side) and hook patches (a path
+# with /hooks/, a glob); a component's other hooks (COMPONENT/hooks/*.patch,
+# unless another line names them) come with it.
 series="01-uapi:uapi/
 02-common:Kconfig,common/,common/kvm_apf.h,common/trace.h
-03-arch-x86:arch-x86/
+03-one-engine:arch-x86/,common/hooks/0003-*,common/hooks/0006-*,arch-x86/hooks/*,arch-s390/hooks/*
 04-arch-arm64:arch-arm64/,arch-arm64/asm/kvm_apf.h
 05-guest:guest/,guest/kvm_apf_guest.h
 06-Documentation:Documentation/
 07-tests:tests/e2e/"
+# Hook patches a series line names, so that no other line takes them.
+named_hooks=$(for rp in $(cut -d: -f2 <<< "$series" | tr ',' ' '); do
+	case $rp in */hooks/*) ls "$REPO"/$rp ;; esac
+done)
 
 # kconfig_upto COMPONENT: Kconfig.apf without the arch options whose
 # backend comes later than COMPONENT in the series.
@@ -70,7 +79,7 @@ kconfig_upto() {
 	local drop=""
 	case $1 in
 	02-common) drop="KVM_APF_X86 KVM_APF_ARM64" ;;
-	03-arch-x86) drop="KVM_APF_ARM64" ;;
+	03-one-engine) drop="KVM_APF_ARM64" ;;
 	esac
 	awk -v drop=" $drop " '
 		/^config / { skip = index(drop, " " $2 " ") > 0 }
@@ -92,7 +101,6 @@ maintainers_entry() {
 	F:	include/linux/kvm_apf.h
 	F:	include/linux/kvm_apf_guest.h
 	F:	include/trace/events/kvm_apf.h
-	F:	include/uapi/linux/kvm_apf.h
 	F:	tools/testing/selftests/kvm/apf/
 	F:	virt/kvm/Kconfig.apf
 	F:	virt/kvm/apf/
@@ -105,19 +113,28 @@ while IFS=: read -r nn paths; do
 	comp=${nn#??-}
 	txt=$texts/$nn.txt
 	[ -f "$txt" ] || { echo "export: $txt missing" >&2; exit 1; }
-	files=""
+	files="" hooks=""
 	for rp in ${paths//,/ }; do
+		case $rp in */hooks/*) hooks="$hooks $(ls "$REPO"/$rp)"; continue ;; esac
 		kp=$(awk -v r="$rp" '$1 == r {print $2}' "$REPO/scripts/layout")
 		files="$files $(grep -E "^${kp//./\\.}" <<< "$all" || true)"
 	done
 	for p in "$REPO/$comp"/hooks/*.patch; do
-		[ -f "$p" ] && files="$files $(sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$p")"
+		[ -f "$p" ] && ! grep -qxF "$p" <<< "$named_hooks" && hooks="$hooks $p"
 	done
+	# The project's own files as the tree has them; the hooks applied to
+	# the upstream files as they are at this point of the series.
 	for f in $files; do
 		mkdir -p "$(dirname "$f")" && cp "$TREE/$f" "$f"
 	done
+	for p in $hooks; do
+		patch -p1 -N -F0 -s --no-backup-if-mismatch -r - < "$p" || {
+			echo "export: ${p#"$REPO"/} does not apply at $nn" >&2
+			exit 1
+		}
+	done
 	case $comp in
-	common|arch-x86|arch-arm64)
+	common|one-engine|arch-arm64)
 		mkdir -p "$(dirname "$kconfig")"
 		kconfig_upto "$nn" > "$kconfig" ;;
 	uapi)	# The layer's MAINTAINERS entry, in alphabetical order: after
@@ -133,7 +150,7 @@ while IFS=: read -r nn paths; do
 	git add -A
 	git diff --cached --quiet && continue
 	# Each hook's reason, wrapped to 72 columns as a list item.
-	reasons=$(sed -n 's/^Reason: //p' "$REPO/$comp"/hooks/*.patch 2>/dev/null |
+	reasons=$(for p in $hooks; do sed -n 's/^Reason: //p' "$p"; done |
 		while IFS= read -r r; do
 			fold -s -w 70 <<< "$r" | sed 's/ *$//; 1s/^/- /; 2,$s/^/  /'
 		done || true)

@@ -69,10 +69,16 @@ done < "$repo/scripts/layout"
 
 # 3. Hook patches, per component, in order. Each patch edits upstream files
 #    only; it is checked against SRC's copy so a tree that moved on is caught.
+#    A hook may delete an upstream file (--- a/FILE, +++ /dev/null): it is
+#    removed from TREE, and restored from SRC when no hook deletes it.
 hooks=$("$repo/scripts/hooks.sh" --list)
+deleted=
 for p in $hooks; do
-	files=$(sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$p")
-	[ -n "$files" ] || die "hook patch ${p#"$repo"/} touches no file"
+	gone=$(awk '/^--- a\// { f = substr($2, 3) }
+		/^\+\+\+ \/dev\/null/ { print f }' "$p")
+	deleted="$deleted $gone"
+	files="$(sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$p") $gone"
+	[ -n "${files// /}" ] || die "hook patch ${p#"$repo"/} touches no file"
 	for f in $files; do
 		[ -f "$src/$f" ] || die "hook patch ${p#"$repo"/} edits $f, which is not in $src"
 		if [ ! -f "$stage/$f" ]; then
@@ -86,11 +92,17 @@ for p in $hooks; do
 done
 
 # 4. Bring TREE in line with the stage, writing only what changed.
-new_manifest=$(cd "$stage" && find . -type f | sed 's|^\./||' | LC_ALL=C sort)
+for f in $deleted; do
+	[ ! -e "$stage/$f" ] || die "a hook deletes $f, but it is still there"
+done
+new_manifest=$( (cd "$stage" && find . -type f | sed 's|^\./||'
+		 for f in $deleted; do echo "$f"; done) | LC_ALL=C sort -u)
 changed=0
 while read -r f; do
 	[ -n "$f" ] || continue
-	if ! cmp -s "$stage/$f" "$tree/$f"; then
+	if [ ! -e "$stage/$f" ]; then	# deleted by a hook
+		[ ! -e "$tree/$f" ] || { rm -f "$tree/$f"; changed=$((changed + 1)); }
+	elif ! cmp -s "$stage/$f" "$tree/$f"; then
 		mkdir -p "$(dirname "$tree/$f")"
 		cp "$stage/$f" "$tree/$f"
 		changed=$((changed + 1))

@@ -45,4 +45,11 @@ struct kvm_apf_arm64 {
 	struct kvm_apf_sdei sdei;
 };
 
+/*
+ * What the async PF core keeps of arm64's in each fault: nothing, the gfn
+ * and the token are the core's.
+ */
+struct kvm_arch_async_pf {
+};
+
 #endif /* __ARM64_KVM_APF_H__ */

@@ -76,7 +76,7 @@ static int fake_ppi_own(struct kvm_vcpu *vcpu, u32 intid, bool claim)
 
 static void fake_destroy(void *data)
 {
-	kvm_apf_arm64_vcpu_destroy(&((struct arm64_fake *)data)->vcpu);
+	kvm_async_pf_vcpu_destroy(&((struct arm64_fake *)data)->vcpu);
 }
 
 static struct kvm_vcpu *fake_vcpu(struct kunit *test)
@@ -94,7 +94,7 @@ static struct kvm_vcpu *fake_vcpu(struct kunit *test)
 	kvm_arm_init_hypercalls(&f->kvm);
 	*vcpu_cpsr(vcpu) = PSR_MODE_EL0t;
 	*vcpu_pc(vcpu) = FAKE_PC;
-	KUNIT_ASSERT_EQ(test, kvm_apf_arm64_vcpu_init(vcpu), 0);
+	KUNIT_ASSERT_EQ(test, kvm_async_pf_vcpu_init(vcpu), 0);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fake_destroy, f), 0);
 
 	kunit_activate_static_stub(test, apf_set_ppi, fake_set_ppi);
@@ -379,7 +379,7 @@ static void arm64_ppi_ready_and_ack(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->ppi_raises, 1);	/* the wake-all */
 
 	KUNIT_ASSERT_EQ(test, kvm_apf_setup(apf, 0x1000, 1, 0x1000,
-					    KVM_APF_ITEM_USER, NULL, 0), 0);
+					    KVM_APF_ITEM_USER, NULL), 0);
 	t1 = f->area.np_token;
 	KUNIT_EXPECT_EQ(test, f->area.reason, KVM_APF_REASON_NOT_PRESENT);
 	KUNIT_EXPECT_NE(test, t1, 0);
@@ -389,7 +389,7 @@ static void arm64_ppi_ready_and_ack(struct kunit *test)
 	hvc(vcpu, SDEI_1_0_FN_SDEI_EVENT_COMPLETE, 0, 0, 0, 0);
 	f->area.reason = 0;
 	KUNIT_ASSERT_EQ(test, kvm_apf_setup(apf, 0x2000, 2, 0x2000,
-					    KVM_APF_ITEM_USER, NULL, 0), 0);
+					    KVM_APF_ITEM_USER, NULL), 0);
 	t2 = f->area.np_token;
 	hvc(vcpu, SDEI_1_0_FN_SDEI_EVENT_COMPLETE, 0, 0, 0, 0);
 
@@ -422,7 +422,7 @@ static void arm64_ppi_ready_and_ack(struct kunit *test)
 	kvm_apf_arm64_vcpu_reset(vcpu);
 	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ctrl, 0);
 	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.sdei.state, 0);
-	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ppi, KVM_APF_ARM64_DEFAULT_PPI);
+	KUNIT_EXPECT_EQ(test, apf_ppi(vcpu), KVM_APF_ARM64_DEFAULT_PPI);
 }
 
 /* A guest at EL1 is told only if it asked for SEND_ALWAYS. */
@@ -561,7 +561,7 @@ static void arm64_ppi_set_refuses_owned(struct kunit *test)
 	kvm->arch.timer_data.ppi[TIMER_PTIMER] = 30;
 	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_PPI, 27), -EBUSY);
 	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_PPI, 30), -EBUSY);
-	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ppi, KVM_APF_ARM64_DEFAULT_PPI);
+	KUNIT_EXPECT_EQ(test, apf_ppi(vcpu), KVM_APF_ARM64_DEFAULT_PPI);
 	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_PPI, 21), 0);
 	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ppi, 21);
 }
@@ -619,7 +619,7 @@ static void arm64_suspended_not_woken(struct kunit *test)
 
 	guest_ready(test, vcpu, 0);
 	KUNIT_ASSERT_EQ(test, kvm_apf_setup(apf, 0x1000, 1, 0x1000,
-					    KVM_APF_ITEM_USER, NULL, 0), 0);
+					    KVM_APF_ITEM_USER, NULL), 0);
 	token = vcpu_fake(vcpu)->area.np_token;
 	hvc(vcpu, SDEI_1_0_FN_SDEI_EVENT_COMPLETE, 0, 0, 0, 0);
 	kvm_clear_request(KVM_REQ_APF_READY, vcpu);
@@ -679,7 +679,7 @@ static void arm64_vendor_hyp_bmap_gates(struct kunit *test)
 						    &val), -ENOENT);
 	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_get_reg(vcpu, ctx0, &val), -ENOENT);
 	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_PPI, 20), -ENOENT);
-	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ppi, KVM_APF_ARM64_DEFAULT_PPI);
+	KUNIT_EXPECT_EQ(test, apf_ppi(vcpu), KVM_APF_ARM64_DEFAULT_PPI);
 }
 
 static struct kunit_case arm64_cases[] = {

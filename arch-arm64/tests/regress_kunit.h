@@ -24,7 +24,7 @@ static void regress_2025_arm64_queue_drop_wakes_all(struct kunit *test)
 
 	guest_ready(test, vcpu, 0);
 	KUNIT_ASSERT_EQ(test, kvm_apf_setup(apf, 0x1000, 1, 0x1000,
-					    KVM_APF_ITEM_USER, NULL, 0), 0);
+					    KVM_APF_ITEM_USER, NULL), 0);
 	token = f->area.np_token;
 	hvc(vcpu, SDEI_1_0_FN_SDEI_EVENT_COMPLETE, 0, 0, 0, 0);
 	f->area.reason = 0;
@@ -48,7 +48,7 @@ static void regress_2025_arm64_queue_drop_wakes_all(struct kunit *test)
 	 */
 	guest_ready(test, vcpu, 0);
 	KUNIT_ASSERT_EQ(test, kvm_apf_setup(apf, 0x2000, 2, 0x2000,
-					    KVM_APF_ITEM_USER, NULL, 0), 0);
+					    KVM_APF_ITEM_USER, NULL), 0);
 	hvc(vcpu, SDEI_1_0_FN_SDEI_EVENT_COMPLETE, 0, 0, 0, 0);
 	kvm_apf_arm64_vcpu_reset(vcpu);
 	KUNIT_EXPECT_EQ(test, apf->queued, 0U);

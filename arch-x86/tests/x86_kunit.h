@@ -76,7 +76,7 @@ static void fake_raise_ready(struct kvm_vcpu *vcpu)
 
 static void fake_destroy(void *data)
 {
-	kvm_apf_vcpu_destroy(&((struct x86_fake *)data)->vcpu.async_pf);
+	kvm_async_pf_vcpu_destroy(&((struct x86_fake *)data)->vcpu);
 }
 
 static struct kvm_vcpu *fake_vcpu(struct kunit *test)
@@ -96,7 +96,7 @@ static struct kvm_vcpu *fake_vcpu(struct kunit *test)
 	vcpu->arch.apic_base = MSR_IA32_APICBASE_ENABLE;
 	vcpu->arch.cr0 = X86_CR0_PE | X86_CR0_PG;
 	vcpu->arch.cr0_guest_owned_bits = 0;
-	KUNIT_ASSERT_EQ(test, kvm_apf_x86_vcpu_init(vcpu), 0);
+	KUNIT_ASSERT_EQ(test, kvm_async_pf_vcpu_init(vcpu), 0);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fake_destroy, f), 0);
 
 	kunit_activate_static_stub(test, apf_put_user_notpresent,

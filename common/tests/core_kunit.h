@@ -109,12 +109,12 @@ static unsigned long fake_gfn_to_hva(struct kvm_apf_vcpu *apf, gfn_t gfn)
 }
 
 static const struct kvm_apf_ops fake_ops = {
-	.not_present = fake_not_present,
-	.present = fake_present,
+	.notify_not_present = fake_not_present,
+	.notify_ready = fake_present,
 	.can_dequeue = fake_can_dequeue,
 	.request = fake_request,
 	.kick = fake_kick,
-	.ready = fake_ready,
+	.prefault = fake_ready,
 	.gfn_to_hva = fake_gfn_to_hva,
 	.fault_in = fake_fault_in,
 	.needs_ack = true,
@@ -146,13 +146,13 @@ static struct fake_vcpu *fake_vcpu(struct kunit *test, u32 max)
 static int setup_kernel(struct fake_vcpu *f, gfn_t gfn)
 {
 	return kvm_apf_setup(&f->apf, gfn << PAGE_SHIFT, gfn, hva_of(gfn), 0,
-			     NULL, 0);
+			     NULL);
 }
 
 static int setup_user(struct fake_vcpu *f, gfn_t gfn)
 {
 	return kvm_apf_setup(&f->apf, gfn << PAGE_SHIFT, gfn, hva_of(gfn),
-			     KVM_APF_ITEM_USER, NULL, 0);
+			     KVM_APF_ITEM_USER, NULL);
 }
 
 static struct kvm_apf_item *last_item(struct fake_vcpu *f)
@@ -863,6 +863,105 @@ static void core_teardown_every_state(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
 }
 
+/*
+ * s390's flavour (@deliver_on_completion, no ack): "page ready" is told by
+ * the worker, concurrently for several faults, so the fake counts it
+ * atomically.
+ */
+static atomic_t on_completion_told;
+
+static bool fake_ready_on_completion(struct kvm_apf_vcpu *apf,
+				     struct kvm_apf_item *item)
+{
+	atomic_inc(&on_completion_told);
+	return true;
+}
+
+static const struct kvm_apf_ops fake_ops_on_completion = {
+	.notify_not_present = fake_not_present,
+	.notify_ready = fake_ready_on_completion,
+	.can_dequeue = fake_can_dequeue,
+	.request = fake_request,
+	.kick = fake_kick,
+	.prefault = fake_ready,
+	.gfn_to_hva = fake_gfn_to_hva,
+	.fault_in = fake_fault_in,
+	.deliver_on_completion = true,
+};
+
+static struct fake_vcpu *fake_vcpu_on_completion(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+
+	kvm_apf_vcpu_destroy(&f->apf);
+	KUNIT_ASSERT_EQ(test, kvm_apf_vcpu_init(&f->apf, &fake_ops_on_completion,
+						NULL, &f->stats, FAKE_VCPU_ID,
+						8), 0);
+	atomic_set(&on_completion_told, 0);
+	return f;
+}
+
+/*
+ * Told "page ready" where the fault completed, once; the vCPU's check only
+ * frees it.  A fault the guest was not told of, and a failure (no error
+ * status in this flavour), still go through the vCPU's check.
+ */
+static void core_deliver_on_completion(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu_on_completion(test);
+
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 7), 0);
+	flush_work(&last_item(f)->work);
+	KUNIT_EXPECT_EQ(test, atomic_read(&on_completion_told), 1);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_ready, 0ULL);
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&on_completion_told), 1);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_ready, 1ULL);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
+	KUNIT_EXPECT_FALSE(test, kvm_apf_gfn_pending(&f->apf, 7));
+	KUNIT_EXPECT_FALSE(test, READ_ONCE(f->apf.ready_pending));
+
+	/* Not told "not present": the vCPU waits for it; told at its check. */
+	f->tell_not_present = false;
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 8), 0);
+	flush_work(&last_item(f)->work);
+	KUNIT_EXPECT_EQ(test, atomic_read(&on_completion_told), 1);
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&on_completion_told), 2);
+
+	/* A failure is retried by the vCPU and goes to the VMM. */
+	f->tell_not_present = true;
+	f->fault_result = -EFAULT;
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 9), 0);
+	flush_work(&last_item(f)->work);
+	KUNIT_EXPECT_EQ(test, atomic_read(&on_completion_told), 2);
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), -EFAULT);
+	KUNIT_EXPECT_EQ(test, f->apf.failed.gfn, (gfn_t)9);
+	f->fault_result = 0;
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&on_completion_told), 3);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
+}
+
+/*
+ * Dropping the queue (the guest's pfault handshake cancelled, a reset)
+ * runs every fault-in instead of cancelling it: a task the guest parked has
+ * no wake-all to wake it in this flavour.
+ */
+static void core_deliver_on_completion_clear_runs_all(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu_on_completion(test);
+	gfn_t gfn;
+
+	for (gfn = 1; gfn <= 8; gfn++)
+		KUNIT_ASSERT_EQ(test, setup_kernel(f, gfn), 0);
+	kvm_apf_clear(&f->apf);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->fault_ins), 8);
+	KUNIT_EXPECT_EQ(test, atomic_read(&on_completion_told), 8);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
+	KUNIT_EXPECT_TRUE(test, list_empty(&f->apf.done));
+}
+
 #define CONCURRENT_ITEMS	256
 #define CONCURRENT_TOTAL	(CONCURRENT_ITEMS + 64)
 /* Generous: a QEMU vCPU here may be descheduled by its host for seconds. */
@@ -1019,16 +1118,13 @@ static void core_alloc_failure_falls_back(struct kunit *test)
 static void core_bad_input(struct kunit *test)
 {
 	struct fake_vcpu *f = fake_vcpu(test, 8);
-	u64 big[KVM_APF_ARCH_WORDS + 1] = {};
 	u32 user, kernel;
 
 	f->apf.report_errors = true;
 	KUNIT_EXPECT_EQ(test, kvm_apf_setup(&f->apf, 0, 1, hva_of(1), BIT(7),
-					    NULL, 0), -EINVAL);
-	KUNIT_EXPECT_EQ(test, kvm_apf_setup(&f->apf, 0, 1, hva_of(1), 0,
-					    big, sizeof(big)), -EINVAL);
+					    NULL), -EINVAL);
 	KUNIT_EXPECT_EQ(test, kvm_apf_setup(&f->apf, 0, 1, KVM_HVA_ERR_BAD, 0,
-					    NULL, 0), -EFAULT);
+					    NULL), -EFAULT);
 	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
 
 	f->block = true;
@@ -1335,6 +1431,8 @@ static void core_tracepoints_match_stats(struct kunit *test)
 static struct kunit_case core_cases[] = {
 	KUNIT_CASE(core_init_rejects_bad_args),
 	KUNIT_CASE(core_kernel_fault_roundtrip),
+	KUNIT_CASE(core_deliver_on_completion),
+	KUNIT_CASE(core_deliver_on_completion_clear_runs_all),
 	KUNIT_CASE(core_error_to_opted_in_guest),
 	KUNIT_CASE(core_error_repeats_go_sync),
 	KUNIT_CASE(core_error_exits_to_vmm),
