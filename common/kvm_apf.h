@@ -21,9 +21,10 @@
  *   kvm_async_pf_has_completions()  directed yield (vcpu_dy_runnable())
  *
  * What a backend does:
- * - defines %kvm_arch_apf_ops, and selects KVM_ASYNC_PF from an option of
- *   its own (virt/kvm/Kconfig.apf: KVM_APF_X86, KVM_APF_ARM64,
- *   KVM_APF_S390);
+ * - defines %kvm_arch_apf_ops, and selects KVM_ASYNC_PF (which selects the
+ *   core), from an option in its arch's KVM Kconfig (KVM_APF_X86 in
+ *   arch/x86/kvm/apf/Kconfig, KVM_APF_ARM64 in arch/arm64/kvm/apf/Kconfig)
+ *   or from the arch's KVM option itself (s390);
  * - on a guest fault whose page is not ready, calls kvm_apf_setup(); if it
  *   fails, resolves the fault synchronously on its usual path, and where
  *   that path cannot resolve it (no memslot, no VMA, no pfn) makes KVM_RUN

@@ -46,9 +46,9 @@ base=$(git rev-parse HEAD)
 # - uapi first: the core, the backends and the guest side use its numbers.
 # - common: the core's files and the hooks that only reach it (Kconfig and
 #   Makefile includes, binary stats, the capability and vCPU ioctl, all
-#   under CONFIG_KVM_APF_CORE).  Its Kconfig.apf is written without the arch
-#   options (KVM_APF_X86, KVM_APF_ARM64) and nothing selects the core yet,
-#   so this patch changes no built kernel.
+#   under CONFIG_KVM_APF_CORE).  The arch options (KVM_APF_X86,
+#   KVM_APF_ARM64) are in the backends' own Kconfig files and nothing
+#   selects the core yet, so this patch changes no built kernel.
 # - one-engine: x86 and s390 move to the core together with the generic
 #   code (vcpu->async_pf becomes the core's state, vCPU create/destroy go
 #   through it, async_pf.c is deleted): x86.c and kvm-s390.c use async_pf.c
@@ -73,20 +73,6 @@ named_hooks=$(for rp in $(cut -d: -f2 <<< "$series" | tr ',' ' '); do
 	case $rp in */hooks/*) ls "$REPO"/$rp ;; esac
 done)
 
-# kconfig_upto COMPONENT: Kconfig.apf without the arch options whose
-# backend comes later than COMPONENT in the series.
-kconfig_upto() {
-	local drop=""
-	case $1 in
-	02-common) drop="KVM_APF_X86 KVM_APF_ARM64" ;;
-	03-one-engine) drop="KVM_APF_ARM64" ;;
-	esac
-	awk -v drop=" $drop " '
-		/^config / { skip = index(drop, " " $2 " ") > 0 }
-		/^(menu|menuconfig|comment|if|source) |^(endmenu|endif)$/ { skip = 0 }
-		!skip' "$REPO/Kconfig"
-}
-kconfig=$(awk '$1 == "Kconfig" {print $2}' "$REPO/scripts/layout")
 
 maintainers_entry() {
 	cat <<-EOT
@@ -134,9 +120,6 @@ while IFS=: read -r nn paths; do
 		}
 	done
 	case $comp in
-	common|one-engine|arch-arm64)
-		mkdir -p "$(dirname "$kconfig")"
-		kconfig_upto "$nn" > "$kconfig" ;;
 	uapi)	# The layer's MAINTAINERS entry, in alphabetical order: after
 		# KVM's own, before KVM/arm64's.
 		maintainers_entry > "$ex/entry"
