@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The generic async PF entry points that arch code has always called, on a
- * vCPU whose async_pf is the core's state (struct kvm_apf_vcpu).
+ * The generic async PF entry points on a struct kvm_vcpu, whose async_pf is
+ * the core's state (struct kvm_apf_vcpu): its creation and destruction by
+ * the generic vCPU code with the arch's ops, and the calls arch code has
+ * always made (upstream's names, from virt/kvm/async_pf.c).
  */
 #include <linux/kvm_host.h>
 #include <linux/moduleparam.h>

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # export-check.sh: prove the exported series (make export) applies with
 # "git am" on the pristine base and that every patch builds on its own:
-# after each patch, an incremental build of every arch in ARCHES with the
+# after each patch, an incremental build of every arch in ARCHES and
+# KUNIT_ARCHES (x86_64, arm64, s390) with the
 # test kernels' configuration (KFLAVOUR as for scripts/build.sh).
 #
 # .build/export-check/tree is a git tree of the base (KDIR), made once and
@@ -47,6 +48,9 @@ cd "$src"
 git am --abort >/dev/null 2>&1 || true
 git reset -q --hard base && git clean -qfdx
 
+# Every arch the series touches: the e2e arches and the KUnit-only ones
+# (s390, whose async PF the series moves onto the core).
+ARCHES="$ARCHES $KUNIT_ARCHES"
 [ "${EXPORT_CHECK_BUILD:-1}" = 0 ] && ARCHES=""
 # The test kernels' .config per arch (kunit.py config through
 # scripts/build.sh, from the full tree), applied again before each patch's

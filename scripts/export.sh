@@ -111,6 +111,7 @@ while IFS=: read -r nn paths; do
 	# The project's own files as the tree has them; the hooks applied to
 	# the upstream files as they are at this point of the series.
 	for f in $files; do
+		[ -f "$KDIR/$f" ] && continue	# upstream's: changed by hooks only
 		mkdir -p "$(dirname "$f")" && cp "$TREE/$f" "$f"
 	done
 	for p in $hooks; do
