@@ -10,8 +10,10 @@
  * writes MSR_KVM_ASYNC_PF_ACK.  What moved to the core: the queue, the
  * tokens, duplicate-fault suppression, the ordering of "ready pending".
  *
- * The functions here keep the names x86.c and mmu.c always called, so those
- * files change only where the core does the work now.
+ * x86.c keeps upstream's functions (the MSR writes, whether a fault can go
+ * async or be delivered, the gfn lookup) and changes them in place; here are
+ * the core's ops for x86, what they write to the guest, and the rules the
+ * error status adds to MSR_KVM_ASYNC_PF_EN.
  */
 #include <linux/kvm_host.h>
 #include <linux/kvm_para.h>
@@ -82,16 +84,6 @@ static bool apf_pageready_slot_free(struct kvm_vcpu *vcpu)
 	return !val;
 }
 
-/* The area's first 64 bytes: reason, token and status. */
-static int apf_area_init(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
-			 gpa_t gpa)
-{
-	KUNIT_STATIC_STUB_REDIRECT(apf_area_init, vcpu, area, gpa);
-	return kvm_gfn_to_hva_cache_init(vcpu->kvm, area, gpa,
-					 offsetofend(struct kvm_apf_shared,
-						     status));
-}
-
 /* "Page not present": a #PF with CR2 = @token, or a #PF vmexit to L1. */
 static void apf_inject_not_present(struct kvm_vcpu *vcpu, u32 token)
 {
@@ -116,43 +108,6 @@ static void apf_raise_ready(struct kvm_vcpu *vcpu)
 
 	KUNIT_STATIC_STUB_REDIRECT(apf_raise_ready, vcpu);
 	kvm_apic_set_irq(vcpu, &irq, NULL);
-}
-
-static bool kvm_can_deliver_async_pf(struct kvm_vcpu *vcpu)
-{
-	if (!kvm_pv_async_pf_enabled(vcpu))
-		return false;
-
-	if (vcpu->arch.apf.send_user_only &&
-	    kvm_x86_call(get_cpl)(vcpu) == 0)
-		return false;
-
-	if (is_guest_mode(vcpu)) {
-		/*
-		 * L1 needs to opt into the special #PF vmexits that are
-		 * used to deliver async page faults.
-		 */
-		return vcpu->arch.apf.delivery_as_pf_vmexit;
-	}
-	/*
-	 * Play it safe in case the guest temporarily disables paging.  The
-	 * real mode IDT in particular is unlikely to have a #PF set up.
-	 */
-	return is_paging(vcpu);
-}
-
-bool kvm_can_do_async_pf(struct kvm_vcpu *vcpu)
-{
-	if (unlikely(!lapic_in_kernel(vcpu) ||
-		     kvm_event_needs_reinjection(vcpu) ||
-		     kvm_is_exception_pending(vcpu)))
-		return false;
-
-	if (kvm_hlt_in_guest(vcpu->kvm) && !kvm_can_deliver_async_pf(vcpu))
-		return false;
-
-	/* If interrupts are off we cannot even use an artificial halt state. */
-	return kvm_arch_interrupt_allowed(vcpu);
 }
 
 static u32 x86_apf_not_present(struct kvm_apf_vcpu *apf,
@@ -261,102 +216,49 @@ bool kvm_apf_x86_setup(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa, gfn_t gfn,
 }
 
 /**
- * kvm_find_async_pf_gfn() - has @gfn an async fault in flight?
+ * kvm_apf_x86_error_status_refused() - may the guest opt in to error status?
  * @vcpu: the vCPU
- * @gfn: the gfn
+ * @data: what the guest writes to MSR_KVM_ASYNC_PF_EN
  *
- * Return: true if so; the new fault on it must not start another.
+ * Error status comes with "page ready", which only the interrupt delivers;
+ * and only if the VMM let this guest see errors.  When the VMM revokes that,
+ * an opt-in already made stays (the value it reads back must be writable);
+ * only a new one needs the VMM's consent.
+ *
+ * Return: true if @data opts in and may not: the write is refused (#GP).
  */
-bool kvm_find_async_pf_gfn(struct kvm_vcpu *vcpu, gfn_t gfn)
+bool kvm_apf_x86_error_status_refused(struct kvm_vcpu *vcpu, u64 data)
 {
-	return kvm_apf_gfn_pending(&vcpu->async_pf, gfn);
+	return (data & KVM_ASYNC_PF_ERROR_STATUS) &&
+	       (!(data & KVM_ASYNC_PF_DELIVERY_AS_INT) ||
+		!guest_pv_has(vcpu, KVM_FEATURE_ASYNC_PF_ERROR) ||
+		(!(vcpu->arch.apf.msr_en_val & KVM_ASYNC_PF_ERROR_STATUS) &&
+		 !kvm_apf_guest_error_allowed(vcpu->kvm)));
 }
 
 /**
- * kvm_pv_enable_async_pf() - the guest wrote MSR_KVM_ASYNC_PF_EN
+ * kvm_apf_x86_area_init() - the guest's shared area, from MSR_KVM_ASYNC_PF_EN
  * @vcpu: the vCPU
- * @data: the value
+ * @area: set up here if @data enables async PF, untouched otherwise
+ * @data: what the guest writes to MSR_KVM_ASYNC_PF_EN
  *
- * Return: 0, or 1 for a value the guest may not write (#GP; nothing
- * changed).
+ * The area's first 64 bytes hold reason, token and status.  Called before
+ * the write changes anything, so that a refused write changes nothing.
+ *
+ * Return: 0, or -errno if no memslot holds the area: the write is refused.
  */
-int kvm_pv_enable_async_pf(struct kvm_vcpu *vcpu, u64 data)
+int kvm_apf_x86_area_init(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
+			  u64 data)
 {
 	u64 on = KVM_ASYNC_PF_ENABLED | KVM_ASYNC_PF_DELIVERY_AS_INT;
-	struct gfn_to_hva_cache area;
-	gpa_t gpa = data & ~0x3f;
 
-	/* Bit 5 is reserved, Should be zero */
-	if (data & 0x20)
-		return 1;
-
-	/*
-	 * Error status comes with "page ready", which only the interrupt
-	 * delivers; and only if the VMM let this guest see errors.  When the
-	 * VMM revokes that, an opt-in already made stays (the value it reads
-	 * back must be writable); only a new one needs the VMM's consent.
-	 */
-	if ((data & KVM_ASYNC_PF_ERROR_STATUS) &&
-	    (!(data & KVM_ASYNC_PF_DELIVERY_AS_INT) ||
-	     !guest_pv_has(vcpu, KVM_FEATURE_ASYNC_PF_ERROR) ||
-	     (!(vcpu->arch.apf.msr_en_val & KVM_ASYNC_PF_ERROR_STATUS) &&
-	      !kvm_apf_guest_error_allowed(vcpu->kvm))))
-		return 1;
-
-	if (!guest_pv_has(vcpu, KVM_FEATURE_ASYNC_PF_VMEXIT) &&
-	    (data & KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT))
-		return 1;
-
-	if (!guest_pv_has(vcpu, KVM_FEATURE_ASYNC_PF_INT) &&
-	    (data & KVM_ASYNC_PF_DELIVERY_AS_INT))
-		return 1;
-
-	if (!lapic_in_kernel(vcpu))
-		return data ? 1 : 0;
-
-	/*
-	 * Reason, token and status: within the area's first 64 bytes.  Set
-	 * up before anything changes, so that a refused write changes nothing.
-	 */
-	if ((data & on) == on && apf_area_init(vcpu, &area, gpa))
-		return 1;
-
-	vcpu->arch.apf.msr_en_val = data;
-	vcpu->async_pf.report_errors = data & KVM_ASYNC_PF_ERROR_STATUS;
-
-	if (!kvm_pv_async_pf_enabled(vcpu)) {
-		kvm_apf_clear(&vcpu->async_pf);
+	if ((data & on) != on)
 		return 0;
-	}
-
-	vcpu->arch.apf.data = area;
-	vcpu->arch.apf.send_user_only = !(data & KVM_ASYNC_PF_SEND_ALWAYS);
-	vcpu->arch.apf.delivery_as_pf_vmexit = data & KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT;
-
-	kvm_apf_guest_enabled(&vcpu->async_pf);
-	return 0;
-}
-
-/**
- * kvm_pv_enable_async_pf_int() - the guest wrote MSR_KVM_ASYNC_PF_INT
- * @vcpu: the vCPU
- * @data: the value
- *
- * Return: 0, or 1 for a value the guest may not write (#GP; nothing
- * changed).
- */
-int kvm_pv_enable_async_pf_int(struct kvm_vcpu *vcpu, u64 data)
-{
-	/* Bits 8-63 are reserved */
-	if (data >> 8)
-		return 1;
-
-	if (!lapic_in_kernel(vcpu))
-		return 1;
-
-	vcpu->arch.apf.msr_int_val = data;
-	vcpu->arch.apf.vec = data & KVM_ASYNC_PF_VEC_MASK;
-	return 0;
+	/* In KUnit a static stub stands in for the memslots. */
+	KUNIT_STATIC_STUB_REDIRECT(kvm_apf_x86_area_init, vcpu, area, data);
+	return kvm_gfn_to_hva_cache_init(vcpu->kvm, area, data & ~0x3f,
+					 offsetofend(struct kvm_apf_shared,
+						     status));
 }
 
 #ifdef CONFIG_KVM_APF_KUNIT_TEST

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * KUnit tests for the x86 backend, included at the end of apf.c: the
- * MSR_KVM_ASYNC_PF_EN and _INT rules, "page not present" as a #PF or a #PF
- * vmexit (or an artificial halt), "page ready" with and without the error
- * status, and when a "page ready" may be delivered.  Intel and AMD share
+ * MSR_KVM_ASYNC_PF_EN and _INT rules (written as the guest does, through
+ * kvm_set_msr_common()), "page not present" as a #PF or a #PF vmexit (or
+ * an artificial halt), "page ready" with and without the error status, and
+ * when a "page ready" may be delivered.  Intel and AMD share
  * all of it: the vendor code is reached only through the injection, which
  * a static stub replaces here.  A vCPU that never runs stands in for a real
  * one (an in-kernel LAPIC, paging on, CPL 0); static stubs replace the
@@ -56,9 +57,9 @@ static bool fake_pageready_slot_free(struct kvm_vcpu *vcpu)
 }
 
 static int fake_area_init(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
-			  gpa_t gpa)
+			  u64 data)
 {
-	area->gpa = gpa;
+	area->gpa = data & ~0x3f;
 	return x86_fake(vcpu)->area_init_result;
 }
 
@@ -104,11 +105,29 @@ static struct kvm_vcpu *fake_vcpu(struct kunit *test)
 	kunit_activate_static_stub(test, apf_put_user_ready, fake_put_user_ready);
 	kunit_activate_static_stub(test, apf_pageready_slot_free,
 				   fake_pageready_slot_free);
-	kunit_activate_static_stub(test, apf_area_init, fake_area_init);
+	kunit_activate_static_stub(test, kvm_apf_x86_area_init, fake_area_init);
 	kunit_activate_static_stub(test, apf_inject_not_present,
 				   fake_inject_not_present);
 	kunit_activate_static_stub(test, apf_raise_ready, fake_raise_ready);
 	return vcpu;
+}
+
+/* The guest's WRMSR, as it reaches x86.c's MSR code. */
+static int guest_wrmsr(struct kvm_vcpu *vcpu, u32 index, u64 data)
+{
+	struct msr_data msr = { .index = index, .data = data };
+
+	return kvm_set_msr_common(vcpu, &msr);
+}
+
+static int write_msr_en(struct kvm_vcpu *vcpu, u64 data)
+{
+	return guest_wrmsr(vcpu, MSR_KVM_ASYNC_PF_EN, data);
+}
+
+static int write_msr_int(struct kvm_vcpu *vcpu, u64 data)
+{
+	return guest_wrmsr(vcpu, MSR_KVM_ASYNC_PF_INT, data);
 }
 
 /* The guest's enable, as Linux does it: the vector first, then EN. */
@@ -116,9 +135,8 @@ static void guest_enable(struct kunit *test, struct kvm_vcpu *vcpu, u64 bits)
 {
 	struct x86_fake *f = x86_fake(vcpu);
 
-	KUNIT_ASSERT_EQ(test, kvm_pv_enable_async_pf_int(vcpu, FAKE_VECTOR), 0);
-	KUNIT_ASSERT_EQ(test, kvm_pv_enable_async_pf(vcpu, FAKE_AREA_GPA | bits),
-			0);
+	KUNIT_ASSERT_EQ(test, write_msr_int(vcpu, FAKE_VECTOR), 0);
+	KUNIT_ASSERT_EQ(test, write_msr_en(vcpu, FAKE_AREA_GPA | bits), 0);
 	/* Enabling queued a wake-all: deliver and acknowledge it. */
 	KUNIT_ASSERT_EQ(test, kvm_apf_check_completion(&vcpu->async_pf), 0);
 	KUNIT_ASSERT_EQ(test, f->area.token, KVM_APF_TOKEN_WAKE_ALL);
@@ -156,12 +174,12 @@ static void x86_msr_en_rules(struct kunit *test)
 	int i;
 
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
-		KUNIT_EXPECT_EQ(test, kvm_pv_enable_async_pf(vcpu, bad[i]), 1);
+		KUNIT_EXPECT_EQ(test, write_msr_en(vcpu, bad[i]), 1);
 		KUNIT_EXPECT_EQ(test, vcpu->arch.apf.msr_en_val, 0);
 	}
 	/* No memslot under the area. */
 	f->area_init_result = -EFAULT;
-	KUNIT_EXPECT_EQ(test, kvm_pv_enable_async_pf(vcpu, good), 1);
+	KUNIT_EXPECT_EQ(test, write_msr_en(vcpu, good), 1);
 	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.msr_en_val, 0);
 	KUNIT_EXPECT_TRUE(test, list_empty(&vcpu->async_pf.done));
 	f->area_init_result = 0;
@@ -171,11 +189,11 @@ static void x86_msr_en_rules(struct kunit *test)
 	vcpu->arch.pv_cpuid.enforce = true;
 	vcpu->arch.pv_cpuid.features = BIT(KVM_FEATURE_ASYNC_PF) |
 				       BIT(KVM_FEATURE_ASYNC_PF_INT);
-	KUNIT_EXPECT_EQ(test, kvm_pv_enable_async_pf(vcpu, bad[2]), 1);
+	KUNIT_EXPECT_EQ(test, write_msr_en(vcpu, bad[2]), 1);
 	vcpu->arch.pv_cpuid.enforce = false;
 
 	/* A good one: on, user-only off, a wake-all queued and requested. */
-	KUNIT_EXPECT_EQ(test, kvm_pv_enable_async_pf(vcpu, good), 0);
+	KUNIT_EXPECT_EQ(test, write_msr_en(vcpu, good), 0);
 	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.msr_en_val, good);
 	KUNIT_EXPECT_FALSE(test, vcpu->arch.apf.send_user_only);
 	KUNIT_EXPECT_FALSE(test, vcpu->async_pf.report_errors);
@@ -183,7 +201,7 @@ static void x86_msr_en_rules(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, kvm_test_request(KVM_REQ_APF_READY, vcpu));
 
 	/* Off: the queue goes. */
-	KUNIT_EXPECT_EQ(test, kvm_pv_enable_async_pf(vcpu, 0), 0);
+	KUNIT_EXPECT_EQ(test, write_msr_en(vcpu, 0), 0);
 	KUNIT_EXPECT_TRUE(test, list_empty(&vcpu->async_pf.done));
 }
 
@@ -197,15 +215,15 @@ static void x86_msr_en_consent(struct kunit *test)
 	u64 en = FAKE_AREA_GPA | EN_ON | KVM_ASYNC_PF_ERROR_STATUS;
 
 	vcpu->kvm->apf_features = KVM_APF_FEATURE_GUEST_ERROR;
-	KUNIT_EXPECT_EQ(test, kvm_pv_enable_async_pf(vcpu, en), 0);
+	KUNIT_EXPECT_EQ(test, write_msr_en(vcpu, en), 0);
 	KUNIT_EXPECT_TRUE(test, vcpu->async_pf.report_errors);
 	vcpu->kvm->apf_features = 0;
-	KUNIT_EXPECT_EQ(test, kvm_pv_enable_async_pf(vcpu, en), 0);
+	KUNIT_EXPECT_EQ(test, write_msr_en(vcpu, en), 0);
 	KUNIT_EXPECT_TRUE(test, vcpu->async_pf.report_errors);
-	KUNIT_EXPECT_EQ(test, kvm_pv_enable_async_pf(vcpu,
-						     en & ~KVM_ASYNC_PF_ERROR_STATUS), 0);
+	KUNIT_EXPECT_EQ(test, write_msr_en(vcpu, en & ~KVM_ASYNC_PF_ERROR_STATUS),
+			0);
 	KUNIT_EXPECT_FALSE(test, vcpu->async_pf.report_errors);
-	KUNIT_EXPECT_EQ(test, kvm_pv_enable_async_pf(vcpu, en), 1);
+	KUNIT_EXPECT_EQ(test, write_msr_en(vcpu, en), 1);
 	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.msr_en_val,
 			en & ~KVM_ASYNC_PF_ERROR_STATUS);
 }
@@ -215,10 +233,10 @@ static void x86_msr_int_rules(struct kunit *test)
 {
 	struct kvm_vcpu *vcpu = fake_vcpu(test);
 
-	KUNIT_EXPECT_EQ(test, kvm_pv_enable_async_pf_int(vcpu, 0x1f3), 1);
-	KUNIT_EXPECT_EQ(test, kvm_pv_enable_async_pf_int(vcpu, BIT_ULL(63)), 1);
+	KUNIT_EXPECT_EQ(test, write_msr_int(vcpu, 0x1f3), 1);
+	KUNIT_EXPECT_EQ(test, write_msr_int(vcpu, BIT_ULL(63)), 1);
 	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.msr_int_val, 0);
-	KUNIT_EXPECT_EQ(test, kvm_pv_enable_async_pf_int(vcpu, FAKE_VECTOR), 0);
+	KUNIT_EXPECT_EQ(test, write_msr_int(vcpu, FAKE_VECTOR), 0);
 	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.vec, FAKE_VECTOR);
 }
 
@@ -268,8 +286,8 @@ static void x86_not_present_nested(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, kvm_test_request(KVM_REQ_APF_HALT, vcpu));
 
 	vcpu->arch.hflags &= ~HF_GUEST_MASK;
-	KUNIT_ASSERT_EQ(test, kvm_pv_enable_async_pf(vcpu, FAKE_AREA_GPA | EN_ON |
-				KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT), 0);
+	KUNIT_ASSERT_EQ(test, write_msr_en(vcpu, FAKE_AREA_GPA | EN_ON |
+				       KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT), 0);
 	vcpu->arch.hflags |= HF_GUEST_MASK;
 	KUNIT_EXPECT_EQ(test, x86_apf_not_present(&vcpu->async_pf, item),
 			KVM_APF_ITEM_NOTIFIED | KVM_APF_ITEM_NO_ERROR);
