@@ -214,21 +214,11 @@ static bool arm64_apf_present(struct kvm_apf_vcpu *apf,
 			      struct kvm_apf_item *item)
 {
 	struct kvm_vcpu *vcpu = apf_vcpu(apf);
-	struct {
-		u32 token;
-		u32 status;
-	} ready = { item->token, -item->result };
-
-	BUILD_BUG_ON(offsetof(struct kvm_apf_shared, status) !=
-		     offsetofend(struct kvm_apf_shared, token));
 
 	if (!(item->flags & (KVM_APF_ITEM_WAKE_ALL | KVM_APF_ITEM_NOTIFIED)) ||
 	    !apf_enabled(vcpu))
 		return false;
-	/* Token and status in one write: never a token with a stale status. */
-	if (apf_area_rw(vcpu, &ready, offsetof(struct kvm_apf_shared, token),
-			apf->report_errors ? sizeof(ready) : sizeof(ready.token),
-			true) ||
+	if (kvm_async_pf_put_ready(vcpu, &vcpu->arch.apf.area, item) ||
 	    apf_set_ppi(vcpu, true))
 		return false;
 	vcpu->arch.apf.ppi_raised = true;
@@ -238,14 +228,12 @@ static bool arm64_apf_present(struct kvm_apf_vcpu *apf,
 static bool arm64_apf_can_dequeue(struct kvm_apf_vcpu *apf)
 {
 	struct kvm_vcpu *vcpu = apf_vcpu(apf);
-	u32 token;
 
 	if (!apf_enabled(vcpu))
 		return true;
 	if (vcpu->arch.apf.ppi_raised)
 		return false;
-	return !apf_area_rw(vcpu, &token, offsetof(struct kvm_apf_shared, token),
-			    sizeof(token), false) && !token;
+	return kvm_async_pf_ready_slot_free(vcpu, &vcpu->arch.apf.area);
 }
 
 static void arm64_apf_request(struct kvm_apf_vcpu *apf)

@@ -44,46 +44,6 @@ static int apf_put_user_notpresent(struct kvm_vcpu *vcpu)
 				      sizeof(reason));
 }
 
-/*
- * The token of a "page ready", and for a guest that opted in its status:
- * one write, so that the guest never sees a token with a stale status.
- */
-static int apf_put_user_ready(struct kvm_vcpu *vcpu, u32 token, int result)
-{
-	unsigned int offset = offsetof(struct kvm_apf_shared, token);
-	struct {
-		u32 token;
-		u32 status;
-	} ready = { token, -result };
-
-	KUNIT_STATIC_STUB_REDIRECT(apf_put_user_ready, vcpu, token, result);
-
-	BUILD_BUG_ON(offsetof(struct kvm_apf_shared, token) !=
-		     offsetof(struct kvm_vcpu_pv_apf_data, token));
-	BUILD_BUG_ON(offsetof(struct kvm_apf_shared, status) !=
-		     offsetofend(struct kvm_apf_shared, token));
-	BUILD_BUG_ON(sizeof(struct kvm_apf_shared) !=
-		     sizeof(struct kvm_vcpu_pv_apf_data));
-
-	return kvm_write_guest_offset_cached(vcpu->kvm, &vcpu->arch.apf.data,
-					     &ready, offset,
-					     vcpu->async_pf.report_errors ?
-					     sizeof(ready) : sizeof(token));
-}
-
-static bool apf_pageready_slot_free(struct kvm_vcpu *vcpu)
-{
-	unsigned int offset = offsetof(struct kvm_vcpu_pv_apf_data, token);
-	u32 val;
-
-	KUNIT_STATIC_STUB_REDIRECT(apf_pageready_slot_free, vcpu);
-	if (kvm_read_guest_offset_cached(vcpu->kvm, &vcpu->arch.apf.data,
-					 &val, offset, sizeof(val)))
-		return false;
-
-	return !val;
-}
-
 /* "Page not present": a #PF with CR2 = @token, or a #PF vmexit to L1. */
 static void apf_inject_not_present(struct kvm_vcpu *vcpu, u32 token)
 {
@@ -142,11 +102,16 @@ static bool x86_apf_present(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 	struct kvm_vcpu *vcpu = apf_vcpu(apf);
 	bool told = false;
 
+	/* The core writes the "page ready" slot of the common layout. */
+	BUILD_BUG_ON(offsetof(struct kvm_apf_shared, token) !=
+		     offsetof(struct kvm_vcpu_pv_apf_data, token));
+	BUILD_BUG_ON(sizeof(struct kvm_apf_shared) !=
+		     sizeof(struct kvm_vcpu_pv_apf_data));
 	trace_kvm_async_pf_ready(item->token, item->cr2_or_gpa);
 
 	if ((item->flags & (KVM_APF_ITEM_WAKE_ALL | KVM_APF_ITEM_NOTIFIED)) &&
 	    kvm_pv_async_pf_enabled(vcpu) &&
-	    !apf_put_user_ready(vcpu, item->token, item->result)) {
+	    !kvm_async_pf_put_ready(vcpu, &vcpu->arch.apf.data, item)) {
 		apf_raise_ready(vcpu);
 		told = true;
 	}
@@ -162,7 +127,8 @@ static bool x86_apf_can_dequeue(struct kvm_apf_vcpu *apf)
 
 	if (!kvm_pv_async_pf_enabled(vcpu))
 		return true;
-	return kvm_lapic_enabled(vcpu) && apf_pageready_slot_free(vcpu);
+	return kvm_lapic_enabled(vcpu) &&
+	       kvm_async_pf_ready_slot_free(vcpu, &vcpu->arch.apf.data);
 }
 
 static void x86_apf_request(struct kvm_apf_vcpu *apf)

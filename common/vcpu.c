@@ -8,6 +8,7 @@
 #include <linux/kvm_host.h>
 #include <linux/moduleparam.h>
 #include <linux/uaccess.h>
+#include <kunit/static_stub.h>
 
 /* Async faults in flight per vCPU (x86's limit was a hard 64). */
 static unsigned int apf_max_per_vcpu = KVM_APF_DEFAULT_MAX;
@@ -76,6 +77,73 @@ unsigned long kvm_async_pf_gfn_to_hva(struct kvm_apf_vcpu *apf, gfn_t gfn)
 	return hva;
 }
 EXPORT_SYMBOL_GPL(kvm_async_pf_gfn_to_hva);
+
+/*
+ * The guest's struct kvm_apf_shared is the same on every arch that has one
+ * (x86's struct kvm_vcpu_pv_apf_data is checked against it there); its
+ * "page ready" slot, @token and @status, is written and read here only.
+ * The memslots are looked up under kvm->srcu, which x86 holds around its
+ * run loop and arm64 does not.
+ */
+
+/**
+ * kvm_async_pf_put_ready() - write a "page ready" into the guest's area
+ * @vcpu: the vCPU, in its own context
+ * @area: its cache of the guest's struct kvm_apf_shared
+ * @item: the fault (or wake-all) to tell: its token, and its result if the
+ *	guest opted in to error status (@report_errors)
+ *
+ * Token and status in one write, so that the guest never sees a token with
+ * a stale status; the token alone for a guest that did not opt in.
+ *
+ * Return: 0, or -errno from the guest write.
+ */
+int kvm_async_pf_put_ready(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
+			   const struct kvm_apf_item *item)
+{
+	struct {
+		u32 token;
+		u32 status;
+	} ready = { item->token, -item->result };
+	int idx, r;
+
+	KUNIT_STATIC_STUB_REDIRECT(kvm_async_pf_put_ready, vcpu, area, item);
+	BUILD_BUG_ON(offsetof(struct kvm_apf_shared, status) !=
+		     offsetofend(struct kvm_apf_shared, token));
+
+	idx = srcu_read_lock(&vcpu->kvm->srcu);
+	r = kvm_write_guest_offset_cached(vcpu->kvm, area, &ready,
+					  offsetof(struct kvm_apf_shared, token),
+					  vcpu->async_pf.report_errors ?
+					  sizeof(ready) : sizeof(ready.token));
+	srcu_read_unlock(&vcpu->kvm->srcu, idx);
+	return r;
+}
+EXPORT_SYMBOL_GPL(kvm_async_pf_put_ready);
+
+/**
+ * kvm_async_pf_ready_slot_free() - has the guest taken the last "page ready"?
+ * @vcpu: the vCPU, in its own context
+ * @area: its cache of the guest's struct kvm_apf_shared
+ *
+ * Return: true if the guest cleared @token (the backends' @can_dequeue);
+ * false if it did not, or the area cannot be read.
+ */
+bool kvm_async_pf_ready_slot_free(struct kvm_vcpu *vcpu,
+				  struct gfn_to_hva_cache *area)
+{
+	u32 token;
+	int idx, r;
+
+	KUNIT_STATIC_STUB_REDIRECT(kvm_async_pf_ready_slot_free, vcpu, area);
+	idx = srcu_read_lock(&vcpu->kvm->srcu);
+	r = kvm_read_guest_offset_cached(vcpu->kvm, area, &token,
+					 offsetof(struct kvm_apf_shared, token),
+					 sizeof(token));
+	srcu_read_unlock(&vcpu->kvm->srcu, idx);
+	return !r && !token;
+}
+EXPORT_SYMBOL_GPL(kvm_async_pf_ready_slot_free);
 
 /**
  * kvm_async_pf_vcpu_ioctl() - the layer's vCPU ioctls

@@ -52,6 +52,32 @@ static int fake_area_rw(struct kvm_vcpu *vcpu, void *data, unsigned int offset,
 	return 0;
 }
 
+/* The core's "page ready" slot, on the same fake area. */
+static int fake_put_ready(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
+			  const struct kvm_apf_item *item)
+{
+	struct {
+		u32 token;
+		u32 status;
+	} ready = { item->token, -item->result };
+
+	if (area != &vcpu->arch.apf.area)
+		return -EFAULT;
+	return fake_area_rw(vcpu, &ready, offsetof(struct kvm_apf_shared, token),
+			    vcpu->async_pf.report_errors ? sizeof(ready) :
+			    sizeof(ready.token), true);
+}
+
+static bool fake_ready_slot_free(struct kvm_vcpu *vcpu,
+				 struct gfn_to_hva_cache *area)
+{
+	u32 token;
+
+	return area == &vcpu->arch.apf.area &&
+	       !fake_area_rw(vcpu, &token, offsetof(struct kvm_apf_shared, token),
+			     sizeof(token), false) && !token;
+}
+
 static int fake_area_init(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
 			  gpa_t gpa)
 {
@@ -99,6 +125,9 @@ static struct kvm_vcpu *fake_vcpu(struct kunit *test)
 
 	kunit_activate_static_stub(test, apf_set_ppi, fake_set_ppi);
 	kunit_activate_static_stub(test, apf_area_rw, fake_area_rw);
+	kunit_activate_static_stub(test, kvm_async_pf_put_ready, fake_put_ready);
+	kunit_activate_static_stub(test, kvm_async_pf_ready_slot_free,
+				   fake_ready_slot_free);
 	kunit_activate_static_stub(test, apf_area_init, fake_area_init);
 	kunit_activate_static_stub(test, apf_ppi_own, fake_ppi_own);
 	return vcpu;

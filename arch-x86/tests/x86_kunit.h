@@ -41,19 +41,23 @@ static int fake_put_user_notpresent(struct kvm_vcpu *vcpu)
 	return 0;
 }
 
-static int fake_put_user_ready(struct kvm_vcpu *vcpu, u32 token, int result)
+static int fake_put_ready(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
+			  const struct kvm_apf_item *item)
 {
 	struct x86_fake *f = x86_fake(vcpu);
 
-	f->area.token = token;
+	if (area != &vcpu->arch.apf.data)
+		return -EFAULT;
+	f->area.token = item->token;
 	if (vcpu->async_pf.report_errors)
-		f->area.status = -result;
+		f->area.status = -item->result;
 	return 0;
 }
 
-static bool fake_pageready_slot_free(struct kvm_vcpu *vcpu)
+static bool fake_ready_slot_free(struct kvm_vcpu *vcpu,
+				 struct gfn_to_hva_cache *area)
 {
-	return !x86_fake(vcpu)->area.token;
+	return area == &vcpu->arch.apf.data && !x86_fake(vcpu)->area.token;
 }
 
 static int fake_area_init(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
@@ -102,9 +106,9 @@ static struct kvm_vcpu *fake_vcpu(struct kunit *test)
 
 	kunit_activate_static_stub(test, apf_put_user_notpresent,
 				   fake_put_user_notpresent);
-	kunit_activate_static_stub(test, apf_put_user_ready, fake_put_user_ready);
-	kunit_activate_static_stub(test, apf_pageready_slot_free,
-				   fake_pageready_slot_free);
+	kunit_activate_static_stub(test, kvm_async_pf_put_ready, fake_put_ready);
+	kunit_activate_static_stub(test, kvm_async_pf_ready_slot_free,
+				   fake_ready_slot_free);
 	kunit_activate_static_stub(test, kvm_apf_x86_area_init, fake_area_init);
 	kunit_activate_static_stub(test, apf_inject_not_present,
 				   fake_inject_not_present);
