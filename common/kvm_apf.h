@@ -42,6 +42,10 @@
  *   when it disables it, kvm_clear_async_pf_completion_queue(); when queued
  *   faults cannot be delivered as they are but async PF stays on,
  *   kvm_apf_flush();
+ * - where its guest ABI has the shared area (struct kvm_apf_shared, in
+ *   <uapi/linux/kvm_para.h>), writes "page ready" with
+ *   kvm_async_pf_put_ready() and tests its slot with
+ *   kvm_async_pf_ready_slot_free() (x86, arm64);
  * - sets @report_errors in struct kvm_apf_vcpu when the guest opted in to
  *   "page ready" with an error status, and the VMM allowed it
  *   (kvm_apf_guest_error_allowed()).
