@@ -20,22 +20,27 @@ log=$OUT/selftests.log
 # does not match, so a changed header would not rebuild our tests: always
 # rebuild them (seconds).
 rm -rf "$OUT/selftests/apf"
+# One status for all (set -e does not act inside a list ended by ||).
+# The uAPI headers: "headers" makes $KOUT/usr/include (headers_install
+# would only copy them onto themselves, with rsync).
+rc=0
+# shellcheck disable=SC2046
 {
 	make -C "$TREE" O="$KOUT" ARCH="$KARCH" ${CROSS:+CROSS_COMPILE=$CROSS} \
-		headers_install
-	# shellcheck disable=SC2046
+		headers &&
 	make -C "$TREE/tools/testing/selftests/kvm" -j"$JOBS" \
 		ARCH="$SRCARCH" ${CROSS:+CROSS_COMPILE=$CROSS} \
 		OUTPUT="$OUT/selftests" abs_objdir="$OUT/selftests" \
 		KHDR_INCLUDES="-isystem $KOUT/usr/include" \
 		LDFLAGS="-static -pthread" \
-		$(for p in $progs; do echo "$OUT/selftests/$p"; done)
-	mkdir -p "$OUT/selftests/harness"
+		$(for p in $progs; do echo "$OUT/selftests/$p"; done) &&
+	mkdir -p "$OUT/selftests/harness" &&
 	for p in $harness; do
 		${CROSS}gcc -static -O2 -Wall -o "$OUT/selftests/$p" \
-			"$REPO/tests/$p.c"
+			"$REPO/tests/$p.c" || rc=1
 	done
-} > "$log" 2>&1 || {
+} > "$log" 2>&1 || rc=1
+[ "$rc" = 0 ] || {
 	tail -n 30 "$log" >&2
 	echo "selftests: $ARCH_NAME build failed (log: $log)" >&2
 	exit 1

@@ -22,10 +22,6 @@
 
 #define APF_DELAY_US	20000
 
-struct apf_log apf_log;
-enum apf_mode apf_mode;
-bool apf_want_errors;
-
 static void guest_code(u64 gva, u64 pages, u64 page_size)
 {
 	u64 i;

@@ -37,10 +37,6 @@
 #define BENCH_SLOT	10
 #define BENCH_GPA	0x10000000ul
 
-struct apf_log apf_log;
-enum apf_mode apf_mode = APF_MODE_PARK;
-bool apf_want_errors;
-
 static u64 bench_work;		/* guest: units of compute done */
 static u64 bench_touched;	/* guest: pages touched */
 

@@ -116,7 +116,7 @@ static inline void expect_one_async_fault_per_page(struct __test_metadata *_meta
 		EXPECT_GT(apf_log.work_during[i], 0);
 		/* The guest touches the pages in order, first word first. */
 		EXPECT_EQ(apf_log.np_addr[i],
-			  APF_ARCH_FAULT_ADDR ? TEST_GPA + i * page_size : 0);
+			  apf_arch_fault_addr ? TEST_GPA + i * page_size : 0);
 	}
 	if (vcpu_stat(vcpu, "apf_not_present", &stat)) {
 		EXPECT_EQ(stat, apf_log.not_present);

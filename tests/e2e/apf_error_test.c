@@ -42,10 +42,6 @@
 #define STAGE_ARMED	1	/* about to touch the page */
 #define STAGE_READ	2	/* the access completed: value */
 
-struct apf_log apf_log;
-enum apf_mode apf_mode;
-bool apf_want_errors;
-
 static void guest_touch(u64 gva, u64 use_apf)
 {
 	u64 v;
@@ -390,7 +386,7 @@ TEST(async_error_status)
 	EXPECT_EQ(uc.args[1], apf_log.np_token[apf_log.not_present - 1]);
 	/* What a guest names in its SIGBUS, where the host reports it. */
 	EXPECT_EQ(apf_log.np_addr[apf_log.not_present - 1],
-		  APF_ARCH_FAULT_ADDR ? t.bad_gpa : 0);
+		  apf_arch_fault_addr ? t.bad_gpa : 0);
 	EXPECT_EQ(apf_log.errors, 1);
 	for (i = 0; i < apf_log.ready; i++)
 		if (apf_log.ready_token[i] == uc.args[1])
@@ -489,13 +485,13 @@ TEST(error_status_consent_revoked)
 	expect_stage(_metadata, &t, 1, true);		/* opted in */
 	ASSERT_EQ(enable_cap(t.vm, 0, 0, 0), 0);	/* consent revoked */
 	en = apf_vmm_get_enable(t.vcpu);
-	EXPECT_TRUE(en & APF_EN_ERROR_STATUS);
+	EXPECT_TRUE(en & apf_arch_en_error_status);
 	EXPECT_EQ(apf_vmm_set_enable(t.vcpu, en), 0);	/* its own value */
 	EXPECT_EQ(apf_vmm_get_enable(t.vcpu), en);
 	expect_stage(_metadata, &t, 2, true);		/* still in force */
-	EXPECT_EQ(apf_vmm_set_enable(t.vcpu, en & ~APF_EN_ERROR_STATUS), 0);
+	EXPECT_EQ(apf_vmm_set_enable(t.vcpu, en & ~apf_arch_en_error_status), 0);
 	EXPECT_EQ(apf_vmm_set_enable(t.vcpu, en), -EINVAL);	/* new opt-in */
-	EXPECT_EQ(apf_vmm_get_enable(t.vcpu), en & ~APF_EN_ERROR_STATUS);
+	EXPECT_EQ(apf_vmm_get_enable(t.vcpu), en & ~apf_arch_en_error_status);
 	expect_stage(_metadata, &t, 3, false);		/* refused */
 	expect_done(_metadata, &t);
 	kvm_vm_free(t.vm);

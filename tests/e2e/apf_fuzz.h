@@ -54,8 +54,13 @@ static inline u64 fz_value(u64 *s)
 	}
 }
 
-static unsigned long long fz_seed;
-static unsigned long long fz_inputs = FUZZ_DEFAULT_INPUTS;
+/*
+ * The seed and the inputs to make (-s, -n), and the inputs done so far (the
+ * host's count): defined by each fuzzer, read by its arch half's FZ_ASSERT.
+ */
+extern unsigned long long fz_seed;
+extern unsigned long long fz_inputs;
+extern u64 fz_done;
 
 /* -s SEED (default: the time), -n INPUTS; prints the seed first. */
 static inline void fz_parse_args(int argc, char *argv[])
@@ -90,7 +95,5 @@ static inline void fz_parse_args(int argc, char *argv[])
 #define FZ_ASSERT(cond, fmt, ...)						\
 	TEST_ASSERT(cond, "seed=%llu input=%llu: " fmt, fz_seed,		\
 		    (unsigned long long)fz_done, ##__VA_ARGS__)
-
-static u64 fz_done;	/* inputs done so far (the host's count) */
 
 #endif /* APF_FUZZ_H */

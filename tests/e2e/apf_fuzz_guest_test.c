@@ -29,7 +29,7 @@
  * random (KVM_ENABLE_CAP) and drops the delayed pages so they fault again.
  *
  * -s SEED replays a run's inputs; -n INPUTS (default 10^5) how many.  One
- * source for every arch; the arch's calls are in ARCH/apf_fuzz_guest_arch.h.
+ * source for every arch; the arch's calls are in ARCH/apf_fuzz_guest_arch.c.
  */
 #include <sys/mman.h>
 #include <linux/kvm.h>
@@ -40,6 +40,7 @@
 #include "userfaultfd_util.h"
 #include "apf_util.h"
 #include "apf_fuzz.h"
+#include "apf_fuzz_guest_arch.h"
 
 #define TEST_SLOT	10
 #define TEST_GPA	0x10000000ul
@@ -47,7 +48,6 @@
 #define DELAY_US	1000
 /* Inputs between two host checks. */
 #define BATCH		2000
-#define FZ_RING		64
 /* Polls of a parked fault before the guest calls it a hang (seconds). */
 #define FZ_PARK_POLLS	BIT_ULL(26)
 /* Inputs made while one fault is in flight, at most. */
@@ -59,44 +59,16 @@ static inline u64 pattern(u64 gpa)
 	return gpa ^ 0x6170662d64617461ull;	/* "apf-data" */
 }
 
-struct fz_arch;
-
-/* The guest's view, shared with the host (sync_global_*). */
-struct fz_state {
-	u64 rng;		/* the guest's PRNG */
-	u64 inputs;		/* inputs made */
-	u64 target;		/* inputs to make */
-	u64 batch_end;		/* sync with the host at this many */
-	u64 vmm_errors;		/* the VMM allowed error status (host sets) */
-	u64 np;			/* "not present" received */
-	u64 ready;		/* "page ready" received, wake-alls too */
-	u64 wake_all;
-	u64 spurious;		/* "page ready" interrupts with token 0 */
-	u64 drops;		/* the guest disabled with faults in flight */
-	u64 touches;
-	u64 rejected;		/* inputs the ABI rejected, as predicted */
-	u64 parked_inputs;	/* inputs made while a fault was in flight */
-	u64 parked;		/* token waited for, 0 if none */
-	u64 woken;		/* its "page ready" came */
-	u32 ring[FZ_RING];	/* the last "not present" tokens */
-	u8 readied[FZ_RING];
-};
-
-static struct fz_state fz;
+/* The guest's view, shared with the host (apf_fuzz_guest_arch.h). */
+struct fz_state fz;
 static u64 page_size_g;
 
-static void fz_count(bool accepted);
-static void fz_spurious(void);
-static void fz_ready(u32 token, u32 status);
-static void fz_parked(u32 token);
+/* apf_fuzz.h's */
+unsigned long long fz_seed;
+unsigned long long fz_inputs = FUZZ_DEFAULT_INPUTS;
+u64 fz_done;
 
-#if defined(__x86_64__)
-#include "x86_64/apf_fuzz_guest_arch.h"
-#else
-#include "aarch64/apf_fuzz_guest_arch.h"
-#endif
-
-static void fz_count(bool accepted)
+void fz_count(bool accepted)
 {
 	fz.inputs++;
 	fz.rejected += !accepted;
@@ -105,7 +77,7 @@ static void fz_count(bool accepted)
 }
 
 /* A "page ready" interrupt with nothing in the area. */
-static void fz_spurious(void)
+void fz_spurious(void)
 {
 	fz.spurious++;
 	__GUEST_ASSERT(fz.spurious < 1000000 + 4 * fz.ready,
@@ -114,7 +86,7 @@ static void fz_spurious(void)
 }
 
 /* A "page ready" for @token (from the interrupt, or found by polling). */
-static void fz_ready(u32 token, u32 status)
+void fz_ready(u32 token, u32 status)
 {
 	u64 i;
 
@@ -168,7 +140,7 @@ static void fz_op(bool parked)
  * "Not present" for @token: wait for its "page ready" making random calls,
  * or stop waiting when a wake-all came or the guest dropped its faults.
  */
-static void fz_parked(u32 token)
+void fz_parked(u32 token)
 {
 	u64 drops = fz.drops, wake_all = fz.wake_all;
 	u64 i = fz.np % FZ_RING, polls = 0, ops = 0;
@@ -194,7 +166,7 @@ static void fz_parked(u32 token)
 		}
 		__GUEST_ASSERT(++polls < FZ_PARK_POLLS,
 			       "no page ready for %#x: %s %#lx, area token %#x, %lu ready, %lu wake-all",
-			       token, FZ_ARCH_WORD, FZ_ARCH_STATE, fz_arch_token(),
+			       token, fz_arch_word(), fz_arch_state(), fz_arch_token(),
 			       fz.ready, fz.wake_all);
 	}
 	fz_irq_disable();

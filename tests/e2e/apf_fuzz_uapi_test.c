@@ -21,7 +21,7 @@
  *   MSR_KVM_ASYNC_PF_EN, _INT, _ACK; arm64 KVM_GET_ONE_REG of every
  *   register KVM_GET_REG_LIST names, KVM_SET_ONE_REG of each with its own
  *   value, random values for every async PF register and the vendor-hyp
- *   bitmap that hides them (ARCH/apf_fuzz_uapi_arch.h).
+ *   bitmap that hides them (ARCH/apf_fuzz_uapi_arch.c).
  * Oracles: each call's result is what the uAPI (Documentation/virt/kvm/apf/
  * api.rst) prescribes; a rejected call leaves what the test can read back
  * unchanged; KVM_APF_COMPLETE of a failure just held is accepted and of a
@@ -40,42 +40,26 @@
 #include "ucall_common.h"
 #include "apf_util.h"
 #include "apf_fuzz.h"
+#include "apf_fuzz_uapi_arch.h"
 
 #define TEST_SLOT	10
 #define TEST_GPA	0x10000000ul
-#define TEST_PAGES	4
 #define MMIO_VAL	0x6d6d696f6d6d696full	/* "mmiommio" */
 
-/* The guest's side, shared with the host. */
-static u64 g_np;		/* "not present"s taken */
-static u64 g_area;		/* guest virtual address of the area, or 0 */
-static u64 g_ready;		/* "page ready"s taken */
+/* The guest's side, shared with the host (apf_fuzz_uapi_arch.h). */
+u64 g_np;
+u64 g_area;
+u64 g_ready;
 
-static u64 rng;			/* the host's PRNG */
+u64 rng;			/* the host's PRNG */
 
 /* The host's model of what the test can see. */
-static struct {
-	struct kvm_vm *vm;
-	struct kvm_vcpu *vcpu;
-	u64 ps;
-	int features;
-	u64 cap;		/* KVM_CAP_APF_FEATURES_ENABLED */
-	bool slot;		/* the test slot exists */
-	u64 trunc;		/* pages from here on are truncated */
-	u64 val[TEST_PAGES];	/* what each page holds */
-	u64 gpos;		/* the page the guest reads next */
-	bool mmio;		/* the guest's read was an MMIO exit */
-	u32 held;		/* the failure KVM holds (exited with), 0 if none */
-	u32 tokens[256];	/* tokens exits named */
-	u64 ntokens;
-	u64 exits, runs, syncs, mmios, completes;
-} m;
+struct fzu_model m;
 
-#if defined(__x86_64__)
-#include "x86_64/apf_fuzz_uapi_arch.h"
-#else
-#include "aarch64/apf_fuzz_uapi_arch.h"
-#endif
+/* apf_fuzz.h's */
+unsigned long long fz_seed;
+unsigned long long fz_inputs = FUZZ_DEFAULT_INPUTS;
+u64 fz_done;
 
 static void guest_code(u64 pages, u64 page_size)
 {

@@ -28,10 +28,6 @@
 
 #define ROUNDS	100
 
-struct apf_log apf_log;
-enum apf_mode apf_mode;
-bool apf_want_errors;
-
 /*
  * Loaded in this order, removed in the reverse one but for the first:
  * irqbypass, which KVM uses, is loaded once and stays.

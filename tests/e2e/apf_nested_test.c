@@ -13,19 +13,18 @@
  */
 #include "kvm_util.h"
 #include "processor.h"
+#include "apic.h"
 #include "svm_util.h"
 #include "ucall_common.h"
 #include "kselftest_harness.h"
 #include "apf_guest.h"
 #include "apf_util.h"
 #include "apf_delayed_mem.h"
+#include "x86_64/apf_x86.h"
 
 #define APF_DELAY_US	20000
 #define L2_STACK_WORDS	256
 
-struct apf_log apf_log;
-enum apf_mode apf_mode;
-bool apf_want_errors;
 static u64 l2_bad_reads;
 
 static void l2_code(void)

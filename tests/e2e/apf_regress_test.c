@@ -56,15 +56,7 @@
 #include "apf_util.h"
 #include "apf_delayed_mem.h"
 
-#if defined(__x86_64__)
-#include "x86_64/apf_regress_arch.h"
-#else
-#include "aarch64/apf_regress_arch.h"
-#endif
-
-struct apf_log apf_log;
-enum apf_mode apf_mode;
-bool apf_want_errors;
+#include "apf_regress_arch.h"
 
 /* Generous: the guest runs nested under QEMU's TCG. */
 #define BOUND_S		60
@@ -170,18 +162,24 @@ static void regress_vm_free(struct regress_vm *t)
 }
 
 /*
- * A counter of this layer, or @none where the kernel has no such counter
- * (the unmodified base kernel, on which these tests run as well).
- */
-/*
- * No state: a fixture only for TEST_F_TIMEOUT, as the harness' default of 30
- * s per test would end a test before its own bound (BOUND_S) reports.
+ * No state: a fixture for TEST_F_TIMEOUT, as the harness' default of 30 s
+ * per test would end a test before its own bound (BOUND_S) reports, and for
+ * every test's preamble: each needs async PF on this arch.
  */
 FIXTURE(apf_regress) {};
-FIXTURE_SETUP(apf_regress) {}
+FIXTURE_SETUP(apf_regress)
+{
+	if (apf_arch_unsupported())
+		SKIP(return, "%s", apf_arch_unsupported());
+}
+
 FIXTURE_TEARDOWN(apf_regress) {}
 #define TEST_TIMEOUT_S	300
 
+/*
+ * A counter of this layer, or @none where the kernel has no such counter
+ * (the unmodified base kernel, on which these tests run as well).
+ */
 static u64 regress_stat(struct kvm_vcpu *vcpu, const char *name, u64 none)
 {
 	u64 v;
@@ -206,8 +204,6 @@ TEST_F_TIMEOUT(apf_regress, regress_2017_df_nested_not_present, TEST_TIMEOUT_S)
 	struct ucall uc;
 	u64 stack_top, data;
 
-	if (apf_arch_unsupported())
-		SKIP(return, "%s", apf_arch_unsupported());
 	regress_vm_create(&t, guest_stack_fault, APF_MODE_PARK, DELAY_US);
 	/* The stack: the top of late page 1; the data: late page 4. */
 	stack_top = TEST_GPA + 2 * page_size;
@@ -220,7 +216,7 @@ TEST_F_TIMEOUT(apf_regress, regress_2017_df_nested_not_present, TEST_TIMEOUT_S)
 	/* One "not present", the data's: the stack's fault was synchronous. */
 	ASSERT_EQ(apf_log.not_present, 1);
 	EXPECT_EQ(apf_log_readied(apf_log.np_token[0]), 1);
-	EXPECT_EQ(apf_log.np_addr[0], APF_ARCH_FAULT_ADDR ? data : 0);
+	EXPECT_EQ(apf_log.np_addr[0], apf_arch_fault_addr ? data : 0);
 	EXPECT_EQ(regress_stat(t.vcpu, "apf_not_present", 1), 1);
 	EXPECT_EQ(uffd_served, 2);
 	TH_LOG("outcome: stack page late: 1 not present (token %#x), readied %lu, %d pages served",
@@ -248,8 +244,6 @@ TEST_F_TIMEOUT(apf_regress, regress_2020_cr2_nmi_clobber, TEST_TIMEOUT_S)
 	u64 data, nmi_page;
 	u32 token;
 
-	if (apf_arch_unsupported())
-		SKIP(return, "%s", apf_arch_unsupported());
 	regress_vm_create(&t, guest_load, APF_MODE_PARK, DELAY_US);
 	data = TEST_GPA + 3 * page_size;
 	nmi_page = TEST_GPA + 5 * page_size;
@@ -289,8 +283,6 @@ TEST_F_TIMEOUT(apf_regress, regress_2025_smm_queue_drop, TEST_TIMEOUT_S)
 	u64 data;
 	u32 token;
 
-	if (apf_arch_unsupported())
-		SKIP(return, "%s", apf_arch_unsupported());
 	if (!kvm_has_cap(KVM_CAP_X86_SMM))
 		SKIP(return, "KVM has no SMM (KVM_CAP_X86_SMM)");
 	/* Late enough that the fault is still in flight through SMM. */
@@ -384,8 +376,6 @@ TEST_F_TIMEOUT(apf_regress, regress_unresolvable_fault_no_loop, TEST_TIMEOUT_S)
 	struct ucall uc;
 	int i, r;
 
-	if (apf_arch_unsupported())
-		SKIP(return, "%s", apf_arch_unsupported());
 	bad_vm_create(&b, false);
 	vm = b.vm;
 	vcpu = b.vcpu;
@@ -442,8 +432,6 @@ TEST_F_TIMEOUT(apf_regress, regress_error_status_ignored_no_loop, TEST_TIMEOUT_S
 	int errors, r;
 	off_t bad_off;
 
-	if (apf_arch_unsupported())
-		SKIP(return, "%s", apf_arch_unsupported());
 	if (!(kvm_check_cap(KVM_CAP_APF_FEATURES) & KVM_APF_FEATURE_GUEST_ERROR))
 		SKIP(return, "no KVM_APF_FEATURE_GUEST_ERROR");
 	bad_vm_create(&b, true);

@@ -42,10 +42,6 @@
  */
 #define EXITS_PER_PAGE	25
 
-struct apf_log apf_log;
-enum apf_mode apf_mode;
-bool apf_want_errors;
-
 static void guest_touch(u64 gva, u64 first, u64 last, u64 page_size)
 {
 	u64 i;

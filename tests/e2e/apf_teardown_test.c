@@ -28,10 +28,6 @@
 #include "apf_util.h"
 #include "apf_teardown.h"
 
-struct apf_log apf_log;
-enum apf_mode apf_mode;
-bool apf_want_errors;
-
 static void run_rounds(struct __test_metadata *_metadata, int rounds,
 		       const enum state *states, int nstates)
 {

@@ -5,6 +5,8 @@
  * masked, x0-x3 = event, arg, interrupted PC and PSTATE; @handler is called
  * with them, x18-x30 and SP are kept as SDEI requires, then EVENT_COMPLETE
  * (0xc4000025) resumes the interrupted context.
+ * arm64 only, no x86 twin: x86 takes "not present" as an exception, through
+ * the selftests library's own handlers.
  */
 #ifndef APF_SDEI_ENTRY_H
 #define APF_SDEI_ENTRY_H

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only */
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * x86 part of apf_fuzz_guest_test: random writes and reads of
  * MSR_KVM_ASYNC_PF_EN, _INT and _ACK, each checked against the ABI's rules
@@ -12,12 +12,15 @@
  *   nothing in the host checks it);
  * - ACK: any value; reads 0.
  * The "page ready" handler is on every vector from 32, so that the vector
- * can move at any time.  Included by apf_fuzz_guest_test.c only.
+ * can move at any time.
  */
 #include <linux/kvm_para.h>
 
+#include "kvm_util.h"
 #include "apic.h"
 #include "processor.h"
+#include "apf_fuzz.h"
+#include "apf_fuzz_guest_arch.h"
 
 #define FZ_VECTOR	0xf3
 #define FZ_EN_ON	(KVM_ASYNC_PF_ENABLED | KVM_ASYNC_PF_DELIVERY_AS_INT)
@@ -50,20 +53,27 @@ static inline bool fz_in_area_page(u64 gpa)
 }
 
 /* For a hang report: the enable word and the token in the area. */
-#define FZ_ARCH_WORD	"EN"
-#define FZ_ARCH_STATE	fza.en
+const char *fz_arch_word(void)
+{
+	return "EN";
+}
 
-static inline u32 fz_arch_token(void)
+u64 fz_arch_state(void)
+{
+	return fza.en;
+}
+
+u32 fz_arch_token(void)
 {
 	return fz_cur ? READ_ONCE(fz_cur->token) : 0;
 }
 
-static inline void fz_irq_enable(void)
+void fz_irq_enable(void)
 {
 	asm volatile("sti");
 }
 
-static inline void fz_irq_disable(void)
+void fz_irq_disable(void)
 {
 	asm volatile("cli");
 }
@@ -150,7 +160,7 @@ static void fz_write_int(u64 val)
 	fz_count(ok);
 }
 
-static void fz_arch_op(bool parked)
+void fz_arch_op(bool parked)
 {
 	u64 v;
 
@@ -189,7 +199,7 @@ static void fz_arch_op(bool parked)
 }
 
 /* A working configuration, as a Linux guest sets it up. */
-static void fz_arch_setup(void)
+void fz_arch_setup(void)
 {
 	u64 err = READ_ONCE(fz.vmm_errors) && fz_below(&fz.rng, 2) ?
 		  KVM_ASYNC_PF_ERROR_STATUS : 0;
@@ -225,7 +235,7 @@ static void fz_ready_irq(struct ex_regs *regs)
 }
 
 /* A "page ready" whose interrupt has not come (yet). */
-static void fz_arch_poll(void)
+void fz_arch_poll(void)
 {
 	struct kvm_apf_shared *a = (void *)fz_cur;
 
@@ -257,14 +267,14 @@ static void fz_not_present(struct ex_regs *regs)
  * for the "page ready" slot the guest cannot empty, as upstream's would.
  * Every later INT write is a vector from 32 or rejected.
  */
-static void fz_arch_guest_init(void)
+void fz_arch_guest_init(void)
 {
 	x2apic_enable();
 	fz_write_int(FZ_VECTOR);
 	fz_irq_enable();
 }
 
-static inline const char *fz_arch_unsupported(void)
+const char *fz_arch_unsupported(void)
 {
 	const struct kvm_cpuid_entry2 *e = get_cpuid_entry(kvm_get_supported_cpuid(),
 							   KVM_CPUID_FEATURES, 0);
@@ -274,7 +284,7 @@ static inline const char *fz_arch_unsupported(void)
 	return NULL;
 }
 
-static void fz_arch_vm_setup(struct kvm_vm *vm)
+void fz_arch_vm_setup(struct kvm_vm *vm)
 {
 	int v;
 
@@ -287,7 +297,7 @@ static void fz_arch_vm_setup(struct kvm_vm *vm)
 }
 
 /* KVM's MSRs are what the guest's model says. */
-static void fz_arch_host_check(struct kvm_vcpu *vcpu)
+void fz_arch_host_check(struct kvm_vcpu *vcpu)
 {
 	u64 en = vcpu_get_msr(vcpu, MSR_KVM_ASYNC_PF_EN);
 	u64 intv = vcpu_get_msr(vcpu, MSR_KVM_ASYNC_PF_INT);

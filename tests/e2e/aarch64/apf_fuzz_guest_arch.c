@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only */
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * arm64 part of apf_fuzz_guest_test: random async PF SMCCC calls
  * (ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID with INFO, ENABLE, ACK and unknown
@@ -19,16 +19,18 @@
  * entry point would only crash the guest); the handler checks the argument
  * it was registered with.  EVENT_COMPLETE(_AND_RESUME) is made at random
  * only outside the handler, where it must be DENIED.
- * Included by apf_fuzz_guest_test.c only.
  */
 #include <linux/arm-smccc.h>
 #include <linux/arm_sdei.h>
 #include <linux/kvm.h>
 #include <linux/kvm_para.h>
 
+#include "kvm_util.h"
 #include "gic.h"
 #include "processor.h"
 #include "vgic.h"
+#include "apf_fuzz.h"
+#include "apf_fuzz_guest_arch.h"
 #include "apf_sdei_entry.h"
 
 #define FZ_EV		KVM_APF_ARM64_SDEI_EVENT
@@ -53,24 +55,30 @@ struct fz_arch {
 static struct fz_arch fza;
 static struct kvm_apf_shared *fz_cur;	/* the area enabled last */
 
-void fz_sdei_handler(u64 event, u64 arg, u64 pc, u64 pstate);
 APF_SDEI_ENTRY(fz_sdei_entry, fz_sdei_handler);
 
 /* For a hang report: the enable word, the SDEI state, the area's token. */
-#define FZ_ARCH_WORD	"CTRL, SDEI state"
-#define FZ_ARCH_STATE	(fza.ctrl << 8 | fza.state)
+const char *fz_arch_word(void)
+{
+	return "CTRL, SDEI state";
+}
 
-static inline u32 fz_arch_token(void)
+u64 fz_arch_state(void)
+{
+	return fza.ctrl << 8 | fza.state;
+}
+
+u32 fz_arch_token(void)
 {
 	return fz_cur ? READ_ONCE(fz_cur->token) : 0;
 }
 
-static inline void fz_irq_enable(void)
+void fz_irq_enable(void)
 {
 	local_irq_enable();
 }
 
-static inline void fz_irq_disable(void)
+void fz_irq_disable(void)
 {
 	local_irq_disable();
 }
@@ -311,7 +319,7 @@ static void fz_info(void)
 	fz_count(true);
 }
 
-static void fz_arch_op(bool parked)
+void fz_arch_op(bool parked)
 {
 	u64 sub, r;
 
@@ -347,7 +355,7 @@ static void fz_arch_op(bool parked)
 }
 
 /* A working configuration, as a Linux guest sets it up. */
-static void fz_arch_setup(void)
+void fz_arch_setup(void)
 {
 	u64 err = READ_ONCE(fz.vmm_errors) && fz_below(&fz.rng, 2) ?
 		  KVM_APF_ARM64_ERROR_STATUS : 0;
@@ -395,7 +403,7 @@ static void fz_irq(struct ex_regs *regs)
 	gic_set_eoi(intid);
 }
 
-static void fz_arch_poll(void)
+void fz_arch_poll(void)
 {
 	struct kvm_apf_shared *a = fz_cur;
 
@@ -428,21 +436,21 @@ void fz_sdei_handler(u64 event, u64 arg, u64 pc, u64 pstate)
 		fz_unregister();
 }
 
-static void fz_arch_guest_init(void)
+void fz_arch_guest_init(void)
 {
 	gic_init(GIC_V3, 1);
 	gic_irq_enable(FZ_PPI);
 	fz_irq_enable();
 }
 
-static inline const char *fz_arch_unsupported(void)
+const char *fz_arch_unsupported(void)
 {
 	if (!(kvm_check_cap(KVM_CAP_APF_FEATURES) & KVM_APF_FEATURE_ASYNC_PF))
 		return "KVM does not offer async PF (KVM_CAP_APF_FEATURES)";
 	return NULL;
 }
 
-static void fz_arch_vm_setup(struct kvm_vm *vm)
+void fz_arch_vm_setup(struct kvm_vm *vm)
 {
 	struct kvm_vcpu *vcpu;
 
@@ -457,7 +465,7 @@ static void fz_arch_vm_setup(struct kvm_vm *vm)
 }
 
 /* KVM's registers are what the guest's model says. */
-static void fz_arch_host_check(struct kvm_vcpu *vcpu)
+void fz_arch_host_check(struct kvm_vcpu *vcpu)
 {
 	u64 ctrl, state, ep, arg;
 

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only */
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * arm64 part of apf_fuzz_uapi_test: KVM_GET_ONE_REG and KVM_SET_ONE_REG on
  * every register KVM_GET_REG_LIST names (each set to its own value must be
@@ -18,14 +18,17 @@
  * handler is due to run (delivered, not completed), its saved context,
  * state and entry point are left alone: the VMM would break its own guest.
  * Before each KVM_RUN the entry point is the guest's real handler.
- * Included by apf_fuzz_uapi_test.c only.
  */
 #include <linux/arm-smccc.h>
 #include <linux/arm_sdei.h>
 #include <linux/kvm.h>
 #include <linux/kvm_para.h>
 
+#include "kvm_util.h"
+#include "processor.h"
 #include "vgic.h"
+#include "apf_fuzz.h"
+#include "apf_fuzz_uapi_arch.h"
 #include "apf_sdei_entry.h"
 
 #define FZU_REG_MAX	1024
@@ -50,12 +53,12 @@ void fzu_sdei_handler(void)
 	g_np++;
 }
 
-static void fzu_guest_init(void)
+void fzu_guest_init(void)
 {
 }
 
 /* Interrupts stay masked: "page ready" is taken from the area. */
-static void fzu_guest_poll(void)
+void fzu_guest_poll(void)
 {
 	struct kvm_apf_shared *a = (void *)READ_ONCE(g_area);
 	struct arm_smccc_res res;
@@ -136,7 +139,7 @@ static u64 *fzu_model(u64 id)
 }
 
 /* Read back every register the model knows. */
-static void fzu_arch_check(struct kvm_vcpu *vcpu)
+void fzu_arch_check(struct kvm_vcpu *vcpu)
 {
 	static const u64 apf[] = {
 		KVM_REG_ARM_APF_CTRL, KVM_REG_ARM_APF_PPI, KVM_REG_ARM_APF_SDEI_EP,
@@ -175,7 +178,7 @@ static void fzu_resync(struct kvm_vcpu *vcpu)
 		vcpu_get_reg(vcpu, KVM_REG_ARM_APF_SDEI_CTX(i), &fa.ctx[i]);
 }
 
-static void fzu_arch_vm_setup(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+void fzu_arch_vm_setup(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 {
 	fa.area_gva = vm_vaddr_alloc_page(vm);
 	fa.area_gpa = addr_gva2gpa(vm, fa.area_gva);
@@ -366,7 +369,7 @@ static void fzu_listed(struct kvm_vcpu *vcpu, bool write)
 	fa.identity++;
 }
 
-static void fzu_arch_op(struct kvm_vcpu *vcpu)
+void fzu_arch_op(struct kvm_vcpu *vcpu)
 {
 	switch (fz_below(&rng, 8)) {
 	case 0:
@@ -383,7 +386,7 @@ static void fzu_arch_op(struct kvm_vcpu *vcpu)
 }
 
 /* The guest's SDEI entry point is its handler when KVM may enter it. */
-static void fzu_arch_before_run(struct kvm_vcpu *vcpu)
+void fzu_arch_before_run(struct kvm_vcpu *vcpu)
 {
 	u64 ep = (u64)fzu_sdei_entry;
 
@@ -393,7 +396,7 @@ static void fzu_arch_before_run(struct kvm_vcpu *vcpu)
 	}
 }
 
-static void fzu_arch_ran(struct kvm_vcpu *vcpu)
+void fzu_arch_ran(struct kvm_vcpu *vcpu)
 {
 	u64 s;
 
@@ -405,7 +408,7 @@ static void fzu_arch_ran(struct kvm_vcpu *vcpu)
 		  s);
 }
 
-static void fzu_arch_report(void)
+void fzu_arch_report(void)
 {
 	printf("# %lu registers listed, GET_ONE_REG %lu, own value set %lu\n",
 	       fa.nids, fa.gets, fa.identity);

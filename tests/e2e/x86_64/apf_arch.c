@@ -1,37 +1,28 @@
-/* SPDX-License-Identifier: GPL-2.0-only */
+// SPDX-License-Identifier: GPL-2.0-only
 /*
- * x86 guest side of async PF, as a Linux guest speaks it: the shared area
- * and vector through MSR_KVM_ASYNC_PF_EN/_INT, "not present" as a #PF with
- * the token in CR2 and the reason in the shared area, "page ready" as an
- * interrupt with the token in the shared area, acknowledged through
- * MSR_KVM_ASYNC_PF_ACK.  Included by the common apf_guest.h only.
+ * x86 guest side of async PF (apf_arch.h), as a Linux guest speaks it: the
+ * shared area and vector through MSR_KVM_ASYNC_PF_EN/_INT, "not present"
+ * as a #PF with the token in CR2 and the reason in the shared area, "page
+ * ready" as an interrupt with the token in the shared area, acknowledged
+ * through MSR_KVM_ASYNC_PF_ACK.
  */
 #include <linux/kvm_para.h>
 
+#include "kvm_util.h"
 #include "apic.h"
 #include "processor.h"
 #include "ucall_common.h"
+#include "apf_guest.h"
+#include "apf_x86.h"
 
-#define APF_VECTOR	0xf3	/* what Linux guests use */
 /* CR2 holds the token: the host does not name the faulting address. */
-#define APF_ARCH_FAULT_ADDR	0
+const bool apf_arch_fault_addr;
+const u64 apf_arch_en_error_status = KVM_ASYNC_PF_ERROR_STATUS;
 
-static struct kvm_vcpu_pv_apf_data *apf_area;	/* guest virtual */
-static u64 apf_area_gpa;
+struct kvm_vcpu_pv_apf_data *apf_area;	/* guest virtual */
+u64 apf_area_gpa;
 
-static inline u64 apf_read_cr2(void)
-{
-	u64 cr2;
-
-	asm volatile("mov %%cr2, %0" : "=r"(cr2));
-	return cr2;
-}
-
-/* A ring-0 test guest needs SEND_ALWAYS; Linux runs tasks in ring 3. */
-#define APF_EN_BITS	(KVM_ASYNC_PF_ENABLED | KVM_ASYNC_PF_SEND_ALWAYS | \
-			 KVM_ASYNC_PF_DELIVERY_AS_INT)
-
-static inline void guest_apf_enable(void)
+void guest_apf_enable(void)
 {
 	x2apic_enable();
 	wrmsr(MSR_KVM_ASYNC_PF_INT, APF_VECTOR);
@@ -42,7 +33,7 @@ static inline void guest_apf_enable(void)
 }
 
 /* Write MSR_KVM_ASYNC_PF_EN; on #GP, check that nothing changed. */
-static inline bool guest_apf_try_enable(u64 val)
+static bool guest_apf_try_enable(u64 val)
 {
 	u64 before = rdmsr(MSR_KVM_ASYNC_PF_EN);
 
@@ -52,14 +43,14 @@ static inline bool guest_apf_try_enable(u64 val)
 	return false;
 }
 
-static inline bool guest_apf_try_enable_errors(void)
+bool guest_apf_try_enable_errors(void)
 {
 	wrmsr(MSR_KVM_ASYNC_PF_INT, APF_VECTOR);
 	return guest_apf_try_enable(apf_area_gpa | APF_EN_BITS |
 				    KVM_ASYNC_PF_ERROR_STATUS);
 }
 
-static inline u64 guest_apf_bad_enables(void)
+u64 guest_apf_bad_enables(void)
 {
 	u64 bad[] = {
 		/* bit 5 is still reserved */
@@ -77,22 +68,22 @@ static inline u64 guest_apf_bad_enables(void)
 	return accepted;
 }
 
-static inline void guest_irq_enable(void)
+void guest_irq_enable(void)
 {
 	asm volatile("sti");
 }
 
-static inline void guest_irq_disable(void)
+void guest_irq_disable(void)
 {
 	asm volatile("cli");
 }
 
-static inline void guest_apf_disable(void)
+void guest_apf_disable(void)
 {
 	wrmsr(MSR_KVM_ASYNC_PF_EN, 0);
 }
 
-static void guest_apf_not_present(struct ex_regs *regs)
+void guest_apf_not_present(struct ex_regs *regs)
 {
 	u32 reason = READ_ONCE(apf_area->flags);
 
@@ -123,7 +114,7 @@ static void guest_apf_ready(struct ex_regs *regs)
 static bool apf_lapic_off;
 
 /* The 2021 report: a guest whose LAPIC is software-disabled (SVR). */
-static inline void guest_ready_mask(bool mask)
+void guest_ready_mask(bool mask)
 {
 	u64 svr = x2apic_read_reg(APIC_SPIV);
 
@@ -142,7 +133,7 @@ static inline void guest_ready_mask(bool mask)
  * (and was consumed on entry) before it, as when the vCPU thread is
  * descheduled between "not present" and the HLT: spin a while instead.
  */
-static inline void guest_apf_idle(void)
+void guest_apf_idle(void)
 {
 	u64 end;
 
@@ -154,12 +145,12 @@ static inline void guest_apf_idle(void)
 	asm volatile("sti; hlt; cli" ::: "memory");
 }
 
-static inline void guest_apf_reenable(void)
+void guest_apf_reenable(void)
 {
 	wrmsr(MSR_KVM_ASYNC_PF_EN, apf_area_gpa | APF_EN_BITS);
 }
 
-static inline const char *apf_arch_unsupported(void)
+const char *apf_arch_unsupported(void)
 {
 	const struct kvm_cpuid_entry2 *e = get_cpuid_entry(kvm_get_supported_cpuid(),
 							   KVM_CPUID_FEATURES, 0);
@@ -169,11 +160,12 @@ static inline const char *apf_arch_unsupported(void)
 	return NULL;
 }
 
-static inline void apf_arch_vm_setup(struct kvm_vm *vm)
+void apf_arch_vm_setup(struct kvm_vm *vm)
 {
-	sync_global_to_guest(vm, apf_want_errors);
-	vm_vaddr_t area = vm_vaddr_alloc_page(vm);
+	vm_vaddr_t area;
 
+	sync_global_to_guest(vm, apf_want_errors);
+	area = vm_vaddr_alloc_page(vm);
 	apf_area = (void *)area;
 	apf_area_gpa = addr_gva2gpa(vm, area);
 	sync_global_to_guest(vm, apf_area);
@@ -182,16 +174,12 @@ static inline void apf_arch_vm_setup(struct kvm_vm *vm)
 	vm_install_exception_handler(vm, APF_VECTOR, guest_apf_ready);
 }
 
-/* The VMM's view of the guest's enable word (migration saves and restores it). */
-#define APF_EN_ERROR_STATUS	KVM_ASYNC_PF_ERROR_STATUS
-
-static inline u64 apf_vmm_get_enable(struct kvm_vcpu *vcpu)
+u64 apf_vmm_get_enable(struct kvm_vcpu *vcpu)
 {
 	return vcpu_get_msr(vcpu, MSR_KVM_ASYNC_PF_EN);
 }
 
-/* 0, or -EINVAL if KVM refused the value (KVM_SET_MSRS set none). */
-static inline int apf_vmm_set_enable(struct kvm_vcpu *vcpu, u64 val)
+int apf_vmm_set_enable(struct kvm_vcpu *vcpu, u64 val)
 {
 	return _vcpu_set_msr(vcpu, MSR_KVM_ASYNC_PF_EN, val) == 1 ? 0 : -EINVAL;
 }

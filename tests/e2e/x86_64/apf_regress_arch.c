@@ -1,18 +1,21 @@
-/* SPDX-License-Identifier: GPL-2.0-only */
+// SPDX-License-Identifier: GPL-2.0-only
 /*
- * x86 parts of apf_regress_test.c: a load made on another stack, and the
- * guest and host halves of the two x86-only regressions (an NMI in the
- * window before the "not present" handler reads CR2 and the reason; an SMI
- * while a fault is in flight).  Included by apf_regress_test.c after
- * apf_guest.h.
+ * x86 parts of apf_regress_test.c (apf_regress_arch.h): a load made on
+ * another stack, and the guest and host halves of the two x86-only
+ * regressions (an NMI in the window before the "not present" handler reads
+ * CR2 and the reason; an SMI while a fault is in flight).
  */
+#include "kvm_util.h"
 #include "processor.h"
+#include "apf_guest.h"
+#include "apf_regress_arch.h"
+#include "apf_x86.h"
 
 /*
  * Guest: load the u64 at @gva with the stack pointer at @stack_top, so
  * that the "not present" #PF of the load is pushed onto that stack.
  */
-static inline u64 apf_touch_on_stack(u64 gva, u64 stack_top)
+u64 apf_touch_on_stack(u64 gva, u64 stack_top)
 {
 	u64 v;
 
@@ -26,12 +29,9 @@ static inline u64 apf_touch_on_stack(u64 gva, u64 stack_top)
 	return v;
 }
 
-/* GUEST_SYNC3(REGRESS_SYNC_PF_WINDOW, cr2, reason): in the #PF handler. */
-#define REGRESS_SYNC_PF_WINDOW	0xd1
-
 static u64 regress_nmi_gva;	/* the NMI handler loads from here */
-static u64 regress_nmis;
-static u64 regress_nmi_value;
+u64 regress_nmis;
+u64 regress_nmi_value;
 
 static void regress_nmi_handler(struct ex_regs *regs)
 {
@@ -61,7 +61,7 @@ static void regress_pf_window(struct ex_regs *regs)
 }
 
 /* Host: the window handler and an NMI handler that loads from @nmi_gva. */
-static inline void regress_nmi_setup(struct kvm_vm *vm, u64 nmi_gva)
+void regress_nmi_setup(struct kvm_vm *vm, u64 nmi_gva)
 {
 	regress_nmi_gva = nmi_gva;
 	sync_global_to_guest(vm, regress_nmi_gva);
@@ -76,7 +76,7 @@ static inline void regress_nmi_setup(struct kvm_vm *vm, u64 nmi_gva)
 #define REGRESS_SMRAM_SAVE	0xfe00
 
 /* Host: SMRAM whose SMI handler only does RSM (as smm_test sets it up). */
-static inline void regress_smm_setup(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+void regress_smm_setup(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 {
 	static const u8 rsm[] = { 0x0f, 0xaa };
 	u64 pages = REGRESS_SMRAM_SIZE / vm->page_size;
@@ -92,7 +92,7 @@ static inline void regress_smm_setup(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 }
 
 /* Host: did the vCPU go through SMM (KVM wrote the state-save map)? */
-static inline bool regress_smm_entered(struct kvm_vm *vm)
+bool regress_smm_entered(struct kvm_vm *vm)
 {
 	u8 *save = (u8 *)addr_gpa2hva(vm, REGRESS_SMRAM_GPA) + REGRESS_SMRAM_SAVE;
 	u64 i;

@@ -1,44 +1,46 @@
-/* SPDX-License-Identifier: GPL-2.0-only */
+// SPDX-License-Identifier: GPL-2.0-only
 /*
- * arm64 guest side of async PF, as a Linux guest would speak it: the SMCCC
- * vendor-hypervisor call (ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID) gives KVM
- * the shared area and acknowledges "page ready"; "not present" is the SDEI
- * event, registered and completed through the SDEI calls over HVC, with the
- * token and reason in the shared area; "page ready" is a PPI with the token
- * in the area.
- * Included by the common apf_guest.h only.
+ * arm64 guest side of async PF (apf_arch.h), as a Linux guest would speak
+ * it: the SMCCC vendor-hypervisor call (ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID)
+ * gives KVM the shared area and acknowledges "page ready"; "not present" is
+ * the SDEI event, registered and completed through the SDEI calls over HVC,
+ * with the token and reason in the shared area; "page ready" is a PPI with
+ * the token in the area.
  */
 #include <linux/arm_sdei.h>
 #include <linux/arm-smccc.h>
 #include <linux/kvm.h>
 #include <linux/kvm_para.h>
 
+#include "kvm_util.h"
 #include "arch_timer.h"
 #include "gic.h"
 #include "processor.h"
 #include "ucall_common.h"
 #include "vgic.h"
+#include "apf_guest.h"
 #include "apf_sdei_entry.h"
 
 static struct kvm_apf_shared *apf_area;		/* guest virtual */
 static u64 apf_area_gpa;
 static u32 apf_ppi;				/* from INFO */
 
-/* SMCCC return values (include/linux/arm-smccc.h is not uAPI). */
 /* "Not present" names the faulting address (np_addr, from FAR). */
-#define APF_ARCH_FAULT_ADDR	1
+const bool apf_arch_fault_addr = true;
+const u64 apf_arch_en_error_status = KVM_APF_ARM64_ERROR_STATUS;
 
 /* guest_apf_idle(): at most this long, bounded by the virtual timer. */
 #define APF_IDLE_MS		10
 #define APF_VTIMER_INTID	27
 
+/* SMCCC return values (include/linux/arm-smccc.h is not uAPI). */
 #define APF_SMCCC_NOT_SUPPORTED		(-1)
 #define APF_SMCCC_INVALID_PARAMETER	(-3)
 
 /* A test guest runs at EL1 and needs SEND_ALWAYS; Linux runs tasks at EL0. */
 #define APF_EN_BITS	(KVM_APF_ARM64_ENABLED | KVM_APF_ARM64_SEND_ALWAYS)
 
-static inline u64 apf_hvc(u32 fn, u64 a1, u64 a2, u64 a3, u64 *x1_x3)
+static u64 apf_hvc(u32 fn, u64 a1, u64 a2, u64 a3, u64 *x1_x3)
 {
 	struct arm_smccc_res res;
 
@@ -51,7 +53,7 @@ static inline u64 apf_hvc(u32 fn, u64 a1, u64 a2, u64 a3, u64 *x1_x3)
 	return res.a0;
 }
 
-static inline s64 apf_call(u64 sub, u64 arg)
+static s64 apf_call(u64 sub, u64 arg)
 {
 	return apf_hvc(ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID, sub, arg, 0, NULL);
 }
@@ -60,7 +62,7 @@ static inline s64 apf_call(u64 sub, u64 arg)
 void guest_apf_not_present(u64 event, u64 arg, u64 pc, u64 pstate);
 APF_SDEI_ENTRY(apf_sdei_entry, guest_apf_not_present);
 
-static inline void guest_apf_enable(void)
+void guest_apf_enable(void)
 {
 	const u32 ev = KVM_APF_ARM64_SDEI_EVENT;
 	u64 info[3];
@@ -87,13 +89,13 @@ static inline void guest_apf_enable(void)
 	local_irq_enable();
 }
 
-static inline bool guest_apf_try_enable_errors(void)
+bool guest_apf_try_enable_errors(void)
 {
 	return !apf_call(KVM_APF_ARM64_ENABLE, apf_area_gpa | APF_EN_BITS |
 			 KVM_APF_ARM64_ERROR_STATUS);
 }
 
-static inline u64 guest_apf_bad_enables(void)
+u64 guest_apf_bad_enables(void)
 {
 	u64 bad[] = {
 		/* bits 2, 3 and 5 are reserved */
@@ -114,17 +116,17 @@ static inline u64 guest_apf_bad_enables(void)
 	return accepted;
 }
 
-static inline void guest_irq_enable(void)
+void guest_irq_enable(void)
 {
 	local_irq_enable();
 }
 
-static inline void guest_irq_disable(void)
+void guest_irq_disable(void)
 {
 	local_irq_disable();
 }
 
-static inline void guest_apf_disable(void)
+void guest_apf_disable(void)
 {
 	GUEST_ASSERT_EQ(apf_call(KVM_APF_ARM64_ENABLE, 0), 0);
 }
@@ -167,7 +169,7 @@ static void guest_apf_irq(struct ex_regs *regs)
 	gic_set_eoi(intid);
 }
 
-static inline void guest_ready_mask(bool mask)
+void guest_ready_mask(bool mask)
 {
 	if (mask)
 		gic_irq_disable(apf_ppi);
@@ -181,7 +183,7 @@ static inline void guest_ready_mask(bool mask)
  * WFI wakes on a pending interrupt even with PSTATE.I set, as here in the
  * SDEI handler; the timer is off again before interrupts are unmasked.
  */
-static inline void guest_apf_idle(void)
+void guest_apf_idle(void)
 {
 	gic_irq_enable(APF_VTIMER_INTID);
 	timer_set_next_tval_ms(VIRTUAL, APF_IDLE_MS);
@@ -193,21 +195,21 @@ static inline void guest_apf_idle(void)
 	isb();
 }
 
-static inline void guest_apf_reenable(void)
+void guest_apf_reenable(void)
 {
 	GUEST_ASSERT_EQ(apf_call(KVM_APF_ARM64_ENABLE, apf_area_gpa | APF_EN_BITS),
 			0);
 	gic_irq_enable(apf_ppi);
 }
 
-static inline const char *apf_arch_unsupported(void)
+const char *apf_arch_unsupported(void)
 {
 	if (!(kvm_check_cap(KVM_CAP_APF_FEATURES) & KVM_APF_FEATURE_ASYNC_PF))
 		return "KVM does not offer async PF (KVM_CAP_APF_FEATURES)";
 	return NULL;
 }
 
-static inline void apf_arch_vm_setup(struct kvm_vm *vm)
+void apf_arch_vm_setup(struct kvm_vm *vm)
 {
 	struct kvm_vcpu *vcpu;
 	vm_vaddr_t area = vm_vaddr_alloc_page(vm);
@@ -225,10 +227,7 @@ static inline void apf_arch_vm_setup(struct kvm_vm *vm)
 	vgic_v3_setup(vm, 1, 64);
 }
 
-/* The VMM's view of the guest's enable word (migration saves and restores it). */
-#define APF_EN_ERROR_STATUS	KVM_APF_ARM64_ERROR_STATUS
-
-static inline u64 apf_vmm_get_enable(struct kvm_vcpu *vcpu)
+u64 apf_vmm_get_enable(struct kvm_vcpu *vcpu)
 {
 	u64 v;
 
@@ -236,8 +235,7 @@ static inline u64 apf_vmm_get_enable(struct kvm_vcpu *vcpu)
 	return v;
 }
 
-/* 0, or KVM_SET_ONE_REG's -errno. */
-static inline int apf_vmm_set_enable(struct kvm_vcpu *vcpu, u64 val)
+int apf_vmm_set_enable(struct kvm_vcpu *vcpu, u64 val)
 {
 	return __vcpu_set_reg(vcpu, KVM_REG_ARM_APF_CTRL, val) ? -errno : 0;
 }

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only */
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * x86 part of apf_fuzz_uapi_test: KVM_SET_MSRS of MSR_KVM_ASYNC_PF_EN, _INT
  * and _ACK with random values, each checked against the rules the guest's
@@ -9,11 +9,14 @@
  * handlers, which no host check is about).  The guest runs with interrupts
  * on, takes "not present" (a #PF naming the area's reason) by returning at
  * once, and "page ready" on any vector from 32.
- * Included by apf_fuzz_uapi_test.c only.
  */
 #include <linux/kvm_para.h>
 
+#include "kvm_util.h"
 #include "apic.h"
+#include "processor.h"
+#include "apf_fuzz.h"
+#include "apf_fuzz_uapi_arch.h"
 
 #define FZU_EN_ON	(KVM_ASYNC_PF_ENABLED | KVM_ASYNC_PF_DELIVERY_AS_INT)
 
@@ -49,13 +52,13 @@ static void fzu_not_present(struct ex_regs *regs)
 	g_np++;
 }
 
-static void fzu_guest_init(void)
+void fzu_guest_init(void)
 {
 	x2apic_enable();
 	asm volatile("sti");
 }
 
-static void fzu_guest_poll(void)
+void fzu_guest_poll(void)
 {
 	struct kvm_apf_shared *a = (void *)READ_ONCE(g_area);
 
@@ -72,7 +75,7 @@ static struct {
 	u64 sets, rejected;
 } fx;
 
-static void fzu_arch_vm_setup(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+void fzu_arch_vm_setup(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 {
 	int v;
 
@@ -154,7 +157,7 @@ static void fzu_set_msr(struct kvm_vcpu *vcpu, u32 msr, u64 val, bool ok,
 		m.held = 0;
 }
 
-static void fzu_arch_op(struct kvm_vcpu *vcpu)
+void fzu_arch_op(struct kvm_vcpu *vcpu)
 {
 	u64 v;
 
@@ -191,15 +194,15 @@ static void fzu_arch_op(struct kvm_vcpu *vcpu)
 	}
 }
 
-static void fzu_arch_before_run(struct kvm_vcpu *vcpu)
+void fzu_arch_before_run(struct kvm_vcpu *vcpu)
 {
 }
 
-static void fzu_arch_ran(struct kvm_vcpu *vcpu)
+void fzu_arch_ran(struct kvm_vcpu *vcpu)
 {
 }
 
-static void fzu_arch_check(struct kvm_vcpu *vcpu)
+void fzu_arch_check(struct kvm_vcpu *vcpu)
 {
 	u64 en = vcpu_get_msr(vcpu, MSR_KVM_ASYNC_PF_EN);
 	u64 intv = vcpu_get_msr(vcpu, MSR_KVM_ASYNC_PF_INT);
@@ -209,7 +212,7 @@ static void fzu_arch_check(struct kvm_vcpu *vcpu)
 		  fx.intv);
 }
 
-static void fzu_arch_report(void)
+void fzu_arch_report(void)
 {
 	printf("# KVM_SET_MSRS: %lu, %lu rejected as expected; EN %#lx INT %#lx\n",
 	       fx.sets, fx.rejected, fx.en, fx.intv);

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The arch half of the e2e tests' guest side of async PF (apf_guest.h is
+ * the arch-neutral half): what each arch implements in ARCH/apf_arch.c,
+ * compiled and linked into every e2e program, the way the KVM selftests
+ * library splits lib/ucall_common.c and lib/ARCH/ucall.c.
+ *
+ * x86 speaks the ABI a Linux guest does: the shared area and vector through
+ * MSR_KVM_ASYNC_PF_EN/_INT, "not present" as a #PF, "page ready" as an
+ * interrupt acknowledged through MSR_KVM_ASYNC_PF_ACK.  arm64: the SMCCC
+ * vendor-hypervisor call gives KVM the area and acknowledges "page ready",
+ * "not present" is an SDEI event, "page ready" a PPI.
+ *
+ * The arch's "not present" handler checks the notification and calls
+ * apf_guest_parked(token, addr), with the faulting address where the host
+ * reports it (apf_arch_fault_addr) and 0 elsewhere; its "page ready"
+ * handler reads token and status, calls apf_guest_woken(), then clears and
+ * acknowledges them (unless apf_no_ack).
+ */
+#ifndef APF_ARCH_H
+#define APF_ARCH_H
+
+#include <stdbool.h>
+#include "kvm_util.h"
+
+/* Whether "not present" names the faulting address (arm64: yes, x86: no). */
+extern const bool apf_arch_fault_addr;
+
+/* The error status opt-in bit of the enable word apf_vmm_get_enable() reads. */
+extern const u64 apf_arch_en_error_status;
+
+/**
+ * apf_arch_unsupported() - Host: can this arch's KVM run the tests?
+ *
+ * Return: NULL, or why not (for SKIP()).
+ */
+const char *apf_arch_unsupported(void);
+
+/**
+ * apf_arch_vm_setup() - Host: install the guest's handlers, the shared area
+ * and apf_want_errors into @vm (after its vCPUs are created).
+ * @vm: the VM
+ */
+void apf_arch_vm_setup(struct kvm_vm *vm);
+
+/**
+ * guest_apf_enable() - Guest: enable async PF on this vCPU, with error
+ * status if apf_want_errors, and interrupts.
+ */
+void guest_apf_enable(void);
+
+/** guest_apf_disable() - Guest: disable async PF on this vCPU. */
+void guest_apf_disable(void);
+
+/** guest_irq_enable() - Guest: enable interrupts only. */
+void guest_irq_enable(void);
+
+/** guest_irq_disable() - Guest: disable interrupts only. */
+void guest_irq_disable(void);
+
+/**
+ * guest_ready_mask() - Guest: keep "page ready" from being taken, or allow
+ * it again (x86: software-disable the LAPIC; arm64: disable the PPI).
+ * @mask: true to keep it out
+ */
+void guest_ready_mask(bool mask);
+
+/**
+ * guest_apf_idle() - Guest: idle once, bounded: wait for an interrupt or a
+ * wake-up from KVM (x86 halts, woken by KVM when a fault completes; arm64
+ * arms its virtual timer).
+ */
+void guest_apf_idle(void);
+
+/** guest_apf_reenable() - Guest: enable async PF again, "page ready" allowed. */
+void guest_apf_reenable(void);
+
+/**
+ * guest_apf_try_enable_errors() - Guest: try to enable with error status.
+ *
+ * A refused enable must leave the state as it was.
+ * Return: whether it was accepted.
+ */
+bool guest_apf_try_enable_errors(void);
+
+/**
+ * guest_apf_bad_enables() - Guest: try each malformed enable (reserved bits,
+ * error status without the delivery it needs, an area in no memslot).
+ *
+ * Return: how many were accepted (should be 0).
+ */
+u64 guest_apf_bad_enables(void);
+
+/**
+ * apf_vmm_get_enable() - Host: the guest's enable word as the VMM sees it
+ * (x86: MSR_KVM_ASYNC_PF_EN; arm64: KVM_REG_ARM_APF_CTRL), which migration
+ * saves and restores.
+ * @vcpu: the vCPU
+ *
+ * Return: the enable word.
+ */
+u64 apf_vmm_get_enable(struct kvm_vcpu *vcpu);
+
+/**
+ * apf_vmm_set_enable() - Host: restore the guest's enable word.
+ * @vcpu: the vCPU
+ * @val: the enable word
+ *
+ * Return: 0, or -EINVAL (x86: KVM_SET_MSRS set none) or KVM_SET_ONE_REG's
+ * -errno (arm64) if KVM refused the value.
+ */
+int apf_vmm_set_enable(struct kvm_vcpu *vcpu, u64 val);
+
+#endif /* APF_ARCH_H */

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The arch-neutral half of the e2e tests' guest side of async PF
+ * (apf_guest.h): what the guest logs and how it parks a faulting "task".
+ * The arch half is ARCH/apf_arch.c.  Guest code: the selftests library
+ * loads the whole program into the guest.
+ */
+#include "kvm_util.h"
+#include "ucall_common.h"
+#include "apf_guest.h"
+
+struct apf_log apf_log;
+enum apf_mode apf_mode;
+bool apf_want_errors;
+bool apf_no_ack;
+u32 apf_woken;
+
+static u32 apf_never;
+static u32 apf_woken_status;	/* the status of apf_woken */
+
+noinline u64 apf_guest_compute(u64 n)
+{
+	u64 i;
+
+	for (i = 0; i < n; i++)
+		if (READ_ONCE(apf_never))
+			break;
+	return i;
+}
+
+void apf_guest_parked(u32 token, u64 addr)
+{
+	u64 n = apf_log.not_present, work = 0;
+
+	if (n < APF_MAX_LOG) {
+		apf_log.np_token[n] = token;
+		apf_log.np_addr[n] = addr;
+	}
+	apf_log.not_present = n + 1;
+
+	if (apf_mode == APF_MODE_DISABLE) {
+		guest_apf_disable();
+		return;		/* the access is retried synchronously */
+	}
+	if (apf_mode == APF_MODE_IDLE) {
+		guest_apf_idle();
+		return;		/* retried: synchronous if still in flight */
+	}
+	if (apf_mode == APF_MODE_REPORT)
+		GUEST_SYNC2(1, token);
+
+	/* Park the faulting "task": do other work until its page is ready. */
+	guest_irq_enable();
+	while (READ_ONCE(apf_woken) != token)
+		work += apf_guest_compute(APF_PARK_CHUNK);
+	guest_irq_disable();
+	apf_log.work += work;
+	if (n < APF_MAX_LOG)
+		apf_log.work_during[n] = work;
+	if (apf_woken_status) {
+		apf_log.errors++;
+		GUEST_SYNC3(APF_SYNC_ERROR, token, apf_woken_status);
+	}
+}
+
+void apf_guest_woken(u32 token, u32 status)
+{
+	u64 n = apf_log.ready;
+
+	if (n < APF_MAX_LOG) {
+		apf_log.ready_token[n] = token;
+		apf_log.ready_status[n] = status;
+	}
+	apf_log.ready = n + 1;
+	if (token == APF_WAKE_ALL)
+		apf_log.wake_all++;
+	else if (!token)
+		apf_log.unexpected++;
+	WRITE_ONCE(apf_woken_status, status);
+	WRITE_ONCE(apf_woken, token);
+}
