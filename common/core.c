@@ -102,6 +102,7 @@ int kvm_apf_vcpu_init(struct kvm_apf_vcpu *apf, const struct kvm_apf_ops *ops,
 	apf->max = max;
 	apf->sync_gfn = ~(gfn_t)0;
 	spin_lock_init(&apf->lock);
+	init_waitqueue_head(&apf->fault_ins_idle);
 	INIT_LIST_HEAD(&apf->queue);
 	INIT_LIST_HEAD(&apf->done);
 	return 0;
@@ -238,19 +239,26 @@ static int kvm_apf_fault_in(struct kvm_apf_item *item)
 
 /*
  * With @deliver_on_completion, tell the guest "page ready" for @item now,
- * from the worker: if it was told "not present" (the flag is set before the
- * work is queued, in kvm_apf_setup()), and not when a kernel item failed
- * for a guest that cannot take the error, which the vCPU's completion check
- * retries and reports as usual.  Returns %KVM_APF_ITEM_DELIVERED or 0.
+ * from the worker, if it was told "not present" (the flag is set before the
+ * work is queued, in kvm_apf_setup()), whatever the fault-in gave: this
+ * flavour has no error status, and the guest's retry of the access is the
+ * synchronous fault that meets the failure (s390: an addressing exception,
+ * as upstream).  Returns %KVM_APF_ITEM_DELIVERED or 0.
  */
-static u32 deliver_on_completion(struct kvm_apf_vcpu *apf,
-				 struct kvm_apf_item *item, int result)
+static u32 deliver_from_worker(struct kvm_apf_vcpu *apf,
+			       struct kvm_apf_item *item)
 {
 	if (!apf->ops->deliver_on_completion ||
-	    !(READ_ONCE(item->flags) & KVM_APF_ITEM_NOTIFIED) || result)
+	    !(READ_ONCE(item->flags) & KVM_APF_ITEM_NOTIFIED))
 		return 0;
-	item->result = 0;
 	return apf->ops->notify_ready(apf, item) ? KVM_APF_ITEM_DELIVERED : 0;
+}
+
+/* A fault-in the core started is over (it ran, or was cancelled). */
+static void fault_in_over(struct kvm_apf_vcpu *apf)
+{
+	if (atomic_dec_and_test(&apf->fault_ins))
+		wake_up_all(&apf->fault_ins_idle);
 }
 
 static void kvm_apf_execute(struct work_struct *work)
@@ -264,14 +272,20 @@ static void kvm_apf_execute(struct work_struct *work)
 #ifdef CONFIG_KVM_ASYNC_PF
 	trace_kvm_async_pf_completed(item->hva, item->cr2_or_gpa);
 #endif
-	delivered = deliver_on_completion(apf, item, result);
+	delivered = deliver_from_worker(apf, item);
 	spin_lock(&apf->lock);
 	notified = item->flags & KVM_APF_ITEM_NOTIFIED;
 	item->flags |= delivered;
 	queue_done_locked(apf, item, result);
 	spin_unlock(&apf->lock);
-	/* From here the vCPU may free @item (after flushing this work). */
-	notify_vcpu(apf, notified);
+	/*
+	 * From here the vCPU may free @item (after flushing this work).  The
+	 * guest was told already if @delivered: the vCPU frees the item on
+	 * its next entry, with no reason to wake it now.
+	 */
+	if (!delivered)
+		notify_vcpu(apf, notified);
+	fault_in_over(apf);
 }
 
 /*
@@ -396,8 +410,10 @@ int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 		trace_kvm_apf_not_present(apf->vcpu_id, item->token, gfn, 0);
 		storm_strike(apf);
 	}
-	if (!(flags & KVM_APF_ITEM_USER))
+	if (!(flags & KVM_APF_ITEM_USER)) {
+		atomic_inc(&apf->fault_ins);
 		schedule_work(&item->work);
+	}
 	return 0;
 
 sync:
@@ -561,10 +577,14 @@ int kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 		if (item->flags & KVM_APF_ITEM_DELIVERED) {
 			/* Told where it completed: only count and free it. */
 			kvm_apf_gfn_del(&apf->gfns, item->gfn);
-			apf->err_repeats = 0;
+			if (item->result) {
+				apf->stats->apf_error++;
+				trace_kvm_apf_error(apf->vcpu_id, item->token,
+						    item->gfn, item->result);
+			}
 			apf->stats->apf_ready++;
 			trace_kvm_apf_ready(apf->vcpu_id, item->token, item->gfn,
-					    0);
+					    item->result);
 			free_item(apf, item);
 			continue;
 		}
@@ -787,6 +807,21 @@ int kvm_apf_guest_enabled(struct kvm_apf_vcpu *apf)
 EXPORT_SYMBOL_GPL(kvm_apf_guest_enabled);
 
 /**
+ * kvm_apf_wait_fault_ins() - wait until no fault-in the core started runs
+ * @apf: the vCPU's state
+ *
+ * Every kernel fault-in queued so far has run (with
+ * @deliver_on_completion, the guest was told "page ready" for it) or was
+ * cancelled when this returns; the items stay for the vCPU to free.  Any
+ * context that may sleep, concurrently with the vCPU: no item is touched.
+ */
+void kvm_apf_wait_fault_ins(struct kvm_apf_vcpu *apf)
+{
+	wait_event(apf->fault_ins_idle, !atomic_read(&apf->fault_ins));
+}
+EXPORT_SYMBOL_GPL(kvm_apf_wait_fault_ins);
+
+/**
  * kvm_apf_clear() - drop every fault, telling the guest nothing
  * @apf: the vCPU's state
  *
@@ -814,8 +849,8 @@ void kvm_apf_clear(struct kvm_apf_vcpu *apf)
 		 */
 		if (item_has_work(item) && apf->ops->deliver_on_completion)
 			flush_work(&item->work);
-		else if (item_has_work(item))
-			cancel_work_sync(&item->work);
+		else if (item_has_work(item) && cancel_work_sync(&item->work))
+			fault_in_over(apf);
 		spin_lock(&apf->lock);
 		list_del_init(&item->link);
 		spin_unlock(&apf->lock);

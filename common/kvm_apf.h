@@ -13,7 +13,7 @@
  *
  * What the generic KVM code does for every arch that selects KVM_ASYNC_PF:
  *   kvm_async_pf_vcpu_init()     vCPU creation, with the arch's ops,
- *                                %kvm_arch_apf_ops, before
+ *                                &kvm_arch_apf_ops, before
  *                                kvm_arch_vcpu_create()
  *   kvm_async_pf_vcpu_destroy()  vCPU destruction, after
  *                                kvm_arch_vcpu_destroy(): nothing the core
@@ -21,7 +21,7 @@
  *   kvm_async_pf_has_completions()  directed yield (vcpu_dy_runnable())
  *
  * What a backend does:
- * - defines %kvm_arch_apf_ops, and selects KVM_ASYNC_PF (which selects the
+ * - defines &kvm_arch_apf_ops, and selects KVM_ASYNC_PF (which selects the
  *   core), from an option in its arch's KVM Kconfig (KVM_APF_X86 in
  *   arch/x86/kvm/apf/Kconfig, KVM_APF_ARM64 in arch/arm64/kvm/apf/Kconfig)
  *   or from the arch's KVM option itself (s390);
@@ -60,11 +60,13 @@
 #ifndef __LINUX_KVM_APF_H
 #define __LINUX_KVM_APF_H
 
+#include <linux/atomic.h>
 #include <linux/bits.h>
 #include <linux/kvm_types.h>
 #include <linux/list.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <uapi/linux/kvm.h>
 
@@ -176,8 +178,9 @@ struct kvm_apf_item {
  *	%KVM_APF_ITEM_WAKE_ALL), with @item->result.  A result other than 0
  *	reaches it only if the guest opted in to error status (@report_errors
  *	in struct kvm_apf_vcpu) and was told "not present" for @item, without
- *	%KVM_APF_ITEM_NO_ERROR.  Return true if the guest was told.  vCPU
- *	context, or the completion's context with @deliver_on_completion.
+ *	%KVM_APF_ITEM_NO_ERROR (with @deliver_on_completion, whatever the
+ *	result: that flavour has no status).  Return true if the guest was
+ *	told.  vCPU context, or the worker's with @deliver_on_completion.
  * @can_dequeue: can the guest take a "page ready" now?  vCPU context.
  * @request: make the vCPU call kvm_check_async_pf_completion() before it
  *	next enters the guest (a KVM request).  Any context; must not sleep.
@@ -200,10 +203,16 @@ struct kvm_apf_item {
  * @deliver_on_completion: "page ready" needs nothing of the vCPU (s390: a
  *	floating interrupt that any vCPU may take, no ack, no error status):
  *	@notify_ready is called as soon as a kernel-resolved fault the guest
- *	was told of completes, from the worker, and the vCPU's completion
- *	check only frees the item.  kvm_clear_async_pf_completion_queue() then
- *	waits for fault-ins instead of cancelling them, so that every task
- *	the guest parked gets its "page ready" (s390 has no wake-all).
+ *	was told of completes, from the worker, whatever its result (the
+ *	guest's retry of the access meets a failure synchronously), and the
+ *	vCPU is not woken for it: the backend calls the completion check on
+ *	every entry, which only frees such items.  Dropping the queue
+ *	(kvm_apf_clear()) waits for fault-ins instead of cancelling them, so
+ *	that every task the guest parked gets its "page ready" (s390 has no
+ *	wake-all).
+ * @max_in_flight: optional; the most faults in flight per vCPU the arch can
+ *	notify (s390: its floating interrupt limit, ASYNC_PF_PER_VCPU); the
+ *	module parameter apf_max_per_vcpu is clamped to it.
  */
 struct kvm_apf_ops {
 	u32 (*notify_not_present)(struct kvm_apf_vcpu *apf,
@@ -217,6 +226,7 @@ struct kvm_apf_ops {
 	int (*fault_in)(struct kvm_apf_item *item);
 	bool needs_ack;
 	bool deliver_on_completion;
+	u32 max_in_flight;
 };
 
 /* The arch's backend, used for every vCPU (kvm_async_pf_vcpu_init()). */
@@ -253,7 +263,11 @@ struct kvm_apf_failure {
  * @ops: the backend
  * @mm: the VM's mm, for the default fault-in
  * @stats: where to count (the vCPU's binary stats)
- * @lock: protects @queue, @done and the items' @flags and @result
+ * @lock: protects @queue and @done, and the items' @flags and @result
+ *	while they are on @done or their work may run; the vCPU owns an item
+ *	it took off @done
+ * @fault_ins: kernel fault-ins queued and not over (kvm_apf_wait_fault_ins())
+ * @fault_ins_idle: woken when @fault_ins drops to 0
  * @queue: every item of the vCPU, from setup to free
  * @done: completed items, oldest first, until delivered
  * @gfns: gfns with a fault in flight (duplicate suppression)
@@ -283,6 +297,8 @@ struct kvm_apf_vcpu {
 	struct mm_struct *mm;
 	struct kvm_apf_stats *stats;
 	spinlock_t lock;	/* protects queue, done, items' flags and result */
+	atomic_t fault_ins;
+	wait_queue_head_t fault_ins_idle;
 	struct list_head queue;
 	struct list_head done;
 	struct kvm_apf_gfn_table gfns;
@@ -326,6 +342,7 @@ int kvm_apf_user_ready(struct kvm_apf_vcpu *apf, u32 token, int status);
 int kvm_apf_complete(struct kvm_apf_vcpu *apf, u32 token, int status);
 int kvm_apf_guest_enabled(struct kvm_apf_vcpu *apf);
 void kvm_apf_clear(struct kvm_apf_vcpu *apf);
+void kvm_apf_wait_fault_ins(struct kvm_apf_vcpu *apf);
 int kvm_apf_flush(struct kvm_apf_vcpu *apf);
 
 /* What the VMM sees (uapi.c): the capability and memory-fault exits. */

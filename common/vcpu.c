@@ -27,7 +27,8 @@ MODULE_PARM_DESC(apf_max_per_vcpu,
  */
 int kvm_async_pf_vcpu_init(struct kvm_vcpu *vcpu)
 {
-	u32 max = clamp_val(apf_max_per_vcpu, 1, KVM_APF_MAX_LIMIT);
+	u32 limit = kvm_arch_apf_ops.max_in_flight ?: KVM_APF_MAX_LIMIT;
+	u32 max = clamp_val(apf_max_per_vcpu, 1, min(limit, KVM_APF_MAX_LIMIT));
 
 	return kvm_apf_vcpu_init(&vcpu->async_pf, &kvm_arch_apf_ops,
 				 vcpu->kvm->mm, &vcpu->stat.generic.apf,
@@ -194,6 +195,18 @@ int kvm_check_async_pf_completion(struct kvm_vcpu *vcpu)
 void kvm_clear_async_pf_completion_queue(struct kvm_vcpu *vcpu)
 {
 	kvm_apf_clear(&vcpu->async_pf);
+}
+
+/**
+ * kvm_async_pf_wait_fault_ins() - wait for the vCPU's fault-ins to be over
+ * @vcpu: the vCPU, in any context that may sleep (e.g. a VM ioctl)
+ *
+ * See kvm_apf_wait_fault_ins(): with s390's ops, every parked task's
+ * "page ready" is injected when this returns.
+ */
+void kvm_async_pf_wait_fault_ins(struct kvm_vcpu *vcpu)
+{
+	kvm_apf_wait_fault_ins(&vcpu->async_pf);
 }
 
 /**

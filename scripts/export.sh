@@ -95,6 +95,7 @@ maintainers_entry() {
 	EOT
 }
 
+applied=""
 while IFS=: read -r nn paths; do
 	comp=${nn#??-}
 	txt=$texts/$nn.txt
@@ -114,6 +115,7 @@ while IFS=: read -r nn paths; do
 		[ -f "$KDIR/$f" ] && continue	# upstream's: changed by hooks only
 		mkdir -p "$(dirname "$f")" && cp "$TREE/$f" "$f"
 	done
+	applied="$applied $hooks"
 	for p in $hooks; do
 		patch -p1 -N -F0 -s --no-backup-if-mismatch -r - < "$p" || {
 			echo "export: ${p#"$REPO"/} does not apply at $nn" >&2
@@ -145,6 +147,27 @@ while IFS=: read -r nn paths; do
 	} > "$ex/msg"
 	git commit -q -F "$ex/msg"
 done <<< "$series"
+
+# The series is the tested tree: every hook applied exactly once, and every
+# file the overlay manages as .build/tree has it (or deleted in both).
+for p in $("$REPO/scripts/hooks.sh" --list); do
+	n=$(tr ' ' '\n' <<< "$applied" | grep -cxF "$p" || true)
+	[ "$n" -eq 1 ] || {
+		echo "export: ${p#"$REPO"/} is in $n patches of the series, not 1" >&2
+		exit 1
+	}
+done
+for f in $all; do
+	if [ -e "$TREE/$f" ]; then
+		cmp -s "$TREE/$f" "$f" || {
+			echo "export: the series leaves $f unlike .build/tree" >&2
+			exit 1
+		}
+	elif [ -e "$f" ]; then
+		echo "export: the series keeps $f, which the tree deletes" >&2
+		exit 1
+	fi
+done
 
 # Cover letter: format-patch writes the shortlog and diffstat; we fill in
 # the subject and the body.

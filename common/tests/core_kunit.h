@@ -902,9 +902,10 @@ static struct fake_vcpu *fake_vcpu_on_completion(struct kunit *test)
 }
 
 /*
- * Told "page ready" where the fault completed, once; the vCPU's check only
- * frees it.  A fault the guest was not told of, and a failure (no error
- * status in this flavour), still go through the vCPU's check.
+ * Told "page ready" where the fault completed, once, whatever the fault-in
+ * gave (no error status in this flavour: the guest's retry meets the
+ * failure); the vCPU's check only frees it, and the vCPU is not woken for
+ * it.  A fault the guest was not told of still goes through the check.
  */
 static void core_deliver_on_completion(struct kunit *test)
 {
@@ -913,6 +914,8 @@ static void core_deliver_on_completion(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, setup_kernel(f, 7), 0);
 	flush_work(&last_item(f)->work);
 	KUNIT_EXPECT_EQ(test, atomic_read(&on_completion_told), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->requests), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->kicks), 0);
 	KUNIT_EXPECT_EQ(test, f->stats.apf_ready, 0ULL);
 	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&on_completion_told), 1);
@@ -929,18 +932,39 @@ static void core_deliver_on_completion(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&on_completion_told), 2);
 
-	/* A failure is retried by the vCPU and goes to the VMM. */
+	/* A failure is told too, counted, and never held for the VMM. */
 	f->tell_not_present = true;
 	f->fault_result = -EFAULT;
 	KUNIT_ASSERT_EQ(test, setup_kernel(f, 9), 0);
 	flush_work(&last_item(f)->work);
-	KUNIT_EXPECT_EQ(test, atomic_read(&on_completion_told), 2);
-	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), -EFAULT);
-	KUNIT_EXPECT_EQ(test, f->apf.failed.gfn, (gfn_t)9);
-	f->fault_result = 0;
-	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&on_completion_told), 3);
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_error, 1ULL);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_ready, 3ULL);
 	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
+	KUNIT_EXPECT_FALSE(test, kvm_apf_gfn_pending(&f->apf, 9));
+}
+
+/*
+ * kvm_apf_wait_fault_ins() (s390's KVM_DEV_FLIC_APF_DISABLE_WAIT): every
+ * fault-in has run, and told its "page ready", when it returns; the items
+ * stay for the vCPU to free.
+ */
+static void core_wait_fault_ins(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu_on_completion(test);
+	gfn_t gfn;
+
+	for (gfn = 1; gfn <= 8; gfn++)
+		KUNIT_ASSERT_EQ(test, setup_kernel(f, gfn), 0);
+	kvm_apf_wait_fault_ins(&f->apf);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->fault_ins), 8);
+	KUNIT_EXPECT_EQ(test, atomic_read(&on_completion_told), 8);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 8U);
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
+	/* Nothing in flight: returns at once. */
+	kvm_apf_wait_fault_ins(&f->apf);
 }
 
 /*
@@ -1433,6 +1457,7 @@ static struct kunit_case core_cases[] = {
 	KUNIT_CASE(core_kernel_fault_roundtrip),
 	KUNIT_CASE(core_deliver_on_completion),
 	KUNIT_CASE(core_deliver_on_completion_clear_runs_all),
+	KUNIT_CASE(core_wait_fault_ins),
 	KUNIT_CASE(core_error_to_opted_in_guest),
 	KUNIT_CASE(core_error_repeats_go_sync),
 	KUNIT_CASE(core_error_exits_to_vmm),
