@@ -746,9 +746,10 @@ EXPORT_SYMBOL_GPL(kvm_apf_user_ready);
  * backing: the next entry retries, as it would anyway.  vCPU context.
  *
  * Return: 0; -ENOENT, no fault with @token is in flight; -EALREADY, a
- * VMM-resolved fault was already completed; -EBUSY, KVM still resolves
- * it (it has not failed); -EINVAL, @status is not 0 or a -errno.  On error
- * nothing changed.
+ * VMM-resolved fault was already completed; -EBUSY, a fault KVM resolves
+ * that is not held for the VMM (still faulting in, or completed and not
+ * yet freed by the vCPU); -EINVAL, @status is not 0 or a -errno.  On
+ * error nothing changed.
  */
 int kvm_apf_complete(struct kvm_apf_vcpu *apf, u32 token, int status)
 {
