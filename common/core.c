@@ -577,11 +577,6 @@ int kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 		if (item->flags & KVM_APF_ITEM_DELIVERED) {
 			/* Told where it completed: only count and free it. */
 			kvm_apf_gfn_del(&apf->gfns, item->gfn);
-			if (item->result) {
-				apf->stats->apf_error++;
-				trace_kvm_apf_error(apf->vcpu_id, item->token,
-						    item->gfn, item->result);
-			}
 			apf->stats->apf_ready++;
 			trace_kvm_apf_ready(apf->vcpu_id, item->token, item->gfn,
 					    item->result);
