@@ -387,7 +387,7 @@ int kvm_async_pf_setup(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa, gfn_t gfn,
 long kvm_async_pf_vm_ioctl(struct kvm *kvm, unsigned int ioctl,
 			   unsigned long arg);
 void kvm_async_pf_ring_release(struct kvm_vcpu *vcpu);
-#ifdef CONFIG_KVM_ASYNC_PF
+#if defined(CONFIG_KVM_APF_CORE) && defined(CONFIG_KVM_ASYNC_PF)
 int kvm_async_pf_vcpu_run(struct kvm_vcpu *vcpu);
 #else
 static inline int kvm_async_pf_vcpu_run(struct kvm_vcpu *vcpu)
