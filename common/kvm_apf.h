@@ -336,6 +336,8 @@ struct kvm_apf_vmm_ring {
  * @candidate: the async candidate the VMM decides on (it exited for it), or
  *	one it accepted and the guest is yet to be told of; NULL if none
  * @deciding: @candidate awaits the VMM's decision
+ * @declined_gfn: the gfn of the candidate the VMM last declined: the next
+ *	fault, if on it, is synchronous; all ones if none
  * @last_token: the token of the last fault kvm_apf_setup() made async
  * @ring: the VMM's notice ring (KVM_APF_SET_RING); vCPU context
  */
@@ -365,6 +367,7 @@ struct kvm_apf_vcpu {
 	bool degraded;
 	struct kvm_apf_item *candidate;
 	bool deciding;
+	gfn_t declined_gfn;
 	u32 last_token;
 	struct kvm_apf_vmm_ring ring;
 };

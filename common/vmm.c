@@ -52,24 +52,12 @@ static bool vmm_resolves(struct kvm_vcpu *vcpu, unsigned long hva)
 	return uffd;
 }
 
-/* Has the vCPU's ring room for a notice?  vCPU context. */
-static bool ring_room(struct kvm_apf_vmm_ring *ring)
-{
-	struct kvm_apf_ring __user *r = u64_to_user_ptr(ring->addr);
-	u32 tail;
-
-	if (get_user(tail, &r->tail))
-		return false;
-	/*
-	 * The VMM read the notices before it stored @tail (release): none
-	 * of them is overwritten before this read.  A @tail the VMM corrupted
-	 * makes the ring look full, and the fault exits instead.
-	 */
-	smp_mb();
-	return ring->head - tail < ring->entries;
-}
-
-/* Post the fault of @token to the vCPU's ring (room was checked). */
+/*
+ * Post the fault of @token to the vCPU's ring.  The ring is the VMM's
+ * memory: it is not faulted in here (the vCPU would wait with its mutex
+ * held), so a ring that is not mapped and writable now is as good as full.
+ * Return: 0, -ENOSPC if the ring is full, -EFAULT if KVM cannot reach it.
+ */
 static int ring_post(struct kvm_vcpu *vcpu, gfn_t gfn, u32 token)
 {
 	struct kvm_apf_vmm_ring *ring = &vcpu->async_pf.ring;
@@ -79,14 +67,34 @@ static int ring_post(struct kvm_vcpu *vcpu, gfn_t gfn, u32 token)
 		.token = token,
 		.gpa = gfn_to_gpa(gfn),
 	};
+	int ret = -EFAULT;
+	u32 tail;
 
+	pagefault_disable();
+	if (get_user(tail, &r->tail))
+		goto out;
+	/*
+	 * The VMM read the notices before it stored @tail (release): none
+	 * of them is overwritten before this read.  A @tail the VMM corrupted
+	 * makes the ring look full.
+	 */
+	smp_mb();
+	if (ring->head - tail >= ring->entries) {
+		ret = -ENOSPC;
+		goto out;
+	}
 	if (copy_to_user(&r->notices[ring->head & (ring->entries - 1)],
 			 &notice, sizeof(notice)))
-		return -EFAULT;
+		goto out;
 	/* The notice before @head: pairs with the VMM's load-acquire. */
 	smp_wmb();
 	if (put_user(ring->head + 1, &r->head))
-		return -EFAULT;
+		goto out;
+	ret = 0;
+out:
+	pagefault_enable();
+	if (ret)
+		return ret;
 	ring->head++;
 	if (ring->eventfd)
 		eventfd_signal(ring->eventfd);
@@ -104,10 +112,11 @@ static int ring_post(struct kvm_vcpu *vcpu, gfn_t gfn, u32 token)
  *
  * The fault path of a backend with @vmm_driven ops: the guest can take
  * "page not present" now and the page is not ready.  If the VMM resolves
- * faults on @hva (vmm_resolves()), the fault is VMM-owned: posted to the
- * vCPU's ring in exitless mode, or else (or if the ring is full) an async
- * candidate, for which a memory-fault exit with %KVM_MEMORY_EXIT_FLAG_ASYNC
- * is prepared.  Otherwise kvm_apf_setup() as usual.
+ * faults on @hva (vmm_resolves()), the fault is an async candidate: in
+ * exitless mode it is posted to the vCPU's ring and taken at once (the
+ * guest is told "not present"); otherwise, or if the ring is full or out of
+ * reach, a memory-fault exit with %KVM_MEMORY_EXIT_FLAG_ASYNC is prepared
+ * for it.  Otherwise kvm_apf_setup() as usual.
  *
  * Return: 0 if the fault is now async; 1 if KVM_RUN must return -EFAULT
  * with the prepared exit; or kvm_apf_setup()'s -errno: the fault must be
@@ -124,34 +133,27 @@ int kvm_async_pf_setup(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa, gfn_t gfn,
 	if (kvm_is_error_hva(hva) || !vmm_resolves(vcpu, hva))
 		return kvm_apf_setup(apf, cr2_or_gpa, gfn, hva, flags, arch);
 
-	flags |= KVM_APF_ITEM_USER;
-	if ((READ_ONCE(vcpu->kvm->apf_features) &
-	     KVM_APF_FEATURE_VMM_EXITLESS) && apf->ring.addr) {
-		if (ring_room(&apf->ring)) {
-			r = kvm_apf_setup(apf, cr2_or_gpa, gfn, hva, flags, arch);
-			if (r)
-				return r;
-			r = ring_post(vcpu, gfn, apf->last_token);
-			trace_kvm_apf_vmm_posted(vcpu->vcpu_id, apf->last_token,
-						 gfn, r);
-			/*
-			 * The VMM unmapped its ring: it cannot learn of the
-			 * fault, so it is ready at once, and the ring is
-			 * dropped: the guest's retry is a candidate exit.
-			 */
-			if (r) {
-				kvm_apf_user_ready(apf, apf->last_token, 0);
-				kvm_async_pf_ring_release(vcpu);
-			}
-			return 0;
-		}
-		apf->stats->apf_vmm_ring_full++;
-	}
-
 	r = kvm_apf_setup(apf, cr2_or_gpa, gfn, hva,
-			  flags | KVM_APF_ITEM_CANDIDATE, arch);
+			  flags | KVM_APF_ITEM_USER | KVM_APF_ITEM_CANDIDATE,
+			  arch);
 	if (r)
 		return r;
+	if ((READ_ONCE(vcpu->kvm->apf_features) &
+	     KVM_APF_FEATURE_VMM_EXITLESS) && apf->ring.addr) {
+		r = ring_post(vcpu, gfn, apf->last_token);
+		trace_kvm_apf_vmm_posted(vcpu->vcpu_id, apf->last_token, gfn, r);
+		if (!r) {
+			/* Taken at once: the guest is told "not present" now. */
+			kvm_apf_decide(apf, true);
+			kvm_apf_notify_accepted(apf);
+			return 0;
+		}
+		if (r == -ENOSPC)
+			apf->stats->apf_vmm_ring_full++;
+	}
+
+	apf->stats->apf_vmm_exit++;
+	trace_kvm_apf_vmm_candidate(vcpu->vcpu_id, apf->last_token, gfn, 0);
 	kvm_prepare_memory_fault_exit(vcpu, gfn_to_gpa(gfn), PAGE_SIZE,
 				      flags & KVM_APF_ITEM_WRITE, false, false);
 	run->memory_fault.flags |= KVM_MEMORY_EXIT_FLAG_ASYNC;
