@@ -214,17 +214,21 @@ def lazy(args):
                 ok = False
         for m in t['_skipped']:
             print(f'{arch:>13}  {m}: skipped, the kernel does not offer it')
-    arch0 = tables[0][2]
-    print(f"work = guest compute units in the window, median of the rounds; "
-          f"delay {arch0['_delay_us'] / 1000:g} ms, {arch0['_pages']} pages, "
-          f"{arch0['_n']} rounds; one boot per arch, modes interleaved")
+    print('work = guest compute units in the window, median of the rounds; '
+          'one boot per arch, modes interleaved')
     for arch, kernel, t in tables:
         if isinstance(t, str):
             continue
+        print(f"{arch}: delay {t['_delay_us'] / 1000:g} ms, {t['_pages']} "
+              f"pages, {t['_n']} rounds, kernel {t['_release']}")
         c, s = t['ceiling']['work'], t['sync']['work']
         if s:
             print(f'{arch}: the ceiling is {c / s:.2f}x sync, the most any '
                   'mode can beat sync by')
+        if t['sync']['all_in'] and t['_pages'].isdigit():
+            print(f"{arch}: sync took {t['sync']['all_in'] / int(t['_pages']):.2f}"
+                  f" ms per page (the delay, the compute between touches and "
+                  f"the host's wake-up latency)")
         targets(arch, t)
     return ok
 
