@@ -27,6 +27,8 @@ the delay:
                   / pages faulted
   all in          time from the vCPU's start until the VMM had put in every
                   page (median)
+  fetch           how long the pool's fetches took on average: the delay
+                  and the pool threads' wake-up latency
 and the issue's targets at a 1 ms delay as PASS/MISS lines (informational:
 they do not fail the run)."""
 import re
@@ -162,6 +164,8 @@ def lazy_rows(console):
             if faults else None,
             'notif': notif / faults if faults else None,
             'all_in': None if min(all_in) < 0 else statistics.median(all_in),
+            'fetch': statistics.mean(int(r.get('fetch_us', 0)) for r in rs)
+            / 1000,
             'errors': sum(int(r['errors']) for r in rs),
         }
     return out
@@ -186,7 +190,8 @@ def lazy(args):
     print('Lazy restore: guest memory served by a VMM thread pool after a '
           'fixed delay (apf_bench -L)')
     hdr = ('arch', 'mode', 'work', 'x sync', 'recovered', 'faults',
-           'VM exits/flt', 'VMM exits/flt', 'notif/fault', 'all in (ms)')
+           'VM exits/flt', 'VMM exits/flt', 'notif/fault', 'all in (ms)',
+           'fetch (ms)')
     print('  '.join(f'{h:>13}' for h in hdr))
     for arch, kernel, t in tables:
         if isinstance(t, str):
@@ -206,7 +211,8 @@ def lazy(args):
                     fmt(r['vm_exits'], '{:.2f}') if m != 'ceiling' else '',
                     fmt(r['vmm_exits'], '{:.3f}') if m != 'ceiling' else '',
                     fmt(r['notif'], '{:.2f}') if m != 'ceiling' else '',
-                    fmt(r['all_in'], '{:.0f}') if m != 'ceiling' else '')
+                    fmt(r['all_in'], '{:.0f}') if m != 'ceiling' else '',
+                    f"{r['fetch']:.2f}" if m != 'ceiling' else '')
             print('  '.join(f'{str(v):>13}' for v in vals))
             if r['errors']:
                 print(f"{arch:>13}  {name}: {r['errors']} completions "
