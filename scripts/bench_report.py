@@ -20,6 +20,9 @@ exits, VMM-driven exitless), the pages served by the VMM's thread pool after
 the delay:
   work, x sync, recovered   as above, each mode against ceiling and sync
   faults          pages faulted in the window, over every run of the mode
+  lost/flt        guest time lost per fault: the work short of the ceiling
+                  at the ceiling's speed, over the faults of a run (median
+                  work, mean faults)
   VM exits/fault  the vCPU's exits stat over the window / pages faulted
   VMM exits/fault KVM_RUN returns that were memory-fault exits / pages
                   faulted
@@ -153,8 +156,12 @@ def lazy_rows(console):
         notif = sum(int(r['not_present']) + int(r['ready']) -
                     int(r['wake_all']) for r in rs)
         all_in = [float(r['all_in_ms']) for r in rs]
+        window = int(rs[0]['window_ms'])
         out[m] = {
             'work': w, 'ratio': w / s if s else None,
+            # the guest's time lost per fault, at the ceiling's speed
+            'lost': (c - w) / c * window / (faults / n) if faults and c
+            else None,
             'recovered': recovered(c, s, w),
             'range': (min(per_round), max(per_round)) if per_round else None,
             'faults': faults,
@@ -192,8 +199,8 @@ def lazy(args):
     print('Lazy restore: guest memory served by a VMM thread pool after a '
           'fixed delay (apf_bench -L)')
     hdr = ('arch', 'mode', 'work', 'x sync', 'recovered', 'faults',
-           'VM exits/flt', 'VMM exits/flt', 'notif/fault', 'all in (ms)',
-           'fetch (ms)')
+           'lost/flt (ms)', 'VM exits/flt', 'VMM exits/flt', 'notif/fault',
+           'all in (ms)', 'fetch (ms)')
     print('  '.join(f'{h:>13}' for h in hdr))
     for arch, kernel, t in tables:
         if isinstance(t, str):
@@ -210,6 +217,7 @@ def lazy(args):
             vals = (arch, name, f"{r['work']:.0f}", fmt(r['ratio'], '{:.2f}x'),
                     rec if m not in ('ceiling', 'sync') else '',
                     r['faults'] if m != 'ceiling' else '',
+                    fmt(r['lost'], '{:.2f}') if m != 'ceiling' else '',
                     fmt(r['vm_exits'], '{:.2f}') if m != 'ceiling' else '',
                     fmt(r['vmm_exits'], '{:.3f}') if m != 'ceiling' else '',
                     fmt(r['notif'], '{:.2f}') if m != 'ceiling' else '',
