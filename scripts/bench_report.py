@@ -279,14 +279,14 @@ def targets(arch, t):
         v, kv = r['vm_exits'], k['vm_exits']
         line(v is not None and kv is not None and v <= kv,
              f"VMM exitless takes no more VM exits per fault than "
-             f"kernel async: {fmt(v, '{:.3f}')}{span(r['vm_exits_rounds'])} "
-             f"vs {fmt(kv, '{:.3f}')}{span(k['vm_exits_rounds'])} "
+             f"kernel async: {fmt(v, '{:.4f}')}{span(r['vm_exits_rounds'])} "
+             f"vs {fmt(kv, '{:.4f}')}{span(k['vm_exits_rounds'])} "
              "(range over the rounds)")
 
 
 def span(vals):
     vals = [v for v in vals if v is not None]
-    return f' ({min(vals):.3f}-{max(vals):.3f})' if vals else ''
+    return f' ({min(vals):.4f}-{max(vals):.4f})' if vals else ''
 
 
 if __name__ == '__main__':
