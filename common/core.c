@@ -1012,8 +1012,13 @@ void kvm_apf_clear(struct kvm_apf_vcpu *apf)
 			flush_work(&item->work);
 		else if (item_has_work(item) && cancel_work_sync(&item->work))
 			fault_in_over(apf);
+		/*
+		 * Off both lists at once: the VMM may complete a fault of its
+		 * own (kvm_apf_user_ready()) from another thread until then.
+		 */
 		spin_lock(&apf->lock);
 		list_del_init(&item->link);
+		list_del_init(&item->queue);
 		spin_unlock(&apf->lock);
 		free_item(apf, item);
 	}

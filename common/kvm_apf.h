@@ -226,10 +226,11 @@ struct kvm_apf_item {
  *	notify (s390: its floating interrupt limit, ASYNC_PF_PER_VCPU); the
  *	module parameter apf_max_per_vcpu is clamped to it.
  * @can_notify: optional, with @vmm_driven; can the guest take "page not
- *	present" now, as the backend checks before kvm_apf_setup() on its
- *	fault path?  Asked before telling the guest of a fault the VMM
- *	accepted, at the vCPU's next entry (the VMM may have changed the vCPU's
- *	state meanwhile).  vCPU context.
+ *	present" now?  Asked before a fault is handed to the VMM (a fault the
+ *	guest cannot take async stays KVM's, as without the VMM), and before
+ *	telling the guest of a fault the VMM accepted, at the vCPU's next
+ *	entry (the VMM may have changed the vCPU's state meanwhile).  vCPU
+ *	context.
  * @vmm_driven: the backend sets up faults with kvm_async_pf_setup(), which
  *	hands faults on userfaultfd memory to the VMM when it asked for them
  *	(KVM_APF_FEATURE_VMM); the host offers that feature only then (x86,
@@ -387,7 +388,7 @@ int kvm_async_pf_setup(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa, gfn_t gfn,
 long kvm_async_pf_vm_ioctl(struct kvm *kvm, unsigned int ioctl,
 			   unsigned long arg);
 void kvm_async_pf_ring_release(struct kvm_vcpu *vcpu);
-#ifdef CONFIG_KVM_ASYNC_PF
+#if defined(CONFIG_KVM_APF_CORE) && defined(CONFIG_KVM_ASYNC_PF)
 int kvm_async_pf_vcpu_run(struct kvm_vcpu *vcpu);
 #else
 static inline int kvm_async_pf_vcpu_run(struct kvm_vcpu *vcpu)

@@ -31,16 +31,19 @@
 /*
  * Does the VMM resolve a fault on @hva?  When it asked to, for memory it
  * registered with userfaultfd (missing or minor mode): a page missing
- * there would make KVM wait for the VMM.
+ * there would make KVM wait for the VMM.  Only a fault the guest can take
+ * as "page not present" now: any other stays KVM's, as without the VMM.
  */
 static bool vmm_resolves(struct kvm_vcpu *vcpu, unsigned long hva)
 {
+	const struct kvm_apf_ops *ops = vcpu->async_pf.ops;
 	struct mm_struct *mm = vcpu->kvm->mm;
 	struct vm_area_struct *vma;
 	bool uffd;
 
-	if (!kvm_arch_apf_ops.vmm_driven ||
-	    !(READ_ONCE(vcpu->kvm->apf_features) & KVM_APF_FEATURE_VMM))
+	if (!ops->vmm_driven ||
+	    !(READ_ONCE(vcpu->kvm->apf_features) & KVM_APF_FEATURE_VMM) ||
+	    (ops->can_notify && !ops->can_notify(&vcpu->async_pf)))
 		return false;
 	mmap_read_lock(mm);
 	vma = vma_lookup(mm, hva);
@@ -133,11 +136,13 @@ int kvm_async_pf_setup(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa, gfn_t gfn,
 						 gfn, r);
 			/*
 			 * The VMM unmapped its ring: it cannot learn of the
-			 * fault, so it is ready at once, and the guest's retry
-			 * faults again.
+			 * fault, so it is ready at once, and the ring is
+			 * dropped: the guest's retry is a candidate exit.
 			 */
-			if (r)
+			if (r) {
 				kvm_apf_user_ready(apf, apf->last_token, 0);
+				kvm_async_pf_ring_release(vcpu);
+			}
 			return 0;
 		}
 		apf->stats->apf_vmm_ring_full++;
@@ -204,8 +209,8 @@ static int ready_one(struct kvm *kvm, const struct kvm_apf_ready *e)
 }
 
 /*
- * KVM_APF_READY_BATCH: every entry is read before any fault is completed,
- * so that a bad pointer changes nothing.
+ * KVM_APF_READY_BATCH: every entry is read, and its result written, before
+ * any fault is completed, so that a bad pointer changes nothing.
  */
 static long ready_batch(struct kvm *kvm, void __user *argp)
 {
@@ -225,11 +230,17 @@ static long ready_batch(struct kvm *kvm, void __user *argp)
 		return PTR_ERR(entries);
 
 	for (i = 0; i < batch.nr; i++) {
+		if (put_user(0, &uentries[i].result)) {
+			kvfree(entries);
+			return -EFAULT;
+		}
+	}
+	for (i = 0; i < batch.nr; i++) {
 		/* Errno values are positive in the uAPI, as errno is. */
 		entries[i].result = -ready_one(kvm, &entries[i]);
 		done += !entries[i].result;
 	}
-	/* The faults are completed: a VMM that cannot read why is told so. */
+	/* Writable a moment ago: only a VMM unmapping them meanwhile fails. */
 	for (i = 0; i < batch.nr; i++)
 		if (put_user(entries[i].result, &uentries[i].result))
 			done = -EFAULT;
@@ -246,8 +257,8 @@ static long ready_batch(struct kvm *kvm, void __user *argp)
  * Any thread, while the VM's vCPUs run: no vCPU mutex is taken.
  *
  * Return: the number of entries that completed a fault, or -errno: -EINVAL
- * for flags or a count out of range, -EFAULT for bad pointers (if the
- * results could not be written back, the faults were completed), -ENOTTY
+ * for flags or a count out of range, -EFAULT for bad pointers (nothing
+ * completed, unless the entries were unmapped while the call ran), -ENOTTY
  * where the backend is not @vmm_driven (s390).
  */
 long kvm_async_pf_vm_ioctl(struct kvm *kvm, unsigned int ioctl,
