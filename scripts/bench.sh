@@ -14,8 +14,9 @@
 # window), BENCH_LAZY_QUANTUM_PCT (the guest's compute between two touches,
 # in percent of the delay: 100, today's workload; the report prints the
 # ceiling's ratio to sync, the most any mode can reach: where the host adds
-# little to the delay it is about 2x), BENCH_LAZY_THREADS (the pool) tune
-# it; BENCH_LAZY=0 leaves it out.
+# little to the delay it is about 2x), BENCH_LAZY_THREADS (the pool),
+# BENCH_LAZY_ROUNDS (3; each about 14 s per arch) tune it; BENCH_LAZY=0
+# leaves it out.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 S=$REPO/scripts
@@ -24,6 +25,7 @@ WINDOW=${BENCH_WINDOW_MS:-2000}
 LAZY_ARGS="-L -m ceiling,sync,async,vmm,exitless -d ${BENCH_LAZY_DELAY_US:-1000}"
 LAZY_ARGS+=" -w ${BENCH_LAZY_WINDOW_MS:-1000} -p ${BENCH_LAZY_PAGES:-768}"
 LAZY_ARGS+=" -f ${BENCH_LAZY_QUANTUM_PCT:-100} -t ${BENCH_LAZY_THREADS:-4}"
+LAZY_ARGS+=" -r ${BENCH_LAZY_ROUNDS:-3}"
 
 "$S/tree.sh"
 lines=()
