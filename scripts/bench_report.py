@@ -32,6 +32,9 @@ the delay:
                   page (median)
   fetch           how long the pool's fetches took on average: the delay
                   and the pool threads' wake-up latency
+The header says where the threads ran (apf_bench -P, BENCH_LAZY_PIN): the
+vCPU thread alone on one CPU and the VMM's threads on the others, or left
+to the scheduler; the same in every mode.
 and the issue's targets at a 1 ms delay as PASS/MISS lines (informational:
 they do not fail the run)."""
 import re
@@ -143,6 +146,7 @@ def lazy_rows(console):
     out = {'_n': n, '_delay_us': int(runs['sync'][0]['delay_us']),
            '_pages': runs['sync'][0].get('pages', '?'),
            '_release': runs['sync'][0]['kernel'],
+           '_placement': placement([r for m in have for r in runs[m][:n]]),
            '_skipped': list(dict.fromkeys(r['mode'] for r in
                                           runs.get('skipped', [])
                                           if 'mode' in r))}
@@ -180,6 +184,21 @@ def lazy_rows(console):
     return out
 
 
+def placement(rs):
+    """Where the threads of the runs @rs ran, in words."""
+    seen = {(r.get('pin'), r.get('vcpu_cpus'), r.get('vmm_cpus')) for r in rs}
+    if len(seen) != 1:
+        return 'differs between the runs: ' + ', '.join(
+            f'vCPU {v} VMM {m}' for _, v, m in sorted(seen, key=str))
+    pin, vcpu, vmm = seen.pop()
+    if pin is None:
+        return 'not reported (an older apf_bench)'
+    if pin == '0':
+        return 'not pinned (left to the scheduler)'
+    return (f'pinned, the vCPU thread alone on CPU {vcpu}, the VMM threads '
+            f'(pool, userfaultfd and ring readers) on CPU {vmm}')
+
+
 def fmt(v, f):
     return 'n/a' if v is None else f.format(v)
 
@@ -198,6 +217,9 @@ def lazy(args):
     print()
     print('Lazy restore: guest memory served by a VMM thread pool after a '
           'fixed delay (apf_bench -L)')
+    for arch, kernel, t in tables:
+        if not isinstance(t, str):
+            print(f"{arch}: threads {t['_placement']}, in every mode")
     hdr = ('arch', 'mode', 'work', 'x sync', 'recovered', 'faults',
            'lost/flt (ms)', 'VM exits/flt', 'VMM exits/flt', 'notif/fault',
            'all in (ms)', 'fetch (ms)')

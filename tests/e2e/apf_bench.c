@@ -28,6 +28,13 @@
  * In sync and async the pool serves the userfaultfd messages.  After the
  * window the run goes on until every page is in, for the time that took.
  *
+ * With -P 1 (the default) and at least two CPUs, the threads are placed as
+ * a production VMM places them: the vCPU thread alone on the first CPU it
+ * may use, every VMM thread (the pool, the userfaultfd and ring readers, the
+ * thread that measures) on the others; the same in every mode, the ceiling
+ * and the calibration included.  -P 0 leaves them to the scheduler.  KVM's
+ * own async PF worker (kernel-resolved async) goes where KVM queues it.
+ *
  * Each run is a fresh VM in a child process; the compute quantum is sized
  * (unless -q) so that one quantum lasts -f percent (default 100) of one
  * host delay: measured on the guest's speed with nothing to wait for.  The
@@ -38,6 +45,7 @@
  */
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -390,6 +398,51 @@ static void lr_thread(void *(*fn)(void *), void *arg)
 	TEST_ASSERT(!pthread_create(&t, NULL, fn, arg), "pthread_create");
 }
 
+/*
+ * The threads' placement (-P): the vCPU thread's CPUs and the VMM threads'.
+ * Pinned only if asked and there are at least two CPUs to split.
+ */
+static struct {
+	bool pinned;
+	cpu_set_t vcpu, vmm;
+} lr_pin;
+
+static void lr_pin_plan(bool want)
+{
+	cpu_set_t all;
+	int cpu, first = -1;
+
+	TEST_ASSERT(!sched_getaffinity(0, sizeof(all), &all),
+		    "sched_getaffinity: errno %d", errno);
+	lr_pin.vcpu = all;
+	lr_pin.vmm = all;
+	lr_pin.pinned = want && CPU_COUNT(&all) >= 2;
+	if (!lr_pin.pinned)
+		return;
+	for (cpu = 0; cpu < CPU_SETSIZE && first < 0; cpu++)
+		if (CPU_ISSET(cpu, &all))
+			first = cpu;
+	CPU_ZERO(&lr_pin.vcpu);
+	CPU_SET(first, &lr_pin.vcpu);
+	CPU_CLR(first, &lr_pin.vmm);
+}
+
+/* "any" unpinned, else the CPUs of @set as "0,2,3". */
+static const char *lr_cpus(const cpu_set_t *set, char *buf, size_t size)
+{
+	size_t len = 0;
+	int cpu;
+
+	if (!lr_pin.pinned)
+		return "any";
+	buf[0] = 0;
+	for (cpu = 0; cpu < CPU_SETSIZE && len < size; cpu++)
+		if (CPU_ISSET(cpu, set))
+			len += snprintf(buf + len, size - len, "%s%d",
+					len ? "," : "", cpu);
+	return buf;
+}
+
 /* Register the restored memory with a (blocking) userfaultfd. */
 static int lr_uffd_register(void *hva, u64 len)
 {
@@ -441,13 +494,14 @@ static void print_usage(const char *prog)
 {
 	printf("Usage: %s [-L] [-m mode,...] [-d delay_us] [-w window_ms]\n"
 	       "  [-q quantum | -f quantum_pct] [-p pages] [-t pool_threads]\n"
-	       "  [-r rounds]\n", prog);
+	       "  [-r rounds] [-P 0|1 (-L: pin the vCPU and VMM threads)]\n",
+	       prog);
 	exit(KSFT_FAIL);
 }
 
 struct bench_args {
 	u64 delay_us, window_ms, quantum, quantum_pct, pages, rounds, threads;
-	bool lazy;
+	bool lazy, pin;
 };
 
 static void bench(const struct bench_args *a, const char *mode, u64 quantum,
@@ -482,13 +536,13 @@ int main(int argc, char *argv[])
 {
 	struct bench_args a = { .delay_us = 5000, .window_ms = 2000,
 				.quantum = 0, .quantum_pct = 100, .pages = 8192,
-				.rounds = 3, .threads = 4 };
+				.rounds = 3, .threads = 4, .pin = true };
 	char *modes[8], *list = strdup("ceiling,sync,async"), *tok, *save;
 	int opt, nmodes = 0, i;
 	const char *why;
 	u64 q, rate, r;
 
-	while ((opt = getopt(argc, argv, "Lm:d:w:q:f:p:r:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "Lm:d:w:q:f:p:r:t:P:")) != -1) {
 		switch (opt) {
 		case 'L':
 			a.lazy = true;
@@ -517,6 +571,9 @@ int main(int argc, char *argv[])
 		case 't':
 			a.threads = strtoull(optarg, NULL, 0);
 			break;
+		case 'P':
+			a.pin = strtoull(optarg, NULL, 0);
+			break;
 		default:
 			print_usage(argv[0]);
 		}
@@ -536,6 +593,7 @@ int main(int argc, char *argv[])
 		       a.lazy ? "scenario=lazy " : "", why);
 		return KSFT_SKIP;
 	}
+	lr_pin_plan(a.lazy && a.pin);
 
 	/*
 	 * Unless told, size the compute quantum so that it lasts -f percent
@@ -588,11 +646,19 @@ static bool lazy_setup(const struct bench_args *a, const char *mode,
 	lr_thread(lr_uffd_reader, NULL);
 	if (exitless) {
 		struct kvm_apf_ring_setup setup = { .entries = LR_RING };
+		size_t size = sizeof(*lr.ring) +
+			      LR_RING * sizeof(lr.ring->notices[0]);
 
-		lr.ring = calloc(1, sizeof(*lr.ring) +
-				 LR_RING * sizeof(lr.ring->notices[0]));
+		/*
+		 * KVM never faults the ring in (a ring it cannot write now is
+		 * as good as full): resident memory, locked.
+		 */
+		lr.ring = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		TEST_ASSERT(lr.ring != MAP_FAILED && !mlock(lr.ring, size),
+			    "ring: errno %d", errno);
 		lr.efd = eventfd(0, EFD_CLOEXEC);
-		TEST_ASSERT(lr.ring && lr.efd >= 0, "ring or eventfd");
+		TEST_ASSERT(lr.efd >= 0, "eventfd: errno %d", errno);
 		setup.addr = (u64)lr.ring;
 		setup.eventfd = lr.efd;
 		vcpu_ioctl(vcpu, KVM_APF_SET_RING, &setup);
@@ -666,11 +732,19 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	bool present = !strcmp(mode, "ceiling") || !strcmp(mode, "calibrate");
 	bool async = !strcmp(mode, "async") || !strcmp(mode, "vmm") ||
 		     !strcmp(mode, "exitless");
+	char vcpu_cpus[64], vmm_cpus[64];
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
+	pthread_attr_t attr;
 	pthread_t thread;
 	void *hva;
 
+	/*
+	 * The VMM's side first: every thread this one starts from now on
+	 * (pool, readers) inherits its CPUs; the vCPU thread gets its own.
+	 */
+	TEST_ASSERT(!sched_setaffinity(0, sizeof(lr_pin.vmm), &lr_pin.vmm),
+		    "sched_setaffinity: errno %d", errno);
 	vm = vm_create_with_one_vcpu(&vcpu, guest_bench);
 	page_size = vm->page_size;
 	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, BENCH_GPA,
@@ -705,8 +779,13 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	if (a->lazy)
 		nstats = read_all_stats(stats_fd, stats0, NULL, LR_STATS);
 
+	TEST_ASSERT(!pthread_attr_init(&attr) &&
+		    !pthread_attr_setaffinity_np(&attr, sizeof(lr_pin.vcpu),
+						 &lr_pin.vcpu), "vCPU thread's CPUs");
 	lr.start_ns = now_ns();
-	pthread_create(&thread, NULL, a->lazy ? lr_run_vcpu : run_vcpu, vcpu);
+	TEST_ASSERT(!pthread_create(&thread, &attr,
+				    a->lazy ? lr_run_vcpu : run_vcpu, vcpu),
+		    "pthread_create");
 	usleep(window_ms * 1000);
 	work = READ_ONCE(*(u64 *)work_ptr);
 	parked = READ_ONCE(*(u64 *)parked_ptr);
@@ -718,7 +797,10 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	       a->lazy ? "scenario=lazy " : "", kernel_release(), mode,
 	       delay_us, window_ms, quantum);
 	if (a->lazy)
-		printf("pages=%lu threads=%lu ", pages, a->threads);
+		printf("pages=%lu threads=%lu pin=%d vcpu_cpus=%s vmm_cpus=%s ",
+		       pages, a->threads, lr_pin.pinned,
+		       lr_cpus(&lr_pin.vcpu, vcpu_cpus, sizeof(vcpu_cpus)),
+		       lr_cpus(&lr_pin.vmm, vmm_cpus, sizeof(vmm_cpus)));
 	printf("work=%lu parked_work=%lu touched=%lu not_present=%lu ",
 	       work + parked, parked, bench_touched, apf_log.not_present);
 	printf("ready=%lu wake_all=%lu exits=%lu", apf_log.ready,
