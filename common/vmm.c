@@ -24,6 +24,7 @@
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
+#include <linux/pagemap.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <trace/events/kvm_apf.h>
@@ -290,6 +291,7 @@ static int set_ring(struct kvm_vcpu *vcpu, const struct kvm_apf_ring_setup *s)
 	struct kvm_apf_vmm_ring *ring = &vcpu->async_pf.ring;
 	struct kvm_apf_ring __user *r = u64_to_user_ptr(s->addr);
 	struct eventfd_ctx *eventfd = NULL;
+	size_t size;
 
 	if (s->flags || s->pad)
 		return -EINVAL;
@@ -305,8 +307,14 @@ static int set_ring(struct kvm_vcpu *vcpu, const struct kvm_apf_ring_setup *s)
 		if (IS_ERR(eventfd))
 			return PTR_ERR(eventfd);
 	}
-	/* Head, tail and notices zeroed: the whole ring is writable now. */
-	if (clear_user(r, struct_size(r, notices, s->entries))) {
+	/*
+	 * The whole ring writable (and resident) before anything is written:
+	 * a failed setup changes nothing.  Head, tail and notices zeroed.
+	 */
+	size = struct_size(r, notices, s->entries);
+	if (!access_ok(r, size) ||
+	    fault_in_safe_writeable((const char __user *)r, size) ||
+	    clear_user(r, size)) {
 		if (eventfd)
 			eventfd_ctx_put(eventfd);
 		return -EFAULT;
