@@ -254,6 +254,7 @@ const struct kvm_apf_ops kvm_arch_apf_ops = {
 	.kick = arm64_apf_kick,
 	.gfn_to_hva = kvm_async_pf_gfn_to_hva,
 	.needs_ack = true,
+	.vmm_driven = true,
 };
 
 /**
@@ -359,27 +360,32 @@ static int apf_set_ctrl(struct kvm_vcpu *vcpu, u64 ctrl)
  * @pfn: the pfn, unless the fault went async
  * @writable: whether @pfn may be mapped writable
  *
- * Return: true if the fault is now async (the guest was told "not present"
- * and must be resumed without mapping anything); false if @pfn is set.
+ * Return: 1 if the fault is now async (the guest was told "not present",
+ * or the VMM resolves it, and it must be resumed without mapping anything);
+ * -EFAULT if the VMM decides on it first (KVM_RUN returns the memory-fault
+ * exit kvm_async_pf_setup() prepared); 0 if @pfn is set.
  */
-bool kvm_apf_arm64_faultin(struct kvm_vcpu *vcpu,
-			   struct kvm_memory_slot *slot, gfn_t fault_gfn,
-			   gfn_t gfn, bool write, kvm_pfn_t *pfn, bool *writable)
+int kvm_apf_arm64_faultin(struct kvm_vcpu *vcpu,
+			  struct kvm_memory_slot *slot, gfn_t fault_gfn,
+			  gfn_t gfn, bool write, kvm_pfn_t *pfn, bool *writable)
 {
 	bool async = false;
+	int r;
 
 	*pfn = __gfn_to_pfn_memslot(slot, gfn, false, false, &async, write,
 				    writable, NULL);
 	if (!async)
-		return false;
-	if (apf_can_notify(vcpu) &&
-	    !kvm_apf_setup(&vcpu->async_pf, gfn_to_gpa(fault_gfn), fault_gfn,
-			   gfn_to_hva_memslot(slot, fault_gfn),
-			   write ? KVM_APF_ITEM_WRITE : 0, NULL))
-		return true;
+		return 0;
+	if (apf_can_notify(vcpu)) {
+		r = kvm_async_pf_setup(vcpu, gfn_to_gpa(fault_gfn), fault_gfn,
+				       gfn_to_hva_memslot(slot, fault_gfn),
+				       write ? KVM_APF_ITEM_WRITE : 0, NULL);
+		if (r >= 0)
+			return r ? -EFAULT : 1;
+	}
 	*pfn = __gfn_to_pfn_memslot(slot, gfn, false, false, NULL, write,
 				    writable, NULL);
-	return false;
+	return 0;
 }
 
 /**

@@ -15,9 +15,9 @@
 
 int kvm_apf_arm64_first_run(struct kvm_vcpu *vcpu);
 void kvm_apf_arm64_vcpu_reset(struct kvm_vcpu *vcpu);
-bool kvm_apf_arm64_faultin(struct kvm_vcpu *vcpu,
-			   struct kvm_memory_slot *slot, gfn_t fault_gfn,
-			   gfn_t gfn, bool write, kvm_pfn_t *pfn, bool *writable);
+int kvm_apf_arm64_faultin(struct kvm_vcpu *vcpu,
+			  struct kvm_memory_slot *slot, gfn_t fault_gfn,
+			  gfn_t gfn, bool write, kvm_pfn_t *pfn, bool *writable);
 bool kvm_apf_arm64_call_allowed(struct kvm_vcpu *vcpu, u32 func_id);
 int kvm_apf_arm64_call(struct kvm_vcpu *vcpu, u32 func_id);
 void kvm_apf_arm64_hyp_features(struct kvm_vcpu *vcpu, u64 *val);
@@ -49,14 +49,14 @@ static inline int kvm_apf_arm64_first_run(struct kvm_vcpu *vcpu)
 
 static inline void kvm_apf_arm64_vcpu_reset(struct kvm_vcpu *vcpu) {}
 
-static inline bool kvm_apf_arm64_faultin(struct kvm_vcpu *vcpu,
-					 struct kvm_memory_slot *slot,
-					 gfn_t fault_gfn, gfn_t gfn, bool write,
-					 kvm_pfn_t *pfn, bool *writable)
+static inline int kvm_apf_arm64_faultin(struct kvm_vcpu *vcpu,
+					struct kvm_memory_slot *slot,
+					gfn_t fault_gfn, gfn_t gfn, bool write,
+					kvm_pfn_t *pfn, bool *writable)
 {
 	*pfn = __gfn_to_pfn_memslot(slot, gfn, false, false, NULL, write,
 				    writable, NULL);
-	return false;
+	return 0;
 }
 
 static inline bool kvm_apf_arm64_call_allowed(struct kvm_vcpu *vcpu,

@@ -151,6 +151,12 @@ static void x86_apf_ready(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 				  &item->arch);
 }
 
+/* What the fault path checks before it makes a fault async. */
+static bool x86_apf_can_notify(struct kvm_apf_vcpu *apf)
+{
+	return kvm_can_do_async_pf(apf_vcpu(apf));
+}
+
 const struct kvm_apf_ops kvm_arch_apf_ops = {
 	.notify_not_present = x86_apf_not_present,
 	.notify_ready = x86_apf_present,
@@ -159,7 +165,9 @@ const struct kvm_apf_ops kvm_arch_apf_ops = {
 	.kick = x86_apf_kick,
 	.prefault = x86_apf_ready,
 	.gfn_to_hva = kvm_async_pf_gfn_to_hva,
+	.can_notify = x86_apf_can_notify,
 	.needs_ack = true,
+	.vmm_driven = true,
 };
 
 /**
@@ -170,15 +178,16 @@ const struct kvm_apf_ops kvm_arch_apf_ops = {
  * @write: whether the guest wrote
  * @arch: what a prefault needs when the page is ready
  *
- * Return: true if the fault is now async, false if it must be handled
- * synchronously.
+ * Return: 0 if the fault is now async, 1 if it goes to the VMM (KVM_RUN
+ * returns -EFAULT with the memory-fault exit prepared), or -errno if it
+ * must be handled synchronously (kvm_async_pf_setup()).
  */
-bool kvm_apf_x86_setup(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa, gfn_t gfn,
-		       bool write, struct kvm_arch_async_pf *arch)
+int kvm_apf_x86_setup(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa, gfn_t gfn,
+		      bool write, struct kvm_arch_async_pf *arch)
 {
-	return !kvm_apf_setup(&vcpu->async_pf, cr2_or_gpa, gfn,
-			      kvm_vcpu_gfn_to_hva(vcpu, gfn),
-			      write ? KVM_APF_ITEM_WRITE : 0, arch);
+	return kvm_async_pf_setup(vcpu, cr2_or_gpa, gfn,
+				  kvm_vcpu_gfn_to_hva(vcpu, gfn),
+				  write ? KVM_APF_ITEM_WRITE : 0, arch);
 }
 
 /**

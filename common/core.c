@@ -226,6 +226,9 @@ static int kvm_apf_fault_in(struct kvm_apf_item *item)
 		return -ESRCH;
 	if (item->flags & KVM_APF_ITEM_WRITE)
 		gup_flags |= FOLL_WRITE;
+	/* Only the VMM resolves its faults: never wait for one here. */
+	if (item->flags & KVM_APF_ITEM_USER)
+		gup_flags |= FOLL_NOWAIT;
 	mmap_read_lock(mm);
 	r = get_user_pages_remote(mm, item->hva, 1, gup_flags, NULL, &locked);
 	if (locked)
@@ -313,6 +316,29 @@ static void storm_reset(struct kvm_apf_vcpu *apf)
 	}
 }
 
+/*
+ * Tell the guest "not present" for @item, a new fault or one the VMM
+ * accepted.  vCPU context.
+ */
+static void tell_not_present(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
+{
+	u32 told = apf->ops->notify_not_present(apf, item);
+
+	if (WARN_ON_ONCE(told & ~(u32)(KVM_APF_ITEM_NOTIFIED |
+				       KVM_APF_ITEM_NO_ERROR)))
+		told &= KVM_APF_ITEM_NOTIFIED | KVM_APF_ITEM_NO_ERROR;
+	if (!(told & KVM_APF_ITEM_NOTIFIED))
+		return;
+	spin_lock(&apf->lock);
+	item->flags |= told;
+	spin_unlock(&apf->lock);
+	apf->stats->apf_not_present++;
+	if (item->flags & KVM_APF_ITEM_USER)
+		apf->stats->apf_vmm_async++;
+	trace_kvm_apf_not_present(apf->vcpu_id, item->token, item->gfn, 0);
+	storm_strike(apf);
+}
+
 /**
  * kvm_apf_setup() - start an async fault
  * @apf: the vCPU's state
@@ -320,17 +346,21 @@ static void storm_reset(struct kvm_apf_vcpu *apf)
  * @gfn: the faulting gfn
  * @hva: the host address of @gfn
  * @flags: %KVM_APF_ITEM_USER if the VMM resolves the fault (it completes it
- *	with kvm_apf_user_ready()), %KVM_APF_ITEM_WRITE for a write fault
+ *	with kvm_apf_user_ready()), with %KVM_APF_ITEM_CANDIDATE if the VMM
+ *	is yet to decide whether it takes it (kvm_apf_decide());
+ *	%KVM_APF_ITEM_WRITE for a write fault
  * @arch: the backend's data, copied into the item (NULL: zeroes)
  *
- * Tells the guest "not present" through @apf->ops->notify_not_present() and, for
- * a kernel item, starts faulting the page in.
+ * Tells the guest "not present" through @apf->ops->notify_not_present() (not
+ * for a candidate) and, for a kernel item, starts faulting the page in.  The
+ * token is in @apf->last_token, and a candidate in @apf->candidate.
  *
  * Return: 0 if the fault is now async; otherwise the fault must be handled
  * synchronously and nothing changed: -EAGAIN, the storm guard is on (the
  * guest has not taken a "page ready" for %KVM_APF_STORM_STRIKES "not
  * present"); -EEXIST, a fault on @gfn is already in
- * flight; -EBUSY, the vCPU has its maximum in flight; -ECANCELED, the VMM
+ * flight; -EBUSY, the vCPU has its maximum in flight (or, for a candidate,
+ * the VMM has yet to answer the last one); -ECANCELED, the VMM
  * gave up on the last async fault on @gfn (kvm_apf_complete()), or the
  * guest was told %KVM_APF_ERROR_REPEATS failures in a row, the last on @gfn,
  * so this retry of it is synchronous; -EFAULT, @hva is not a valid host address;
@@ -341,10 +371,10 @@ int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 		  const struct kvm_arch_async_pf *arch)
 {
 	struct kvm_apf_item *item;
-	u32 told;
 	int r;
 
-	if (flags & ~KVM_APF_SETUP_FLAGS)
+	if (flags & ~KVM_APF_SETUP_FLAGS ||
+	    ((flags & KVM_APF_ITEM_CANDIDATE) && !(flags & KVM_APF_ITEM_USER)))
 		return -EINVAL;
 	if (apf->degraded) {
 		r = -EAGAIN;
@@ -354,7 +384,9 @@ int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 		r = -EFAULT;
 		goto sync;
 	}
-	if (apf->queued >= apf->max) {
+	/* One candidate at a time: the VMM answers it at the next KVM_RUN. */
+	if (apf->queued >= apf->max ||
+	    ((flags & KVM_APF_ITEM_CANDIDATE) && apf->deciding)) {
 		r = -EBUSY;
 		goto sync;
 	}
@@ -397,19 +429,16 @@ int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 	list_add_tail(&item->queue, &apf->queue);
 	spin_unlock(&apf->lock);
 	apf->queued++;
+	apf->last_token = item->token;
 
-	told = apf->ops->notify_not_present(apf, item);
-	if (WARN_ON_ONCE(told & ~(u32)(KVM_APF_ITEM_NOTIFIED |
-				       KVM_APF_ITEM_NO_ERROR)))
-		told &= KVM_APF_ITEM_NOTIFIED | KVM_APF_ITEM_NO_ERROR;
-	if (told & KVM_APF_ITEM_NOTIFIED) {
-		spin_lock(&apf->lock);
-		item->flags |= told;
-		spin_unlock(&apf->lock);
-		apf->stats->apf_not_present++;
-		trace_kvm_apf_not_present(apf->vcpu_id, item->token, gfn, 0);
-		storm_strike(apf);
+	if (flags & KVM_APF_ITEM_CANDIDATE) {
+		apf->candidate = item;
+		apf->deciding = true;
+		apf->stats->apf_vmm_exit++;
+		trace_kvm_apf_vmm_candidate(apf->vcpu_id, item->token, gfn, 0);
+		return 0;
 	}
+	tell_not_present(apf, item);
 	if (!(flags & KVM_APF_ITEM_USER)) {
 		atomic_inc(&apf->fault_ins);
 		schedule_work(&item->work);
@@ -449,6 +478,10 @@ static void free_item(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 	list_del(&item->queue);
 	spin_unlock(&apf->lock);
 	apf->queued--;
+	if (apf->candidate == item) {
+		apf->candidate = NULL;
+		apf->deciding = false;
+	}
 	if (item_has_work(item))
 		flush_work(&item->work);
 	kfree(item);
@@ -466,11 +499,14 @@ static void free_item(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
  * if no memslot holds it any more the fault is released, as upstream would:
  * the guest retries and KVM handles the gpa as it now is.  The VMM may also
  * have given up on the fault (kvm_apf_complete()): then it is released too.
+ * A fault the VMM failed (%KVM_APF_ITEM_USER) is only looked at: if its page
+ * is there now, the VMM fixed it; KVM never waits for the VMM's memory.
  * Return: whether @item may now be delivered as "ready".
  */
 static bool retry_failed(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 {
 	unsigned long hva;
+	int r;
 
 	if (!item->result ||
 	    (apf->report_errors &&
@@ -490,7 +526,13 @@ static bool retry_failed(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 		}
 		item->hva = hva;
 	}
-	item->result = kvm_apf_classify(kvm_apf_fault_in(item));
+	r = kvm_apf_fault_in(item);
+	if (item->flags & KVM_APF_ITEM_USER) {
+		if (!r)
+			item->result = 0;
+		return !r;
+	}
+	item->result = kvm_apf_classify(r);
 	return !item->result;
 }
 
@@ -504,8 +546,13 @@ static int hold_failed(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 	list_add(&item->link, &apf->done);
 	spin_unlock(&apf->lock);
 	apf->failed.gfn = item->gfn;
-	/* The guest knows the token only if it was told "not present". */
-	apf->failed.token = item->flags & KVM_APF_ITEM_NOTIFIED ? item->token : 0;
+	/*
+	 * The guest knows the token only if it was told "not present"; the
+	 * VMM knows the tokens of its own faults.
+	 */
+	apf->failed.token = item->flags &
+			    (KVM_APF_ITEM_NOTIFIED | KVM_APF_ITEM_USER) ?
+			    item->token : 0;
 	apf->failed.error = item->result;
 	trace_kvm_apf_error_exit(apf->vcpu_id, item->token, item->gfn,
 				 item->result);
@@ -688,9 +735,12 @@ EXPORT_SYMBOL_GPL(kvm_apf_wakeup_all);
  * Any context, concurrently with the vCPU; the caller keeps the vCPU alive
  * (e.g. a vCPU ioctl).
  *
- * Return: 0; -ENOENT, no VMM-resolved fault with @token is in flight;
- * -EALREADY, it was already completed; -EINVAL, @status is not 0 or a
- * -errno.  On error nothing changed.
+ * An async candidate may be completed before the VMM decides on it: its
+ * page is then in, and the guest is never told "not present" for it.
+ *
+ * Return: 0; -EINVAL, @status is not 0 or a -errno; -EXDEV, @token is
+ * another vCPU's; -ENOENT, no VMM-resolved fault with @token is in flight;
+ * -EALREADY, it was already completed.  On error nothing changed.
  */
 int kvm_apf_user_ready(struct kvm_apf_vcpu *apf, u32 token, int status)
 {
@@ -700,6 +750,8 @@ int kvm_apf_user_ready(struct kvm_apf_vcpu *apf, u32 token, int status)
 
 	if (status > 0 || status < -MAX_ERRNO)
 		return -EINVAL;
+	if ((token & (BIT(KVM_APF_TOKEN_ID_SHIFT) - 1)) != apf->vcpu_id)
+		return -EXDEV;
 
 	spin_lock(&apf->lock);
 	list_for_each_entry(item, &apf->queue, queue) {
@@ -781,6 +833,119 @@ int kvm_apf_complete(struct kvm_apf_vcpu *apf, u32 token, int status)
 EXPORT_SYMBOL_GPL(kvm_apf_complete);
 
 /**
+ * kvm_apf_decide() - the VMM's answer to an async candidate
+ * @apf: the vCPU's state
+ * @accept: the VMM takes the fault: the guest is told "not present" before
+ *	it next runs (kvm_apf_notify_accepted()), and the VMM completes it
+ *
+ * Called when the VMM runs the vCPU again after the candidate's exit.
+ * Without @accept the candidate is dropped and the guest's retry of the
+ * access is synchronous (once, on that gfn: kvm_apf_setup() refuses it);
+ * if the VMM resolved the page meanwhile, the retry simply finds it.  A
+ * candidate the VMM already completed stays for the completion check to
+ * free: the guest is told nothing.  vCPU context.
+ *
+ * Return: true if a candidate was pending.
+ */
+bool kvm_apf_decide(struct kvm_apf_vcpu *apf, bool accept)
+{
+	struct kvm_apf_item *item = apf->candidate;
+	bool completed, drop = false;
+
+	if (!apf->deciding)
+		return false;
+	apf->deciding = false;
+	spin_lock(&apf->lock);
+	item->flags &= ~KVM_APF_ITEM_CANDIDATE;
+	completed = item->flags & KVM_APF_ITEM_COMPLETED;
+	if (!accept && !completed) {
+		/* Out of the VMM's reach before the lock drops. */
+		list_del(&item->queue);
+		drop = true;
+	}
+	spin_unlock(&apf->lock);
+	trace_kvm_apf_vmm_decided(apf->vcpu_id, item->token, item->gfn,
+				  accept ? 1 : 0);
+
+	if (accept && !completed) {
+		/* Told at the completion check, before the guest runs. */
+		apf->ops->request(apf);
+		return true;
+	}
+	apf->candidate = NULL;
+	if (drop) {
+		kvm_apf_gfn_del(&apf->gfns, item->gfn);
+		apf->sync_gfn = item->gfn;
+		apf->queued--;
+		kfree(item);
+	}
+	return true;
+}
+EXPORT_SYMBOL_GPL(kvm_apf_decide);
+
+/**
+ * kvm_apf_notify_accepted() - tell the guest of the fault the VMM accepted
+ * @apf: the vCPU's state
+ *
+ * Before the guest runs again after the VMM accepted an async candidate:
+ * the guest is told "not present" for it, if it can take that now (the
+ * @can_notify op) and the VMM did not complete it already.  If it cannot,
+ * the fault stays the VMM's to complete and the guest's retry waits for it
+ * as for any fault in flight.  vCPU context.
+ */
+void kvm_apf_notify_accepted(struct kvm_apf_vcpu *apf)
+{
+	struct kvm_apf_item *item = apf->candidate;
+	bool completed;
+
+	if (!item || apf->deciding)
+		return;
+	apf->candidate = NULL;
+	spin_lock(&apf->lock);
+	completed = item->flags & KVM_APF_ITEM_COMPLETED;
+	spin_unlock(&apf->lock);
+	if (!completed && !apf->degraded &&
+	    (!apf->ops->can_notify || apf->ops->can_notify(apf)))
+		tell_not_present(apf, item);
+}
+EXPORT_SYMBOL_GPL(kvm_apf_notify_accepted);
+
+/**
+ * kvm_apf_owed() - the faults the VMM owes a completion for
+ * @apf: the vCPU's state
+ * @notices: where to describe them
+ * @room: how many fit in @notices
+ *
+ * The VMM-owned faults it accepted (or that were posted to its ring) and
+ * has not completed, oldest first.  vCPU context.
+ *
+ * Return: how many there are (more than @room if they did not all fit).
+ */
+u32 kvm_apf_owed(struct kvm_apf_vcpu *apf, struct kvm_apf_notice *notices,
+		 u32 room)
+{
+	struct kvm_apf_item *item;
+	u32 n = 0;
+
+	spin_lock(&apf->lock);
+	list_for_each_entry(item, &apf->queue, queue) {
+		if ((item->flags & (KVM_APF_ITEM_USER | KVM_APF_ITEM_CANDIDATE |
+				    KVM_APF_ITEM_COMPLETED)) !=
+		    KVM_APF_ITEM_USER)
+			continue;
+		if (n < room) {
+			notices[n].vcpu_id = apf->vcpu_id;
+			notices[n].token = item->token;
+			notices[n].gpa = gfn_to_gpa(item->gfn);
+		}
+		n++;
+	}
+	spin_unlock(&apf->lock);
+	return n;
+}
+EXPORT_SYMBOL_GPL(kvm_apf_owed);
+
+/**
  * kvm_apf_guest_enabled() - the guest (re-)enabled async PF
  * @apf: the vCPU's state
  *
@@ -847,13 +1012,20 @@ void kvm_apf_clear(struct kvm_apf_vcpu *apf)
 			flush_work(&item->work);
 		else if (item_has_work(item) && cancel_work_sync(&item->work))
 			fault_in_over(apf);
+		/*
+		 * Off both lists at once: the VMM may complete a fault of its
+		 * own (kvm_apf_user_ready()) from another thread until then.
+		 */
 		spin_lock(&apf->lock);
 		list_del_init(&item->link);
+		list_del_init(&item->queue);
 		spin_unlock(&apf->lock);
 		free_item(apf, item);
 	}
 
 	WARN_ON_ONCE(apf->queued || !list_empty(&apf->done));
+	apf->candidate = NULL;
+	apf->deciding = false;
 	apf->wake_all_queued = false;
 	apf->sync_gfn = ~(gfn_t)0;
 	apf->err_repeats = 0;
@@ -884,4 +1056,5 @@ EXPORT_SYMBOL_GPL(kvm_apf_flush);
 #ifdef CONFIG_KVM_APF_KUNIT_TEST
 #include "tests/core_kunit.h"
 #include "tests/regress_kunit.h"
+#include "tests/vmm_kunit.h"
 #endif

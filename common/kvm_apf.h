@@ -12,6 +12,9 @@
  * that state (virt/kvm/apf/vcpu.c).
  *
  * What the generic KVM code does for every arch that selects KVM_ASYNC_PF:
+ *   kvm_async_pf_vcpu_run()      KVM_RUN, first: the VMM's answer to an
+ *                                async-candidate exit
+ *   kvm_async_pf_vm_ioctl()      KVM_APF_READY_BATCH on the VM
  *   kvm_async_pf_vcpu_init()     vCPU creation, with the arch's ops,
  *                                &kvm_arch_apf_ops, before
  *                                kvm_arch_vcpu_create()
@@ -25,10 +28,12 @@
  *   core), from an option in its arch's KVM Kconfig (KVM_APF_X86 in
  *   arch/x86/kvm/apf/Kconfig, KVM_APF_ARM64 in arch/arm64/kvm/apf/Kconfig)
  *   or from the arch's KVM option itself (s390);
- * - on a guest fault whose page is not ready, calls kvm_apf_setup(); if it
- *   fails, resolves the fault synchronously on its usual path, and where
- *   that path cannot resolve it (no memslot, no VMA, no pfn) makes KVM_RUN
- *   return -EFAULT with kvm_apf_prepare_error_exit();
+ * - on a guest fault whose page is not ready, calls kvm_apf_setup() (or,
+ *   with @vmm_driven, kvm_async_pf_setup(): a positive return means a
+ *   memory-fault exit for the VMM is prepared, and KVM_RUN must return
+ *   -EFAULT); if it fails, resolves the fault synchronously on its usual
+ *   path, and where that path cannot resolve it (no memslot, no VMA, no
+ *   pfn) makes KVM_RUN return -EFAULT with kvm_apf_prepare_error_exit();
  * - before every guest entry on which the request made by its @request op
  *   is pending, calls kvm_check_async_pf_completion(); a non-zero return
  *   (-EFAULT) means a fault could not be resolved and a memory-fault exit
@@ -70,6 +75,7 @@
 #include <linux/workqueue.h>
 #include <uapi/linux/kvm.h>
 
+struct eventfd_ctx;
 struct kvm;
 struct kvm_enable_cap;
 struct kvm_vcpu;
@@ -124,9 +130,15 @@ struct kvm_apf_gfn_table {
 #define KVM_APF_ITEM_RELEASED	BIT(7)
 /* The guest was told "page ready" where it completed (deliver_on_completion) */
 #define KVM_APF_ITEM_DELIVERED	BIT(8)
+/*
+ * With %KVM_APF_ITEM_USER: an async candidate, the VMM deciding whether it
+ * takes the fault (an exit); the guest is told nothing until it accepts
+ */
+#define KVM_APF_ITEM_CANDIDATE	BIT(9)
 
 /* Flags a backend may pass to kvm_apf_setup(). */
-#define KVM_APF_SETUP_FLAGS	(KVM_APF_ITEM_USER | KVM_APF_ITEM_WRITE)
+#define KVM_APF_SETUP_FLAGS	(KVM_APF_ITEM_USER | KVM_APF_ITEM_WRITE | \
+				 KVM_APF_ITEM_CANDIDATE)
 
 struct kvm_apf_vcpu;
 
@@ -213,6 +225,15 @@ struct kvm_apf_item {
  * @max_in_flight: optional; the most faults in flight per vCPU the arch can
  *	notify (s390: its floating interrupt limit, ASYNC_PF_PER_VCPU); the
  *	module parameter apf_max_per_vcpu is clamped to it.
+ * @can_notify: optional, with @vmm_driven; can the guest take "page not
+ *	present" now, as the backend checks before kvm_apf_setup() on its
+ *	fault path?  Asked before telling the guest of a fault the VMM
+ *	accepted, at the vCPU's next entry (the VMM may have changed the vCPU's
+ *	state meanwhile).  vCPU context.
+ * @vmm_driven: the backend sets up faults with kvm_async_pf_setup(), which
+ *	hands faults on userfaultfd memory to the VMM when it asked for them
+ *	(KVM_APF_FEATURE_VMM); the host offers that feature only then (x86,
+ *	arm64).
  */
 struct kvm_apf_ops {
 	u32 (*notify_not_present)(struct kvm_apf_vcpu *apf,
@@ -224,8 +245,10 @@ struct kvm_apf_ops {
 	void (*prefault)(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item);
 	unsigned long (*gfn_to_hva)(struct kvm_apf_vcpu *apf, gfn_t gfn);
 	int (*fault_in)(struct kvm_apf_item *item);
+	bool (*can_notify)(struct kvm_apf_vcpu *apf);
 	bool needs_ack;
 	bool deliver_on_completion;
+	bool vmm_driven;
 	u32 max_in_flight;
 };
 
@@ -243,6 +266,10 @@ extern const struct kvm_apf_ops kvm_arch_apf_ops;
  * @apf_dup_suppressed: faults on a gfn that already had one in flight
  * @apf_storm_guard: times the storm guard stopped async PF for the vCPU
  *	(%KVM_APF_STORM_STRIKES)
+ * @apf_vmm_exit: async candidates handed to the VMM by a memory-fault exit
+ * @apf_vmm_async: VMM-owned faults the guest was told "not present" of
+ * @apf_vmm_ring_full: faults the VMM's ring had no room for (an exit
+ *	instead)
  */
 struct kvm_apf_stats;
 
@@ -256,6 +283,20 @@ struct kvm_apf_failure {
 	gfn_t gfn;
 	u32 token;
 	int error;
+};
+
+/**
+ * struct kvm_apf_vmm_ring - where a vCPU posts VMM-owned faults (exitless)
+ * @addr: the VMM's struct kvm_apf_ring, 0 if none
+ * @entries: its number of notices, a power of two
+ * @head: the next notice KVM writes (the VMM reads it from the ring)
+ * @eventfd: signalled after each notice, or NULL
+ */
+struct kvm_apf_vmm_ring {
+	u64 addr;
+	u32 entries;
+	u32 head;
+	struct eventfd_ctx *eventfd;
 };
 
 /**
@@ -291,6 +332,11 @@ struct kvm_apf_failure {
  *	acknowledged a "page ready" (the storm guard)
  * @degraded: the storm guard tripped: no "not present" until the guest
  *	acknowledges a "page ready" or re-enables async PF
+ * @candidate: the async candidate the VMM decides on (it exited for it), or
+ *	one it accepted and the guest is yet to be told of; NULL if none
+ * @deciding: @candidate awaits the VMM's decision
+ * @last_token: the token of the last fault kvm_apf_setup() made async
+ * @ring: the VMM's notice ring (KVM_APF_SET_RING); vCPU context
  */
 struct kvm_apf_vcpu {
 	const struct kvm_apf_ops *ops;
@@ -316,6 +362,10 @@ struct kvm_apf_vcpu {
 	u32 strikes;
 	bool held;
 	bool degraded;
+	struct kvm_apf_item *candidate;
+	bool deciding;
+	u32 last_token;
+	struct kvm_apf_vmm_ring ring;
 };
 
 int kvm_apf_vcpu_init(struct kvm_apf_vcpu *apf, const struct kvm_apf_ops *ops,
@@ -330,6 +380,21 @@ bool kvm_async_pf_ready_slot_free(struct kvm_vcpu *vcpu,
 				  struct gfn_to_hva_cache *area);
 long kvm_async_pf_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 			     unsigned long arg);
+/* VMM-driven async faults (vmm.c). */
+int kvm_async_pf_setup(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa, gfn_t gfn,
+		       unsigned long hva, u32 flags,
+		       const struct kvm_arch_async_pf *arch);
+long kvm_async_pf_vm_ioctl(struct kvm *kvm, unsigned int ioctl,
+			   unsigned long arg);
+void kvm_async_pf_ring_release(struct kvm_vcpu *vcpu);
+#if defined(CONFIG_KVM_APF_CORE) && defined(CONFIG_KVM_ASYNC_PF)
+int kvm_async_pf_vcpu_run(struct kvm_vcpu *vcpu);
+#else
+static inline int kvm_async_pf_vcpu_run(struct kvm_vcpu *vcpu)
+{
+	return 0;
+}
+#endif
 int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 		  unsigned long hva, u32 flags,
 		  const struct kvm_arch_async_pf *arch);
@@ -340,6 +405,10 @@ void kvm_apf_ack(struct kvm_apf_vcpu *apf);
 int kvm_apf_wakeup_all(struct kvm_apf_vcpu *apf);
 int kvm_apf_user_ready(struct kvm_apf_vcpu *apf, u32 token, int status);
 int kvm_apf_complete(struct kvm_apf_vcpu *apf, u32 token, int status);
+bool kvm_apf_decide(struct kvm_apf_vcpu *apf, bool accept);
+void kvm_apf_notify_accepted(struct kvm_apf_vcpu *apf);
+u32 kvm_apf_owed(struct kvm_apf_vcpu *apf, struct kvm_apf_notice *notices,
+		 u32 room);
 int kvm_apf_guest_enabled(struct kvm_apf_vcpu *apf);
 void kvm_apf_clear(struct kvm_apf_vcpu *apf);
 void kvm_apf_wait_fault_ins(struct kvm_apf_vcpu *apf);

@@ -48,6 +48,12 @@ KVM_APF_EVENT(kvm_apf_dup_suppressed);
  * limit; -ENOMEM; -EFAULT: no host address; -EAGAIN: the storm guard is on).
  */
 KVM_APF_EVENT(kvm_apf_sync_fallback);
+/* An async candidate on @gfn goes to the VMM as a memory-fault exit. */
+KVM_APF_EVENT(kvm_apf_vmm_candidate);
+/* The VMM accepted (@result 1) the candidate @token, or did not (0). */
+KVM_APF_EVENT(kvm_apf_vmm_decided);
+/* VMM-owned @token was posted to the VMM's ring (@result 0) or not (-errno). */
+KVM_APF_EVENT(kvm_apf_vmm_posted);
 
 /*
  * The storm guard of @vcpu_id turned on (@on: after @strikes "not present"

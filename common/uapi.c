@@ -54,6 +54,10 @@ u32 kvm_apf_features(void)
 		features |= KVM_APF_FEATURE_ASYNC_PF;
 	if (IS_ENABLED(CONFIG_KVM_APF_GUEST_ERROR))
 		features |= KVM_APF_FEATURE_GUEST_ERROR;
+#ifdef CONFIG_KVM_ASYNC_PF
+	if (IS_ENABLED(CONFIG_USERFAULTFD) && kvm_arch_apf_ops.vmm_driven)
+		features |= KVM_APF_FEATURE_VMM | KVM_APF_FEATURE_VMM_EXITLESS;
+#endif
 	return features;
 }
 EXPORT_SYMBOL_GPL(kvm_apf_features);
@@ -62,8 +66,9 @@ EXPORT_SYMBOL_GPL(kvm_apf_features);
  * kvm_apf_enable_cap() - KVM_ENABLE_CAP(KVM_CAP_APF_FEATURES) on a VM
  * @kvm: the VM
  * @cap: args[0] is the set of features the VM may use, a subset of
- *	KVM_APF_FEATURES_ENABLE that this host offers; the other args and
- *	flags must be 0
+ *	KVM_APF_FEATURES_ENABLE that this host offers
+ *	(%KVM_APF_FEATURE_VMM_EXITLESS only with %KVM_APF_FEATURE_VMM); the
+ *	other args and flags must be 0
  *
  * Letting a guest learn why a fault failed is the VMM's choice, not only
  * the guest's: an error status could reveal a host problem to the guest.
@@ -76,6 +81,9 @@ int kvm_apf_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
 
 	if (cap->flags || cap->args[0] & ~allowed || cap->args[1] ||
 	    cap->args[2] || cap->args[3])
+		return -EINVAL;
+	if ((cap->args[0] & KVM_APF_FEATURE_VMM_EXITLESS) &&
+	    !(cap->args[0] & KVM_APF_FEATURE_VMM))
 		return -EINVAL;
 	WRITE_ONCE(kvm->apf_features, cap->args[0]);
 	return 0;

@@ -7,7 +7,6 @@
  */
 #include <linux/kvm_host.h>
 #include <linux/moduleparam.h>
-#include <linux/uaccess.h>
 #include <kunit/static_stub.h>
 
 /* Async faults in flight per vCPU (x86's limit was a hard 64). */
@@ -44,6 +43,7 @@ int kvm_async_pf_vcpu_init(struct kvm_vcpu *vcpu)
 void kvm_async_pf_vcpu_destroy(struct kvm_vcpu *vcpu)
 {
 	kvm_apf_vcpu_destroy(&vcpu->async_pf);
+	kvm_async_pf_ring_release(vcpu);
 }
 
 /**
@@ -147,31 +147,11 @@ bool kvm_async_pf_ready_slot_free(struct kvm_vcpu *vcpu,
 EXPORT_SYMBOL_GPL(kvm_async_pf_ready_slot_free);
 
 /**
- * kvm_async_pf_vcpu_ioctl() - the layer's vCPU ioctls
- * @vcpu: the vCPU, its mutex held
- * @ioctl: KVM_APF_COMPLETE
- * @arg: its struct kvm_apf_completion, in user memory
- *
- * Return: 0 or -errno (kvm_apf_complete()); -EFAULT for a bad @arg,
- * -EINVAL for flags or padding that are not 0.
- */
-long kvm_async_pf_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
-			     unsigned long arg)
-{
-	struct kvm_apf_completion c;
-
-	if (ioctl != KVM_APF_COMPLETE)
-		return -ENOTTY;
-	if (copy_from_user(&c, (void __user *)arg, sizeof(c)))
-		return -EFAULT;
-	if (c.flags || c.pad)
-		return -EINVAL;
-	return kvm_apf_complete(&vcpu->async_pf, c.token, c.status);
-}
-
-/**
  * kvm_check_async_pf_completion() - deliver completed async faults
  * @vcpu: the vCPU, in its own context
+ *
+ * First tells the guest "not present" for a fault the VMM just accepted
+ * (kvm_apf_notify_accepted()).
  *
  * Return: 0, or -EFAULT with a memory-fault exit prepared for a fault that
  * cannot be resolved (KVM_RUN must return it).
@@ -179,7 +159,10 @@ long kvm_async_pf_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 int kvm_check_async_pf_completion(struct kvm_vcpu *vcpu)
 {
 	struct kvm_apf_failure *failed = &vcpu->async_pf.failed;
-	int r = kvm_apf_check_completion(&vcpu->async_pf);
+	int r;
+
+	kvm_apf_notify_accepted(&vcpu->async_pf);
+	r = kvm_apf_check_completion(&vcpu->async_pf);
 
 	if (r)
 		kvm_apf_prepare_error_exit(vcpu, gfn_to_gpa(failed->gfn),

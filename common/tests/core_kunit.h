@@ -369,10 +369,13 @@ static void core_error_unnotified_exits(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, setup_user(f, 21), 0);
 	user = last_item(f)->token;
 	KUNIT_ASSERT_EQ(test, kvm_apf_user_ready(&f->apf, user, -ENOSPC), 0);
-	/* The synchronous retry fails with its own error, which is reported. */
+	/*
+	 * KVM only looks for the page of a fault the VMM failed: the VMM's
+	 * errno is what its exit reports.
+	 */
 	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), -EFAULT);
 	KUNIT_EXPECT_EQ(test, f->apf.failed.token, user);
-	KUNIT_EXPECT_EQ(test, f->apf.failed.error, -EIO);
+	KUNIT_EXPECT_EQ(test, f->apf.failed.error, -ENOSPC);
 	KUNIT_EXPECT_EQ(test, f->n_present, 0);
 	KUNIT_EXPECT_EQ(test, f->stats.apf_error, 2ULL);
 }
@@ -1157,10 +1160,14 @@ static void core_bad_input(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, setup_user(f, 3), 0);
 	user = last_item(f)->token;
 
-	KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(&f->apf, 0x1234, 0), -ENOENT);
+	KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(&f->apf,
+						 user + BIT(KVM_APF_TOKEN_ID_SHIFT),
+						 0), -ENOENT);
 	KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(&f->apf, kernel, 0), -ENOENT);
+	/* Not this vCPU's token (a wake-all is no vCPU's). */
+	KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(&f->apf, 0x1234, 0), -EXDEV);
 	KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(&f->apf, KVM_APF_TOKEN_WAKE_ALL, 0),
-			-ENOENT);
+			-EXDEV);
 	KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(&f->apf, user, 1), -EINVAL);
 	KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(&f->apf, user, -MAX_ERRNO - 1),
 			-EINVAL);

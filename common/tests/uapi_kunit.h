@@ -68,6 +68,12 @@ static void uapi_features(struct kunit *test)
 			IS_ENABLED(CONFIG_KVM_ASYNC_PF));
 	KUNIT_EXPECT_EQ(test, !!(features & KVM_APF_FEATURE_GUEST_ERROR),
 			IS_ENABLED(CONFIG_KVM_APF_GUEST_ERROR));
+	/* VMM-driven faults: where the backend hands them over (not s390). */
+	KUNIT_EXPECT_EQ(test, !!(features & KVM_APF_FEATURE_VMM),
+			IS_ENABLED(CONFIG_USERFAULTFD) &&
+			kvm_arch_apf_ops.vmm_driven);
+	KUNIT_EXPECT_EQ(test, !!(features & KVM_APF_FEATURE_VMM_EXITLESS),
+			!!(features & KVM_APF_FEATURE_VMM));
 }
 
 /* Bad KVM_ENABLE_CAP input gets -EINVAL and leaves the VM as it was. */
@@ -95,9 +101,15 @@ static void uapi_enable_cap(struct kunit *test)
 	cap.args[2] = 0;
 	cap.flags = 1;
 	KUNIT_EXPECT_EQ(test, kvm_apf_enable_cap(kvm, &cap), -EINVAL);
-	KUNIT_EXPECT_EQ(test, kvm->apf_features, (u32)offered);
-
 	cap.flags = 0;
+	/* Exitless is a mode of VMM-driven faults, not a feature alone. */
+	cap.args[0] = offered & ~(u64)KVM_APF_FEATURE_VMM;
+	KUNIT_EXPECT_EQ(test, kvm_apf_enable_cap(kvm, &cap),
+			offered & KVM_APF_FEATURE_VMM_EXITLESS ? -EINVAL : 0);
+	if (offered & KVM_APF_FEATURE_VMM_EXITLESS)
+		KUNIT_EXPECT_EQ(test, kvm->apf_features, (u32)offered);
+	cap.args[0] = 0;
+
 	KUNIT_EXPECT_EQ(test, kvm_apf_enable_cap(kvm, &cap), 0);
 	KUNIT_EXPECT_FALSE(test, kvm_apf_guest_error_allowed(kvm));
 }
@@ -116,7 +128,17 @@ static void uapi_numbers_pinned(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, KVM_APF_FEATURE_ASYNC_PF, 1UL);
 	KUNIT_EXPECT_EQ(test, KVM_APF_FEATURE_ERROR_EXIT, 2UL);
 	KUNIT_EXPECT_EQ(test, KVM_APF_FEATURE_GUEST_ERROR, 4UL);
-	KUNIT_EXPECT_EQ(test, KVM_APF_FEATURES_ENABLE, 4UL);
+	KUNIT_EXPECT_EQ(test, KVM_APF_FEATURE_VMM, 8UL);
+	KUNIT_EXPECT_EQ(test, KVM_APF_FEATURE_VMM_EXITLESS, 16UL);
+	KUNIT_EXPECT_EQ(test, KVM_APF_FEATURES_ENABLE, 0x1cUL);
+	KUNIT_EXPECT_EQ(test, KVM_MEMORY_EXIT_FLAG_ASYNC, 1ULL << 33);
+	KUNIT_EXPECT_EQ(test, KVM_MEMORY_EXIT_FLAG_ASYNC_ACCEPT, 1ULL << 34);
+	KUNIT_EXPECT_EQ(test, KVM_APF_READY_BATCH, 0x4010aef2U);
+	KUNIT_EXPECT_EQ(test, KVM_APF_SET_RING, 0x4018aef3U);
+	KUNIT_EXPECT_EQ(test, KVM_APF_GET_OWED, 0xc010aef4U);
+	KUNIT_EXPECT_EQ(test, sizeof(struct kvm_apf_ready), 16UL);
+	KUNIT_EXPECT_EQ(test, sizeof(struct kvm_apf_notice), 16UL);
+	KUNIT_EXPECT_EQ(test, sizeof(struct kvm_apf_ring), 16UL);
 	KUNIT_EXPECT_EQ(test, KVM_MEMORY_EXIT_FLAG_ERROR, 1ULL << 32);
 	KUNIT_EXPECT_EQ(test, KVM_APF_COMPLETE, 0x4010aef1U);
 	KUNIT_EXPECT_EQ(test, sizeof(c), 16UL);
