@@ -8,7 +8,9 @@
 #   make test-kcsan  the same on the KCSAN kernels (data races), results in
 #                 .build/results-kcsan/
 #   make run      build both kernels, show the async PF scenario side by side
-#   make bench    async PF benchmark, both arches in one table (x86: beside the base)
+#   make bench    async PF benchmark, both arches in one table (x86: beside the base),
+#                 then the lazy-restore scenario: sync, kernel-resolved, VMM-driven
+#                 with exits and exitless async PF side by side
 #   make stress   KUnit and e2e ROUNDS times (default 20) with the host loaded
 #   make postcopy RUNS postcopy migrations (default 30) of a Linux guest by
 #                 QEMU inside the x86_64 VM (POSTCOPY_L2_ARGS=no-kvmapf, ...)

@@ -151,10 +151,16 @@ static void x86_apf_ready(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 				  &item->arch);
 }
 
-/* What the fault path checks before it makes a fault async. */
+/*
+ * The guest can take "page not present" now: what the fault path checks
+ * before it makes a fault async, and what x86_apf_not_present() needs to
+ * tell it (rather than halt the vCPU artificially).
+ */
 static bool x86_apf_can_notify(struct kvm_apf_vcpu *apf)
 {
-	return kvm_can_do_async_pf(apf_vcpu(apf));
+	struct kvm_vcpu *vcpu = apf_vcpu(apf);
+
+	return kvm_can_do_async_pf(vcpu) && kvm_can_deliver_async_pf(vcpu);
 }
 
 const struct kvm_apf_ops kvm_arch_apf_ops = {

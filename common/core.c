@@ -101,6 +101,7 @@ int kvm_apf_vcpu_init(struct kvm_apf_vcpu *apf, const struct kvm_apf_ops *ops,
 	apf->vcpu_id = vcpu_id;
 	apf->max = max;
 	apf->sync_gfn = ~(gfn_t)0;
+	apf->declined_gfn = ~(gfn_t)0;
 	spin_lock_init(&apf->lock);
 	init_waitqueue_head(&apf->fault_ins_idle);
 	INIT_LIST_HEAD(&apf->queue);
@@ -370,12 +371,15 @@ int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 		  unsigned long hva, u32 flags,
 		  const struct kvm_arch_async_pf *arch)
 {
+	gfn_t declined = apf->declined_gfn;
 	struct kvm_apf_item *item;
 	int r;
 
 	if (flags & ~KVM_APF_SETUP_FLAGS ||
 	    ((flags & KVM_APF_ITEM_CANDIDATE) && !(flags & KVM_APF_ITEM_USER)))
 		return -EINVAL;
+	/* A declined candidate's gfn only holds for the fault right after. */
+	apf->declined_gfn = ~(gfn_t)0;
 	if (apf->degraded) {
 		r = -EAGAIN;
 		goto sync;
@@ -390,9 +394,13 @@ int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 		r = -EBUSY;
 		goto sync;
 	}
-	if (gfn == apf->sync_gfn) {
-		/* The VMM gave up on it: its failure is reported synchronously. */
-		apf->sync_gfn = ~(gfn_t)0;
+	if (gfn == apf->sync_gfn || gfn == declined) {
+		/*
+		 * The VMM gave up on it: its failure is reported synchronously;
+		 * or it declined the candidate: the retry waits for the page.
+		 */
+		if (gfn == apf->sync_gfn)
+			apf->sync_gfn = ~(gfn_t)0;
 		r = -ECANCELED;
 		goto sync;
 	}
@@ -434,8 +442,6 @@ int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 	if (flags & KVM_APF_ITEM_CANDIDATE) {
 		apf->candidate = item;
 		apf->deciding = true;
-		apf->stats->apf_vmm_exit++;
-		trace_kvm_apf_vmm_candidate(apf->vcpu_id, item->token, gfn, 0);
 		return 0;
 	}
 	tell_not_present(apf, item);
@@ -636,7 +642,10 @@ int kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 			kvm_apf_gfn_del(&apf->gfns, item->gfn);
 			if (item->flags & KVM_APF_ITEM_RELEASED)
 				apf->sync_gfn = item->gfn;
-			else if (!item->result && apf->ops->prefault)
+			else if (!item->result && apf->ops->prefault &&
+				 (!(item->flags & KVM_APF_ITEM_USER) ||
+				  !kvm_apf_fault_in(item)))
+				/* Only a page that is there: never wait for the VMM. */
 				apf->ops->prefault(apf, item);
 			error_repeat(apf, item);
 		}
@@ -840,7 +849,8 @@ EXPORT_SYMBOL_GPL(kvm_apf_complete);
  *
  * Called when the VMM runs the vCPU again after the candidate's exit.
  * Without @accept the candidate is dropped and the guest's retry of the
- * access is synchronous (once, on that gfn: kvm_apf_setup() refuses it);
+ * access is synchronous (kvm_apf_setup() refuses that gfn for the next
+ * fault only, whatever its gfn);
  * if the VMM resolved the page meanwhile, the retry simply finds it.  A
  * candidate the VMM already completed stays for the completion check to
  * free: the guest is told nothing.  vCPU context.
@@ -875,7 +885,7 @@ bool kvm_apf_decide(struct kvm_apf_vcpu *apf, bool accept)
 	apf->candidate = NULL;
 	if (drop) {
 		kvm_apf_gfn_del(&apf->gfns, item->gfn);
-		apf->sync_gfn = item->gfn;
+		apf->declined_gfn = item->gfn;
 		apf->queued--;
 		kfree(item);
 	}
@@ -1028,6 +1038,7 @@ void kvm_apf_clear(struct kvm_apf_vcpu *apf)
 	apf->deciding = false;
 	apf->wake_all_queued = false;
 	apf->sync_gfn = ~(gfn_t)0;
+	apf->declined_gfn = ~(gfn_t)0;
 	apf->err_repeats = 0;
 	WRITE_ONCE(apf->ready_pending, false);
 	kvm_apf_gfn_table_reset(&apf->gfns);

@@ -226,10 +226,11 @@ struct kvm_apf_item {
  *	notify (s390: its floating interrupt limit, ASYNC_PF_PER_VCPU); the
  *	module parameter apf_max_per_vcpu is clamped to it.
  * @can_notify: optional, with @vmm_driven; can the guest take "page not
- *	present" now, as the backend checks before kvm_apf_setup() on its
- *	fault path?  Asked before telling the guest of a fault the VMM
- *	accepted, at the vCPU's next entry (the VMM may have changed the vCPU's
- *	state meanwhile).  vCPU context.
+ *	present" now?  Asked before a fault is handed to the VMM (a fault the
+ *	guest cannot take async stays KVM's, as without the VMM), and before
+ *	telling the guest of a fault the VMM accepted, at the vCPU's next
+ *	entry (the VMM may have changed the vCPU's state meanwhile).  vCPU
+ *	context.
  * @vmm_driven: the backend sets up faults with kvm_async_pf_setup(), which
  *	hands faults on userfaultfd memory to the VMM when it asked for them
  *	(KVM_APF_FEATURE_VMM); the host offers that feature only then (x86,
@@ -335,6 +336,8 @@ struct kvm_apf_vmm_ring {
  * @candidate: the async candidate the VMM decides on (it exited for it), or
  *	one it accepted and the guest is yet to be told of; NULL if none
  * @deciding: @candidate awaits the VMM's decision
+ * @declined_gfn: the gfn of the candidate the VMM last declined: the next
+ *	fault, if on it, is synchronous; all ones if none
  * @last_token: the token of the last fault kvm_apf_setup() made async
  * @ring: the VMM's notice ring (KVM_APF_SET_RING); vCPU context
  */
@@ -364,6 +367,7 @@ struct kvm_apf_vcpu {
 	bool degraded;
 	struct kvm_apf_item *candidate;
 	bool deciding;
+	gfn_t declined_gfn;
 	u32 last_token;
 	struct kvm_apf_vmm_ring ring;
 };

@@ -31,16 +31,19 @@
 /*
  * Does the VMM resolve a fault on @hva?  When it asked to, for memory it
  * registered with userfaultfd (missing or minor mode): a page missing
- * there would make KVM wait for the VMM.
+ * there would make KVM wait for the VMM.  Only a fault the guest can take
+ * as "page not present" now: any other stays KVM's, as without the VMM.
  */
 static bool vmm_resolves(struct kvm_vcpu *vcpu, unsigned long hva)
 {
+	const struct kvm_apf_ops *ops = vcpu->async_pf.ops;
 	struct mm_struct *mm = vcpu->kvm->mm;
 	struct vm_area_struct *vma;
 	bool uffd;
 
-	if (!kvm_arch_apf_ops.vmm_driven ||
-	    !(READ_ONCE(vcpu->kvm->apf_features) & KVM_APF_FEATURE_VMM))
+	if (!ops->vmm_driven ||
+	    !(READ_ONCE(vcpu->kvm->apf_features) & KVM_APF_FEATURE_VMM) ||
+	    (ops->can_notify && !ops->can_notify(&vcpu->async_pf)))
 		return false;
 	mmap_read_lock(mm);
 	vma = vma_lookup(mm, hva);
@@ -49,24 +52,12 @@ static bool vmm_resolves(struct kvm_vcpu *vcpu, unsigned long hva)
 	return uffd;
 }
 
-/* Has the vCPU's ring room for a notice?  vCPU context. */
-static bool ring_room(struct kvm_apf_vmm_ring *ring)
-{
-	struct kvm_apf_ring __user *r = u64_to_user_ptr(ring->addr);
-	u32 tail;
-
-	if (get_user(tail, &r->tail))
-		return false;
-	/*
-	 * The VMM read the notices before it stored @tail (release): none
-	 * of them is overwritten before this read.  A @tail the VMM corrupted
-	 * makes the ring look full, and the fault exits instead.
-	 */
-	smp_mb();
-	return ring->head - tail < ring->entries;
-}
-
-/* Post the fault of @token to the vCPU's ring (room was checked). */
+/*
+ * Post the fault of @token to the vCPU's ring.  The ring is the VMM's
+ * memory: it is not faulted in here (the vCPU would wait with its mutex
+ * held), so a ring that is not mapped and writable now is as good as full.
+ * Return: 0, -ENOSPC if the ring is full, -EFAULT if KVM cannot reach it.
+ */
 static int ring_post(struct kvm_vcpu *vcpu, gfn_t gfn, u32 token)
 {
 	struct kvm_apf_vmm_ring *ring = &vcpu->async_pf.ring;
@@ -76,14 +67,34 @@ static int ring_post(struct kvm_vcpu *vcpu, gfn_t gfn, u32 token)
 		.token = token,
 		.gpa = gfn_to_gpa(gfn),
 	};
+	int ret = -EFAULT;
+	u32 tail;
 
+	pagefault_disable();
+	if (get_user(tail, &r->tail))
+		goto out;
+	/*
+	 * The VMM read the notices before it stored @tail (release): none
+	 * of them is overwritten before this read.  A @tail the VMM corrupted
+	 * makes the ring look full.
+	 */
+	smp_mb();
+	if (ring->head - tail >= ring->entries) {
+		ret = -ENOSPC;
+		goto out;
+	}
 	if (copy_to_user(&r->notices[ring->head & (ring->entries - 1)],
 			 &notice, sizeof(notice)))
-		return -EFAULT;
+		goto out;
 	/* The notice before @head: pairs with the VMM's load-acquire. */
 	smp_wmb();
 	if (put_user(ring->head + 1, &r->head))
-		return -EFAULT;
+		goto out;
+	ret = 0;
+out:
+	pagefault_enable();
+	if (ret)
+		return ret;
 	ring->head++;
 	if (ring->eventfd)
 		eventfd_signal(ring->eventfd);
@@ -101,10 +112,11 @@ static int ring_post(struct kvm_vcpu *vcpu, gfn_t gfn, u32 token)
  *
  * The fault path of a backend with @vmm_driven ops: the guest can take
  * "page not present" now and the page is not ready.  If the VMM resolves
- * faults on @hva (vmm_resolves()), the fault is VMM-owned: posted to the
- * vCPU's ring in exitless mode, or else (or if the ring is full) an async
- * candidate, for which a memory-fault exit with %KVM_MEMORY_EXIT_FLAG_ASYNC
- * is prepared.  Otherwise kvm_apf_setup() as usual.
+ * faults on @hva (vmm_resolves()), the fault is an async candidate: in
+ * exitless mode it is posted to the vCPU's ring and taken at once (the
+ * guest is told "not present"); otherwise, or if the ring is full or out of
+ * reach, a memory-fault exit with %KVM_MEMORY_EXIT_FLAG_ASYNC is prepared
+ * for it.  Otherwise kvm_apf_setup() as usual.
  *
  * Return: 0 if the fault is now async; 1 if KVM_RUN must return -EFAULT
  * with the prepared exit; or kvm_apf_setup()'s -errno: the fault must be
@@ -121,32 +133,27 @@ int kvm_async_pf_setup(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa, gfn_t gfn,
 	if (kvm_is_error_hva(hva) || !vmm_resolves(vcpu, hva))
 		return kvm_apf_setup(apf, cr2_or_gpa, gfn, hva, flags, arch);
 
-	flags |= KVM_APF_ITEM_USER;
-	if ((READ_ONCE(vcpu->kvm->apf_features) &
-	     KVM_APF_FEATURE_VMM_EXITLESS) && apf->ring.addr) {
-		if (ring_room(&apf->ring)) {
-			r = kvm_apf_setup(apf, cr2_or_gpa, gfn, hva, flags, arch);
-			if (r)
-				return r;
-			r = ring_post(vcpu, gfn, apf->last_token);
-			trace_kvm_apf_vmm_posted(vcpu->vcpu_id, apf->last_token,
-						 gfn, r);
-			/*
-			 * The VMM unmapped its ring: it cannot learn of the
-			 * fault, so it is ready at once, and the guest's retry
-			 * faults again.
-			 */
-			if (r)
-				kvm_apf_user_ready(apf, apf->last_token, 0);
-			return 0;
-		}
-		apf->stats->apf_vmm_ring_full++;
-	}
-
 	r = kvm_apf_setup(apf, cr2_or_gpa, gfn, hva,
-			  flags | KVM_APF_ITEM_CANDIDATE, arch);
+			  flags | KVM_APF_ITEM_USER | KVM_APF_ITEM_CANDIDATE,
+			  arch);
 	if (r)
 		return r;
+	if ((READ_ONCE(vcpu->kvm->apf_features) &
+	     KVM_APF_FEATURE_VMM_EXITLESS) && apf->ring.addr) {
+		r = ring_post(vcpu, gfn, apf->last_token);
+		trace_kvm_apf_vmm_posted(vcpu->vcpu_id, apf->last_token, gfn, r);
+		if (!r) {
+			/* Taken at once: the guest is told "not present" now. */
+			kvm_apf_decide(apf, true);
+			kvm_apf_notify_accepted(apf);
+			return 0;
+		}
+		if (r == -ENOSPC)
+			apf->stats->apf_vmm_ring_full++;
+	}
+
+	apf->stats->apf_vmm_exit++;
+	trace_kvm_apf_vmm_candidate(vcpu->vcpu_id, apf->last_token, gfn, 0);
 	kvm_prepare_memory_fault_exit(vcpu, gfn_to_gpa(gfn), PAGE_SIZE,
 				      flags & KVM_APF_ITEM_WRITE, false, false);
 	run->memory_fault.flags |= KVM_MEMORY_EXIT_FLAG_ASYNC;
@@ -204,8 +211,8 @@ static int ready_one(struct kvm *kvm, const struct kvm_apf_ready *e)
 }
 
 /*
- * KVM_APF_READY_BATCH: every entry is read before any fault is completed,
- * so that a bad pointer changes nothing.
+ * KVM_APF_READY_BATCH: every entry is read, and its result written, before
+ * any fault is completed, so that a bad pointer changes nothing.
  */
 static long ready_batch(struct kvm *kvm, void __user *argp)
 {
@@ -225,11 +232,17 @@ static long ready_batch(struct kvm *kvm, void __user *argp)
 		return PTR_ERR(entries);
 
 	for (i = 0; i < batch.nr; i++) {
+		if (put_user(0, &uentries[i].result)) {
+			kvfree(entries);
+			return -EFAULT;
+		}
+	}
+	for (i = 0; i < batch.nr; i++) {
 		/* Errno values are positive in the uAPI, as errno is. */
 		entries[i].result = -ready_one(kvm, &entries[i]);
 		done += !entries[i].result;
 	}
-	/* The faults are completed: a VMM that cannot read why is told so. */
+	/* Writable a moment ago: only a VMM unmapping them meanwhile fails. */
 	for (i = 0; i < batch.nr; i++)
 		if (put_user(entries[i].result, &uentries[i].result))
 			done = -EFAULT;
@@ -246,8 +259,8 @@ static long ready_batch(struct kvm *kvm, void __user *argp)
  * Any thread, while the VM's vCPUs run: no vCPU mutex is taken.
  *
  * Return: the number of entries that completed a fault, or -errno: -EINVAL
- * for flags or a count out of range, -EFAULT for bad pointers (if the
- * results could not be written back, the faults were completed), -ENOTTY
+ * for flags or a count out of range, -EFAULT for bad pointers (nothing
+ * completed, unless the entries were unmapped while the call ran), -ENOTTY
  * where the backend is not @vmm_driven (s390).
  */
 long kvm_async_pf_vm_ioctl(struct kvm *kvm, unsigned int ioctl,

@@ -53,7 +53,8 @@ base=$(git rev-parse HEAD)
 #   code (vcpu->async_pf becomes the core's state, vCPU create/destroy go
 #   through it, async_pf.c is deleted): x86.c and kvm-s390.c use async_pf.c
 #   until then, so none of the three can come alone.  The x86 backend's
-#   files come here too.
+#   files come here too, and the KVM_RUN hook of VMM-driven faults (it needs
+#   the core's state in struct kvm_vcpu).
 # - arch-arm64: a new user of the core.
 # - guest: needs the uAPI and the core's header; it is the guest half of the
 #   backends' ABI, so after them.
@@ -63,7 +64,7 @@ base=$(git rev-parse HEAD)
 # unless another line names them) come with it.
 series="01-uapi:uapi/
 02-common:Kconfig,common/,common/kvm_apf.h,common/trace.h
-03-one-engine:arch-x86/,common/hooks/0003-*,common/hooks/0006-*,arch-x86/hooks/*,arch-s390/hooks/*
+03-one-engine:arch-x86/,common/hooks/0003-*,common/hooks/0006-*,common/hooks/0007-*,arch-x86/hooks/*,arch-s390/hooks/*
 04-arch-arm64:arch-arm64/,arch-arm64/asm/kvm_apf.h
 05-guest:guest/,guest/kvm_apf_guest.h
 06-Documentation:Documentation/

@@ -9,21 +9,44 @@
  *
  *   ceiling  pages already present: nothing to wait for
  *   sync     every first touch waits -d us (userfaultfd), async PF off
- *   async    the same delay, async PF on
+ *   async    the same delay, async PF on (kernel-resolved: KVM's worker
+ *            waits in userfaultfd)
+ *
+ * -L, the lazy-restore scenario (issue 14): the pages are served by a VMM
+ * thread pool (-t threads), each UFFDIO_COPYed -d us after the VMM learnt
+ * of its fault (a remote fetch), and two more modes (-m) join:
+ *
+ *   vmm       KVM_APF_FEATURE_VMM: the vCPU loop accepts every async
+ *             candidate exit and hands the page to the pool, which copies
+ *             it after the delay and completes it with KVM_APF_READY_BATCH,
+ *             batching whatever is ready by then
+ *   exitless  KVM_APF_FEATURE_VMM_EXITLESS: KVM posts the faults to the
+ *             vCPU's ring (KVM_APF_SET_RING) and signals an eventfd; a
+ *             thread consumes the ring into the pool; a full ring falls back
+ *             to the exit, accepted as in vmm
+ *
+ * In sync and async the pool serves the userfaultfd messages.  After the
+ * window the run goes on until every page is in, for the time that took.
  *
  * Each run is a fresh VM in a child process; the compute quantum is sized
- * (unless -q) so that one quantum lasts one host delay.  The three runs
- * repeat -r times (default 3), interleaved, for the report's medians.  Prints one line
- * "BENCH key=value ..." per run for scripts/bench.sh.  Counts that do
- * not depend on speed come from the guest's log and the vCPU's stats.
+ * (unless -q) so that one quantum lasts -f percent (default 100) of one
+ * host delay: measured on the guest's speed with nothing to wait for.  The
+ * modes repeat -r times (default 3), interleaved, for the report's medians.
+ * Prints one line "BENCH key=value ..." per run for scripts/bench.sh
+ * (scenario=lazy with -L).  Counts that do not depend on speed come from
+ * the guest's log, the vCPU's stats and the VMM's own counts.
  */
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/userfaultfd.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
@@ -88,6 +111,324 @@ static void *run_vcpu(void *arg)
 	return NULL;
 }
 
+/*
+ * The lazy-restore VMM (-L): a pool of threads that put each page in after
+ * the delay, fed by the userfaultfd reader, the vCPU loop's accepted exits
+ * and the exitless ring's reader.
+ */
+#define LR_QUEUE	4096	/* faults the VMM has in hand at most */
+#define LR_RING		64	/* exitless ring entries: the per-vCPU limit */
+#define LR_ALL_IN_S	30	/* after the window: bound on "all pages in" */
+#define LR_STATS	128	/* vCPU stats read at most */
+#define LR_NAME_SIZE	48	/* the kernel's KVM_STATS_NAME_SIZE */
+
+struct lr_item {
+	u64 gpa;
+	u64 due_ns;
+	u32 token;		/* 0: a userfaultfd message, nothing to complete */
+};
+
+static struct lazy {
+	struct kvm_vm *vm;
+	u32 vcpu_id;
+	int uffd;
+	void *hva;		/* host address of BENCH_GPA */
+	u64 pages;
+	u64 delay_ns;
+	bool accept;		/* the vCPU loop accepts async candidates */
+
+	pthread_mutex_t lock;	/* the queue of faults to serve */
+	pthread_cond_t cond;
+	struct lr_item queue[LR_QUEUE];
+	u32 qhead, qtail;
+
+	pthread_mutex_t rlock;	/* the completions to batch */
+	struct kvm_apf_ready ready[LR_QUEUE];
+	u32 nready;
+	bool flushing;
+
+	struct kvm_apf_ring *ring;
+	int efd;
+
+	u8 *seen;		/* per page: the VMM saw a fault on it */
+	u64 start_ns, all_in_ns;
+	/* The VMM's counts (atomics). */
+	u64 faulted;		/* pages the VMM saw a first fault on */
+	u64 copied;		/* pages it put in */
+	u64 uffd_msgs;		/* userfaultfd messages */
+	u64 run_returns;	/* KVM_RUN returns (EINTR included) */
+	u64 vmm_exits;		/* of which memory-fault exits */
+	u64 ring_notices;	/* notices taken from the exitless ring */
+	u64 batches;		/* KVM_APF_READY_BATCH calls */
+	u64 completed;		/* entries they completed */
+	u64 errors;		/* entries or calls that failed */
+	u64 fetches;		/* pool wake-ups after a delay */
+	u64 fetch_ns;		/* their total time from submission */
+} lr = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+	.rlock = PTHREAD_MUTEX_INITIALIZER,
+	.efd = -1,
+};
+
+static u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void lr_count(u64 *counter, u64 n)
+{
+	__atomic_add_fetch(counter, n, __ATOMIC_RELAXED);
+}
+
+/* The VMM learnt of a fault on @gpa: fetch it, due after the delay. */
+static void lr_submit(u64 gpa, u32 token)
+{
+	u64 page = (gpa - BENCH_GPA) / page_size;
+
+	TEST_ASSERT(gpa >= BENCH_GPA && page < lr.pages,
+		    "fault at gpa %lx, outside the restored memory", gpa);
+	if (!__atomic_exchange_n(&lr.seen[page], 1, __ATOMIC_RELAXED))
+		lr_count(&lr.faulted, 1);
+	pthread_mutex_lock(&lr.lock);
+	TEST_ASSERT(lr.qtail - lr.qhead < LR_QUEUE, "VMM queue full");
+	lr.queue[lr.qtail++ % LR_QUEUE] = (struct lr_item){
+		.gpa = gpa & ~(u64)(page_size - 1),
+		.due_ns = now_ns() + lr.delay_ns,
+		.token = token,
+	};
+	pthread_cond_signal(&lr.cond);
+	pthread_mutex_unlock(&lr.lock);
+}
+
+/*
+ * Complete @token: whichever pool thread finds no batch in progress issues
+ * KVM_APF_READY_BATCH for everything ready by then, again until none is.
+ */
+static void lr_ready(u32 token)
+{
+	struct kvm_apf_ready batch[LR_QUEUE];
+	struct kvm_apf_ready_batch b = { .entries = (u64)batch };
+	int r;
+	u32 i;
+
+	pthread_mutex_lock(&lr.rlock);
+	lr.ready[lr.nready++] = (struct kvm_apf_ready){
+		.vcpu_id = lr.vcpu_id, .token = token,
+	};
+	if (lr.flushing) {
+		pthread_mutex_unlock(&lr.rlock);
+		return;
+	}
+	lr.flushing = true;
+	while (lr.nready) {
+		b.nr = lr.nready;
+		memcpy(batch, lr.ready, b.nr * sizeof(*batch));
+		lr.nready = 0;
+		pthread_mutex_unlock(&lr.rlock);
+
+		r = __vm_ioctl(lr.vm, KVM_APF_READY_BATCH, &b);
+		lr_count(&lr.batches, 1);
+		if (r < 0) {
+			lr_count(&lr.errors, b.nr);
+		} else {
+			lr_count(&lr.completed, r);
+			for (i = 0; i < b.nr; i++)
+				lr_count(&lr.errors, !!batch[i].result);
+		}
+		pthread_mutex_lock(&lr.rlock);
+	}
+	lr.flushing = false;
+	pthread_mutex_unlock(&lr.rlock);
+}
+
+/* Put the page at @gpa in, as a fetched copy; true if this call did. */
+static bool lr_copy(u64 gpa)
+{
+	static __thread u64 *buf;
+	u64 hva = (u64)lr.hva + (gpa - BENCH_GPA);
+	struct uffdio_copy copy = { .dst = hva, .len = page_size };
+	struct uffdio_range range = { .start = hva, .len = page_size };
+	u64 i;
+
+	if (!buf) {
+		buf = malloc(page_size);
+		TEST_ASSERT(buf, "no memory");
+		for (i = 0; i < page_size / 8; i++)
+			buf[i] = i;
+	}
+	copy.src = (u64)buf;
+	if (!ioctl(lr.uffd, UFFDIO_COPY, &copy))
+		return true;
+	/* Another thread put it in already: wake whoever waits, if any. */
+	TEST_ASSERT(errno == EEXIST, "UFFDIO_COPY at %lx: errno %d", gpa, errno);
+	TEST_ASSERT(!ioctl(lr.uffd, UFFDIO_WAKE, &range), "UFFDIO_WAKE");
+	return false;
+}
+
+static void *lr_worker(void *arg)
+{
+	struct lr_item it;
+	struct timespec due;
+
+	for (;;) {
+		pthread_mutex_lock(&lr.lock);
+		while (lr.qhead == lr.qtail)
+			pthread_cond_wait(&lr.cond, &lr.lock);
+		it = lr.queue[lr.qhead++ % LR_QUEUE];
+		pthread_mutex_unlock(&lr.lock);
+
+		/*
+		 * The remote fetch.  How long it really took (the threads'
+		 * wake-up latency added) is in the report: fetch_us.
+		 */
+		due.tv_sec = it.due_ns / 1000000000ull;
+		due.tv_nsec = it.due_ns % 1000000000ull;
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL))
+			;
+		lr_count(&lr.fetch_ns, now_ns() - (it.due_ns - lr.delay_ns));
+		lr_count(&lr.fetches, 1);
+		if (lr_copy(it.gpa) &&
+		    __atomic_add_fetch(&lr.copied, 1, __ATOMIC_SEQ_CST) == lr.pages)
+			__atomic_store_n(&lr.all_in_ns, now_ns(), __ATOMIC_SEQ_CST);
+		if (it.token)
+			lr_ready(it.token);
+	}
+	return NULL;
+}
+
+/* Faults KVM (or its worker) waits for in userfaultfd: serve them too. */
+static void *lr_uffd_reader(void *arg)
+{
+	struct uffd_msg msg;
+
+	for (;;) {
+		ssize_t r = read(lr.uffd, &msg, sizeof(msg));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		TEST_ASSERT(r == sizeof(msg), "userfaultfd read: %ld, errno %d",
+			    r, errno);
+		if (msg.event != UFFD_EVENT_PAGEFAULT)
+			continue;
+		lr_count(&lr.uffd_msgs, 1);
+		lr_submit(BENCH_GPA + (msg.arg.pagefault.address - (u64)lr.hva),
+			  0);
+	}
+	return NULL;
+}
+
+/* Exitless: take the notices KVM posted, as the eventfd signals them. */
+static void *lr_ring_reader(void *arg)
+{
+	struct kvm_apf_notice *n;
+	u32 head, tail = 0;
+	u64 count;
+
+	for (;;) {
+		if (read(lr.efd, &count, sizeof(count)) != sizeof(count)) {
+			TEST_ASSERT(errno == EINTR, "eventfd read: errno %d", errno);
+			continue;
+		}
+		head = __atomic_load_n(&lr.ring->head, __ATOMIC_ACQUIRE);
+		for (; tail != head; tail++) {
+			n = &lr.ring->notices[tail % LR_RING];
+			TEST_ASSERT(n->vcpu_id == lr.vcpu_id && n->token,
+				    "ring notice: vCPU %u token %#x", n->vcpu_id,
+				    n->token);
+			lr_count(&lr.ring_notices, 1);
+			lr_submit(n->gpa, n->token);
+		}
+		__atomic_store_n(&lr.ring->tail, tail, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/*
+ * The vCPU loop: every async candidate is accepted (its page handed to the
+ * pool); any other way out of the guest ends the run.
+ */
+static void *lr_run_vcpu(void *arg)
+{
+	struct kvm_vcpu *vcpu = arg;
+	struct kvm_run *run = vcpu->run;
+	struct ucall uc;
+	int r;
+
+	for (;;) {
+		r = __vcpu_run(vcpu);
+		lr_count(&lr.run_returns, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EFAULT && lr.accept &&
+		    run->exit_reason == KVM_EXIT_MEMORY_FAULT &&
+		    (run->memory_fault.flags & KVM_MEMORY_EXIT_FLAG_ASYNC) &&
+		    !(run->memory_fault.flags & KVM_MEMORY_EXIT_FLAG_ERROR)) {
+			lr_count(&lr.vmm_exits, 1);
+			lr_submit(run->memory_fault.gpa, run->memory_fault.token);
+			run->memory_fault.flags |= KVM_MEMORY_EXIT_FLAG_ASYNC_ACCEPT;
+			continue;
+		}
+		break;
+	}
+	if (!r && get_ucall(vcpu, &uc) == UCALL_ABORT)
+		REPORT_GUEST_ASSERT(uc);
+	TEST_FAIL("guest stopped: KVM_RUN %d (errno %d), exit %d, memory fault flags %llx gpa %llx",
+		  r, r ? errno : 0, run->exit_reason,
+		  (unsigned long long)run->memory_fault.flags,
+		  (unsigned long long)run->memory_fault.gpa);
+	return NULL;
+}
+
+static void lr_thread(void *(*fn)(void *), void *arg)
+{
+	pthread_t t;
+
+	TEST_ASSERT(!pthread_create(&t, NULL, fn, arg), "pthread_create");
+}
+
+/* Register the restored memory with a (blocking) userfaultfd. */
+static int lr_uffd_register(void *hva, u64 len)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = {
+		.range = { .start = (u64)hva, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	int uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
+
+	TEST_ASSERT(uffd >= 0, "userfaultfd: errno %d", errno);
+	TEST_ASSERT(!ioctl(uffd, UFFDIO_API, &api), "UFFDIO_API");
+	TEST_ASSERT(!ioctl(uffd, UFFDIO_REGISTER, &reg), "UFFDIO_REGISTER");
+	return uffd;
+}
+
+/*
+ * Every vCPU stat's first value, read into @vals (room for @max); returns
+ * how many.  With @names, their names too (the stats' order is fixed).
+ */
+static int read_all_stats(int fd, u64 *vals, char (*names)[LR_NAME_SIZE],
+			  int max)
+{
+	struct kvm_stats_header header;
+	struct kvm_stats_desc *descs, *d;
+	int i;
+
+	read_stats_header(fd, &header);
+	descs = read_stats_descriptors(fd, &header);
+	for (i = 0; i < (int)header.num_desc && i < max; i++) {
+		d = get_stats_descriptor(descs, i, &header);
+		read_stat_data(fd, &header, d, &vals[i], 1);
+		if (names)
+			snprintf(names[i], LR_NAME_SIZE, "%s", d->name);
+	}
+	free(descs);
+	return i;
+}
+
 static const char *kernel_release(void)
 {
 	static struct utsname u;
@@ -98,13 +439,15 @@ static const char *kernel_release(void)
 
 static void print_usage(const char *prog)
 {
-	printf("Usage: %s [-d delay_us] [-w window_ms] [-q quantum] [-p pages] [-r rounds]\n",
-	       prog);
+	printf("Usage: %s [-L] [-m mode,...] [-d delay_us] [-w window_ms]\n"
+	       "  [-q quantum | -f quantum_pct] [-p pages] [-t pool_threads]\n"
+	       "  [-r rounds]\n", prog);
 	exit(KSFT_FAIL);
 }
 
 struct bench_args {
-	u64 delay_us, window_ms, quantum, pages, rounds;
+	u64 delay_us, window_ms, quantum, quantum_pct, pages, rounds, threads;
+	bool lazy;
 };
 
 static void bench(const struct bench_args *a, const char *mode, u64 quantum,
@@ -128,16 +471,31 @@ static u64 run_one(const struct bench_args *a, const char *mode, u64 quantum)
 	return *shared;
 }
 
+static bool mode_known(const char *mode, bool lazy)
+{
+	return !strcmp(mode, "ceiling") || !strcmp(mode, "sync") ||
+	       !strcmp(mode, "async") ||
+	       (lazy && (!strcmp(mode, "vmm") || !strcmp(mode, "exitless")));
+}
+
 int main(int argc, char *argv[])
 {
 	struct bench_args a = { .delay_us = 5000, .window_ms = 2000,
-				.quantum = 0, .pages = 8192, .rounds = 3 };
+				.quantum = 0, .quantum_pct = 100, .pages = 8192,
+				.rounds = 3, .threads = 4 };
+	char *modes[8], *list = strdup("ceiling,sync,async"), *tok, *save;
+	int opt, nmodes = 0, i;
 	const char *why;
 	u64 q, rate, r;
-	int opt;
 
-	while ((opt = getopt(argc, argv, "m:d:w:q:p:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "Lm:d:w:q:f:p:r:t:")) != -1) {
 		switch (opt) {
+		case 'L':
+			a.lazy = true;
+			break;
+		case 'm':
+			list = strdup(optarg);
+			break;
 		case 'd':
 			a.delay_us = strtoull(optarg, NULL, 0);
 			break;
@@ -147,41 +505,154 @@ int main(int argc, char *argv[])
 		case 'q':
 			a.quantum = strtoull(optarg, NULL, 0);
 			break;
+		case 'f':
+			a.quantum_pct = strtoull(optarg, NULL, 0);
+			break;
 		case 'p':
 			a.pages = strtoull(optarg, NULL, 0);
 			break;
 		case 'r':
 			a.rounds = strtoull(optarg, NULL, 0);
 			break;
+		case 't':
+			a.threads = strtoull(optarg, NULL, 0);
+			break;
 		default:
 			print_usage(argv[0]);
 		}
 	}
-	if (!a.window_ms || !a.pages || !a.delay_us || !a.rounds)
+	for (tok = strtok_r(list, ",", &save); tok && nmodes < 8;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (!mode_known(tok, a.lazy))
+			print_usage(argv[0]);
+		modes[nmodes++] = tok;
+	}
+	if (!a.window_ms || !a.pages || !a.delay_us || !a.rounds ||
+	    !a.quantum_pct || !a.threads || !nmodes)
 		print_usage(argv[0]);
 	why = apf_arch_unsupported();
 	if (why) {
-		printf("BENCH skipped=1 reason=\"%s\"\n", why);
+		printf("BENCH %sskipped=1 reason=\"%s\"\n",
+		       a.lazy ? "scenario=lazy " : "", why);
 		return KSFT_SKIP;
 	}
 
 	/*
-	 * Unless told, size the compute quantum so that it lasts as long as
-	 * one host delay: measure the guest's speed with nothing to wait for.
+	 * Unless told, size the compute quantum so that it lasts -f percent
+	 * of one host delay: measure the guest's speed with nothing to wait
+	 * for.
 	 */
 	q = a.quantum;
 	if (!q) {
 		rate = run_one(&a, "calibrate", 1000) / a.window_ms;
-		q = rate * a.delay_us / 1000;
+		q = rate * a.delay_us * a.quantum_pct / 100000;
 		TEST_ASSERT(q, "guest too slow to calibrate");
 	}
-	/* Interleaved, so that a slower stretch of the host hits all three. */
-	for (r = 0; r < a.rounds; r++) {
-		run_one(&a, "ceiling", q);
-		run_one(&a, "sync", q);
-		run_one(&a, "async", q);
-	}
+	/* Interleaved, so that a slower stretch of the host hits every mode. */
+	for (r = 0; r < a.rounds; r++)
+		for (i = 0; i < nmodes; i++)
+			run_one(&a, modes[i], q);
 	return 0;
+}
+
+/*
+ * The lazy-restore run's set-up: the pool and its feeders, and the VMM
+ * features @mode asks for.  False if KVM does not offer them.
+ */
+static bool lazy_setup(const struct bench_args *a, const char *mode,
+		       struct kvm_vm *vm, struct kvm_vcpu *vcpu, void *hva)
+{
+	bool vmm = !strcmp(mode, "vmm"), exitless = !strcmp(mode, "exitless");
+	u64 want = (vmm || exitless ? KVM_APF_FEATURE_VMM : 0) |
+		   (exitless ? KVM_APF_FEATURE_VMM_EXITLESS : 0);
+	u64 i;
+
+	if (want) {
+		int offered = kvm_check_cap(KVM_CAP_APF_FEATURES);
+
+		if (offered < 0 || (offered & want) != want)
+			return false;
+		vm_enable_cap(vm, KVM_CAP_APF_FEATURES, want);
+		lr.accept = true;
+	}
+	lr.vm = vm;
+	lr.vcpu_id = vcpu->id;
+	lr.hva = hva;
+	lr.pages = a->pages;
+	lr.delay_ns = a->delay_us * 1000;
+	lr.seen = calloc(a->pages, 1);
+	TEST_ASSERT(lr.seen, "no memory");
+	lr.uffd = lr_uffd_register(hva, a->pages * page_size);
+	for (i = 0; i < a->threads; i++)
+		lr_thread(lr_worker, NULL);
+	lr_thread(lr_uffd_reader, NULL);
+	if (exitless) {
+		struct kvm_apf_ring_setup setup = { .entries = LR_RING };
+
+		lr.ring = calloc(1, sizeof(*lr.ring) +
+				 LR_RING * sizeof(lr.ring->notices[0]));
+		lr.efd = eventfd(0, EFD_CLOEXEC);
+		TEST_ASSERT(lr.ring && lr.efd >= 0, "ring or eventfd");
+		setup.addr = (u64)lr.ring;
+		setup.eventfd = lr.efd;
+		vcpu_ioctl(vcpu, KVM_APF_SET_RING, &setup);
+		lr_thread(lr_ring_reader, NULL);
+	}
+	return true;
+}
+
+/*
+ * The lazy-restore run after the window: the VMM's counts, then the time
+ * until every page was in, then every vCPU stat that moved in the window
+ * (for a look at where exits go: "BENCHSTATS").
+ */
+static void lazy_report(const char *mode, bool present, u64 *stats0,
+			int nstats, int stats_fd)
+{
+	char names[LR_STATS][LR_NAME_SIZE] = {};
+	u64 stats[LR_STATS], stat, all_in, end;
+	int i;
+
+	printf("faulted=%lu copied=%lu uffd_msgs=%lu run_returns=%lu vmm_exits=%lu ",
+	       __atomic_load_n(&lr.faulted, __ATOMIC_SEQ_CST),
+	       __atomic_load_n(&lr.copied, __ATOMIC_SEQ_CST),
+	       __atomic_load_n(&lr.uffd_msgs, __ATOMIC_SEQ_CST),
+	       __atomic_load_n(&lr.run_returns, __ATOMIC_SEQ_CST),
+	       __atomic_load_n(&lr.vmm_exits, __ATOMIC_SEQ_CST));
+	printf("ring_notices=%lu batches=%lu completed=%lu errors=%lu ",
+	       __atomic_load_n(&lr.ring_notices, __ATOMIC_SEQ_CST),
+	       __atomic_load_n(&lr.batches, __ATOMIC_SEQ_CST),
+	       __atomic_load_n(&lr.completed, __ATOMIC_SEQ_CST),
+	       __atomic_load_n(&lr.errors, __ATOMIC_SEQ_CST));
+	stat = __atomic_load_n(&lr.fetches, __ATOMIC_SEQ_CST);
+	printf("fetch_us=%lu ", stat ?
+	       __atomic_load_n(&lr.fetch_ns, __ATOMIC_SEQ_CST) / stat / 1000 : 0);
+	nstats = min(nstats, read_all_stats(stats_fd, stats, names, LR_STATS));
+	for (i = 0; i < nstats; i++)
+		if (!strcmp(names[i], "apf_vmm_exit") ||
+		    !strcmp(names[i], "apf_vmm_async") ||
+		    !strcmp(names[i], "apf_vmm_ring_full") ||
+		    !strcmp(names[i], "apf_not_present") ||
+		    !strcmp(names[i], "apf_ready"))
+			printf("%s=%lu ", names[i], stats[i] - stats0[i]);
+
+	/* Not a fixed sleep: a bound on waiting for the last page. */
+	end = now_ns() + LR_ALL_IN_S * 1000000000ull;
+	all_in = present ? lr.start_ns : 0;
+	while (!all_in && now_ns() < end) {
+		usleep(1000);
+		all_in = __atomic_load_n(&lr.all_in_ns, __ATOMIC_SEQ_CST);
+	}
+	printf("all_in_ms=%.1f\n",
+	       all_in ? (all_in - lr.start_ns) / 1e6 : -1.0);
+
+	printf("BENCHSTATS scenario=lazy mode=%s", mode);
+	for (i = 0; i < nstats; i++) {
+		stat = stats[i] - stats0[i];
+		if (stat && stats[i] >= stats0[i])
+			printf(" %s=%lu", names[i], stat);
+	}
+	printf("\n");
 }
 
 static void bench(const struct bench_args *a, const char *mode, u64 quantum,
@@ -189,9 +660,12 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 {
 	u64 delay_us = a->delay_us, window_ms = a->window_ms, pages = a->pages;
 	u64 work_ptr, parked_ptr, work, parked, exits0, exits = 0;
+	u64 stats0[LR_STATS];
 	struct uffd_desc *uffd = NULL;
-	int stats_fd;
+	int stats_fd, nstats = 0;
 	bool present = !strcmp(mode, "ceiling") || !strcmp(mode, "calibrate");
+	bool async = !strcmp(mode, "async") || !strcmp(mode, "vmm") ||
+		     !strcmp(mode, "exitless");
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 	pthread_t thread;
@@ -203,36 +677,58 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 				    BENCH_SLOT, pages, 0);
 	virt_map(vm, BENCH_GPA, BENCH_GPA, pages);
 	hva = addr_gpa2hva(vm, BENCH_GPA);
-	if (present)
+	if (present) {
 		memset(hva, 0, pages * page_size);
-	else
+	} else if (a->lazy) {
+		if (!lazy_setup(a, mode, vm, vcpu, hva)) {
+			printf("BENCH scenario=lazy kernel=%s mode=%s skipped=1 ",
+			       kernel_release(), mode);
+			printf("reason=\"KVM does not offer it\"\n");
+			fflush(stdout);
+			*result = 0;
+			_exit(0);
+		}
+	} else {
 		uffd = uffd_setup_demand_paging(UFFDIO_REGISTER_MODE_MISSING,
 						delay_us, hva, pages * page_size,
 						1, serve_zero);
+	}
 	apf_arch_vm_setup(vm);
 	vcpu_args_set(vcpu, 5, BENCH_GPA, pages, (u64)page_size, quantum,
-		      (u64)!strcmp(mode, "async"));
+		      (u64)async);
 	sync_global_to_guest(vm, apf_mode);
 
 	work_ptr = (u64)addr_gva2hva(vm, (vm_vaddr_t)&bench_work);
 	parked_ptr = (u64)addr_gva2hva(vm, (vm_vaddr_t)&apf_log.work);
 	stats_fd = vcpu_get_stats_fd(vcpu);
 	TEST_ASSERT(read_stat(stats_fd, "exits", &exits0), "no exits stat");
+	if (a->lazy)
+		nstats = read_all_stats(stats_fd, stats0, NULL, LR_STATS);
 
-	pthread_create(&thread, NULL, run_vcpu, vcpu);
+	lr.start_ns = now_ns();
+	pthread_create(&thread, NULL, a->lazy ? lr_run_vcpu : run_vcpu, vcpu);
 	usleep(window_ms * 1000);
 	work = READ_ONCE(*(u64 *)work_ptr);
 	parked = READ_ONCE(*(u64 *)parked_ptr);
+	read_stat(stats_fd, "exits", &exits);
 	sync_global_from_guest(vm, apf_log);
 	sync_global_from_guest(vm, bench_touched);
 
-	printf("BENCH kernel=%s mode=%s delay_us=%lu window_ms=%lu quantum=%lu ",
-	       kernel_release(), mode, delay_us, window_ms, quantum);
+	printf("BENCH %skernel=%s mode=%s delay_us=%lu window_ms=%lu quantum=%lu ",
+	       a->lazy ? "scenario=lazy " : "", kernel_release(), mode,
+	       delay_us, window_ms, quantum);
+	if (a->lazy)
+		printf("pages=%lu threads=%lu ", pages, a->threads);
 	printf("work=%lu parked_work=%lu touched=%lu not_present=%lu ",
 	       work + parked, parked, bench_touched, apf_log.not_present);
-	read_stat(stats_fd, "exits", &exits);
-	printf("ready=%lu wake_all=%lu exits=%lu\n", apf_log.ready,
+	printf("ready=%lu wake_all=%lu exits=%lu", apf_log.ready,
 	       apf_log.wake_all, exits - exits0);
+	if (a->lazy) {
+		printf(" ");
+		lazy_report(mode, present, stats0, nstats, stats_fd);
+	} else {
+		printf("\n");
+	}
 	fflush(stdout);
 	*result = work + parked;
 	(void)uffd;
