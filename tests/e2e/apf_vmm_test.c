@@ -987,11 +987,8 @@ VMM_TEST(batch_bad_calls)
  * Entries KVM can read but not write its results into are a bad entries
  * pointer too: EFAULT, and (whole-call error) nothing done, the fault
  * still owed.
- *
- * SPEC CHECK, reported to the lead: the kernel of main 11bbd21 completes
- * the faults first and fails only when it writes the results back
- * (common/vmm.c says so), so the fault is no longer owed.  Kept apart
- * from batch_bad_calls so that its failure names exactly this.
+ * (main 11bbd21 completed the faults first and failed only when it wrote
+ * the results back; fixed in 395b6ce.)
  */
 VMM_TEST(batch_readonly_entries_change_nothing)
 {
@@ -1518,7 +1515,7 @@ VMM_TEST(set_ring_bad_input)
  * A ring whose first page is writable and whose end is past the mapping:
  * EFAULT, and (errors change nothing) none of its memory written.
  *
- * SPEC CHECK, reported to the lead: the kernel of main 11bbd21 zeroes the
+ * SPEC CHECK, reported to the lead: the kernel of main b9a5a10 zeroes the
  * ring (clear_user()) up to the page that faults before it fails, so the
  * first page comes back zeroed.  Kept apart from set_ring_bad_input so
  * that its failure names exactly this.
@@ -1604,12 +1601,9 @@ VMM_TEST(without_vmm_kernel_resolves)
  * A fault the guest cannot take async (here: async PF off in the guest)
  * is not a candidate with the VMM mode on either: it goes to userfaultfd
  * as today, no exit.
- *
- * SPEC CHECK, reported to the lead: on x86 the kernel of main 11bbd21
- * exits with an async candidate here (flags ASYNC, a token): its fault
- * path asks kvm_can_do_async_pf(), true without the guest's enable (the
- * artificial halt), where the spec wants a guest that can be told "not
- * present".  arm64 passes.
+ * (On x86, main 11bbd21 exited with a candidate here: its fault path asked
+ * kvm_can_do_async_pf() only, true without the guest's enable; fixed in
+ * 395b6ce.)
  */
 VMM_TEST(not_async_able_blocks_as_today)
 {
