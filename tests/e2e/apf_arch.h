@@ -13,7 +13,8 @@
  *
  * The arch's "not present" handler checks the notification and calls
  * apf_guest_parked(token, addr), with the faulting address where the host
- * reports it (apf_arch_fault_addr) and 0 elsewhere; its "page ready"
+ * reports it (apf_arch_fault_addr) and 0 elsewhere (apf_guest_abandoned()
+ * for guest_touch_nowait()'s access, which it then resumes past); its "page ready"
  * handler reads token and status, calls apf_guest_woken(), then clears and
  * acknowledges them (unless apf_no_ack).
  */
@@ -25,6 +26,12 @@
 
 /* Whether "not present" names the faulting address (arm64: yes, x86: no). */
 extern const bool apf_arch_fault_addr;
+
+/*
+ * Whether a second fault on a gfn whose async fault is in flight halts the
+ * vCPU until that fault's "page ready" (x86), or is synchronous (arm64).
+ */
+extern const bool apf_arch_dup_halts;
 
 /* The error status opt-in bit of the enable word apf_vmm_get_enable() reads. */
 extern const u64 apf_arch_en_error_status;
@@ -71,6 +78,19 @@ void guest_ready_mask(bool mask);
  * arms its virtual timer).
  */
 void guest_apf_idle(void);
+
+/**
+ * guest_touch_nowait() - Guest: read the u64 at @gva without waiting for it.
+ * @gva: the address
+ * @val: where the value goes, if the read completed
+ *
+ * If KVM says "not present" for this access, the arch's handler calls
+ * apf_guest_abandoned() and the access is abandoned: the caller goes on, as
+ * a guest runs another task while the faulting one sleeps; "page ready" for
+ * the token comes later as usual.
+ * Return: 0 if the read completed, else the token of its "not present".
+ */
+u32 guest_touch_nowait(u64 gva, u64 *val);
 
 /** guest_apf_reenable() - Guest: enable async PF again, "page ready" allowed. */
 void guest_apf_reenable(void);

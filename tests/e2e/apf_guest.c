@@ -28,15 +28,27 @@ noinline u64 apf_guest_compute(u64 n)
 	return i;
 }
 
-void apf_guest_parked(u32 token, u64 addr)
+/* Log a "not present": its index in apf_log. */
+static u64 apf_guest_log_np(u32 token, u64 addr)
 {
-	u64 n = apf_log.not_present, work = 0;
+	u64 n = apf_log.not_present;
 
 	if (n < APF_MAX_LOG) {
 		apf_log.np_token[n] = token;
 		apf_log.np_addr[n] = addr;
 	}
 	apf_log.not_present = n + 1;
+	return n;
+}
+
+void apf_guest_abandoned(u32 token, u64 addr)
+{
+	apf_guest_log_np(token, addr);
+}
+
+void apf_guest_parked(u32 token, u64 addr)
+{
+	u64 n = apf_guest_log_np(token, addr), work = 0;
 
 	if (apf_mode == APF_MODE_DISABLE) {
 		guest_apf_disable();

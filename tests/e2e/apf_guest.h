@@ -91,6 +91,15 @@ u64 apf_guest_compute(u64 n);
 void apf_guest_parked(u32 token, u64 addr);
 
 /**
+ * apf_guest_abandoned() - Guest, from the arch's "not present" handler for
+ * guest_touch_nowait()'s access: log it as apf_guest_parked() does, whatever
+ * apf_mode, and return at once (no work logged for it).
+ * @token: the fault's token
+ * @addr: the faulting address where the arch reports it, else 0
+ */
+void apf_guest_abandoned(u32 token, u64 addr);
+
+/**
  * apf_guest_woken() - Guest, from the arch's "page ready" handler: log it
  * and wake what it names.
  * @token: the token, or APF_WAKE_ALL

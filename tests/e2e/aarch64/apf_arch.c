@@ -58,9 +58,73 @@ static s64 apf_call(u64 sub, u64 arg)
 	return apf_hvc(ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID, sub, arg, 0, NULL);
 }
 
-/* The SDEI entry point (apf_sdei_entry.h): "not present" arrives here. */
-void guest_apf_not_present(u64 event, u64 arg, u64 pc, u64 pstate);
-APF_SDEI_ENTRY(apf_sdei_entry, guest_apf_not_present);
+/* A second fault on a gfn in flight is synchronous (no halt on arm64). */
+const bool apf_arch_dup_halts;
+
+/* Where the SDEI handler resumes (0: the interrupted context). */
+u64 apf_sdei_resume;
+
+/*
+ * guest_touch_nowait(gva, val), x0 and x1: its access is apf_nowait_insn.
+ * Abandoned, the handler resumes at apf_nowait_stub (EVENT_COMPLETE_AND_
+ * RESUME: x0-x17 as interrupted, ELR_EL1 the access), which returns from
+ * it with the token (apf_nowait_token) in w0; x2 and x3 are the function's
+ * own scratch registers, as the procedure call standard allows.
+ */
+u32 apf_nowait_token;
+
+asm(".text\n"
+	".balign 16\n"
+	".global guest_touch_nowait\n"
+	"guest_touch_nowait:\n"
+	"	mov	x2, x0\n"
+	"	mov	x0, xzr\n"
+	"apf_nowait_insn:\n"
+	"	ldr	x3, [x2]\n"
+	"	str	x3, [x1]\n"
+	"apf_nowait_out:\n"
+	"	ret\n"
+	"apf_nowait_stub:\n"
+	"	adr	x2, apf_nowait_out\n"
+	"	msr	elr_el1, x2\n"
+	"	adrp	x0, apf_nowait_token\n"
+	"	ldr	w0, [x0, :lo12:apf_nowait_token]\n"
+	"	eret\n");
+
+/* The address of a label of the asm above. */
+#define APF_LABEL(label) ({						\
+	u64 __a;							\
+	asm("adrp %0, " #label "\n\tadd %0, %0, :lo12:" #label : "=r"(__a)); \
+	__a;								\
+})
+
+/*
+ * "Not present" arrives here, through the SDEI entry point (apf_sdei_entry.h)
+ * below; guest_touch_nowait()'s access is resumed past.
+ */
+void guest_apf_not_present(u64 event, u64 arg, u64 pc, u64 pstate)
+{
+	u32 reason = READ_ONCE(apf_area->reason);
+	u32 token = READ_ONCE(apf_area->np_token);
+	u64 addr = READ_ONCE(apf_area->np_addr);
+
+	if (event != KVM_APF_ARM64_SDEI_EVENT ||
+	    reason != KVM_APF_REASON_NOT_PRESENT) {
+		apf_log.unexpected++;
+		GUEST_FAIL("SDEI event %lx at %lx, reason %u", event, pc, reason);
+	}
+	WRITE_ONCE(apf_area->reason, 0);
+	if (pc == APF_LABEL(apf_nowait_insn)) {
+		apf_guest_abandoned(token, addr);
+		WRITE_ONCE(apf_nowait_token, token);
+		WRITE_ONCE(apf_sdei_resume, APF_LABEL(apf_nowait_stub));
+		return;
+	}
+	WRITE_ONCE(apf_sdei_resume, 0);
+	apf_guest_parked(token, addr);
+}
+
+APF_SDEI_ENTRY_RESUME(apf_sdei_entry, guest_apf_not_present, apf_sdei_resume);
 
 void guest_apf_enable(void)
 {
@@ -78,7 +142,7 @@ void guest_apf_enable(void)
 			SDEI_VERSION_MAJOR_SHIFT, 1);
 	GUEST_ASSERT_EQ(apf_hvc(SDEI_1_0_FN_SDEI_PRIVATE_RESET, 0, 0, 0, NULL), 0);
 	GUEST_ASSERT_EQ(apf_hvc(SDEI_1_0_FN_SDEI_EVENT_REGISTER, ev,
-				(u64)apf_sdei_entry, 0, NULL), 0);
+				APF_LABEL(apf_sdei_entry), 0, NULL), 0);
 	GUEST_ASSERT_EQ(apf_hvc(SDEI_1_0_FN_SDEI_EVENT_ENABLE, ev, 0, 0, NULL), 0);
 	GUEST_ASSERT_EQ(apf_hvc(SDEI_1_0_FN_SDEI_PE_UNMASK, 0, 0, 0, NULL), 0);
 
@@ -129,20 +193,6 @@ void guest_irq_disable(void)
 void guest_apf_disable(void)
 {
 	GUEST_ASSERT_EQ(apf_call(KVM_APF_ARM64_ENABLE, 0), 0);
-}
-
-void guest_apf_not_present(u64 event, u64 arg, u64 pc, u64 pstate)
-{
-	u32 reason = READ_ONCE(apf_area->reason);
-
-	if (event != KVM_APF_ARM64_SDEI_EVENT ||
-	    reason != KVM_APF_REASON_NOT_PRESENT) {
-		apf_log.unexpected++;
-		GUEST_FAIL("SDEI event %lx at %lx, reason %u", event, pc, reason);
-	}
-	WRITE_ONCE(apf_area->reason, 0);
-	apf_guest_parked(READ_ONCE(apf_area->np_token),
-			 READ_ONCE(apf_area->np_addr));
 }
 
 static void guest_apf_irq(struct ex_regs *regs)
@@ -213,6 +263,7 @@ void apf_arch_vm_setup(struct kvm_vm *vm)
 {
 	struct kvm_vcpu *vcpu;
 	vm_vaddr_t area = vm_vaddr_alloc_page(vm);
+	u32 nr_vcpus = 0;
 
 	apf_area = (void *)area;
 	apf_area_gpa = addr_gva2gpa(vm, area);
@@ -221,10 +272,12 @@ void apf_arch_vm_setup(struct kvm_vm *vm)
 	sync_global_to_guest(vm, apf_area_gpa);
 
 	vm_init_descriptor_tables(vm);
-	list_for_each_entry(vcpu, &vm->vcpus, list)
+	list_for_each_entry(vcpu, &vm->vcpus, list) {
 		vcpu_init_descriptor_tables(vcpu);
+		nr_vcpus++;
+	}
 	vm_install_exception_handler(vm, VECTOR_IRQ_CURRENT, guest_apf_irq);
-	vgic_v3_setup(vm, 1, 64);
+	vgic_v3_setup(vm, nr_vcpus, 64);
 }
 
 u64 apf_vmm_get_enable(struct kvm_vcpu *vcpu)

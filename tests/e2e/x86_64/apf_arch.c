@@ -18,6 +18,24 @@
 /* CR2 holds the token: the host does not name the faulting address. */
 const bool apf_arch_fault_addr;
 const u64 apf_arch_en_error_status = KVM_ASYNC_PF_ERROR_STATUS;
+/* A second fault on a gfn in flight halts the vCPU until its "page ready". */
+const bool apf_arch_dup_halts = true;
+
+/*
+ * guest_touch_nowait(gva, val), rdi and rsi: its access is apf_nowait_insn;
+ * abandoned, the handler resumes it at apf_nowait_out with the token in eax.
+ */
+asm(".text\n"
+	".global guest_touch_nowait\n"
+	"guest_touch_nowait:\n"
+	"	xor	%eax, %eax\n"
+	".global apf_nowait_insn\n"
+	"apf_nowait_insn:\n"
+	"	mov	(%rdi), %rdx\n"
+	"	mov	%rdx, (%rsi)\n"
+	".global apf_nowait_out\n"
+	"apf_nowait_out:\n"
+	"	ret\n");
 
 struct kvm_vcpu_pv_apf_data *apf_area;	/* guest virtual */
 u64 apf_area_gpa;
@@ -86,6 +104,7 @@ void guest_apf_disable(void)
 void guest_apf_not_present(struct ex_regs *regs)
 {
 	u32 reason = READ_ONCE(apf_area->flags);
+	u32 token = apf_read_cr2();
 
 	if (reason != KVM_PV_REASON_PAGE_NOT_PRESENT) {
 		/* A real #PF: nothing in this test should take one. */
@@ -94,7 +113,13 @@ void guest_apf_not_present(struct ex_regs *regs)
 			   apf_read_cr2(), reason);
 	}
 	WRITE_ONCE(apf_area->flags, 0);
-	apf_guest_parked(apf_read_cr2(), 0);
+	if (regs->rip == (u64)apf_nowait_insn) {
+		apf_guest_abandoned(token, 0);
+		regs->rax = token;
+		regs->rip = (u64)apf_nowait_out;
+		return;
+	}
+	apf_guest_parked(token, 0);
 }
 
 static void guest_apf_ready(struct ex_regs *regs)

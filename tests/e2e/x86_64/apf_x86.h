@@ -28,6 +28,9 @@ static inline u64 apf_read_cr2(void)
 	return cr2;
 }
 
+/* guest_touch_nowait()'s access, and where it resumes if abandoned. */
+extern char apf_nowait_insn[], apf_nowait_out[];
+
 /* The "not present" #PF handler apf_arch_vm_setup() installs. */
 void guest_apf_not_present(struct ex_regs *regs);
 
