@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# tests/vmm/run.sh [ARCH]: boot a Linux guest (L2) through the reference VMM
+# inside the e2e VM (L1: QEMU TCG with nested KVM), once.  Work in progress,
+# not part of `make test`: see tests/vmm/README.md.
+#
+# The L1 initramfs is the e2e harness's (/init runs /tests/list) with one
+# line: the VMM, the L2 kernel image and the L2 initramfs (whose /init is
+# tests/vmm/l2init.c).  The L1 console goes to $OUT/console.log.
+# REFVMM_L1_FLAVOUR: the L1 kernel's flavour (default bench: no sanitizers,
+# faster under TCG); REFVMM_L2_KERNEL: the L2 kernel image (default the
+# bench kernel's); REFVMM_TIMEOUT: the VMM's timeout for L2 (default 240 s).
+set -euo pipefail
+. "$(dirname "$0")/../../scripts/env.sh"
+KFLAVOUR=${REFVMM_L1_FLAVOUR-bench}
+arch_setup "${1:-x86_64}"
+[ "$ARCH_NAME" = x86_64 ] || { echo "refvmm: only x86_64 so far" >&2; exit 1; }
+L2_KERNEL=${REFVMM_L2_KERNEL:-$BUILD/$ARCH_NAME/kernel-bench/arch/x86/boot/bzImage}
+T=${REFVMM_TIMEOUT:-240}
+OUT=$REPO/.build/$ARCH_NAME/refvmm
+mkdir -p "$OUT"
+CC=${CROSS}gcc
+V=$REPO/tests/vmm
+
+$CC -static -O2 -Wall -o "$OUT/vmm" "$V/vmm.c" "$V/$ARCH_NAME.c"
+$CC -static -O2 -Wall -o "$OUT/l2init" "$V/l2init.c"
+$CC -static -O2 -Wall -o "$OUT/init" "$REPO/tests/harness/init.c"
+
+# L2's initramfs: /init only.
+cat > "$OUT/l2.list" <<EOL
+dir /dev 0755 0 0
+nod /dev/console 0600 0 0 c 5 1
+file /init $OUT/l2init 0755 0 0
+EOL
+"$KOUT/usr/gen_init_cpio" "$OUT/l2.list" > "$OUT/l2.cpio"
+
+# L1's: the harness and one test, the VMM booting L2 (the harness runs it
+# in /tests).  earlyprintk: L2's log from its first line.
+L2_CMDLINE="console=ttyS0 earlyprintk=serial,ttyS0 panic=-1 reboot=t acpi=off ${REFVMM_L2_ARGS-kunit.enable=0}"
+echo "refvmm_boot $((T + 30)) vmm/vmm -t $T ${REFVMM_VMM_ARGS--x} -k vmm/bzImage -i vmm/l2.cpio $L2_CMDLINE" \
+	> "$OUT/list"
+cat > "$OUT/l1.list" <<EOL
+dir /dev 0755 0 0
+nod /dev/console 0600 0 0 c 5 1
+dir /tests 0755 0 0
+dir /tests/vmm 0755 0 0
+file /init $OUT/init 0755 0 0
+file /tests/list $OUT/list 0644 0 0
+file /tests/vmm/vmm $OUT/vmm 0755 0 0
+file /tests/vmm/bzImage $L2_KERNEL 0644 0 0
+file /tests/vmm/l2.cpio $OUT/l2.cpio 0644 0 0
+EOL
+"$KOUT/usr/gen_init_cpio" "$OUT/l1.list" > "$OUT/l1.cpio"
+
+echo "refvmm: booting $ARCH_NAME L1 ($KIMAGE) in QEMU, L2 through the VMM"
+set +e
+timeout --foreground -k 10 $((T + 120)) "$QEMU" -nodefaults -nographic \
+	-no-reboot "${QEMU_ARGS[@]}" -smp 2 -m 2G -monitor none -serial stdio \
+	-kernel "$KIMAGE" -initrd "$OUT/l1.cpio" \
+	-append "console=$CONSOLE loglevel=5 panic=-1 kunit.enable=0" \
+	< /dev/null > "$OUT/console.log" 2>&1
+rc=$?
+set -e
+echo "refvmm: QEMU exit $rc, console in $OUT/console.log"
+grep -q "L2 user space up" "$OUT/console.log"

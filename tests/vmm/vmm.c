@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The reference VMM: boots a Linux kernel with an initramfs as a KVM guest,
+ * on raw KVM ioctls, so that a person writing a VMM can read what it takes.
+ * This file is the arch-neutral part: guest RAM (a memfd), the vCPU run
+ * loop and a 16550 UART for the console.  The boot protocol, the interrupt
+ * controller and the exits that differ per arch are in ARCH.c.
+ *
+ * Usage: vmm -k KERNEL [-i INITRD] [-m MIB] [-t SECONDS] [-x] [CMDLINE...]
+ *   CMDLINE: the words of the kernel command line, after the options
+ *            (default "console=ttyS0 panic=-1");
+ *   -m:      guest RAM in MiB (default 256);
+ *   -t:      fail, printing the vCPU state, if the guest still runs then;
+ *   -x:      x86: offer no XSAVE state beyond SSE (see x86_64.c).
+ * Exit status: 0 when the guest reboots or powers off, 1 on an error or a
+ * timeout.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmm.h"
+
+#define DEFAULT_RAM_MIB		256
+#define DEFAULT_CMDLINE		"console=ttyS0 panic=-1"
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+	int err = errno;
+
+	fprintf(stderr, "vmm: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (err)
+		fprintf(stderr, ": %s", strerror(err));
+	fprintf(stderr, "\n");
+	exit(1);
+}
+
+void *gpa_to_hva(struct vmm *vmm, u64 gpa, u64 len)
+{
+	if (gpa > vmm->ram_size || len > vmm->ram_size - gpa) {
+		errno = 0;
+		die("guest range 0x%llx+0x%llx is outside RAM",
+		    (unsigned long long)gpa, (unsigned long long)len);
+	}
+	return vmm->ram + gpa;
+}
+
+void *read_file(const char *path, size_t *size)
+{
+	struct stat st;
+	size_t done = 0;
+	void *buf;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || fstat(fd, &st))
+		die("%s", path);
+	buf = malloc(st.st_size ? st.st_size : 1);
+	if (!buf)
+		die("malloc");
+	while (done < (size_t)st.st_size) {
+		ssize_t n = read(fd, (char *)buf + done, st.st_size - done);
+
+		if (n <= 0)
+			die("read %s", path);
+		done += n;
+	}
+	close(fd);
+	*size = done;
+	return buf;
+}
+
+/*
+ * The 16550 UART, enough for Linux's 8250 driver to find it and write to
+ * it: the transmitter is always empty (each byte goes to our stdout at
+ * once), its interrupt follows the 16550's rules (raised when enabled and
+ * the holding register is empty, cleared by reading IIR or writing THR),
+ * and there is no input yet.
+ */
+#define UART_RX		0	/* in: receive buffer (DLAB=0) */
+#define UART_TX		0	/* out: transmit holding (DLAB=0) */
+#define UART_IER	1	/* interrupt enable (DLAB=0) */
+#define UART_IIR	2	/* in: interrupt identification */
+#define UART_FCR	2	/* out: FIFO control */
+#define UART_LCR	3	/* line control */
+#define UART_MCR	4	/* modem control */
+#define UART_LSR	5	/* line status */
+#define UART_MSR	6	/* modem status */
+#define UART_SCR	7	/* scratch */
+
+#define UART_IER_THRI		0x02
+#define UART_IIR_NO_INT		0x01
+#define UART_IIR_THRI		0x02
+#define UART_IIR_FIFO		0xc0
+#define UART_FCR_ENABLE		0x01
+#define UART_LCR_DLAB		0x80
+#define UART_MCR_LOOP		0x10
+#define UART_LSR_THRE		0x20
+#define UART_LSR_TEMT		0x40
+
+static struct {
+	u8 ier, lcr, mcr, scr, fcr, dll, dlm;
+	int thri;		/* a "holding register empty" interrupt is due */
+} uart;
+
+static void uart_update_irq(struct vmm *vmm)
+{
+	arch_uart_irq(vmm, (uart.ier & UART_IER_THRI) && uart.thri);
+}
+
+void uart_write(struct vmm *vmm, unsigned int off, u8 val)
+{
+	int dlab = uart.lcr & UART_LCR_DLAB;
+
+	switch (off) {
+	case UART_TX:
+		if (dlab) {
+			uart.dll = val;
+			break;
+		}
+		if (!(uart.mcr & UART_MCR_LOOP)) {
+			putchar(val);
+			if (val == '\n')
+				fflush(stdout);
+		}
+		uart.thri = 1;
+		break;
+	case UART_IER:
+		if (dlab) {
+			uart.dlm = val;
+			break;
+		}
+		/* Enabling the THR interrupt with THR empty raises it. */
+		if ((val & UART_IER_THRI) && !(uart.ier & UART_IER_THRI))
+			uart.thri = 1;
+		uart.ier = val & 0x0f;
+		break;
+	case UART_FCR:
+		uart.fcr = val;
+		break;
+	case UART_LCR:
+		uart.lcr = val;
+		break;
+	case UART_MCR:
+		uart.mcr = val & 0x1f;
+		break;
+	case UART_SCR:
+		uart.scr = val;
+		break;
+	}
+	uart_update_irq(vmm);
+}
+
+u8 uart_read(struct vmm *vmm, unsigned int off)
+{
+	int dlab = uart.lcr & UART_LCR_DLAB;
+	u8 val = 0;
+
+	switch (off) {
+	case UART_RX:
+		val = dlab ? uart.dll : 0;
+		break;
+	case UART_IER:
+		val = dlab ? uart.dlm : uart.ier;
+		break;
+	case UART_IIR:
+		if ((uart.ier & UART_IER_THRI) && uart.thri) {
+			val = UART_IIR_THRI;
+			uart.thri = 0;
+		} else {
+			val = UART_IIR_NO_INT;
+		}
+		if (uart.fcr & UART_FCR_ENABLE)
+			val |= UART_IIR_FIFO;
+		break;
+	case UART_LCR:
+		val = uart.lcr;
+		break;
+	case UART_MCR:
+		val = uart.mcr;
+		break;
+	case UART_LSR:
+		val = UART_LSR_THRE | UART_LSR_TEMT;
+		break;
+	case UART_MSR:
+		if (uart.mcr & UART_MCR_LOOP)
+			/* DTR->DSR, RTS->CTS, OUT1->RI, OUT2->DCD */
+			val = ((uart.mcr & 0x01) << 5) |
+			      ((uart.mcr & 0x02) << 3) |
+			      ((uart.mcr & 0x04) << 4) |
+			      ((uart.mcr & 0x08) << 4);
+		else
+			val = 0xb0;	/* DCD, DSR, CTS */
+		break;
+	case UART_SCR:
+		val = uart.scr;
+		break;
+	}
+	uart_update_irq(vmm);
+	return val;
+}
+
+static void create_ram(struct vmm *vmm)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = 0,
+		.guest_phys_addr = 0,
+		.memory_size = vmm->ram_size,
+	};
+
+	vmm->mem_fd = memfd_create("guest-ram", MFD_CLOEXEC);
+	if (vmm->mem_fd < 0 || ftruncate(vmm->mem_fd, vmm->ram_size))
+		die("memfd for guest RAM");
+	vmm->ram = mmap(NULL, vmm->ram_size, PROT_READ | PROT_WRITE,
+			MAP_SHARED, vmm->mem_fd, 0);
+	if (vmm->ram == MAP_FAILED)
+		die("mmap guest RAM");
+	region.userspace_addr = (uintptr_t)vmm->ram;
+	if (ioctl(vmm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region))
+		die("KVM_SET_USER_MEMORY_REGION");
+}
+
+static void create_vcpu(struct vmm *vmm, struct vcpu *vcpu, int id)
+{
+	int size;
+
+	vcpu->vmm = vmm;
+	vcpu->id = id;
+	vcpu->fd = ioctl(vmm->vm_fd, KVM_CREATE_VCPU, id);
+	if (vcpu->fd < 0)
+		die("KVM_CREATE_VCPU %d", id);
+	size = ioctl(vmm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (size < (int)sizeof(*vcpu->run))
+		die("KVM_GET_VCPU_MMAP_SIZE");
+	vcpu->run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED)
+		die("mmap kvm_run");
+	arch_setup_vcpu(vcpu);
+}
+
+static sig_atomic_t timed_out;	/* written by the signal handler */
+
+static void on_alarm(int sig)
+{
+	timed_out = 1;
+}
+
+/* Run one vCPU until the guest resets, powers off or fails. */
+static enum exit_action run_vcpu(struct vcpu *vcpu)
+{
+	unsigned long long exits = 0;
+	enum exit_action act;
+
+	for (;; exits++) {
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR && timed_out) {
+				fprintf(stderr, "vmm: %llu exits to user space\n",
+					exits);
+				arch_dump_vcpu(vcpu);
+				errno = 0;
+				die("guest timed out");
+			}
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			die("KVM_RUN");
+		}
+		switch (vcpu->run->exit_reason) {
+		case KVM_EXIT_SHUTDOWN:
+			/* x86: a triple fault, how Linux's "reboot=t" resets. */
+			return EXIT_RESET;
+		case KVM_EXIT_SYSTEM_EVENT:
+			if (vcpu->run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN)
+				return EXIT_POWEROFF;
+			return EXIT_RESET;
+		case KVM_EXIT_FAIL_ENTRY:
+			errno = 0;
+			die("KVM_EXIT_FAIL_ENTRY, reason 0x%llx", (unsigned long long)
+			    vcpu->run->fail_entry.hardware_entry_failure_reason);
+		case KVM_EXIT_INTERNAL_ERROR:
+			errno = 0;
+			die("KVM_EXIT_INTERNAL_ERROR, suberror %u",
+			    vcpu->run->internal.suberror);
+		default:
+			act = arch_handle_exit(vcpu);
+			if (act != EXIT_CONTINUE)
+				return act;
+		}
+	}
+}
+
+/* The command line from its words. */
+static char *join_args(char **args, int n)
+{
+	size_t len = 1;
+	char *s;
+	int i;
+
+	for (i = 0; i < n; i++)
+		len += strlen(args[i]) + 1;
+	s = calloc(1, len);
+	if (!s)
+		die("calloc");
+	for (i = 0; i < n; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, args[i]);
+	}
+	return s;
+}
+
+static const char usage_text[] =
+	"vmm -k KERNEL [-i INITRD] [-m MIB] [-t SECONDS] [-x] [CMDLINE...]";
+
+static void print_usage(void)
+{
+	fprintf(stderr, "usage: %s\n", usage_text);
+	exit(1);
+}
+
+int main(int argc, char **argv)
+{
+	struct vmm vmm = {
+		.ram_size = DEFAULT_RAM_MIB << 20,
+		.cmdline = DEFAULT_CMDLINE,
+		.nr_vcpus = 1,
+	};
+	struct sigaction sa = { .sa_handler = on_alarm };
+	unsigned int timeout = 0;
+	struct vcpu vcpu;
+	enum exit_action act;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "+k:i:m:t:x")) != -1) {
+		switch (opt) {
+		case 'k':
+			vmm.kernel = optarg;
+			break;
+		case 'i':
+			vmm.initrd = optarg;
+			break;
+		case 'm':
+			vmm.ram_size = strtoull(optarg, NULL, 0) << 20;
+			break;
+		case 't':
+			timeout = strtoul(optarg, NULL, 0);
+			break;
+		case 'x':
+			vmm.xsave_legacy = 1;
+			break;
+		default:
+			print_usage();
+		}
+	}
+	if (!vmm.kernel)
+		print_usage();
+	if (optind < argc)
+		vmm.cmdline = join_args(argv + optind, argc - optind);
+
+	vmm.kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vmm.kvm_fd < 0)
+		die("/dev/kvm");
+	if (ioctl(vmm.kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		errno = 0;
+		die("KVM API version");
+	}
+	vmm.vm_fd = ioctl(vmm.kvm_fd, KVM_CREATE_VM, 0);
+	if (vmm.vm_fd < 0)
+		die("KVM_CREATE_VM");
+
+	arch_create_vm(&vmm);
+	create_ram(&vmm);
+	arch_load_guest(&vmm);
+	create_vcpu(&vmm, &vcpu, 0);
+
+	/* SIGALRM (no SA_RESTART) makes KVM_RUN return EINTR. */
+	if (sigaction(SIGALRM, &sa, NULL))
+		die("sigaction");
+	alarm(timeout);
+	act = run_vcpu(&vcpu);
+	fflush(stdout);
+	fprintf(stderr, "vmm: guest %s\n",
+		act == EXIT_POWEROFF ? "powered off" : "reset");
+	return act == EXIT_ERROR;
+}

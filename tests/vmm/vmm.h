@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The reference VMM: what the generic part (vmm.c) and an arch part
+ * (x86_64.c, later arm64.c) share.
+ */
+#ifndef REFVMM_H
+#define REFVMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+#include <linux/types.h>
+
+/* The kernel's names, as tools/ code has them. */
+typedef __u8 u8;
+typedef __u16 u16;
+typedef __u32 u32;
+typedef __u64 u64;
+#define BIT(n)		(1U << (n))
+#define BIT_ULL(n)	(1ULL << (n))
+#define __noreturn	__attribute__((noreturn))
+#define __printf(a, b)	__attribute__((format(printf, a, b)))
+
+struct vmm {
+	int kvm_fd;
+	int vm_fd;
+	int mem_fd;		/* the memfd behind guest RAM */
+	u8 *ram;		/* guest RAM, mapped at guest-physical 0 */
+	u64 ram_size;
+	const char *kernel;	/* path of the kernel image */
+	const char *initrd;	/* path of the initramfs, or NULL */
+	const char *cmdline;
+	int nr_vcpus;
+	int xsave_legacy;	/* x86 -x: no XSAVE state beyond SSE */
+};
+
+struct vcpu {
+	struct vmm *vmm;
+	int id;
+	int fd;
+	struct kvm_run *run;
+};
+
+/* What a vCPU exit asks of the run loop. */
+enum exit_action {
+	EXIT_CONTINUE,
+	EXIT_RESET,		/* the guest reboots */
+	EXIT_POWEROFF,		/* the guest powers off */
+	EXIT_ERROR,
+};
+
+__noreturn __printf(1, 2) void die(const char *fmt, ...);
+void *gpa_to_hva(struct vmm *vmm, u64 gpa, u64 len);
+void *read_file(const char *path, size_t *size);
+
+/* 16550 UART: byte register accesses at offset 0..7 of its window. */
+void uart_write(struct vmm *vmm, unsigned int off, u8 val);
+u8 uart_read(struct vmm *vmm, unsigned int off);
+
+/* The arch part. */
+void arch_create_vm(struct vmm *vmm);
+void arch_load_guest(struct vmm *vmm);
+void arch_setup_vcpu(struct vcpu *vcpu);
+enum exit_action arch_handle_exit(struct vcpu *vcpu);
+void arch_uart_irq(struct vmm *vmm, int level);
+void arch_dump_vcpu(struct vcpu *vcpu);
+
+#endif /* REFVMM_H */

@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The reference VMM's x86_64 part: Linux's 64-bit boot protocol
+ * (Documentation/arch/x86/boot.rst), the in-kernel interrupt controllers,
+ * the guest's CPUID, and the port I/O the console and a reset need.
+ *
+ * Guest-physical layout (the same as Firecracker's, low memory):
+ *   0x00500  GDT                 0x07000  boot_params (the "zero page")
+ *   0x08ff0  initial stack       0x09000  PML4, 0x0a000 PDPT, 0x0b000 PD
+ *   0x20000  kernel command line 0x100000 the kernel (bzImage minus setup)
+ *   initramfs at the top of RAM.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <asm/bootparam.h>
+
+#include "vmm.h"
+
+#define GDT_ADDR		0x500
+#define BOOT_PARAMS_ADDR	0x7000
+#define BOOT_STACK		0x8ff0
+#define PML4_ADDR		0x9000
+#define PDPT_ADDR		0xa000
+#define PD_ADDR			0xb000
+#define CMDLINE_ADDR		0x20000
+#define CMDLINE_MAX		0x10000
+#define KERNEL_ADDR		0x100000
+#define EBDA_START		0x9fc00	/* RAM below it, ROM area above */
+#define TSS_ADDR		0xfffbd000 /* 3 pages KVM needs on VMX */
+
+#define E820_RAM		1
+#define E820_RESERVED		2
+
+#define COM1_BASE		0x3f8
+#define COM1_IRQ		4
+#define PORT_KBD_CMD		0x64	/* 8042: 0xfe is "pulse reset" */
+#define PORT_RESET		0xcf9	/* PCI reset control: bit 2 resets */
+
+#define CR0_PE			BIT_ULL(0)
+#define CR0_ET			BIT_ULL(4)
+#define CR0_PG			BIT_ULL(31)
+#define CR4_PAE			BIT_ULL(5)
+#define EFER_LME		BIT_ULL(8)
+#define EFER_LMA		BIT_ULL(10)
+#define PTE_P			BIT_ULL(0)
+#define PTE_RW			BIT_ULL(1)
+#define PTE_PS			BIT_ULL(7)
+
+#define MSR_MTRR_DEF_TYPE	0x2ff
+#define MTRR_ENABLE		BIT_ULL(11)
+#define MTRR_TYPE_WB		6
+
+#define MAX_CPUID_ENTRIES	256
+#define CPUID_1_ECX_FMA		BIT(12)
+#define CPUID_1_ECX_AVX		BIT(28)
+#define CPUID_1_ECX_F16C	BIT(29)
+#define CPUID_1_ECX_HYPERVISOR	BIT(31)
+#define CPUID_7_EBX_AVX2	BIT(5)
+#define CPUID_7_EBX_AVX512F	BIT(16)
+#define CPUID_7_ECX_PKU		BIT(3)
+#define XFEATURE_MASK_FPSSE	0x3
+#define FXSAVE_AREA_SIZE	576	/* legacy area and XSAVE header */
+
+static u64 kernel_entry;
+
+void arch_create_vm(struct vmm *vmm)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+
+	/* Needed by VMX for real mode only; harmless elsewhere. */
+	if (ioctl(vmm->vm_fd, KVM_SET_TSS_ADDR, TSS_ADDR))
+		die("KVM_SET_TSS_ADDR");
+	/* PIC, IOAPIC and a local APIC per vCPU, all in KVM. */
+	if (ioctl(vmm->vm_fd, KVM_CREATE_IRQCHIP, 0))
+		die("KVM_CREATE_IRQCHIP");
+	if (ioctl(vmm->vm_fd, KVM_CREATE_PIT2, &pit))
+		die("KVM_CREATE_PIT2");
+}
+
+void arch_uart_irq(struct vmm *vmm, int level)
+{
+	struct kvm_irq_level irq = { .irq = COM1_IRQ, .level = level };
+
+	if (ioctl(vmm->vm_fd, KVM_IRQ_LINE, &irq))
+		die("KVM_IRQ_LINE");
+}
+
+static void add_e820(struct boot_params *bp, u64 addr, u64 size,
+		     u32 type)
+{
+	struct boot_e820_entry *e = &bp->e820_table[bp->e820_entries++];
+
+	e->addr = addr;
+	e->size = size;
+	e->type = type;
+}
+
+/*
+ * Load the bzImage: its setup header goes into boot_params, the rest (the
+ * protected-mode kernel, which decompresses itself) to 1 MiB.  Then the
+ * command line, the initramfs and the memory map.
+ */
+void arch_load_guest(struct vmm *vmm)
+{
+	struct boot_params *bp = gpa_to_hva(vmm, BOOT_PARAMS_ADDR, sizeof(*bp));
+	struct setup_header *hdr;
+	size_t size, setup_size, len;
+	u64 initrd_addr, top;
+	u8 *image;
+
+	image = read_file(vmm->kernel, &size);
+	errno = 0;
+	if (size < 0x1f1 + sizeof(*hdr))
+		die("%s: too small for a bzImage", vmm->kernel);
+	memset(bp, 0, sizeof(*bp));
+	hdr = &bp->hdr;
+	/* The header runs from 0x1f1 to 0x202 + the byte at 0x201. */
+	len = 0x202 + image[0x201] - 0x1f1;
+	if (len > sizeof(*hdr))
+		len = sizeof(*hdr);
+	memcpy(hdr, image + 0x1f1, len);
+	if (hdr->boot_flag != 0xaa55 || hdr->header != 0x53726448 /* "HdrS" */)
+		die("%s: no bzImage setup header", vmm->kernel);
+	if (hdr->version < 0x20c || !(hdr->xloadflags & XLF_KERNEL_64))
+		die("%s: no 64-bit entry point (boot protocol 0x%x)",
+		    vmm->kernel, hdr->version);
+
+	setup_size = ((hdr->setup_sects ? hdr->setup_sects : 4) + 1) * 512;
+	if (setup_size >= size)
+		die("%s: truncated", vmm->kernel);
+	memcpy(gpa_to_hva(vmm, KERNEL_ADDR, size - setup_size),
+	       image + setup_size, size - setup_size);
+	/* The 64-bit entry point is 0x200 past the 32-bit one. */
+	kernel_entry = KERNEL_ADDR + 0x200;
+	free(image);
+
+	hdr->type_of_loader = 0xff;	/* undefined boot loader */
+	hdr->loadflags |= LOADED_HIGH | CAN_USE_HEAP;
+	hdr->heap_end_ptr = 0xfe00;
+	hdr->vid_mode = 0xffff;		/* "normal" */
+	hdr->code32_start = KERNEL_ADDR;
+
+	len = strlen(vmm->cmdline) + 1;
+	if (len > CMDLINE_MAX || len > hdr->cmdline_size + 1)
+		die("command line longer than %u", hdr->cmdline_size);
+	memcpy(gpa_to_hva(vmm, CMDLINE_ADDR, len), vmm->cmdline, len);
+	hdr->cmd_line_ptr = CMDLINE_ADDR;
+
+	top = vmm->ram_size;
+	if (vmm->initrd) {
+		void *initrd = read_file(vmm->initrd, &size);
+
+		/* As high as the kernel allows, page aligned. */
+		if (top > (u64)hdr->initrd_addr_max + 1)
+			top = (u64)hdr->initrd_addr_max + 1;
+		if (size > top - 0x1000000)
+			die("%s: too large for guest RAM", vmm->initrd);
+		initrd_addr = (top - size) & ~0xfffULL;
+		memcpy(gpa_to_hva(vmm, initrd_addr, size), initrd, size);
+		hdr->ramdisk_image = initrd_addr;
+		hdr->ramdisk_size = size;
+		free(initrd);
+	}
+
+	if (vmm->ram_size > 0xc0000000ULL)
+		die("more than 3 GiB of RAM needs the MMIO hole in e820");
+	add_e820(bp, 0, EBDA_START, E820_RAM);
+	add_e820(bp, EBDA_START, KERNEL_ADDR - EBDA_START, E820_RESERVED);
+	add_e820(bp, KERNEL_ADDR, vmm->ram_size - KERNEL_ADDR, E820_RAM);
+}
+
+/*
+ * -x: offer the x87 and SSE state only, none of the XSAVE state components
+ * beyond them (AVX, AVX-512, PKRU) nor the features that need them.  For
+ * hosts where the guest's XSETBV does not reach KVM (KVM nested under
+ * QEMU 7.2's TCG: KVM then sizes CPUID 0xd for XCR0 = x87 and Linux
+ * WARNs "XSAVE consistency problem"); see README.md.
+ */
+static void xsave_legacy_only(struct kvm_cpuid_entry2 *e)
+{
+	switch (e->function) {
+	case 1:
+		e->ecx &= ~(CPUID_1_ECX_FMA | CPUID_1_ECX_AVX | CPUID_1_ECX_F16C);
+		break;
+	case 7:
+		if (e->index == 0) {
+			e->ebx &= ~(CPUID_7_EBX_AVX2 | CPUID_7_EBX_AVX512F);
+			e->ecx &= ~CPUID_7_ECX_PKU;
+		}
+		break;
+	case 0xd:
+		if (e->index == 0) {
+			e->eax &= XFEATURE_MASK_FPSSE;
+			e->edx = 0;
+			e->ebx = FXSAVE_AREA_SIZE;
+			e->ecx = FXSAVE_AREA_SIZE;
+		} else if (e->index == 1) {
+			/* No XSAVEC/XSAVES, no supervisor states. */
+			e->eax = 0;
+			e->ebx = 0;
+			e->ecx = 0;
+			e->edx = 0;
+		} else {
+			memset(&e->eax, 0, 4 * sizeof(e->eax));
+		}
+		break;
+	}
+}
+
+/*
+ * The guest's CPUID: what KVM can virtualise (KVM_GET_SUPPORTED_CPUID),
+ * which includes only the XSAVE state components KVM backs and KVM's own
+ * paravirtual leaves (kvm-clock, async PF); with the vCPU's APIC ID.
+ * Passing the host's own CPUID instead makes Linux WARN about XSAVE.
+ */
+static void setup_cpuid(struct vcpu *vcpu)
+{
+	struct kvm_cpuid2 *cpuid;
+	unsigned int i;
+
+	cpuid = calloc(1, sizeof(*cpuid) +
+		       MAX_CPUID_ENTRIES * sizeof(cpuid->entries[0]));
+	if (!cpuid)
+		die("calloc");
+	cpuid->nent = MAX_CPUID_ENTRIES;
+	if (ioctl(vcpu->vmm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid))
+		die("KVM_GET_SUPPORTED_CPUID");
+	for (i = 0; i < cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		switch (e->function) {
+		case 1:
+			/* Initial APIC ID in EBX[31:24]. */
+			e->ebx = (e->ebx & 0x00ffffff) | (vcpu->id << 24);
+			/*
+			 * "Running on a hypervisor": KVM does not set it,
+			 * and Linux looks for KVM's leaves (kvm-clock,
+			 * async PF) only when it is set.
+			 */
+			e->ecx |= CPUID_1_ECX_HYPERVISOR;
+			break;
+		case 0xb:
+		case 0x1f:
+			/* x2APIC ID of this vCPU. */
+			e->edx = vcpu->id;
+			break;
+		}
+		if (vcpu->vmm->xsave_legacy)
+			xsave_legacy_only(e);
+	}
+	if (ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid))
+		die("KVM_SET_CPUID2");
+	free(cpuid);
+}
+
+/* A flat segment: base 0, limit 4 GiB (ignored in 64-bit mode). */
+static void set_seg(struct kvm_segment *s, u16 sel, u8 type,
+		    u8 code_or_data, u8 l, u8 db)
+{
+	memset(s, 0, sizeof(*s));
+	s->base = 0;
+	s->limit = 0xffffffff;
+	s->selector = sel;
+	s->type = type;
+	s->present = 1;
+	s->s = code_or_data;
+	s->l = l;
+	s->db = db;
+	s->g = 1;
+}
+
+/*
+ * Long mode as Linux's 64-bit entry wants it: paging on with the low
+ * 1 GiB identity-mapped (2 MiB pages), a GDT with __BOOT_CS (0x10) and
+ * __BOOT_DS (0x18) flat segments, %rsi pointing at boot_params.
+ */
+static void setup_long_mode(struct vcpu *vcpu)
+{
+	struct vmm *vmm = vcpu->vmm;
+	u64 *gdt = gpa_to_hva(vmm, GDT_ADDR, 4 * 8);
+	u64 *pml4 = gpa_to_hva(vmm, PML4_ADDR, 0x1000);
+	u64 *pdpt = gpa_to_hva(vmm, PDPT_ADDR, 0x1000);
+	u64 *pd = gpa_to_hva(vmm, PD_ADDR, 0x1000);
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	struct kvm_fpu fpu;
+	int i;
+
+	gdt[0] = 0;
+	gdt[1] = 0;
+	gdt[2] = 0x00af9b000000ffffULL;	/* 0x10: 64-bit code, DPL 0 */
+	gdt[3] = 0x00cf93000000ffffULL;	/* 0x18: data, DPL 0 */
+
+	memset(pml4, 0, 0x1000);
+	memset(pdpt, 0, 0x1000);
+	pml4[0] = PDPT_ADDR | PTE_P | PTE_RW;
+	pdpt[0] = PD_ADDR | PTE_P | PTE_RW;
+	for (i = 0; i < 512; i++)
+		pd[i] = ((u64)i << 21) | PTE_P | PTE_RW | PTE_PS;
+
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs))
+		die("KVM_GET_SREGS");
+	sregs.gdt.base = GDT_ADDR;
+	sregs.gdt.limit = 4 * 8 - 1;
+	set_seg(&sregs.cs, 0x10, 0xb, 1, 1, 0);	/* execute/read, accessed */
+	set_seg(&sregs.ds, 0x18, 0x3, 1, 0, 1);	/* read/write, accessed */
+	sregs.es = sregs.ds;
+	sregs.fs = sregs.ds;
+	sregs.gs = sregs.ds;
+	sregs.ss = sregs.ds;
+	/* A busy 64-bit TSS and an empty LDT, as VMX entry checks want. */
+	set_seg(&sregs.tr, 0, 0xb, 0, 0, 0);
+	sregs.tr.limit = 0x67;
+	sregs.tr.g = 0;
+	sregs.cr3 = PML4_ADDR;
+	sregs.cr4 = CR4_PAE;
+	sregs.cr0 = CR0_PE | CR0_ET | CR0_PG;
+	sregs.efer = EFER_LME | EFER_LMA;
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs))
+		die("KVM_SET_SREGS");
+
+	memset(&fpu, 0, sizeof(fpu));
+	fpu.fcw = 0x37f;
+	fpu.mxcsr = 0x1f80;
+	if (ioctl(vcpu->fd, KVM_SET_FPU, &fpu))
+		die("KVM_SET_FPU");
+
+	memset(&regs, 0, sizeof(regs));
+	regs.rflags = 0x2;
+	regs.rip = kernel_entry;
+	regs.rsi = BOOT_PARAMS_ADDR;
+	regs.rsp = BOOT_STACK;
+	regs.rbp = BOOT_STACK;
+	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs))
+		die("KVM_SET_REGS");
+}
+
+/*
+ * MTRRs on with write-back as the default type, as firmware would leave
+ * them: with them off, all of RAM is uncached and the guest crawls.
+ */
+static void setup_msrs(struct vcpu *vcpu)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry entries[1];
+	} msrs = {
+		.hdr.nmsrs = 1,
+		.entries[0] = {
+			.index = MSR_MTRR_DEF_TYPE,
+			.data = MTRR_ENABLE | MTRR_TYPE_WB,
+		},
+	};
+
+	if (ioctl(vcpu->fd, KVM_SET_MSRS, &msrs) != 1)
+		die("KVM_SET_MSRS");
+}
+
+void arch_setup_vcpu(struct vcpu *vcpu)
+{
+	setup_cpuid(vcpu);
+	setup_msrs(vcpu);
+	/* Secondary vCPUs wait for INIT/SIPI from the boot vCPU. */
+	if (vcpu->id == 0)
+		setup_long_mode(vcpu);
+}
+
+static enum exit_action handle_io(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	u8 *data = (u8 *)run + run->io.data_offset;
+	u16 port = run->io.port;
+	unsigned int i, n = run->io.count * run->io.size;
+	int out = run->io.direction == KVM_EXIT_IO_OUT;
+
+	if (port >= COM1_BASE && port < COM1_BASE + 8 && run->io.size == 1) {
+		for (i = 0; i < run->io.count; i++) {
+			if (out)
+				uart_write(vcpu->vmm, port - COM1_BASE, data[i]);
+			else
+				data[i] = uart_read(vcpu->vmm, port - COM1_BASE);
+		}
+		return EXIT_CONTINUE;
+	}
+	if (out && port == PORT_KBD_CMD && data[0] == 0xfe)
+		return EXIT_RESET;
+	if (out && port == PORT_RESET && run->io.size == 1 && (data[0] & 0x4))
+		return EXIT_RESET;
+	/* Nothing else: reads float high, writes are dropped. */
+	if (!out) {
+		/* Except the 8042 status: "input buffer empty", for kb_wait(). */
+		memset(data, port == PORT_KBD_CMD ? 0 : 0xff, n);
+	}
+	return EXIT_CONTINUE;
+}
+
+enum exit_action arch_handle_exit(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		return handle_io(vcpu);
+	case KVM_EXIT_MMIO:
+		/* No MMIO devices: reads return all ones. */
+		if (!run->mmio.is_write)
+			memset(run->mmio.data, 0xff, run->mmio.len);
+		return EXIT_CONTINUE;
+	case KVM_EXIT_HLT:
+		/* Not with the in-kernel local APIC. */
+		return EXIT_POWEROFF;
+	default:
+		fprintf(stderr, "vmm: unhandled exit reason %u\n",
+			run->exit_reason);
+		return EXIT_ERROR;
+	}
+}
+
+void arch_dump_vcpu(struct vcpu *vcpu)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) ||
+	    ioctl(vcpu->fd, KVM_GET_SREGS, &sregs))
+		die("KVM_GET_REGS");
+	fprintf(stderr,
+		"vmm: vcpu %d rip %llx rsp %llx rflags %llx rax %llx rbx %llx rcx %llx rdx %llx rsi %llx rdi %llx\n"
+		"vmm: cr0 %llx cr2 %llx cr3 %llx cr4 %llx efer %llx cs %x\n",
+		vcpu->id, regs.rip, regs.rsp, regs.rflags, regs.rax, regs.rbx,
+		regs.rcx, regs.rdx, regs.rsi, regs.rdi, sregs.cr0, sregs.cr2,
+		sregs.cr3, sregs.cr4, sregs.efer, sregs.cs.selector);
+}
