@@ -12,6 +12,7 @@
 # bench kernel's); REFVMM_TIMEOUT: the VMM's timeout for L2 (default 240 s).
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/env.sh"
+# shellcheck disable=SC2034 # read by arch_setup
 KFLAVOUR=${REFVMM_L1_FLAVOUR-bench}
 arch_setup "${1:-x86_64}"
 [ "$ARCH_NAME" = x86_64 ] || { echo "refvmm: only x86_64 so far" >&2; exit 1; }
@@ -22,7 +23,7 @@ mkdir -p "$OUT"
 CC=${CROSS}gcc
 V=$REPO/tests/vmm
 
-$CC -static -O2 -Wall -o "$OUT/vmm" "$V/vmm.c" "$V/$ARCH_NAME.c"
+$CC -static -O2 -Wall -o "$OUT/vmm" "$V/vmm.c" "$V/$ARCH_NAME.c" -lpthread
 $CC -static -O2 -Wall -o "$OUT/l2init" "$V/l2init.c"
 $CC -static -O2 -Wall -o "$OUT/init" "$REPO/tests/harness/init.c"
 
@@ -37,7 +38,7 @@ EOL
 # L1's: the harness and one test, the VMM booting L2 (the harness runs it
 # in /tests).  earlyprintk: L2's log from its first line.
 L2_CMDLINE="console=ttyS0 earlyprintk=serial,ttyS0 panic=-1 reboot=t acpi=off ${REFVMM_L2_ARGS-kunit.enable=0}"
-echo "refvmm_boot $((T + 30)) vmm/vmm -t $T ${REFVMM_VMM_ARGS--x} -k vmm/bzImage -i vmm/l2.cpio $L2_CMDLINE" \
+echo "refvmm_boot $((T + 30)) vmm/vmm -c ${REFVMM_CPUS:-2} -t $T ${REFVMM_VMM_ARGS--x} -k vmm/bzImage -i vmm/l2.cpio $L2_CMDLINE" \
 	> "$OUT/list"
 cat > "$OUT/l1.list" <<EOL
 dir /dev 0755 0 0

@@ -6,9 +6,10 @@
  * loop and a 16550 UART for the console.  The boot protocol, the interrupt
  * controller and the exits that differ per arch are in ARCH.c.
  *
- * Usage: vmm -k KERNEL [-i INITRD] [-m MIB] [-t SECONDS] [-x] [CMDLINE...]
+ * Usage: vmm [-c CPUS] -k KERNEL [-i INITRD] [-m MIB] [-t SECONDS] [-x] [CMDLINE...]
  *   CMDLINE: the words of the kernel command line, after the options
  *            (default "console=ttyS0 panic=-1");
+ *   -c:      vCPUs (default 1, at most 8);
  *   -m:      guest RAM in MiB (default 256);
  *   -t:      fail, printing the vCPU state, if the guest still runs then;
  *   -x:      x86: offer no XSAVE state beyond SSE (see x86_64.c).
@@ -18,6 +19,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,11 +28,13 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm.h"
 
 #define DEFAULT_RAM_MIB		256
+#define MAX_VCPUS		8
 #define DEFAULT_CMDLINE		"console=ttyS0 panic=-1"
 
 void die(const char *fmt, ...)
@@ -116,6 +120,8 @@ static struct {
 	int thri;		/* a "holding register empty" interrupt is due */
 } uart;
 
+static pthread_mutex_t uart_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void uart_update_irq(struct vmm *vmm)
 {
 	arch_uart_irq(vmm, (uart.ier & UART_IER_THRI) && uart.thri);
@@ -123,8 +129,10 @@ static void uart_update_irq(struct vmm *vmm)
 
 void uart_write(struct vmm *vmm, unsigned int off, u8 val)
 {
-	int dlab = uart.lcr & UART_LCR_DLAB;
+	int dlab;
 
+	pthread_mutex_lock(&uart_lock);
+	dlab = uart.lcr & UART_LCR_DLAB;
 	switch (off) {
 	case UART_TX:
 		if (dlab) {
@@ -162,13 +170,16 @@ void uart_write(struct vmm *vmm, unsigned int off, u8 val)
 		break;
 	}
 	uart_update_irq(vmm);
+	pthread_mutex_unlock(&uart_lock);
 }
 
 u8 uart_read(struct vmm *vmm, unsigned int off)
 {
-	int dlab = uart.lcr & UART_LCR_DLAB;
 	u8 val = 0;
+	int dlab;
 
+	pthread_mutex_lock(&uart_lock);
+	dlab = uart.lcr & UART_LCR_DLAB;
 	switch (off) {
 	case UART_RX:
 		val = dlab ? uart.dll : 0;
@@ -210,6 +221,7 @@ u8 uart_read(struct vmm *vmm, unsigned int off)
 		break;
 	}
 	uart_update_irq(vmm);
+	pthread_mutex_unlock(&uart_lock);
 	return val;
 }
 
@@ -252,11 +264,33 @@ static void create_vcpu(struct vmm *vmm, struct vcpu *vcpu, int id)
 	arch_setup_vcpu(vcpu);
 }
 
-static sig_atomic_t timed_out;	/* written by the signal handler */
+/*
+ * The vCPU threads and how the run ends: the first vCPU thread whose guest
+ * resets or powers off, or fails, reports it and the main thread ends the
+ * process; at the -t timeout the main thread kicks every vCPU out of
+ * KVM_RUN (SIGUSR1 and kvm_run->immediate_exit), each prints its state.
+ */
+static pthread_mutex_t end_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t end_cond = PTHREAD_COND_INITIALIZER;
+static enum exit_action end_action = EXIT_CONTINUE;
+static int nr_stopped;		/* vCPU threads that have stopped */
+static int timed_out;
+static __thread struct vcpu *this_vcpu;
 
-static void on_alarm(int sig)
+static void on_kick(int sig)
 {
-	timed_out = 1;
+	if (this_vcpu)
+		this_vcpu->run->immediate_exit = 1;
+}
+
+static void vcpu_stopped(enum exit_action act)
+{
+	pthread_mutex_lock(&end_lock);
+	if (end_action == EXIT_CONTINUE)
+		end_action = act;
+	nr_stopped++;
+	pthread_cond_signal(&end_cond);
+	pthread_mutex_unlock(&end_lock);
 }
 
 /* Run one vCPU until the guest resets, powers off or fails. */
@@ -267,16 +301,18 @@ static enum exit_action run_vcpu(struct vcpu *vcpu)
 
 	for (;; exits++) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR && timed_out) {
-				fprintf(stderr, "vmm: %llu exits to user space\n",
-					exits);
+			if (errno == EINTR && __atomic_load_n(&timed_out, __ATOMIC_ACQUIRE)) {
+				pthread_mutex_lock(&end_lock);
+				fprintf(stderr, "vmm: vcpu %d: %llu exits to user space\n",
+					vcpu->id, exits);
 				arch_dump_vcpu(vcpu);
-				errno = 0;
-				die("guest timed out");
+				pthread_mutex_unlock(&end_lock);
+				return EXIT_ERROR;
 			}
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			die("KVM_RUN");
+			perror("vmm: KVM_RUN");
+			return EXIT_ERROR;
 		}
 		switch (vcpu->run->exit_reason) {
 		case KVM_EXIT_SHUTDOWN:
@@ -287,19 +323,77 @@ static enum exit_action run_vcpu(struct vcpu *vcpu)
 				return EXIT_POWEROFF;
 			return EXIT_RESET;
 		case KVM_EXIT_FAIL_ENTRY:
-			errno = 0;
-			die("KVM_EXIT_FAIL_ENTRY, reason 0x%llx", (unsigned long long)
-			    vcpu->run->fail_entry.hardware_entry_failure_reason);
+			fprintf(stderr, "vmm: KVM_EXIT_FAIL_ENTRY, reason 0x%llx\n",
+				(unsigned long long)
+				vcpu->run->fail_entry.hardware_entry_failure_reason);
+			return EXIT_ERROR;
 		case KVM_EXIT_INTERNAL_ERROR:
-			errno = 0;
-			die("KVM_EXIT_INTERNAL_ERROR, suberror %u",
-			    vcpu->run->internal.suberror);
+			fprintf(stderr, "vmm: KVM_EXIT_INTERNAL_ERROR, suberror %u\n",
+				vcpu->run->internal.suberror);
+			return EXIT_ERROR;
 		default:
 			act = arch_handle_exit(vcpu);
 			if (act != EXIT_CONTINUE)
 				return act;
 		}
 	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	sigset_t kick;
+
+	this_vcpu = vcpu;
+	sigemptyset(&kick);
+	sigaddset(&kick, SIGUSR1);
+	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	vcpu_stopped(run_vcpu(vcpu));
+	return NULL;
+}
+
+/* Run the vCPUs until the first stops, or until @timeout s (0: none). */
+static enum exit_action run_vcpus(struct vcpu *vcpus, int n,
+				  unsigned int timeout)
+{
+	struct sigaction sa = { .sa_handler = on_kick };
+	struct timespec deadline;
+	sigset_t kick;
+	enum exit_action act;
+	int i, err = 0;
+
+	/* SIGUSR1, no SA_RESTART: KVM_RUN returns EINTR.  Only vCPUs take it. */
+	sigemptyset(&kick);
+	sigaddset(&kick, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &kick, NULL);
+	if (sigaction(SIGUSR1, &sa, NULL))
+		die("sigaction");
+	for (i = 0; i < n; i++)
+		if (pthread_create(&vcpus[i].thread, NULL, vcpu_thread, &vcpus[i]))
+			die("pthread_create");
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout;
+	pthread_mutex_lock(&end_lock);
+	while (!nr_stopped && err != ETIMEDOUT) {
+		if (timeout)
+			err = pthread_cond_timedwait(&end_cond, &end_lock, &deadline);
+		else
+			pthread_cond_wait(&end_cond, &end_lock);
+	}
+	if (!nr_stopped) {
+		/* Timed out: every vCPU prints its state, then we fail. */
+		__atomic_store_n(&timed_out, 1, __ATOMIC_RELEASE);
+		end_action = EXIT_ERROR;
+		for (i = 0; i < n; i++)
+			pthread_kill(vcpus[i].thread, SIGUSR1);
+		while (nr_stopped < n)
+			pthread_cond_wait(&end_cond, &end_lock);
+		fprintf(stderr, "vmm: guest timed out after %u s\n", timeout);
+	}
+	act = end_action;
+	pthread_mutex_unlock(&end_lock);
+	return act;
 }
 
 /* The command line from its words. */
@@ -323,7 +417,7 @@ static char *join_args(char **args, int n)
 }
 
 static const char usage_text[] =
-	"vmm -k KERNEL [-i INITRD] [-m MIB] [-t SECONDS] [-x] [CMDLINE...]";
+	"vmm [-c CPUS] -k KERNEL [-i INITRD] [-m MIB] [-t SECONDS] [-x] [CMDLINE...]";
 
 static void print_usage(void)
 {
@@ -338,14 +432,16 @@ int main(int argc, char **argv)
 		.cmdline = DEFAULT_CMDLINE,
 		.nr_vcpus = 1,
 	};
-	struct sigaction sa = { .sa_handler = on_alarm };
 	unsigned int timeout = 0;
-	struct vcpu vcpu;
+	struct vcpu *vcpus;
 	enum exit_action act;
-	int opt;
+	int i, opt;
 
-	while ((opt = getopt(argc, argv, "+k:i:m:t:x")) != -1) {
+	while ((opt = getopt(argc, argv, "+c:k:i:m:t:x")) != -1) {
 		switch (opt) {
+		case 'c':
+			vmm.nr_vcpus = atoi(optarg);
+			break;
 		case 'k':
 			vmm.kernel = optarg;
 			break;
@@ -365,7 +461,7 @@ int main(int argc, char **argv)
 			print_usage();
 		}
 	}
-	if (!vmm.kernel)
+	if (!vmm.kernel || vmm.nr_vcpus < 1 || vmm.nr_vcpus > MAX_VCPUS)
 		print_usage();
 	if (optind < argc)
 		vmm.cmdline = join_args(argv + optind, argc - optind);
@@ -384,15 +480,17 @@ int main(int argc, char **argv)
 	arch_create_vm(&vmm);
 	create_ram(&vmm);
 	arch_load_guest(&vmm);
-	create_vcpu(&vmm, &vcpu, 0);
+	vcpus = calloc(vmm.nr_vcpus, sizeof(*vcpus));
+	if (!vcpus)
+		die("calloc");
+	for (i = 0; i < vmm.nr_vcpus; i++)
+		create_vcpu(&vmm, &vcpus[i], i);
 
-	/* SIGALRM (no SA_RESTART) makes KVM_RUN return EINTR. */
-	if (sigaction(SIGALRM, &sa, NULL))
-		die("sigaction");
-	alarm(timeout);
-	act = run_vcpu(&vcpu);
+	act = run_vcpus(vcpus, vmm.nr_vcpus, timeout);
 	fflush(stdout);
-	fprintf(stderr, "vmm: guest %s\n",
-		act == EXIT_POWEROFF ? "powered off" : "reset");
-	return act == EXIT_ERROR;
+	if (act != EXIT_ERROR)
+		fprintf(stderr, "vmm: guest %s\n",
+			act == EXIT_POWEROFF ? "powered off" : "reset");
+	/* exit() ends the vCPU threads still in KVM_RUN. */
+	exit(act == EXIT_ERROR);
 }

@@ -6,6 +6,7 @@
 #ifndef REFVMM_H
 #define REFVMM_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/kvm.h>
@@ -20,6 +21,7 @@ typedef __u64 u64;
 #define BIT_ULL(n)	(1ULL << (n))
 #define __noreturn	__attribute__((noreturn))
 #define __printf(a, b)	__attribute__((format(printf, a, b)))
+#define __packed	__attribute__((packed))
 
 struct vmm {
 	int kvm_fd;
@@ -39,6 +41,7 @@ struct vcpu {
 	int id;
 	int fd;
 	struct kvm_run *run;
+	pthread_t thread;
 };
 
 /* What a vCPU exit asks of the run loop. */

@@ -7,8 +7,8 @@
  * Guest-physical layout (the same as Firecracker's, low memory):
  *   0x00500  GDT                 0x07000  boot_params (the "zero page")
  *   0x08ff0  initial stack       0x09000  PML4, 0x0a000 PDPT, 0x0b000 PD
- *   0x20000  kernel command line 0x100000 the kernel (bzImage minus setup)
- *   initramfs at the top of RAM.
+ *   0x20000  kernel command line 0x9fc00  MP table (for the vCPUs)
+ *   0x100000 the kernel (bzImage minus setup), initramfs at the top of RAM.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,6 +31,13 @@
 #define KERNEL_ADDR		0x100000
 #define EBDA_START		0x9fc00	/* RAM below it, ROM area above */
 #define TSS_ADDR		0xfffbd000 /* 3 pages KVM needs on VMX */
+
+#define MPTABLE_ADDR		EBDA_START
+#define APIC_DEFAULT_ADDR	0xfee00000
+#define IOAPIC_DEFAULT_ADDR	0xfec00000
+#define APIC_VERSION		0x14
+#define IOAPIC_VERSION		0x11
+#define NR_ISA_IRQS		16
 
 #define E820_RAM		1
 #define E820_RESERVED		2
@@ -97,6 +104,169 @@ static void add_e820(struct boot_params *bp, u64 addr, u64 size,
 	e->addr = addr;
 	e->size = size;
 	e->type = type;
+}
+
+/*
+ * The Intel MultiProcessor Specification 1.4 table, how Linux without ACPI
+ * (acpi=off) finds the vCPUs and the IOAPIC: a floating pointer, then the
+ * configuration table with one entry per vCPU, the ISA bus, KVM's IOAPIC,
+ * the 16 ISA interrupts on its pins 0-15 (KVM's default routing: GSI n is
+ * PIC IRQ n and IOAPIC pin n, the in-kernel PIT on GSI 0), and LINT0/1 as
+ * ExtINT/NMI.  Linux scans the last KiB below 640 KiB for it.
+ */
+struct mpf_intel {
+	char signature[4];	/* "_MP_" */
+	u32 physptr;
+	u8 length;		/* in 16 bytes */
+	u8 specification;
+	u8 checksum;
+	u8 feature1;
+	u8 feature2;
+	u8 feature3, feature4, feature5;
+} __packed;
+
+struct mpc_table {
+	char signature[4];	/* "PCMP" */
+	u16 length;
+	u8 spec;
+	u8 checksum;
+	char oem[8];
+	char productid[12];
+	u32 oemptr;
+	u16 oemsize;
+	u16 oemcount;
+	u32 lapic;
+	u32 reserved;
+} __packed;
+
+struct mpc_cpu {
+	u8 type;		/* 0 */
+	u8 apicid;
+	u8 apicver;
+	u8 cpuflag;
+	u32 cpufeature;
+	u32 featureflag;
+	u32 reserved[2];
+} __packed;
+
+struct mpc_bus {
+	u8 type;		/* 1 */
+	u8 busid;
+	u8 bustype[6];
+} __packed;
+
+struct mpc_ioapic {
+	u8 type;		/* 2 */
+	u8 apicid;
+	u8 apicver;
+	u8 flags;
+	u32 apicaddr;
+} __packed;
+
+struct mpc_intsrc {
+	u8 type;		/* 3: IOAPIC input, 4: local APIC input */
+	u8 irqtype;
+	u16 irqflag;
+	u8 srcbus;
+	u8 srcbusirq;
+	u8 dstapic;
+	u8 dstirq;
+} __packed;
+
+#define MP_PROCESSOR		0
+#define MP_BUS			1
+#define MP_IOAPIC		2
+#define MP_INTSRC		3
+#define MP_LINTSRC		4
+#define CPU_ENABLED		1
+#define CPU_BOOTPROCESSOR	2
+#define MP_INT			0
+#define MP_NMI			1
+#define MP_EXTINT		3
+
+static u8 mp_checksum(const void *p, size_t len)
+{
+	const u8 *b = p;
+	u8 sum = 0;
+
+	while (len--)
+		sum += *b++;
+	return -sum;
+}
+
+static void *mp_add(u8 **pos, size_t len, struct mpc_table *mpc)
+{
+	void *e = *pos;
+
+	*pos += len;
+	mpc->oemcount++;
+	return e;
+}
+
+static void setup_mptable(struct vmm *vmm)
+{
+	size_t max = KERNEL_ADDR - MPTABLE_ADDR;
+	struct mpf_intel *mpf = gpa_to_hva(vmm, MPTABLE_ADDR, max);
+	struct mpc_table *mpc = (struct mpc_table *)(mpf + 1);
+	u8 *pos = (u8 *)(mpc + 1);
+	u8 ioapic_id = vmm->nr_vcpus;
+	struct mpc_intsrc *lint;
+	struct mpc_ioapic *ioapic;
+	struct mpc_bus *bus;
+	int i;
+
+	memset(mpf, 0, max);
+	memcpy(mpc->signature, "PCMP", 4);
+	mpc->spec = 4;
+	memcpy(mpc->oem, "REFVMM  ", 8);
+	memcpy(mpc->productid, "REFVMM      ", 12);
+	mpc->lapic = APIC_DEFAULT_ADDR;
+
+	for (i = 0; i < vmm->nr_vcpus; i++) {
+		struct mpc_cpu *cpu = mp_add(&pos, sizeof(*cpu), mpc);
+
+		cpu->type = MP_PROCESSOR;
+		cpu->apicid = i;
+		cpu->apicver = APIC_VERSION;
+		cpu->cpuflag = CPU_ENABLED | (i == 0 ? CPU_BOOTPROCESSOR : 0);
+	}
+	bus = mp_add(&pos, sizeof(*bus), mpc);
+	bus->type = MP_BUS;
+	memcpy(bus->bustype, "ISA   ", 6);
+	ioapic = mp_add(&pos, sizeof(*ioapic), mpc);
+	ioapic->type = MP_IOAPIC;
+	ioapic->apicid = ioapic_id;
+	ioapic->apicver = IOAPIC_VERSION;
+	ioapic->flags = 1;	/* enabled */
+	ioapic->apicaddr = IOAPIC_DEFAULT_ADDR;
+	for (i = 0; i < NR_ISA_IRQS; i++) {
+		struct mpc_intsrc *irq = mp_add(&pos, sizeof(*irq), mpc);
+
+		irq->type = MP_INTSRC;
+		irq->irqtype = MP_INT;
+		irq->srcbusirq = i;
+		irq->dstapic = ioapic_id;
+		irq->dstirq = i;
+	}
+	lint = mp_add(&pos, sizeof(*lint), mpc);
+	lint->type = MP_LINTSRC;
+	lint->irqtype = MP_EXTINT;
+	lint->dstapic = 0xff;	/* all local APICs */
+	lint->dstirq = 0;	/* LINT0 */
+	lint = mp_add(&pos, sizeof(*lint), mpc);
+	lint->type = MP_LINTSRC;
+	lint->irqtype = MP_NMI;
+	lint->dstapic = 0xff;
+	lint->dstirq = 1;	/* LINT1 */
+
+	mpc->length = pos - (u8 *)mpc;
+	mpc->checksum = mp_checksum(mpc, mpc->length);
+
+	memcpy(mpf->signature, "_MP_", 4);
+	mpf->physptr = MPTABLE_ADDR + sizeof(*mpf);
+	mpf->length = 1;
+	mpf->specification = 4;
+	mpf->checksum = mp_checksum(mpf, sizeof(*mpf));
 }
 
 /*
@@ -168,6 +338,7 @@ void arch_load_guest(struct vmm *vmm)
 
 	if (vmm->ram_size > 0xc0000000ULL)
 		die("more than 3 GiB of RAM needs the MMIO hole in e820");
+	setup_mptable(vmm);
 	add_e820(bp, 0, EBDA_START, E820_RAM);
 	add_e820(bp, EBDA_START, KERNEL_ADDR - EBDA_START, E820_RESERVED);
 	add_e820(bp, KERNEL_ADDR, vmm->ram_size - KERNEL_ADDR, E820_RAM);
@@ -390,11 +561,12 @@ static enum exit_action handle_io(struct vcpu *vcpu)
 		return EXIT_RESET;
 	if (out && port == PORT_RESET && run->io.size == 1 && (data[0] & 0x4))
 		return EXIT_RESET;
-	/* Nothing else: reads float high, writes are dropped. */
-	if (!out) {
-		/* Except the 8042 status: "input buffer empty", for kb_wait(). */
-		memset(data, port == PORT_KBD_CMD ? 0 : 0xff, n);
-	}
+	/*
+	 * Nothing else: reads float high (no device; Linux's i8042 driver
+	 * then finds no controller), writes are dropped.
+	 */
+	if (!out)
+		memset(data, 0xff, n);
 	return EXIT_CONTINUE;
 }
 
