@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <asm/bootparam.h>
+#include <asm/kvm_para.h>
 
 #include "vmm.h"
 
@@ -540,6 +541,32 @@ void arch_setup_vcpu(struct vcpu *vcpu)
 		setup_long_mode(vcpu);
 }
 
+/*
+ * Report when the guest turns async PF on or off on a vCPU: its
+ * MSR_KVM_ASYNC_PF_EN, read at each port I/O exit (the console writes
+ * make plenty), printed when it changes.  KVM_GET_MSRS must run on the
+ * vCPU's own thread (another would wait for its KVM_RUN to return).
+ */
+static void watch_apf_msr(struct vcpu *vcpu)
+{
+	static __thread u64 last;
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry entries[1];
+	} msrs = {
+		.hdr.nmsrs = 1,
+		.entries[0].index = MSR_KVM_ASYNC_PF_EN,
+	};
+
+	if (ioctl(vcpu->fd, KVM_GET_MSRS, &msrs) != 1 ||
+	    msrs.entries[0].data == last)
+		return;
+	last = msrs.entries[0].data;
+	fprintf(stderr, "vmm: vcpu %d: MSR_KVM_ASYNC_PF_EN = 0x%llx (async PF %s)\n",
+		vcpu->id, (unsigned long long)last,
+		last & KVM_ASYNC_PF_ENABLED ? "on" : "off");
+}
+
 static enum exit_action handle_io(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
@@ -548,6 +575,7 @@ static enum exit_action handle_io(struct vcpu *vcpu)
 	unsigned int i, n = run->io.count * run->io.size;
 	int out = run->io.direction == KVM_EXIT_IO_OUT;
 
+	watch_apf_msr(vcpu);
 	if (port >= COM1_BASE && port < COM1_BASE + 8 && run->io.size == 1) {
 		for (i = 0; i < run->io.count; i++) {
 			if (out)
