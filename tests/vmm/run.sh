@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # tests/vmm/run.sh [ARCH]: boot a Linux guest (L2) through the reference VMM
-# inside the e2e VM (L1: QEMU TCG with nested KVM), once.  Work in progress,
+# inside the e2e VM (L1: QEMU TCG with nested KVM), and again after it
+# resets (REFVMM_REBOOTS).  Work in progress,
 # not part of `make test`: see tests/vmm/README.md.
 #
 # The L1 initramfs is the e2e harness's (/init runs /tests/list) with one
@@ -9,7 +10,12 @@
 # tests/vmm/l2init.c).  The L1 console goes to $OUT/console.log.
 # REFVMM_L1_FLAVOUR: the L1 kernel's flavour (default bench: no sanitizers,
 # faster under TCG); REFVMM_L2_KERNEL: the L2 kernel image (default the
-# bench kernel's); REFVMM_TIMEOUT: the VMM's timeout for L2 (default 240 s).
+# bench kernel's); REFVMM_TIMEOUT: the VMM's timeout for each L2 boot
+# (default 240 s); REFVMM_CPUS: L2's vCPUs (default 2); REFVMM_REBOOTS: how
+# many times the VMM boots L2 again when it resets (default 1); the run
+# passes if L2 reached user space every time.  REFVMM_L2_ARGS: more for
+# L2's command line (default kunit.enable=0); REFVMM_VMM_ARGS: VMM options
+# (default -x, see README.md).
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/env.sh"
 # shellcheck disable=SC2034 # read by arch_setup
@@ -18,6 +24,7 @@ arch_setup "${1:-x86_64}"
 [ "$ARCH_NAME" = x86_64 ] || { echo "refvmm: only x86_64 so far" >&2; exit 1; }
 L2_KERNEL=${REFVMM_L2_KERNEL:-$BUILD/$ARCH_NAME/kernel-bench/arch/x86/boot/bzImage}
 T=${REFVMM_TIMEOUT:-240}
+REBOOTS=${REFVMM_REBOOTS:-1}
 OUT=$REPO/.build/$ARCH_NAME/refvmm
 mkdir -p "$OUT"
 CC=${CROSS}gcc
@@ -38,7 +45,7 @@ EOL
 # L1's: the harness and one test, the VMM booting L2 (the harness runs it
 # in /tests).  earlyprintk: L2's log from its first line.
 L2_CMDLINE="console=ttyS0 earlyprintk=serial,ttyS0 panic=-1 reboot=t acpi=off ${REFVMM_L2_ARGS-kunit.enable=0}"
-echo "refvmm_boot $((T + 30)) vmm/vmm -c ${REFVMM_CPUS:-2} -t $T ${REFVMM_VMM_ARGS--x} -k vmm/bzImage -i vmm/l2.cpio $L2_CMDLINE" \
+echo "refvmm_boot $(((T + 30) * (REBOOTS + 1))) vmm/vmm -c ${REFVMM_CPUS:-2} -r $REBOOTS -t $T ${REFVMM_VMM_ARGS--x} -k vmm/bzImage -i vmm/l2.cpio $L2_CMDLINE" \
 	> "$OUT/list"
 cat > "$OUT/l1.list" <<EOL
 dir /dev 0755 0 0
@@ -63,4 +70,6 @@ timeout --foreground -k 10 $((T + 120)) "$QEMU" -nodefaults -nographic \
 rc=$?
 set -e
 echo "refvmm: QEMU exit $rc, console in $OUT/console.log"
-grep -q "L2 user space up" "$OUT/console.log"
+ups=$(grep -ac "L2 user space up" "$OUT/console.log" || true)
+echo "refvmm: L2 reached user space $ups time(s) of $((REBOOTS + 1))"
+[ "$ups" -eq $((REBOOTS + 1)) ]

@@ -6,12 +6,13 @@
  * loop and a 16550 UART for the console.  The boot protocol, the interrupt
  * controller and the exits that differ per arch are in ARCH.c.
  *
- * Usage: vmm [-c CPUS] -k KERNEL [-i INITRD] [-m MIB] [-t SECONDS] [-x] [CMDLINE...]
+ * Usage: vmm [-c CPUS] -k KERNEL [-i INITRD] [-m MIB] [-r N] [-t SECONDS] [-x] [CMDLINE...]
  *   CMDLINE: the words of the kernel command line, after the options
  *            (default "console=ttyS0 panic=-1");
  *   -c:      vCPUs (default 1, at most 8);
  *   -m:      guest RAM in MiB (default 256);
- *   -t:      fail, printing the vCPU state, if the guest still runs then;
+ *   -r:      when the guest resets, boot it again, N times (default 0);
+ *   -t:      fail, printing the vCPU state, if a boot runs longer;
  *   -x:      x86: offer no XSAVE state beyond SSE (see x86_64.c).
  * Exit status: 0 when the guest reboots or powers off, 1 on an error or a
  * timeout.
@@ -121,6 +122,11 @@ static struct {
 } uart;
 
 static pthread_mutex_t uart_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void uart_reset(void)
+{
+	memset(&uart, 0, sizeof(uart));
+}
 
 static void uart_update_irq(struct vmm *vmm)
 {
@@ -265,16 +271,17 @@ static void create_vcpu(struct vmm *vmm, struct vcpu *vcpu, int id)
 }
 
 /*
- * The vCPU threads and how the run ends: the first vCPU thread whose guest
- * resets or powers off, or fails, reports it and the main thread ends the
- * process; at the -t timeout the main thread kicks every vCPU out of
- * KVM_RUN (SIGUSR1 and kvm_run->immediate_exit), each prints its state.
+ * The vCPU threads and how a boot ends: the first vCPU thread whose guest
+ * resets or powers off, or fails, reports it, and the main thread kicks the
+ * others out of KVM_RUN (SIGUSR1 and kvm_run->immediate_exit) and joins
+ * them all; at the -t timeout it kicks them all and each prints its state.
  */
 static pthread_mutex_t end_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t end_cond = PTHREAD_COND_INITIALIZER;
 static enum exit_action end_action = EXIT_CONTINUE;
 static int nr_stopped;		/* vCPU threads that have stopped */
 static int timed_out;
+static int stopping;
 static __thread struct vcpu *this_vcpu;
 
 static void on_kick(int sig)
@@ -293,6 +300,43 @@ static void vcpu_stopped(enum exit_action act)
 	pthread_mutex_unlock(&end_lock);
 }
 
+/* Create the VM, its RAM and vCPUs, and load the guest: one boot. */
+static struct vcpu *create_vm(struct vmm *vmm)
+{
+	struct vcpu *vcpus;
+	int i;
+
+	vmm->vm_fd = ioctl(vmm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vmm->vm_fd < 0)
+		die("KVM_CREATE_VM");
+	arch_create_vm(vmm);
+	create_ram(vmm);
+	arch_load_guest(vmm);
+	uart_reset();
+	vcpus = calloc(vmm->nr_vcpus, sizeof(*vcpus));
+	if (!vcpus)
+		die("calloc");
+	for (i = 0; i < vmm->nr_vcpus; i++)
+		create_vcpu(vmm, &vcpus[i], i);
+	return vcpus;
+}
+
+/* Undo create_vm(), once the vCPU threads are gone. */
+static void destroy_vm(struct vmm *vmm, struct vcpu *vcpus)
+{
+	int size = ioctl(vmm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	int i;
+
+	for (i = 0; i < vmm->nr_vcpus; i++) {
+		munmap(vcpus[i].run, size);
+		close(vcpus[i].fd);
+	}
+	free(vcpus);
+	close(vmm->vm_fd);
+	munmap(vmm->ram, vmm->ram_size);
+	close(vmm->mem_fd);
+}
+
 /* Run one vCPU until the guest resets, powers off or fails. */
 static enum exit_action run_vcpu(struct vcpu *vcpu)
 {
@@ -309,6 +353,8 @@ static enum exit_action run_vcpu(struct vcpu *vcpu)
 				pthread_mutex_unlock(&end_lock);
 				return EXIT_ERROR;
 			}
+			if (errno == EINTR && __atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
+				return EXIT_CONTINUE;	/* another vCPU ended it */
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			perror("vmm: KVM_RUN");
@@ -362,6 +408,10 @@ static enum exit_action run_vcpus(struct vcpu *vcpus, int n,
 	enum exit_action act;
 	int i, err = 0;
 
+	end_action = EXIT_CONTINUE;
+	nr_stopped = 0;
+	timed_out = 0;
+	stopping = 0;
 	/* SIGUSR1, no SA_RESTART: KVM_RUN returns EINTR.  Only vCPUs take it. */
 	sigemptyset(&kick);
 	sigaddset(&kick, SIGUSR1);
@@ -390,9 +440,17 @@ static enum exit_action run_vcpus(struct vcpu *vcpus, int n,
 		while (nr_stopped < n)
 			pthread_cond_wait(&end_cond, &end_lock);
 		fprintf(stderr, "vmm: guest timed out after %u s\n", timeout);
+	} else {
+		__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
+		for (i = 0; i < n; i++)
+			pthread_kill(vcpus[i].thread, SIGUSR1);
+		while (nr_stopped < n)
+			pthread_cond_wait(&end_cond, &end_lock);
 	}
 	act = end_action;
 	pthread_mutex_unlock(&end_lock);
+	for (i = 0; i < n; i++)
+		pthread_join(vcpus[i].thread, NULL);
 	return act;
 }
 
@@ -417,7 +475,7 @@ static char *join_args(char **args, int n)
 }
 
 static const char usage_text[] =
-	"vmm [-c CPUS] -k KERNEL [-i INITRD] [-m MIB] [-t SECONDS] [-x] [CMDLINE...]";
+	"vmm [-c CPUS] -k KERNEL [-i INITRD] [-m MIB] [-r N] [-t SECONDS] [-x] [CMDLINE...]";
 
 static void print_usage(void)
 {
@@ -433,11 +491,12 @@ int main(int argc, char **argv)
 		.nr_vcpus = 1,
 	};
 	unsigned int timeout = 0;
+	int boot, reboots = 0;
 	struct vcpu *vcpus;
 	enum exit_action act;
-	int i, opt;
+	int opt;
 
-	while ((opt = getopt(argc, argv, "+c:k:i:m:t:x")) != -1) {
+	while ((opt = getopt(argc, argv, "+c:k:i:m:r:t:x")) != -1) {
 		switch (opt) {
 		case 'c':
 			vmm.nr_vcpus = atoi(optarg);
@@ -450,6 +509,9 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			vmm.ram_size = strtoull(optarg, NULL, 0) << 20;
+			break;
+		case 'r':
+			reboots = atoi(optarg);
 			break;
 		case 't':
 			timeout = strtoul(optarg, NULL, 0);
@@ -473,24 +535,19 @@ int main(int argc, char **argv)
 		errno = 0;
 		die("KVM API version");
 	}
-	vmm.vm_fd = ioctl(vmm.kvm_fd, KVM_CREATE_VM, 0);
-	if (vmm.vm_fd < 0)
-		die("KVM_CREATE_VM");
-
-	arch_create_vm(&vmm);
-	create_ram(&vmm);
-	arch_load_guest(&vmm);
-	vcpus = calloc(vmm.nr_vcpus, sizeof(*vcpus));
-	if (!vcpus)
-		die("calloc");
-	for (i = 0; i < vmm.nr_vcpus; i++)
-		create_vcpu(&vmm, &vcpus[i], i);
-
-	act = run_vcpus(vcpus, vmm.nr_vcpus, timeout);
-	fflush(stdout);
-	if (act != EXIT_ERROR)
+	for (boot = 0;; boot++) {
+		vcpus = create_vm(&vmm);
+		act = run_vcpus(vcpus, vmm.nr_vcpus, timeout);
+		fflush(stdout);
+		if (act == EXIT_ERROR)
+			break;
 		fprintf(stderr, "vmm: guest %s\n",
 			act == EXIT_POWEROFF ? "powered off" : "reset");
-	/* exit() ends the vCPU threads still in KVM_RUN. */
-	exit(act == EXIT_ERROR);
+		if (act != EXIT_RESET || boot >= reboots)
+			break;
+		/* A reset: a new VM, the guest booted again from scratch. */
+		destroy_vm(&vmm, vcpus);
+		fprintf(stderr, "vmm: boot %d of %d\n", boot + 2, reboots + 1);
+	}
+	return act == EXIT_ERROR;
 }
