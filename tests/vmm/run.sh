@@ -30,7 +30,10 @@ mkdir -p "$OUT"
 CC=${CROSS}gcc
 V=$REPO/tests/vmm
 
-$CC -static -O2 -Wall -o "$OUT/vmm" "$V/vmm.c" "$V/$ARCH_NAME.c" -lpthread
+# tools/include: the kernel's compiler attributes for user space, as the
+# selftests use them.
+$CC -static -O2 -Wall -I"$REPO/.build/tree/tools/include" -o "$OUT/vmm" \
+	"$V/vmm.c" "$V/$ARCH_NAME.c" -lpthread
 $CC -static -O2 -Wall -o "$OUT/l2init" "$V/l2init.c"
 $CC -static -O2 -Wall -o "$OUT/init" "$REPO/tests/harness/init.c"
 

@@ -9,19 +9,11 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+/* tools/include: the kernel's types and attributes, as the selftests have them */
+#include <linux/bits.h>
+#include <linux/compiler.h>
 #include <linux/kvm.h>
 #include <linux/types.h>
-
-/* The kernel's names, as tools/ code has them. */
-typedef __u8 u8;
-typedef __u16 u16;
-typedef __u32 u32;
-typedef __u64 u64;
-#define BIT(n)		(1U << (n))
-#define BIT_ULL(n)	(1ULL << (n))
-#define __noreturn	__attribute__((noreturn))
-#define __printf(a, b)	__attribute__((format(printf, a, b)))
-#define __packed	__attribute__((packed))
 
 struct vmm {
 	int kvm_fd;
