@@ -55,12 +55,13 @@ void die(const char *fmt, ...)
 
 void *gpa_to_hva(struct vmm *vmm, u64 gpa, u64 len)
 {
-	if (gpa > vmm->ram_size || len > vmm->ram_size - gpa) {
+	if (gpa < vmm->ram_base || gpa - vmm->ram_base > vmm->ram_size ||
+	    len > vmm->ram_size - (gpa - vmm->ram_base)) {
 		errno = 0;
 		die("guest range 0x%llx+0x%llx is outside RAM",
 		    (unsigned long long)gpa, (unsigned long long)len);
 	}
-	return vmm->ram + gpa;
+	return vmm->ram + (gpa - vmm->ram_base);
 }
 
 void *read_file(const char *path, size_t *size)
@@ -231,11 +232,19 @@ u8 uart_read(struct vmm *vmm, unsigned int off)
 	return val;
 }
 
+void ctl_write(struct vcpu *vcpu, u8 val)
+{
+}
+
+u8 ctl_read(struct vcpu *vcpu)
+{
+	return 0;
+}
+
 static void create_ram(struct vmm *vmm)
 {
 	struct kvm_userspace_memory_region region = {
 		.slot = 0,
-		.guest_phys_addr = 0,
 		.memory_size = vmm->ram_size,
 	};
 
@@ -246,6 +255,7 @@ static void create_ram(struct vmm *vmm)
 			MAP_SHARED, vmm->mem_fd, 0);
 	if (vmm->ram == MAP_FAILED)
 		die("mmap guest RAM");
+	region.guest_phys_addr = vmm->ram_base;
 	region.userspace_addr = (uintptr_t)vmm->ram;
 	if (ioctl(vmm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region))
 		die("KVM_SET_USER_MEMORY_REGION");
@@ -318,6 +328,7 @@ static struct vcpu *create_vm(struct vmm *vmm)
 		die("calloc");
 	for (i = 0; i < vmm->nr_vcpus; i++)
 		create_vcpu(vmm, &vcpus[i], i);
+	arch_vcpus_created(vmm);
 	return vcpus;
 }
 

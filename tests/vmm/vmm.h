@@ -19,7 +19,8 @@ struct vmm {
 	int kvm_fd;
 	int vm_fd;
 	int mem_fd;		/* the memfd behind guest RAM */
-	u8 *ram;		/* guest RAM, mapped at guest-physical 0 */
+	u8 *ram;		/* guest RAM, mapped at guest-physical ram_base */
+	u64 ram_base;		/* set by the arch (x86: 0) */
 	u64 ram_size;
 	const char *kernel;	/* path of the kernel image */
 	const char *initrd;	/* path of the initramfs, or NULL */
@@ -52,10 +53,18 @@ void *read_file(const char *path, size_t *size);
 void uart_write(struct vmm *vmm, unsigned int off, u8 val);
 u8 uart_read(struct vmm *vmm, unsigned int off);
 
+/*
+ * The test device: a byte-wide register through which the guest's test
+ * program talks to the VMM (see vmm.c); the arch routes accesses to it.
+ */
+void ctl_write(struct vcpu *vcpu, u8 val);
+u8 ctl_read(struct vcpu *vcpu);
+
 /* The arch part. */
-void arch_create_vm(struct vmm *vmm);
+void arch_create_vm(struct vmm *vmm);	/* sets ram_base */
 void arch_load_guest(struct vmm *vmm);
 void arch_setup_vcpu(struct vcpu *vcpu);
+void arch_vcpus_created(struct vmm *vmm);	/* all vCPUs exist, none runs */
 enum exit_action arch_handle_exit(struct vcpu *vcpu);
 void arch_uart_irq(struct vmm *vmm, int level);
 void arch_dump_vcpu(struct vcpu *vcpu);

@@ -44,6 +44,7 @@
 #define E820_RESERVED		2
 
 #define COM1_BASE		0x3f8
+#define PORT_CTL		0x540	/* the test device (vmm.c) */
 #define COM1_IRQ		4
 #define PORT_KBD_CMD		0x64	/* 8042: 0xfe is "pulse reset" */
 #define PORT_RESET		0xcf9	/* PCI reset control: bit 2 resets */
@@ -532,6 +533,10 @@ static void setup_msrs(struct vcpu *vcpu)
 		die("KVM_SET_MSRS");
 }
 
+void arch_vcpus_created(struct vmm *vmm)
+{
+}
+
 void arch_setup_vcpu(struct vcpu *vcpu)
 {
 	setup_cpuid(vcpu);
@@ -582,6 +587,15 @@ static enum exit_action handle_io(struct vcpu *vcpu)
 				uart_write(vcpu->vmm, port - COM1_BASE, data[i]);
 			else
 				data[i] = uart_read(vcpu->vmm, port - COM1_BASE);
+		}
+		return EXIT_CONTINUE;
+	}
+	if (port == PORT_CTL && run->io.size == 1) {
+		for (i = 0; i < run->io.count; i++) {
+			if (out)
+				ctl_write(vcpu, data[i]);
+			else
+				data[i] = ctl_read(vcpu);
 		}
 		return EXIT_CONTINUE;
 	}
