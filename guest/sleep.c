@@ -29,10 +29,12 @@
  * ago, or one of too many) retries its access instead of sleeping forever.
  */
 #include <linux/atomic.h>
+#include <linux/debugfs.h>
 #include <linux/hash.h>
 #include <linux/kvm_apf_guest.h>
 #include <linux/percpu.h>
 #include <linux/sched.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/swait.h>
 
@@ -78,6 +80,21 @@ static DEFINE_PER_CPU(atomic_t, apf_early_count);
 
 /* How many early "page ready"s there were: the last one's stamp. */
 static atomic64_t apf_early_stamp;
+
+/*
+ * What this guest was told, for its tests and its admin (debugfs
+ * kvm_apf_guest/stats): "page not present"s taken, "page ready"s (wake-alls
+ * included, as the host counts them), of which wake-alls and errors, and
+ * the tasks parked now.  With no fault in flight, not_present == ready -
+ * wake_all when no wake-all came, and the host's counts are the same.
+ */
+static struct {
+	atomic_long_t not_present;
+	atomic_long_t ready;
+	atomic_long_t wake_all;
+	atomic_long_t error;
+	atomic_long_t parked;
+} apf_stats;
 
 static struct apf_bucket *apf_bucket(u32 token)
 {
@@ -129,6 +146,7 @@ void kvm_apf_guest_fault_init(struct kvm_apf_guest_fault *fault, u32 token)
 	fault->cpu = smp_processor_id();
 	fault->seq = atomic_read(this_cpu_ptr(&apf_wake_all_seq));
 	fault->stamp = atomic64_read(&apf_early_stamp);
+	atomic_long_inc(&apf_stats.not_present);
 }
 EXPORT_SYMBOL_GPL(kvm_apf_guest_fault_init);
 
@@ -214,6 +232,7 @@ u32 kvm_apf_guest_wait(const struct kvm_apf_guest_fault *fault)
 	local_irq_save(flags);
 	if (!apf_queue(b, &n, fault, &status))
 		goto out;
+	atomic_long_inc(&apf_stats.parked);
 	for (;;) {
 		prepare_to_swait_exclusive(&n.wq, &wait, TASK_UNINTERRUPTIBLE);
 		if (hlist_unhashed(&n.link))
@@ -223,6 +242,7 @@ u32 kvm_apf_guest_wait(const struct kvm_apf_guest_fault *fault)
 		local_irq_disable();
 	}
 	finish_swait(&n.wq, &wait);
+	atomic_long_dec(&apf_stats.parked);
 	/*
 	 * The waker unhashed @n and woke its queue under the bucket lock:
 	 * once that lock is free again it no longer touches @n (which is on
@@ -312,7 +332,11 @@ void kvm_apf_guest_wake(u32 token, u32 status)
 	unsigned long flags;
 	int full = -1;
 
+	atomic_long_inc(&apf_stats.ready);
+	if (status)
+		atomic_long_inc(&apf_stats.error);
 	if (token == KVM_APF_GUEST_WAKE_ALL) {
+		atomic_long_inc(&apf_stats.wake_all);
 		kvm_apf_guest_wake_cpu(smp_processor_id());
 		return;
 	}
@@ -347,6 +371,27 @@ again:
 		apf_sweep_cpu(full, true);
 }
 EXPORT_SYMBOL_GPL(kvm_apf_guest_wake);
+
+static int apf_stats_show(struct seq_file *m, void *unused)
+{
+	seq_printf(m, "not_present %ld\nready %ld\nwake_all %ld\nerror %ld\nparked %ld\n",
+		   atomic_long_read(&apf_stats.not_present),
+		   atomic_long_read(&apf_stats.ready),
+		   atomic_long_read(&apf_stats.wake_all),
+		   atomic_long_read(&apf_stats.error),
+		   atomic_long_read(&apf_stats.parked));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(apf_stats);
+
+static int __init apf_stats_init(void)
+{
+	struct dentry *dir = debugfs_create_dir("kvm_apf_guest", NULL);
+
+	debugfs_create_file("stats", 0444, dir, NULL, &apf_stats_fops);
+	return 0;
+}
+late_initcall(apf_stats_init);
 
 #ifdef CONFIG_KVM_APF_GUEST_KUNIT_TEST
 #include "tests/guest_kunit.h"
