@@ -71,6 +71,11 @@ fi
 	for m in $mods; do
 		echo "file /lib/modules/${m##*/} $E2E/modules/${m##*/} 0644 0 0"
 	done
+	# The reference VMM's guest: its initramfs and the bench kernel.
+	if grep -qx vmm/vmm <<< "$progs"; then
+		echo "file /tests/vmm/l2.cpio $OUT/selftests/vmm/l2.cpio 0644 0 0"
+		echo "file /tests/vmm/kernel $OUT/kernel-bench/$L2_IMAGE 0644 0 0"
+	fi
 } > "$E2E/initramfs.list"
 "$KOUT/usr/gen_init_cpio" "$E2E/initramfs.list" > "$E2E/initramfs.cpio"
 

@@ -24,6 +24,8 @@ export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 arch_setup() {
 	ARCH_NAME=$1
 	OUT=$BUILD/$ARCH_NAME
+	# L2_IMAGE: what the reference VMM (tests/vmm) boots, in a kernel's
+	# output folder (the bench kernel's: no bug detectors, faster in L2).
 	# KFLAVOUR: which kernel of the arch (scripts/build.sh): empty for the
 	# test kernel (the bug detectors on), kcsan, or bench (none of them);
 	# modules: the test kernel with KVM as modules (x86_64).
@@ -38,6 +40,7 @@ arch_setup() {
 	x86_64)
 		KARCH=x86_64 SRCARCH=x86 CROSS= SELFTEST_DIR=x86_64
 		KIMAGE=$KOUT/arch/x86/boot/bzImage
+		L2_IMAGE=arch/x86/boot/bzImage
 		QEMU=qemu-system-x86_64
 		# -cpu max under TCG exposes AMD SVM with nested paging.
 		QEMU_ARGS=(-machine q35 -cpu "${E2E_CPU:-max}" -bios qboot.rom)
@@ -45,6 +48,7 @@ arch_setup() {
 	arm64)
 		KARCH=arm64 SRCARCH=arm64 CROSS=aarch64-linux-gnu- SELFTEST_DIR=aarch64
 		KIMAGE=$KOUT/arch/arm64/boot/Image.gz
+		L2_IMAGE=arch/arm64/boot/Image
 		QEMU=qemu-system-aarch64
 		# EL2 for the guest kernel so KVM comes up (VHE, vGICv3).
 		QEMU_ARGS=(-machine virt,virtualization=on,gic-version=3

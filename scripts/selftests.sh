@@ -4,7 +4,8 @@
 # kernel and build, statically, the KVM selftests named in tests/e2e.list
 # (ours live in tools/testing/selftests/kvm/apf/), plus any PROGRAM given,
 # into .build/ARCH/selftests.  A program harness/NAME is the harness' own
-# tests/harness/NAME.c, not a selftest.
+# tests/harness/NAME.c, not a selftest; vmm/vmm is the reference VMM
+# (scripts/vmm_build.sh, with its guest's initramfs vmm/l2.cpio).
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 arch_setup "$1"
@@ -13,7 +14,8 @@ shift
 mkdir -p "$OUT/selftests/tools"	# abs_objdir: arm64 generated headers go here
 all=$( { "$REPO/scripts/e2e_list.sh" "$ARCH_NAME" --all | awk '{print $3}'
 	[ $# -eq 0 ] || printf '%s\n' "$@"; } | sort -u)
-progs=$(grep -v '^harness/' <<< "$all" || true)
+progs=$(grep -v '^harness/\|^vmm/' <<< "$all" || true)
+vmm=$(grep '^vmm/' <<< "$all" || true)
 harness=$(grep '^harness/' <<< "$all" || true)
 log=$OUT/selftests.log
 # The selftests' .d files name their targets by a relative path that make
@@ -38,7 +40,10 @@ rc=0
 	for p in $harness; do
 		${CROSS}gcc -static -O2 -Wall -o "$OUT/selftests/$p" \
 			"$REPO/tests/$p.c" || rc=1
-	done
+	done &&
+	if [ -n "$vmm" ]; then
+		"$REPO/scripts/vmm_build.sh" "$ARCH_NAME" "$OUT/selftests/vmm"
+	fi
 } > "$log" 2>&1 || rc=1
 [ "$rc" = 0 ] || {
 	tail -n 30 "$log" >&2

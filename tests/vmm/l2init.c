@@ -1,15 +1,602 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * /init of the reference VMM's test guest (L2): says it is up, then
- * reboots, which ends the VMM.
+ * /init of the reference VMM's test guest (L2): the Linux-guest tests.
+ *
+ * It says it is up, runs the tests that its command line names
+ * (apftest=NAME,NAME...), reports each result to the VMM through the test
+ * device (tests/vmm/testdev.c: "ok NAME" or "fail NAME REASON"), says
+ * "done" and reboots, which ends the VMM's run.  Tests:
+ *
+ * enabled:  every online CPU has async PF on, as KVM sees it.
+ * delayed:  a process ("the toucher") fills 8 MiB, has the VMM drop those
+ *           pages (served -d ms late after that), and reads them back while
+ *           two others compute: the data comes back intact, the guest was
+ *           told "not present", the others made progress meanwhile, every
+ *           process finishes, no task is left parked, each "not present"
+ *           got exactly one "page ready", and the guest's counts are KVM's.
+ * sigbus:   (VMM -e -b) a process reads the unresolvable region through
+ *           /dev/mem: it gets SIGBUS with BUS_ADRERR at the address it
+ *           read, no memory-fault exit reaches the VMM, and the guest and
+ *           its other processes go on.
+ * fixed:    (VMM -b, no -e) the same read: the VMM gets the memory-fault
+ *           exit, fixes the backing, and the read completes with the data.
+ * hotplug:  the toucher runs on CPU 1 while CPU 1 goes offline and online
+ *           again with its faults in flight: it finishes with its data, no
+ *           task stays parked, async PF is on again on CPU 1.
+ * inflight: in the first boot, starts the toucher and reboots while its
+ *           faults are in flight (after the tests before it); the VMM (-r 1)
+ *           boots the guest again, which runs the other tests again.
+ * kunit:    the guest's own KUnit suites (kunit.enable=1
+ *           kunit.filter_glob=kvm_apf_guest*), from debugfs.
  */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#if defined(__x86_64__)
+#include <sys/io.h>
+#define CTL_PORT	0x540
+#else
+#define CTL_MMIO	0x01001000UL
+#endif
+
+#define PAGE		4096UL
+#define TOUCH_PAGES	2048		/* 8 MiB */
+#define WAIT_S		120		/* bound on every wait for an event */
+
+typedef uint64_t u64;
+
+#ifndef CTL_PORT
+static volatile uint8_t *ctl_mmio;
+#endif
+
+static void ctl_byte(uint8_t c)
+{
+#ifdef CTL_PORT
+	outb(c, CTL_PORT);
+#else
+	*ctl_mmio = c;
+#endif
+}
+
+static uint8_t ctl_answer(void)
+{
+#ifdef CTL_PORT
+	return inb(CTL_PORT);
+#else
+	return *ctl_mmio;
+#endif
+}
+
+static void ctl_open(void)
+{
+#ifdef CTL_PORT
+	if (ioperm(CTL_PORT, 1, 1))
+		perror("ioperm");
+#else
+	int fd = open("/dev/mem", O_RDWR | O_SYNC);
+	void *p = fd < 0 ? MAP_FAILED :
+		  mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, CTL_MMIO);
+
+	if (p == MAP_FAILED) {
+		perror("test device");
+		exit(1);
+	}
+	ctl_mmio = p;
+#endif
+}
+
+/* One command to the VMM; its answer. */
+static __attribute__((format(printf, 1, 2))) int ctl(const char *fmt, ...)
+{
+	char buf[300];
+	va_list ap;
+	int i, n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	buf[n++] = '\n';
+	for (i = 0; i < n; i++)
+		ctl_byte(buf[i]);
+	return ctl_answer();
+}
+
+static int failed;
+
+static void check(int ok, const char *name, const char *fmt, ...)
+{
+	char why[200] = "";
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	printf("apftest: %s: %s%s%s\n", name, ok ? "ok" : "FAILED",
+	       *why ? ": " : "", why);
+	if (ok)
+		ctl("ok %s", name);
+	else
+		ctl("fail %s %s", name, why);
+	failed |= !ok;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct gstats {
+	long not_present, ready, wake_all, error, parked;
+};
+
+static struct gstats guest_stats(void)
+{
+	struct gstats s = { -1, -1, -1, -1, -1 };
+	FILE *f = fopen("/sys/kernel/debug/kvm_apf_guest/stats", "r");
+
+	if (!f || fscanf(f, "not_present %ld ready %ld wake_all %ld error %ld parked %ld",
+			 &s.not_present, &s.ready, &s.wake_all, &s.error,
+			 &s.parked) != 5)
+		printf("apftest: no kvm_apf_guest/stats\n");
+	if (f)
+		fclose(f);
+	return s;
+}
+
+/*
+ * Wait (bounded) until no task is parked and the guest's counts are KVM's;
+ * with @paired also until each "not present" had its "page ready".
+ */
+static void check_counts(const char *tag, int paired)
+{
+	double end = now() + WAIT_S;
+	char name[64];
+	struct gstats s;
+	int same = 0;
+
+	do {
+		s = guest_stats();
+		if (s.parked == 0 &&
+		    (!paired || s.not_present == s.ready - s.wake_all))
+			same = ctl("check %ld %ld %ld", s.not_present, s.ready, s.error) == 1;
+		if (!same)
+			usleep(10000);
+	} while (!same && now() < end);
+	printf("apftest: %s: guest not present %ld, ready %ld (wake-alls %ld), errors %ld, parked %ld\n",
+	       tag, s.not_present, s.ready, s.wake_all, s.error, s.parked);
+	snprintf(name, sizeof(name), "%s_no_task_parked", tag);
+	check(s.parked == 0, name, "%ld parked", s.parked);
+	if (paired) {
+		snprintf(name, sizeof(name), "%s_one_ready_per_not_present", tag);
+		check(s.not_present == s.ready - s.wake_all, name,
+		      "%ld not present, %ld ready, %ld wake-alls",
+		      s.not_present, s.ready, s.wake_all);
+	}
+	snprintf(name, sizeof(name), "%s_guest_counts_are_kvms", tag);
+	check(same, name, "see the VMM's line above");
+}
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static void unpin(void)
+{
+	cpu_set_t all;
+	long cpu;
+
+	CPU_ZERO(&all);
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		CPU_SET(cpu, &all);
+	sched_setaffinity(0, sizeof(all), &all);
+}
+
+static void check_enabled(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN), cpu;
+	char name[64];
+
+	for (cpu = 0; cpu < n; cpu++) {
+		pin(cpu);
+		snprintf(name, sizeof(name), "async_pf_enabled_cpu%ld", cpu);
+		check(ctl("enabled") == 1, name, "KVM has it off");
+	}
+	unpin();
+}
+
+/* The physical address of the page at @p (present, locked). */
+static u64 phys(void *p)
+{
+	static int fd = -1;
+	u64 e = 0;
+
+	if (fd < 0)
+		fd = open("/proc/self/pagemap", O_RDONLY);
+	if (pread(fd, &e, 8, (uintptr_t)p / PAGE * 8) != 8 || !(e & (1ULL << 63)))
+		return 0;
+	return (e & ((1ULL << 55) - 1)) * PAGE;
+}
+
+/*
+ * The toucher, in this process: fill @pages pages, have the VMM drop them,
+ * then read them back.  Returns how many pages came back wrong (-1: could
+ * not set up).
+ */
+static long touch(long pages, int ready_fd)
+{
+	u64 *list = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
+	char *mem = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
+	long i, n = 0, bad = 0;
+	u64 list_gpa;
+
+	if (list == MAP_FAILED || mem == MAP_FAILED)
+		return -1;
+	for (i = 0; i < pages; i++)
+		memset(mem + i * PAGE, (int)(i % 251) + 1, PAGE);
+	list_gpa = phys(list);
+	for (i = 0; i < pages; i++) {
+		list[n++] = phys(mem + i * PAGE);
+		if (!list[n - 1] || !list_gpa)
+			return -1;
+		if (n == PAGE / 8 || i == pages - 1) {
+			if (ctl("drop %llx %ld", (unsigned long long)list_gpa, n))
+				return -1;
+			n = 0;
+		}
+	}
+	if (ready_fd >= 0) {
+		if (write(ready_fd, "x", 1) != 1)
+			return -1;
+		close(ready_fd);
+	}
+	/* Each first read of a page: "not present", then "page ready". */
+	for (i = 0; i < pages; i++) {
+		char *pg = mem + i * PAGE;
+
+		if (pg[0] != (char)(i % 251 + 1) || pg[PAGE - 1] != pg[0])
+			bad++;
+	}
+	return bad;
+}
+
+/* Processes that compute until told to stop; their work in @work[i]. */
+static pid_t start_computer(volatile long *work, volatile int *stop)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		u64 x = 88172645463325252ULL;
+
+		while (!*stop) {
+			int k;
+
+			for (k = 0; k < 10000; k++) {
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+			}
+			(*work)++;
+		}
+		_exit(x == 0);
+	}
+	return pid;
+}
+
+static void test_delayed(void)
+{
+	struct {
+		long work[2];
+		int stop;
+	} *sh = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct gstats before = guest_stats(), after;
+	pid_t comp[2], toucher;
+	long w0, w1, bad = -1;
+	int i, st, finished = 0, fds[2];
+	double t0, t1;
+
+	for (i = 0; i < 2; i++)
+		comp[i] = start_computer(&sh->work[i], &sh->stop);
+	if (pipe(fds))
+		return;
+	toucher = fork();
+	if (toucher == 0) {
+		close(fds[0]);
+		_exit(touch(TOUCH_PAGES, fds[1]) == 0 ? 0 : 1);
+	}
+	close(fds[1]);
+	/* From the drop on: the toucher waits for its pages. */
+	if (read(fds[0], &st, 1) != 1)
+		printf("apftest: the toucher failed before its drop\n");
+	t0 = now();
+	w0 = sh->work[0] + sh->work[1];
+	if (waitpid(toucher, &st, 0) == toucher && WIFEXITED(st)) {
+		finished++;
+		bad = WEXITSTATUS(st);
+	}
+	t1 = now();
+	w1 = sh->work[0] + sh->work[1];
+	sh->stop = 1;
+	for (i = 0; i < 2; i++)
+		if (waitpid(comp[i], &st, 0) == comp[i] && WIFEXITED(st))
+			finished++;
+	after = guest_stats();
+	printf("apftest: delayed: the toucher read %d pages back in %.2f s; meanwhile the others did %ld units of work; not present %ld, ready %ld\n",
+	       TOUCH_PAGES, t1 - t0, w1 - w0,
+	       after.not_present - before.not_present,
+	       after.ready - before.ready);
+	check(bad == 0, "delayed_data_intact", "toucher status %ld", bad);
+	check(after.not_present > before.not_present, "delayed_async_pf_taken",
+	      "no \"page not present\"");
+	check(w1 > w0, "delayed_others_progressed", "no work while it waited");
+	check(finished == 3, "delayed_all_finished", "%d of 3", finished);
+	check_counts("delayed", 1);
+}
+
+static sigjmp_buf bus_jmp;
+static volatile siginfo_t bus_info;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	bus_info = *si;
+	siglongjmp(bus_jmp, 1);
+}
+
+static u64 bad_gpa(void)
+{
+	char buf[1024], *p;
+	FILE *f = fopen("/proc/cmdline", "r");
+
+	if (!f || !fgets(buf, sizeof(buf), f))
+		return 0;
+	fclose(f);
+	p = strstr(buf, "apftest.bad=");
+	return p ? strtoull(p + 12, NULL, 16) : 0;
+}
+
+/* Read the first word of the unresolvable region through /dev/mem. */
+static void test_bad(int expect_sigbus)
+{
+	const char *tag = expect_sigbus ? "sigbus" : "fixed";
+	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO };
+	volatile long *sh = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	u64 gpa = bad_gpa();
+	int fd = open("/dev/mem", O_RDONLY | O_SYNC), exits0, st;
+	volatile u64 *p;
+	char name[64];
+	pid_t child, comp;
+
+	if (!gpa || fd < 0) {
+		check(0, tag, "no apftest.bad= or /dev/mem (%s)", strerror(errno));
+		return;
+	}
+	p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, gpa);
+	if (p == MAP_FAILED) {
+		check(0, tag, "mmap /dev/mem at 0x%llx: %s",
+		      (unsigned long long)gpa, strerror(errno));
+		return;
+	}
+	exits0 = ctl("exits");
+	comp = start_computer(&sh[0], (volatile int *)&sh[1]);
+	child = fork();
+	if (child == 0) {
+		/* 0: read the data; 1: SIGBUS as expected; 2: anything else */
+		sigaction(SIGBUS, &sa, NULL);
+		if (sigsetjmp(bus_jmp, 1)) {
+			printf("apftest: %s: SIGBUS, si_code %d, si_addr %p (read at %p)\n",
+			       tag, bus_info.si_code, bus_info.si_addr, (void *)p);
+			_exit(bus_info.si_code == BUS_ADRERR &&
+			      bus_info.si_addr == (void *)p ? 1 : 2);
+		}
+		printf("apftest: %s: read 0x%llx at gpa 0x%llx\n", tag,
+		       (unsigned long long)*p, (unsigned long long)gpa);
+		_exit(*p == gpa ? 0 : 2);
+	}
+	if (waitpid(child, &st, 0) != child || !WIFEXITED(st))
+		st = 3 << 8;
+	sh[1] = 1;
+	snprintf(name, sizeof(name), "%s_reader", tag);
+	if (expect_sigbus)
+		check(WEXITSTATUS(st) == 1, name,
+		      "no SIGBUS with BUS_ADRERR at the address read (status %d)",
+		      WEXITSTATUS(st));
+	else
+		check(WEXITSTATUS(st) == 0, name, "the read did not complete with the data (status %d)",
+		      WEXITSTATUS(st));
+	snprintf(name, sizeof(name), "%s_vmm_exits", tag);
+	if (expect_sigbus)
+		check(ctl("exits") == exits0, name, "a memory-fault exit reached the VMM");
+	else
+		check(ctl("exits") > exits0, name, "no memory-fault exit reached the VMM");
+	snprintf(name, sizeof(name), "%s_others_went_on", tag);
+	check(waitpid(comp, &st, 0) == comp && WIFEXITED(st) && sh[0] > 0, name,
+	      "the computing process stopped");
+	check_counts(tag, 0);
+}
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static void test_hotplug(void)
+{
+	const char *online = "/sys/devices/system/cpu/cpu1/online";
+	struct gstats before = guest_stats(), after;
+	pid_t toucher;
+	int st, fds[2], off, on;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2 || pipe(fds)) {
+		check(0, "hotplug", "needs 2 CPUs");
+		return;
+	}
+	toucher = fork();
+	if (toucher == 0) {
+		pin(1);
+		close(fds[0]);
+		_exit(touch(TOUCH_PAGES, fds[1]) == 0 ? 0 : 1);
+	}
+	close(fds[1]);
+	if (read(fds[0], &st, 1) != 1)
+		printf("apftest: the toucher failed before its drop\n");
+	/* Its faults in flight: CPU 1 goes, its tasks move, it comes back. */
+	off = write_file(online, "0");
+	on = write_file(online, "1");
+	check(waitpid(toucher, &st, 0) == toucher && WIFEXITED(st) &&
+	      !WEXITSTATUS(st), "hotplug_toucher_finished", "status 0x%x", st);
+	after = guest_stats();
+	printf("apftest: hotplug: not present %ld, ready %ld, wake-alls %ld\n",
+	       after.not_present - before.not_present,
+	       after.ready - before.ready, after.wake_all - before.wake_all);
+	check(!off && !on, "hotplug_cpu1_off_and_on", "offline %d, online %d", off, on);
+	pin(1);
+	check(ctl("enabled") == 1, "hotplug_async_pf_on_again", "CPU 1 has it off");
+	unpin();
+	check_counts("hotplug", 0);
+}
+
+static void test_inflight(void)
+{
+	int fds[2], c;
+
+	if (pipe(fds))
+		return;
+	if (fork() == 0) {
+		close(fds[0]);
+		_exit(touch(TOUCH_PAGES, fds[1]) == 0 ? 0 : 1);
+	}
+	close(fds[1]);
+	if (read(fds[0], &c, 1) != 1)
+		printf("apftest: the toucher failed before its drop\n");
+	printf("apftest: rebooting with faults in flight\n");
+	fflush(stdout);
+	reboot(RB_AUTOBOOT);
+}
+
+static void test_kunit(void)
+{
+	DIR *d = opendir("/sys/kernel/debug/kunit");
+	struct dirent *e;
+	int suites = 0;
+
+	while (d && (e = readdir(d))) {
+		char path[300], line[512], name[300];
+		int cases = 0, bad = 0;
+		FILE *f;
+
+		if (strncmp(e->d_name, "kvm_apf_guest", 13))
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/debug/kunit/%s/results",
+			 e->d_name);
+		f = fopen(path, "r");
+		while (f && fgets(line, sizeof(line), f)) {
+			char *l = line + strspn(line, " ");
+
+			if (!strncmp(l, "not ok ", 7))
+				bad++;
+			else if (!strncmp(l, "ok ", 3))
+				cases++;
+		}
+		if (f)
+			fclose(f);
+		snprintf(name, sizeof(name), "kunit_%s", e->d_name);
+		check(f && cases && !bad, name, "%d passed, %d failed", cases, bad);
+		suites++;
+	}
+	if (d)
+		closedir(d);
+	check(suites > 0, "kunit_suites_ran", "no kvm_apf_guest suite in debugfs");
+}
+
+static int want(const char *cmdline, const char *test)
+{
+	const char *p = strstr(cmdline, "apftest=");
+	size_t n = strlen(test);
+
+	if (!p)
+		return 0;
+	for (p += 8; *p && *p != ' ' && *p != '\n'; p++) {
+		if (!strncmp(p, test, n) && strchr(", \n", p[n] ? p[n] : ' '))
+			return 1;
+		p = strpbrk(p, ", \n");
+		if (!p || *p != ',')
+			return 0;
+	}
+	return 0;
+}
 
 int main(void)
 {
+	static char cmdline[1024];
+	FILE *f;
+
+	mkdir("/proc", 0755);
+	mkdir("/sys", 0755);
+	mount("proc", "/proc", "proc", 0, NULL);
+	mount("sysfs", "/sys", "sysfs", 0, NULL);
+	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("L2 user space up\n");
+	f = fopen("/proc/cmdline", "r");
+	if (f) {
+		if (!fgets(cmdline, sizeof(cmdline), f))
+			cmdline[0] = 0;
+		fclose(f);
+	}
+	if (strstr(cmdline, "apftest=")) {
+		ctl_open();
+		if (want(cmdline, "enabled"))
+			check_enabled();
+		if (want(cmdline, "delayed"))
+			test_delayed();
+		if (want(cmdline, "sigbus"))
+			test_bad(1);
+		if (want(cmdline, "fixed"))
+			test_bad(0);
+		if (want(cmdline, "hotplug"))
+			test_hotplug();
+		if (want(cmdline, "kunit"))
+			test_kunit();
+		/* The first boot only: the VMM boots it again. */
+		if (want(cmdline, "inflight") && ctl("boot") == 0)
+			test_inflight();
+		ctl("done");
+		printf("apftest: %s\n", failed ? "FAILED" : "all passed");
+	}
 	fflush(stdout);
 	sync();
 	reboot(RB_AUTOBOOT);

@@ -6,16 +6,28 @@
  * loop and a 16550 UART for the console.  The boot protocol, the interrupt
  * controller and the exits that differ per arch are in ARCH.c.
  *
- * Usage: vmm [-c CPUS] -k KERNEL [-i INITRD] [-m MIB] [-r N] [-t SECONDS] [-x] [CMDLINE...]
- *   CMDLINE: the words of the kernel command line, after the options
- *            (default "console=ttyS0 panic=-1");
+ * Usage: vmm [-c CPUS] -k KERNEL [-i INITRD] [-m MIB] [-r N] [-t SECONDS] [-x]
+ *            [-d MS] [-a] [-b GPA:MIB] [-e] [-U fix|stop] [-T] [CMDLINE...]
+ *   CMDLINE: words added to the arch's kernel command line (arch_cmdline:
+ *            the console on our UART, panic=-1, what the machine needs);
  *   -c:      vCPUs (default 1, at most 8);
  *   -m:      guest RAM in MiB (default 256);
  *   -r:      when the guest resets, boot it again, N times (default 0);
  *   -t:      fail, printing the vCPU state, if a boot runs longer;
- *   -x:      x86: offer no XSAVE state beyond SSE (see x86_64.c).
- * Exit status: 0 when the guest reboots or powers off, 1 on an error or a
- * timeout.
+ *   -x:      x86: offer no XSAVE state beyond SSE (see x86_64.c);
+ *   -d:      serve a page the guest dropped MS milliseconds after its fault
+ *            (mem.c);
+ *   -a:      serve all of RAM through userfaultfd from the start, every
+ *            missing page -d late;
+ *   -b:      an unresolvable region of MIB MiB at GPA (hex), not RAM;
+ *   -e:      let the guest opt in to error status (KVM_CAP_APF_FEATURES
+ *            with KVM_APF_FEATURE_GUEST_ERROR);
+ *   -U:      on an unresolvable access (a memory-fault exit), fix the
+ *            backing and re-enter (default), or stop;
+ *   -T:      test run: the guest's test program reports through the test
+ *            device (testdev.c), and the exit status is its verdict.
+ * Exit status: 0 when the guest reboots or powers off (with -T: and its
+ * tests passed), 1 on an error or a timeout.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,7 +48,6 @@
 
 #define DEFAULT_RAM_MIB		256
 #define MAX_VCPUS		8
-#define DEFAULT_CMDLINE		"console=ttyS0 panic=-1"
 
 void die(const char *fmt, ...)
 {
@@ -146,11 +157,8 @@ void uart_write(struct vmm *vmm, unsigned int off, u8 val)
 			uart.dll = val;
 			break;
 		}
-		if (!(uart.mcr & UART_MCR_LOOP)) {
-			putchar(val);
-			if (val == '\n')
-				fflush(stdout);
-		}
+		if (!(uart.mcr & UART_MCR_LOOP))
+			console_putc(val);
 		uart.thri = 1;
 		break;
 	case UART_IER:
@@ -232,35 +240,6 @@ u8 uart_read(struct vmm *vmm, unsigned int off)
 	return val;
 }
 
-void ctl_write(struct vcpu *vcpu, u8 val)
-{
-}
-
-u8 ctl_read(struct vcpu *vcpu)
-{
-	return 0;
-}
-
-static void create_ram(struct vmm *vmm)
-{
-	struct kvm_userspace_memory_region region = {
-		.slot = 0,
-		.memory_size = vmm->ram_size,
-	};
-
-	vmm->mem_fd = memfd_create("guest-ram", MFD_CLOEXEC);
-	if (vmm->mem_fd < 0 || ftruncate(vmm->mem_fd, vmm->ram_size))
-		die("memfd for guest RAM");
-	vmm->ram = mmap(NULL, vmm->ram_size, PROT_READ | PROT_WRITE,
-			MAP_SHARED, vmm->mem_fd, 0);
-	if (vmm->ram == MAP_FAILED)
-		die("mmap guest RAM");
-	region.guest_phys_addr = vmm->ram_base;
-	region.userspace_addr = (uintptr_t)vmm->ram;
-	if (ioctl(vmm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region))
-		die("KVM_SET_USER_MEMORY_REGION");
-}
-
 static void create_vcpu(struct vmm *vmm, struct vcpu *vcpu, int id)
 {
 	int size;
@@ -277,6 +256,7 @@ static void create_vcpu(struct vmm *vmm, struct vcpu *vcpu, int id)
 			 vcpu->fd, 0);
 	if (vcpu->run == MAP_FAILED)
 		die("mmap kvm_run");
+	vcpu_stats_open(vcpu);
 	arch_setup_vcpu(vcpu);
 }
 
@@ -320,12 +300,23 @@ static struct vcpu *create_vm(struct vmm *vmm)
 	if (vmm->vm_fd < 0)
 		die("KVM_CREATE_VM");
 	arch_create_vm(vmm);
-	create_ram(vmm);
+	if (vmm->apf_features) {
+		struct kvm_enable_cap cap = {
+			.cap = KVM_CAP_APF_FEATURES,
+			.args[0] = vmm->apf_features,
+		};
+
+		if (ioctl(vmm->vm_fd, KVM_ENABLE_CAP, &cap))
+			die("KVM_ENABLE_CAP(KVM_CAP_APF_FEATURES, 0x%llx)",
+			    (unsigned long long)vmm->apf_features);
+	}
+	mem_create(vmm);
 	arch_load_guest(vmm);
 	uart_reset();
 	vcpus = calloc(vmm->nr_vcpus, sizeof(*vcpus));
 	if (!vcpus)
 		die("calloc");
+	vmm->vcpus = vcpus;
 	for (i = 0; i < vmm->nr_vcpus; i++)
 		create_vcpu(vmm, &vcpus[i], i);
 	arch_vcpus_created(vmm);
@@ -340,12 +331,12 @@ static void destroy_vm(struct vmm *vmm, struct vcpu *vcpus)
 
 	for (i = 0; i < vmm->nr_vcpus; i++) {
 		munmap(vcpus[i].run, size);
+		close(vcpus[i].stats_fd);
 		close(vcpus[i].fd);
 	}
 	free(vcpus);
 	close(vmm->vm_fd);
-	munmap(vmm->ram, vmm->ram_size);
-	close(vmm->mem_fd);
+	mem_destroy(vmm);
 }
 
 /* Run one vCPU until the guest resets, powers off or fails. */
@@ -368,6 +359,13 @@ static enum exit_action run_vcpu(struct vcpu *vcpu)
 				return EXIT_CONTINUE;	/* another vCPU ended it */
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
+			if (errno == EFAULT &&
+			    vcpu->run->exit_reason == KVM_EXIT_MEMORY_FAULT) {
+				act = mem_fault_exit(vcpu);
+				if (act != EXIT_CONTINUE)
+					return act;
+				continue;
+			}
 			perror("vmm: KVM_RUN");
 			return EXIT_ERROR;
 		}
@@ -465,13 +463,14 @@ static enum exit_action run_vcpus(struct vcpu *vcpus, int n,
 	return act;
 }
 
-/* The command line from its words. */
+/* The command line: the arch's, then the words @args[1..n-1]. */
 static char *join_args(char **args, int n)
 {
 	size_t len = 1;
 	char *s;
 	int i;
 
+	args[0] = (char *)arch_cmdline;
 	for (i = 0; i < n; i++)
 		len += strlen(args[i]) + 1;
 	s = calloc(1, len);
@@ -486,7 +485,8 @@ static char *join_args(char **args, int n)
 }
 
 static const char usage_text[] =
-	"vmm [-c CPUS] -k KERNEL [-i INITRD] [-m MIB] [-r N] [-t SECONDS] [-x] [CMDLINE...]";
+	"vmm [-c CPUS] -k KERNEL [-i INITRD] [-m MIB] [-r N] [-t SECONDS] [-x]\n"
+	"           [-d MS] [-a] [-b GPA:MIB] [-e] [-U fix|stop] [-T] [CMDLINE...]";
 
 static void print_usage(void)
 {
@@ -498,16 +498,16 @@ int main(int argc, char **argv)
 {
 	struct vmm vmm = {
 		.ram_size = DEFAULT_RAM_MIB << 20,
-		.cmdline = DEFAULT_CMDLINE,
 		.nr_vcpus = 1,
 	};
 	unsigned int timeout = 0;
 	int boot, reboots = 0;
 	struct vcpu *vcpus;
 	enum exit_action act;
+	unsigned long long a, b;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "+c:k:i:m:r:t:x")) != -1) {
+	while ((opt = getopt(argc, argv, "+c:k:i:m:r:t:xd:ab:eU:T")) != -1) {
 		switch (opt) {
 		case 'c':
 			vmm.nr_vcpus = atoi(optarg);
@@ -530,6 +530,30 @@ int main(int argc, char **argv)
 		case 'x':
 			vmm.xsave_legacy = 1;
 			break;
+		case 'd':
+			vmm.delay_ms = strtoul(optarg, NULL, 0);
+			break;
+		case 'a':
+			vmm.delay_all = 1;
+			break;
+		case 'b':
+			if (sscanf(optarg, "%llx:%llu", &a, &b) != 2 || !b ||
+			    (a & 0xfffff))
+				print_usage();
+			vmm.bad_gpa = a;
+			vmm.bad_size = b << 20;
+			break;
+		case 'e':
+			vmm.apf_features |= KVM_APF_FEATURE_GUEST_ERROR;
+			break;
+		case 'U':
+			if (strcmp(optarg, "fix") && strcmp(optarg, "stop"))
+				print_usage();
+			vmm.on_error_stop = !strcmp(optarg, "stop");
+			break;
+		case 'T':
+			vmm.test = 1;
+			break;
 		default:
 			print_usage();
 		}
@@ -537,7 +561,9 @@ int main(int argc, char **argv)
 	if (!vmm.kernel || vmm.nr_vcpus < 1 || vmm.nr_vcpus > MAX_VCPUS)
 		print_usage();
 	if (optind < argc)
-		vmm.cmdline = join_args(argv + optind, argc - optind);
+		vmm.cmdline = join_args(argv + optind - 1, argc - optind + 1);
+	else
+		vmm.cmdline = arch_cmdline;
 
 	vmm.kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vmm.kvm_fd < 0)
@@ -547,6 +573,7 @@ int main(int argc, char **argv)
 		die("KVM API version");
 	}
 	for (boot = 0;; boot++) {
+		vmm.boot = boot;
 		vcpus = create_vm(&vmm);
 		act = run_vcpus(vcpus, vmm.nr_vcpus, timeout);
 		fflush(stdout);
@@ -560,5 +587,7 @@ int main(int argc, char **argv)
 		destroy_vm(&vmm, vcpus);
 		fprintf(stderr, "vmm: boot %d of %d\n", boot + 2, reboots + 1);
 	}
+	if (vmm.test)
+		return test_verdict() || act == EXIT_ERROR;
 	return act == EXIT_ERROR;
 }

@@ -15,9 +15,12 @@
 #include <linux/kvm.h>
 #include <linux/types.h>
 
+struct vcpu;
+
 struct vmm {
 	int kvm_fd;
 	int vm_fd;
+	struct vcpu *vcpus;
 	int mem_fd;		/* the memfd behind guest RAM */
 	u8 *ram;		/* guest RAM, mapped at guest-physical ram_base */
 	u64 ram_base;		/* set by the arch (x86: 0) */
@@ -27,7 +30,29 @@ struct vmm {
 	const char *cmdline;
 	int nr_vcpus;
 	int xsave_legacy;	/* x86 -x: no XSAVE state beyond SSE */
+	u64 apf_features;	/* KVM_ENABLE_CAP(KVM_CAP_APF_FEATURES) */
+	int test;		/* -T: report the test device's verdict */
+	int boot;		/* 0, then one more after each reset */
+
+	/* Late memory (mem.c) */
+	unsigned int delay_ms;	/* -d: a dropped page is served this late */
+	int delay_all;		/* -a: every missing page, from the start */
+	int uffd;		/* registered on RAM, or -1 */
+	pthread_t uffd_thread;
+	pthread_mutex_t mem_lock;
+	u8 *shadow;		/* the copies of dropped pages */
+	u8 *saved;		/* bitmap: pages with a copy to serve */
+	unsigned long served;	/* pages the server filled */
+
+	/* The unresolvable region (mem.c) */
+	u64 bad_gpa, bad_size;
+	int bad_fd;
+	u8 *bad;
+	int on_error_stop;	/* -U stop */
+	unsigned long fault_exits;
 };
+
+enum { APF_NOT_PRESENT, APF_READY, APF_ERROR, NR_APF_STATS };
 
 struct vcpu {
 	struct vmm *vmm;
@@ -35,6 +60,11 @@ struct vcpu {
 	int fd;
 	struct kvm_run *run;
 	pthread_t thread;
+	int stats_fd;
+	long stat_off[NR_APF_STATS];
+	char ctl_line[256];	/* the test device's command so far */
+	unsigned int ctl_len;
+	u8 ctl_answer;
 };
 
 /* What a vCPU exit asks of the run loop. */
@@ -53,14 +83,27 @@ void *read_file(const char *path, size_t *size);
 void uart_write(struct vmm *vmm, unsigned int off, u8 val);
 u8 uart_read(struct vmm *vmm, unsigned int off);
 
+/* Guest memory (mem.c). */
+void mem_create(struct vmm *vmm);
+void mem_destroy(struct vmm *vmm);
+int mem_drop(struct vmm *vmm, u64 gpa);
+enum exit_action mem_fault_exit(struct vcpu *vcpu);
+
+/* The guest's console, a line at a time (testdev.c). */
+void console_putc(u8 c);
+
 /*
  * The test device: a byte-wide register through which the guest's test
  * program talks to the VMM (see vmm.c); the arch routes accesses to it.
  */
 void ctl_write(struct vcpu *vcpu, u8 val);
 u8 ctl_read(struct vcpu *vcpu);
+void vcpu_stats_open(struct vcpu *vcpu);
+u64 host_stat(struct vmm *vmm, int i);
+int test_verdict(void);
 
 /* The arch part. */
+extern const char arch_cmdline[];	/* the start of the kernel command line */
 void arch_create_vm(struct vmm *vmm);	/* sets ram_base */
 void arch_load_guest(struct vmm *vmm);
 void arch_setup_vcpu(struct vcpu *vcpu);
@@ -68,5 +111,6 @@ void arch_vcpus_created(struct vmm *vmm);	/* all vCPUs exist, none runs */
 enum exit_action arch_handle_exit(struct vcpu *vcpu);
 void arch_uart_irq(struct vmm *vmm, int level);
 void arch_dump_vcpu(struct vcpu *vcpu);
+int arch_apf_enabled(struct vcpu *vcpu);	/* this vCPU's, from its thread */
 
 #endif /* REFVMM_H */

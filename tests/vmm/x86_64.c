@@ -533,6 +533,14 @@ static void setup_msrs(struct vcpu *vcpu)
 		die("KVM_SET_MSRS");
 }
 
+/*
+ * The console on COM1 from the first line; no ACPI tables (the MP table
+ * says where the CPUs and the IOAPIC are); "reboot=t": reset by a triple
+ * fault, which KVM reports as KVM_EXIT_SHUTDOWN.
+ */
+const char arch_cmdline[] =
+	"console=ttyS0 earlyprintk=serial,ttyS0 panic=-1 reboot=t acpi=off";
+
 void arch_vcpus_created(struct vmm *vmm)
 {
 }
@@ -552,9 +560,8 @@ void arch_setup_vcpu(struct vcpu *vcpu)
  * make plenty), printed when it changes.  KVM_GET_MSRS must run on the
  * vCPU's own thread (another would wait for its KVM_RUN to return).
  */
-static void watch_apf_msr(struct vcpu *vcpu)
+int arch_apf_enabled(struct vcpu *vcpu)
 {
-	static __thread u64 last;
 	struct {
 		struct kvm_msrs hdr;
 		struct kvm_msr_entry entries[1];
@@ -563,13 +570,9 @@ static void watch_apf_msr(struct vcpu *vcpu)
 		.entries[0].index = MSR_KVM_ASYNC_PF_EN,
 	};
 
-	if (ioctl(vcpu->fd, KVM_GET_MSRS, &msrs) != 1 ||
-	    msrs.entries[0].data == last)
-		return;
-	last = msrs.entries[0].data;
-	fprintf(stderr, "vmm: vcpu %d: MSR_KVM_ASYNC_PF_EN = 0x%llx (async PF %s)\n",
-		vcpu->id, (unsigned long long)last,
-		last & KVM_ASYNC_PF_ENABLED ? "on" : "off");
+	if (ioctl(vcpu->fd, KVM_GET_MSRS, &msrs) != 1)
+		die("KVM_GET_MSRS");
+	return !!(msrs.entries[0].data & KVM_ASYNC_PF_ENABLED);
 }
 
 static enum exit_action handle_io(struct vcpu *vcpu)
@@ -580,7 +583,6 @@ static enum exit_action handle_io(struct vcpu *vcpu)
 	unsigned int i, n = run->io.count * run->io.size;
 	int out = run->io.direction == KVM_EXIT_IO_OUT;
 
-	watch_apf_msr(vcpu);
 	if (port >= COM1_BASE && port < COM1_BASE + 8 && run->io.size == 1) {
 		for (i = 0; i < run->io.count; i++) {
 			if (out)

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The reference VMM's test device and its view of the guest's console:
+ * how the guest's test program (tests/vmm/l2init.c) and the VMM compare
+ * what the guest was told with what KVM says it told it.  Not something a
+ * production VMM needs; kept apart so that vmm.c and mem.c read as a VMM.
+ *
+ * The device is one byte-wide register (x86: port 0x540; arm64: MMIO
+ * 0x01001000).  The guest writes a command, a line of text; the VMM acts
+ * on the newline and leaves a one-byte answer that the guest reads back:
+ *
+ *   drop GPA N     drop the N pages listed (u64 gpas) at guest-physical GPA
+ *                  (mem.c); answers 0 or an errno
+ *   enabled        answers 1 if async PF is on for the vCPU that asks (its
+ *                  enable word: x86 MSR_KVM_ASYNC_PF_EN, arm64
+ *                  KVM_REG_ARM_APF_CTRL), else 0
+ *   check NP READY ERROR
+ *                  the guest's counts (debugfs kvm_apf_guest/stats): answers
+ *                  1 if KVM's, summed over the vCPUs' binary stats
+ *                  apf_not_present, apf_ready, apf_error, are the same
+ *   exits          answers the memory-fault exits so far (at most 255)
+ *   boot           answers which boot this is (0: the first, then one more
+ *                  after each reset, -r)
+ *   ok NAME / fail NAME REASON
+ *                  a result: printed as a KTAP line ("ok N NAME")
+ *   done           the guest's tests are over
+ *
+ * Each line of the guest's console is printed with "L2| " in front, and
+ * scanned for kernel trouble (WARN, BUG, Oops, panic, a hung task): with
+ * -T, the VMM reports "guest_log_clean" and the guest's results, and exits
+ * 0 only if the guest said "done", every result was "ok" and its log was
+ * clean.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <linux/kernel.h>
+
+#include "vmm.h"
+
+static const char *const stat_names[NR_APF_STATS] = {
+	"apf_not_present", "apf_ready", "apf_error",
+};
+
+/* What marks a kernel in trouble, as scripts/e2e_report.py has it. */
+static const char *const trouble[] = {
+	"WARNING: CPU:", "BUG: ", "Kernel panic", "Oops", "Unable to handle",
+	"general protection fault", "blocked for more than", "KASAN:",
+	"UBSAN:", "kernel BUG at", "list_add corruption", "list_del corruption",
+};
+
+static pthread_mutex_t test_lock = PTHREAD_MUTEX_INITIALIZER;
+static int results, failures, troubles, done;
+
+static void result(const char *name, int ok, const char *why)
+{
+	pthread_mutex_lock(&test_lock);
+	results++;
+	if (!ok)
+		failures++;
+	printf("%sok %d %s%s%s\n", ok ? "" : "not ", results, name,
+	       why && *why ? " # " : "", why ? why : "");
+	fflush(stdout);
+	pthread_mutex_unlock(&test_lock);
+}
+
+void console_putc(u8 c)
+{
+	static char line[1024];
+	static size_t len;
+	size_t i;
+
+	if (c != '\n' && len < sizeof(line) - 1) {
+		if (c != '\r')
+			line[len++] = c;
+		return;
+	}
+	line[len] = 0;
+	for (i = 0; i < ARRAY_SIZE(trouble); i++)
+		if (strstr(line, trouble[i]))
+			troubles++;
+	printf("L2| %s\n", line);
+	fflush(stdout);
+	len = 0;
+}
+
+/* The vCPU's binary stats (KVM_GET_STATS_FD): where our counters are. */
+void vcpu_stats_open(struct vcpu *vcpu)
+{
+	struct kvm_stats_header h;
+	struct kvm_stats_desc *d;
+	size_t dsize;
+	int i, j;
+
+	vcpu->stats_fd = ioctl(vcpu->fd, KVM_GET_STATS_FD, NULL);
+	if (vcpu->stats_fd < 0 || pread(vcpu->stats_fd, &h, sizeof(h), 0) != sizeof(h))
+		die("KVM_GET_STATS_FD");
+	dsize = sizeof(*d) + h.name_size;
+	d = malloc(dsize);
+	if (!d)
+		die("malloc");
+	for (i = 0; i < NR_APF_STATS; i++)
+		vcpu->stat_off[i] = -1;
+	for (i = 0; i < (int)h.num_desc; i++) {
+		if (pread(vcpu->stats_fd, d, dsize, h.desc_offset + i * dsize) != (ssize_t)dsize)
+			die("read stats descriptors");
+		for (j = 0; j < NR_APF_STATS; j++)
+			if (!strcmp(d->name, stat_names[j]))
+				vcpu->stat_off[j] = h.data_offset + d->offset;
+	}
+	free(d);
+	for (j = 0; j < NR_APF_STATS; j++)
+		if (vcpu->stat_off[j] < 0) {
+			errno = 0;
+			die("no stat %s", stat_names[j]);
+		}
+}
+
+/* KVM's count @i, summed over the vCPUs. */
+u64 host_stat(struct vmm *vmm, int i)
+{
+	u64 sum = 0, v;
+	int c;
+
+	for (c = 0; c < vmm->nr_vcpus; c++) {
+		struct vcpu *vcpu = &vmm->vcpus[c];
+
+		if (pread(vcpu->stats_fd, &v, sizeof(v), vcpu->stat_off[i]) != sizeof(v))
+			die("read stat %s", stat_names[i]);
+		sum += v;
+	}
+	return sum;
+}
+
+static u8 cmd_drop(struct vcpu *vcpu, u64 list, u64 n)
+{
+	struct vmm *vmm = vcpu->vmm;
+	u64 *gpas, i;
+	int err;
+
+	if (!n || n > 4096 / 8)
+		return EINVAL;
+	gpas = gpa_to_hva(vmm, list, n * 8);
+	for (i = 0; i < n; i++) {
+		err = mem_drop(vmm, gpas[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static u8 cmd_check(struct vcpu *vcpu, u64 np, u64 ready, u64 error)
+{
+	struct vmm *vmm = vcpu->vmm;
+	u64 h[NR_APF_STATS];
+	int i, same;
+
+	for (i = 0; i < NR_APF_STATS; i++)
+		h[i] = host_stat(vmm, i);
+	same = h[0] == np && h[1] == ready && h[2] == error;
+	printf("vmm: guest says not present %llu, ready %llu, error %llu; KVM %llu, %llu, %llu: %s\n",
+	       (unsigned long long)np, (unsigned long long)ready,
+	       (unsigned long long)error, (unsigned long long)h[0],
+	       (unsigned long long)h[1], (unsigned long long)h[2],
+	       same ? "the same" : "different");
+	return same;
+}
+
+static u8 command(struct vcpu *vcpu, char *line)
+{
+	unsigned long long a, b, c;
+	char name[128], why[256];
+
+	if (sscanf(line, "drop %llx %llu", &a, &b) == 2)
+		return cmd_drop(vcpu, a, b);
+	if (!strcmp(line, "enabled"))
+		return arch_apf_enabled(vcpu);
+	if (sscanf(line, "check %llu %llu %llu", &a, &b, &c) == 3)
+		return cmd_check(vcpu, a, b, c);
+	if (!strcmp(line, "boot"))
+		return vcpu->vmm->boot;
+	if (!strcmp(line, "exits"))
+		return vcpu->vmm->fault_exits > 255 ? 255 : vcpu->vmm->fault_exits;
+	if (sscanf(line, "ok %127s", name) == 1) {
+		result(name, 1, NULL);
+		return 0;
+	}
+	if (sscanf(line, "fail %127s %255[^\n]", name, why) >= 1) {
+		result(name, 0, why);
+		return 0;
+	}
+	if (!strcmp(line, "done")) {
+		done = 1;
+		return 0;
+	}
+	fprintf(stderr, "vmm: test device: unknown command \"%s\"\n", line);
+	return EINVAL;
+}
+
+void ctl_write(struct vcpu *vcpu, u8 val)
+{
+	if (val != '\n') {
+		if (vcpu->ctl_len < sizeof(vcpu->ctl_line) - 1)
+			vcpu->ctl_line[vcpu->ctl_len++] = val;
+		return;
+	}
+	vcpu->ctl_line[vcpu->ctl_len] = 0;
+	vcpu->ctl_len = 0;
+	vcpu->ctl_answer = command(vcpu, vcpu->ctl_line);
+}
+
+u8 ctl_read(struct vcpu *vcpu)
+{
+	return vcpu->ctl_answer;
+}
+
+/* At the end of the run (-T): the verdict, as the exit status. */
+int test_verdict(void)
+{
+	char why[64];
+
+	snprintf(why, sizeof(why), "%d line(s) of kernel trouble", troubles);
+	result("guest_log_clean", !troubles, troubles ? why : NULL);
+	if (!done)
+		result("guest_finished", 0, "the guest never said \"done\"");
+	printf("vmm: %d result(s), %d failed\n", results, failures);
+	return failures ? 1 : 0;
+}
