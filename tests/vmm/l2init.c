@@ -8,7 +8,7 @@
  * "done" and reboots, which ends the VMM's run.  Tests:
  *
  * enabled:  every online CPU has async PF on, as KVM sees it.
- * delayed:  a process ("the toucher") fills 8 MiB, has the VMM drop those
+ * delayed:  a process ("the toucher") fills 2 MiB, has the VMM drop those
  *           pages (served -d ms late after that), and reads them back while
  *           two others compute: the data comes back intact, the guest was
  *           told "not present", the others made progress meanwhile, every
@@ -56,7 +56,7 @@
 #endif
 
 #define PAGE		4096UL
-#define TOUCH_PAGES	2048		/* 8 MiB */
+#define TOUCH_PAGES	512		/* 2 MiB, unless apftest.pages=N */
 #define WAIT_S		120		/* bound on every wait for an event */
 
 typedef uint64_t u64;
@@ -118,6 +118,15 @@ static __attribute__((format(printf, 1, 2))) int ctl(const char *fmt, ...)
 }
 
 static int failed;
+static char cmdline[1024];
+
+/* The number after @key (e.g. "apftest.bad=") on the command line, or @def. */
+static u64 param(const char *key, int base, u64 def)
+{
+	const char *p = strstr(cmdline, key);
+
+	return p ? strtoull(p + strlen(key), NULL, base) : def;
+}
 
 static void check(int ok, const char *name, const char *fmt, ...)
 {
@@ -128,7 +137,7 @@ static void check(int ok, const char *name, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	printf("apftest: %s: %s%s%s\n", name, ok ? "ok" : "FAILED",
-	       *why ? ": " : "", why);
+	       !ok && *why ? ": " : "", ok ? "" : why);
 	if (ok)
 		ctl("ok %s", name);
 	else
@@ -177,7 +186,7 @@ static void check_counts(const char *tag, int paired)
 		s = guest_stats();
 		if (s.parked == 0 &&
 		    (!paired || s.not_present == s.ready - s.wake_all))
-			same = ctl("check %ld %ld %ld", s.not_present, s.ready, s.error) == 1;
+			same = ctl("check %ld %ld", s.not_present, s.ready) == 1;
 		if (!same)
 			usleep(10000);
 	} while (!same && now() < end);
@@ -328,7 +337,7 @@ static void test_delayed(void)
 	toucher = fork();
 	if (toucher == 0) {
 		close(fds[0]);
-		_exit(touch(TOUCH_PAGES, fds[1]) == 0 ? 0 : 1);
+		_exit(touch(param("apftest.pages=", 10, TOUCH_PAGES), fds[1]) == 0 ? 0 : 1);
 	}
 	close(fds[1]);
 	/* From the drop on: the toucher waits for its pages. */
@@ -348,7 +357,7 @@ static void test_delayed(void)
 			finished++;
 	after = guest_stats();
 	printf("apftest: delayed: the toucher read %d pages back in %.2f s; meanwhile the others did %ld units of work; not present %ld, ready %ld\n",
-	       TOUCH_PAGES, t1 - t0, w1 - w0,
+	       (int)param("apftest.pages=", 10, TOUCH_PAGES), t1 - t0, w1 - w0,
 	       after.not_present - before.not_present,
 	       after.ready - before.ready);
 	check(bad == 0, "delayed_data_intact", "toucher status %ld", bad);
@@ -368,17 +377,6 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 	siglongjmp(bus_jmp, 1);
 }
 
-static u64 bad_gpa(void)
-{
-	char buf[1024], *p;
-	FILE *f = fopen("/proc/cmdline", "r");
-
-	if (!f || !fgets(buf, sizeof(buf), f))
-		return 0;
-	fclose(f);
-	p = strstr(buf, "apftest.bad=");
-	return p ? strtoull(p + 12, NULL, 16) : 0;
-}
 
 /* Read the first word of the unresolvable region through /dev/mem. */
 static void test_bad(int expect_sigbus)
@@ -387,7 +385,8 @@ static void test_bad(int expect_sigbus)
 	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO };
 	volatile long *sh = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
 				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	u64 gpa = bad_gpa();
+	struct gstats before = guest_stats(), after;
+	u64 gpa = param("apftest.bad=", 16, 0);
 	int fd = open("/dev/mem", O_RDONLY | O_SYNC), exits0, st;
 	volatile u64 *p;
 	char name[64];
@@ -438,6 +437,11 @@ static void test_bad(int expect_sigbus)
 	snprintf(name, sizeof(name), "%s_others_went_on", tag);
 	check(waitpid(comp, &st, 0) == comp && WIFEXITED(st) && sh[0] > 0, name,
 	      "the computing process stopped");
+	after = guest_stats();
+	snprintf(name, sizeof(name), "%s_error_status", tag);
+	check(after.error - before.error == expect_sigbus, name,
+	      "the guest was told %ld error(s), expected %d",
+	      after.error - before.error, expect_sigbus);
 	check_counts(tag, 0);
 }
 
@@ -467,7 +471,7 @@ static void test_hotplug(void)
 	if (toucher == 0) {
 		pin(1);
 		close(fds[0]);
-		_exit(touch(TOUCH_PAGES, fds[1]) == 0 ? 0 : 1);
+		_exit(touch(param("apftest.pages=", 10, TOUCH_PAGES), fds[1]) == 0 ? 0 : 1);
 	}
 	close(fds[1]);
 	if (read(fds[0], &st, 1) != 1)
@@ -482,6 +486,9 @@ static void test_hotplug(void)
 	       after.not_present - before.not_present,
 	       after.ready - before.ready, after.wake_all - before.wake_all);
 	check(!off && !on, "hotplug_cpu1_off_and_on", "offline %d, online %d", off, on);
+	/* Re-enabled on CPU 1: the host's wake-all for what it had dropped. */
+	check(after.wake_all > before.wake_all, "hotplug_wake_all_on_reenable",
+	      "no wake-all");
 	pin(1);
 	check(ctl("enabled") == 1, "hotplug_async_pf_on_again", "CPU 1 has it off");
 	unpin();
@@ -496,7 +503,7 @@ static void test_inflight(void)
 		return;
 	if (fork() == 0) {
 		close(fds[0]);
-		_exit(touch(TOUCH_PAGES, fds[1]) == 0 ? 0 : 1);
+		_exit(touch(param("apftest.pages=", 10, TOUCH_PAGES), fds[1]) == 0 ? 0 : 1);
 	}
 	close(fds[1]);
 	if (read(fds[0], &c, 1) != 1)
@@ -560,7 +567,6 @@ static int want(const char *cmdline, const char *test)
 
 int main(void)
 {
-	static char cmdline[1024];
 	FILE *f;
 
 	mkdir("/proc", 0755);

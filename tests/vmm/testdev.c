@@ -14,10 +14,10 @@
  *   enabled        answers 1 if async PF is on for the vCPU that asks (its
  *                  enable word: x86 MSR_KVM_ASYNC_PF_EN, arm64
  *                  KVM_REG_ARM_APF_CTRL), else 0
- *   check NP READY ERROR
- *                  the guest's counts (debugfs kvm_apf_guest/stats): answers
- *                  1 if KVM's, summed over the vCPUs' binary stats
- *                  apf_not_present, apf_ready, apf_error, are the same
+ *   check NP READY the guest's counts of "page not present" and "page
+ *                  ready" (debugfs kvm_apf_guest/stats): answers 1 if KVM's,
+ *                  summed over the vCPUs' binary stats apf_not_present and
+ *                  apf_ready, are the same
  *   exits          answers the memory-fault exits so far (at most 255)
  *   boot           answers which boot this is (0: the first, then one more
  *                  after each reset, -r)
@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <linux/kernel.h>
@@ -54,6 +55,21 @@ static const char *const trouble[] = {
 };
 
 static pthread_mutex_t test_lock = PTHREAD_MUTEX_INITIALIZER;
+static double boot_start;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A new VM: the guest's boot starts. */
+void test_boot_start(void)
+{
+	boot_start = now_s();
+}
 static int results, failures, troubles, done;
 
 static void result(const char *name, int ok, const char *why)
@@ -84,6 +100,9 @@ void console_putc(u8 c)
 		if (strstr(line, trouble[i]))
 			troubles++;
 	printf("L2| %s\n", line);
+	if (strstr(line, "L2 user space up"))
+		printf("vmm: L2 user space up %.2f s after the VM was created\n",
+		       now_s() - boot_start);
 	fflush(stdout);
 	len = 0;
 }
@@ -153,7 +172,7 @@ static u8 cmd_drop(struct vcpu *vcpu, u64 list, u64 n)
 	return 0;
 }
 
-static u8 cmd_check(struct vcpu *vcpu, u64 np, u64 ready, u64 error)
+static u8 cmd_check(struct vcpu *vcpu, u64 np, u64 ready)
 {
 	struct vmm *vmm = vcpu->vmm;
 	u64 h[NR_APF_STATS];
@@ -161,26 +180,26 @@ static u8 cmd_check(struct vcpu *vcpu, u64 np, u64 ready, u64 error)
 
 	for (i = 0; i < NR_APF_STATS; i++)
 		h[i] = host_stat(vmm, i);
-	same = h[0] == np && h[1] == ready && h[2] == error;
-	printf("vmm: guest says not present %llu, ready %llu, error %llu; KVM %llu, %llu, %llu: %s\n",
+	same = h[APF_NOT_PRESENT] == np && h[APF_READY] == ready;
+	printf("vmm: guest was told not present %llu, ready %llu; KVM told it %llu, %llu: %s (KVM's faults that failed: %llu)\n",
 	       (unsigned long long)np, (unsigned long long)ready,
-	       (unsigned long long)error, (unsigned long long)h[0],
-	       (unsigned long long)h[1], (unsigned long long)h[2],
-	       same ? "the same" : "different");
+	       (unsigned long long)h[APF_NOT_PRESENT],
+	       (unsigned long long)h[APF_READY], same ? "the same" : "different",
+	       (unsigned long long)h[APF_ERROR]);
 	return same;
 }
 
 static u8 command(struct vcpu *vcpu, char *line)
 {
-	unsigned long long a, b, c;
+	unsigned long long a, b;
 	char name[128], why[256];
 
 	if (sscanf(line, "drop %llx %llu", &a, &b) == 2)
 		return cmd_drop(vcpu, a, b);
 	if (!strcmp(line, "enabled"))
 		return arch_apf_enabled(vcpu);
-	if (sscanf(line, "check %llu %llu %llu", &a, &b, &c) == 3)
-		return cmd_check(vcpu, a, b, c);
+	if (sscanf(line, "check %llu %llu", &a, &b) == 2)
+		return cmd_check(vcpu, a, b);
 	if (!strcmp(line, "boot"))
 		return vcpu->vmm->boot;
 	if (!strcmp(line, "exits"))

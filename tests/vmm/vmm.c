@@ -296,6 +296,7 @@ static struct vcpu *create_vm(struct vmm *vmm)
 	struct vcpu *vcpus;
 	int i;
 
+	test_boot_start();
 	vmm->vm_fd = ioctl(vmm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vmm->vm_fd < 0)
 		die("KVM_CREATE_VM");

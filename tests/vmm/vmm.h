@@ -101,6 +101,7 @@ u8 ctl_read(struct vcpu *vcpu);
 void vcpu_stats_open(struct vcpu *vcpu);
 u64 host_stat(struct vmm *vmm, int i);
 int test_verdict(void);
+void test_boot_start(void);
 
 /* The arch part. */
 extern const char arch_cmdline[];	/* the start of the kernel command line */
