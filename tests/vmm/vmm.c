@@ -7,7 +7,7 @@
  * controller and the exits that differ per arch are in ARCH.c.
  *
  * Usage: vmm [-c CPUS] -k KERNEL [-i INITRD] [-m MIB] [-r N] [-t SECONDS] [-x]
- *            [-d MS] [-a] [-b GPA:MIB] [-e] [-U fix|stop] [-T] [CMDLINE...]
+ *            [-d MS] [-a] [-b GPA:MIB] [-n] [-e] [-U fix|stop] [-T] [CMDLINE...]
  *   CMDLINE: words added to the arch's kernel command line (arch_cmdline:
  *            the console on our UART, panic=-1, what the machine needs);
  *   -c:      vCPUs (default 1, at most 8);
@@ -20,6 +20,8 @@
  *   -a:      serve all of RAM through userfaultfd from the start, every
  *            missing page -d late;
  *   -b:      an unresolvable region of MIB MiB at GPA (hex), not RAM;
+ *   -n:      do not offer the guest async PF (x86: KVM's CPUID feature
+ *            bits; arm64: the vendor hypercall service's bit);
  *   -e:      let the guest opt in to error status (KVM_CAP_APF_FEATURES
  *            with KVM_APF_FEATURE_GUEST_ERROR);
  *   -U:      on an unresolvable access (a memory-fault exit), fix the
@@ -487,7 +489,7 @@ static char *join_args(char **args, int n)
 
 static const char usage_text[] =
 	"vmm [-c CPUS] -k KERNEL [-i INITRD] [-m MIB] [-r N] [-t SECONDS] [-x]\n"
-	"           [-d MS] [-a] [-b GPA:MIB] [-e] [-U fix|stop] [-T] [CMDLINE...]";
+	"           [-d MS] [-a] [-b GPA:MIB] [-n] [-e] [-U fix|stop] [-T] [CMDLINE...]";
 
 static void print_usage(void)
 {
@@ -508,7 +510,7 @@ int main(int argc, char **argv)
 	unsigned long long a, b;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "+c:k:i:m:r:t:xd:ab:eU:T")) != -1) {
+	while ((opt = getopt(argc, argv, "+c:k:i:m:r:t:xd:ab:neU:T")) != -1) {
 		switch (opt) {
 		case 'c':
 			vmm.nr_vcpus = atoi(optarg);
@@ -543,6 +545,9 @@ int main(int argc, char **argv)
 				print_usage();
 			vmm.bad_gpa = a;
 			vmm.bad_size = b << 20;
+			break;
+		case 'n':
+			vmm.no_apf = 1;
 			break;
 		case 'e':
 			vmm.apf_features |= KVM_APF_FEATURE_GUEST_ERROR;

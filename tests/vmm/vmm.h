@@ -32,6 +32,7 @@ struct vmm {
 	int xsave_legacy;	/* x86 -x: no XSAVE state beyond SSE */
 	u64 apf_features;	/* KVM_ENABLE_CAP(KVM_CAP_APF_FEATURES) */
 	int test;		/* -T: report the test device's verdict */
+	int no_apf;		/* -n: do not offer the guest async PF */
 	int boot;		/* 0, then one more after each reset */
 
 	/* Late memory (mem.c) */

@@ -421,6 +421,13 @@ static void setup_cpuid(struct vcpu *vcpu)
 			/* x2APIC ID of this vCPU. */
 			e->edx = vcpu->id;
 			break;
+		case KVM_CPUID_FEATURES:
+			/* -n: async PF not offered (the guest never enables it). */
+			if (vcpu->vmm->no_apf)
+				e->eax &= ~(BIT(KVM_FEATURE_ASYNC_PF) |
+					    BIT(KVM_FEATURE_ASYNC_PF_VMEXIT) |
+					    BIT(KVM_FEATURE_ASYNC_PF_INT));
+			break;
 		}
 		if (vcpu->vmm->xsave_legacy)
 			xsave_legacy_only(e);
