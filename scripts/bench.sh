@@ -20,6 +20,8 @@
 # does, in every mode alike: the vCPU thread alone on one of the L1's CPUs,
 # the VMM's threads (pool, readers) on the others; 0 leaves them to the
 # scheduler.  The report's header says where they ran.
+# Last, in the same boot, a Linux guest booted by the reference VMM: the
+# Linux-guest rows (BENCH_GUEST_DELAY_MS, BENCH_GUEST_PAGES).
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 S=$REPO/scripts
@@ -37,11 +39,18 @@ export KFLAVOUR=bench
 for a in ${BENCH_ARCHES:-x86_64 arm64}; do
 	arch_setup "$a"
 	"$S/build.sh" "$a"
-	"$S/selftests.sh" "$a" apf/apf_bench
+	"$S/selftests.sh" "$a" apf/apf_bench vmm/vmm
 	echo "apf_bench 1200 apf/apf_bench -d $DELAY -w $WINDOW" > "$OUT/bench-base.list"
 	cp "$OUT/bench-base.list" "$OUT/bench.list"
 	[ "${BENCH_LAZY:-1}" = 0 ] ||
 		echo "apf_bench_lazy 1200 apf/apf_bench $LAZY_ARGS" >> "$OUT/bench.list"
+	# A Linux guest booted by the reference VMM (tests/vmm), the same
+	# workload with async PF on and off (-n), each page BENCH_GUEST_DELAY_MS
+	# late.
+	g="vmm/vmm -T -x -c 2 -t 240 -d ${BENCH_GUEST_DELAY_MS:-10} -k vmm/kernel -i vmm/l2.cpio"
+	g2="kunit.enable=0 apftest=workload apftest.pages=${BENCH_GUEST_PAGES:-256}"
+	printf '%s\n' "linux_guest_apf_on 400 $g $g2" \
+		"linux_guest_apf_off 400 $g -n $g2" >> "$OUT/bench.list"
 	E2E_LIST="$OUT/bench.list" E2E_TAG="bench-ours" E2E_KMEMLEAK= "$S/e2e.sh" "$a" \
 		> /dev/null || true
 	lines+=("$a ours $OUT/bench-ours/console.log")

@@ -20,7 +20,8 @@ WORK = re.compile(r'apftest: (\w+): the toucher read (\d+) pages back in '
 TOLD = re.compile(r'vmm: guest was told not present (\d+), ready (\d+); '
                   r'KVM told it (\d+), (\d+): (.*?) \(')
 BOOT = re.compile(r'vmm: L2 user space up ([\d.]+) s')
-BUS = re.compile(r'apftest: sigbus: (SIGBUS, .*)$')
+BUS = re.compile(r'apftest: sigbus: SIGBUS, si_code (\d+), si_addr (\S+) '
+                 r'\(read at (\S+)\)')
 RESULT = re.compile(r'^\s+(ok|not ok) \d+ (\S+)')
 
 
@@ -47,7 +48,10 @@ def parse(console):
                 cur['work'] = m
             m = BUS.search(line)
             if m:
-                cur['bus'] = m.group(1)
+                cur['bus'] = 'SIGBUS, ' + \
+                    ('BUS_ADRERR' if m.group(1) == '2' else 'si_code ' + m.group(1)) + \
+                    (', at the address read' if m.group(2) == m.group(3)
+                     else f', at {m.group(2)}, not {m.group(3)}')
             m = RESULT.match(line)
             if m and 'L2|' not in line:
                 cur['results'].append((m.group(1) == 'ok', m.group(2)))
@@ -97,9 +101,9 @@ def main():
         lambda r: r[on]['work'].group(4))
     row('  ... while the toucher waited (/s)',
         lambda r: r[on]['work'].group(5))
-    row('  "not present": guest / KVM',
+    row('  "not present" (boot): guest / KVM',
         lambda r: f"{r[on]['told'][-1].group(1)} / {r[on]['told'][-1].group(3)}")
-    row('  "page ready": guest / KVM',
+    row('  "page ready" (boot): guest / KVM',
         lambda r: f"{r[on]['told'][-1].group(2)} / {r[on]['told'][-1].group(4)}")
     row('async PF off: the toucher waited (s)',
         lambda r: r[off]['work'].group(3))
@@ -107,7 +111,7 @@ def main():
         lambda r: r[off]['work'].group(4))
     row('  ... while the toucher waited (/s)',
         lambda r: r[off]['work'].group(5))
-    row('  "not present": guest / KVM',
+    row('  "not present" (boot): guest / KVM',
         lambda r: f"{r[off]['told'][-1].group(1)} / {r[off]['told'][-1].group(3)}")
     row('work rate while waiting, on / off',
         lambda r: f"{float(r[on]['work'].group(5)) / float(r[off]['work'].group(5)):.2f}x")
