@@ -10,12 +10,14 @@
 # tests/vmm/l2init.c).  The L1 console goes to $OUT/console.log.
 # REFVMM_L1_FLAVOUR: the L1 kernel's flavour (default bench: no sanitizers,
 # faster under TCG); REFVMM_L2_KERNEL: the L2 kernel image (default the
-# bench kernel's bzImage or Image); REFVMM_TIMEOUT: the VMM's timeout for each L2 boot
-# (default 240 s); REFVMM_CPUS: L2's vCPUs (default 2); REFVMM_REBOOTS: how
-# many times the VMM boots L2 again when it resets (default 1); the run
-# passes if L2 reached user space every time.  REFVMM_L2_ARGS: more for
-# L2's command line (default kunit.enable=0); REFVMM_VMM_ARGS: VMM options
-# (default -x on x86_64, none on arm64; see README.md).
+# bench kernel's bzImage or Image); REFVMM_TIMEOUT: the VMM's timeout for
+# each L2 boot (default 240 s); REFVMM_CPUS: L2's vCPUs (default 2);
+# REFVMM_REBOOTS: how many times the VMM boots L2 again when it resets
+# (default 1).  The run passes if, every time, L2 brought up all its vCPUs,
+# turned async PF on and reached user space, and L2's log has no
+# WARNING/BUG/Oops/panic.  REFVMM_L2_ARGS: more for L2's command line
+# (default kunit.enable=0); REFVMM_VMM_ARGS: VMM options (default -x on
+# x86_64, none on arm64; see README.md).
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/env.sh"
 # shellcheck disable=SC2034 # read by arch_setup
@@ -31,7 +33,9 @@ x86_64)
 	L2_KERNEL=${REFVMM_L2_KERNEL:-$BUILD/$ARCH_NAME/kernel-bench/arch/x86/boot/bzImage}
 	VMM_SRCS=("$V/vmm.c" "$V/x86_64.c")
 	L2_BASE_ARGS="console=ttyS0 earlyprintk=serial,ttyS0 panic=-1 reboot=t acpi=off"
-	VMM_ARGS=${REFVMM_VMM_ARGS--x} ;;
+	VMM_ARGS=${REFVMM_VMM_ARGS--x}
+	# The VMM's report of the boot vCPU's MSR_KVM_ASYNC_PF_EN.
+	APF_ON="vmm: vcpu 0: MSR_KVM_ASYNC_PF_EN = .* (async PF on)" ;;
 arm64)
 	L2_IMAGE=Image
 	L2_KERNEL=${REFVMM_L2_KERNEL:-$BUILD/$ARCH_NAME/kernel-bench/arch/arm64/boot/Image}
@@ -39,7 +43,9 @@ arm64)
 	LIBFDT=$REPO/.build/tree/scripts/dtc/libfdt
 	VMM_SRCS=("$V/vmm.c" "$V/arm64.c" -I"$LIBFDT" "$LIBFDT"/fdt*.c)
 	L2_BASE_ARGS="console=ttyS0 earlycon=uart8250,mmio,0x01000000 panic=-1"
-	VMM_ARGS=${REFVMM_VMM_ARGS-} ;;
+	VMM_ARGS=${REFVMM_VMM_ARGS-}
+	# The guest's (guest/arm64.c), once its SDEI event is registered.
+	APF_ON="kvm-apf: async page faults on: SDEI event" ;;
 *)
 	echo "refvmm: no VMM for $ARCH_NAME (x86_64, arm64)" >&2
 	exit 1 ;;
@@ -93,6 +99,16 @@ timeout --foreground -k 10 $(((T + 60) * (REBOOTS + 1) + 60)) "$QEMU" -nodefault
 rc=$?
 set -e
 echo "refvmm: QEMU exit $rc, console in $OUT/console.log"
-ups=$(grep -ac "L2 user space up" "$OUT/console.log" || true)
-echo "refvmm: L2 reached user space $ups time(s) of $((REBOOTS + 1))"
-[ "$ups" -eq $((REBOOTS + 1)) ]
+# L2's part of the console, and what each boot must have shown.
+awk '/running refvmm_boot/,0' "$OUT/console.log" > "$OUT/l2.log"
+count() { grep -ac -- "$1" "$OUT/l2.log" || true; }
+boots=$((REBOOTS + 1))
+ups=$(count "L2 user space up")
+smp=$(count "smp: Brought up 1 node, ${REFVMM_CPUS:-2} CPU")
+apf=$(count "$APF_ON")
+bad=$(grep -aE "WARNING:|BUG:|Oops|Kernel panic|Call trace:" "$OUT/l2.log" || true)
+echo "refvmm: L2 reached user space $ups time(s) of $boots; all" \
+	"${REFVMM_CPUS:-2} vCPUs up $smp time(s); async PF on $apf time(s)"
+[ -z "$bad" ] || { echo "refvmm: L2 warned or crashed:"; echo "$bad"; }
+[ "$ups" -eq $boots ] && [ "$smp" -eq $boots ] && [ "$apf" -eq $boots ] &&
+	[ -z "$bad" ]
