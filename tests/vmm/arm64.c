@@ -58,6 +58,7 @@ struct arm64_image_header {
 };
 
 #define ARM64_IMAGE_MAGIC	0x644d5241
+#define ARM64_IMAGE_FLAG_BE	BIT(0)	/* flags bit 0: a big-endian kernel */
 
 #define CORE_REG(name)	(KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | \
 			 KVM_REG_ARM_CORE_REG(name))
@@ -131,6 +132,8 @@ void arch_load_guest(struct vmm *vmm)
 	hdr = (struct arm64_image_header *)image;
 	if (size < sizeof(*hdr) || hdr->magic != ARM64_IMAGE_MAGIC)
 		die("%s: not an arm64 Image", vmm->kernel);
+	if (hdr->flags & ARM64_IMAGE_FLAG_BE)
+		die("%s: a big-endian kernel", vmm->kernel);
 	text_offset = hdr->text_offset;
 	image_size = hdr->image_size;
 	if (!image_size) {
@@ -141,7 +144,8 @@ void arch_load_guest(struct vmm *vmm)
 	if (image_size < size)
 		image_size = size;
 	kernel_addr = RAM_BASE + text_offset;
-	memcpy(gpa_to_hva(vmm, kernel_addr, size), image, size);
+	/* The whole image_size (with BSS) must fit, not only the file. */
+	memcpy(gpa_to_hva(vmm, kernel_addr, image_size), image, size);
 	kernel_entry = kernel_addr;
 	free(image);
 	end = ALIGN_2M(kernel_addr + image_size);
