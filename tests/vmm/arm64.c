@@ -206,6 +206,11 @@ void arch_setup_vcpu(struct vcpu *vcpu)
 	if (ioctl(vcpu->fd, KVM_ARM_VCPU_INIT, &init))
 		die("KVM_ARM_VCPU_INIT");
 	mpidr[vcpu->id] = get_reg(vcpu, MPIDR_EL1);
+	/* -n: async PF not offered (the guest's discovery finds no service). */
+	if (vcpu->vmm->no_apf)
+		set_reg(vcpu, KVM_REG_ARM_VENDOR_HYP_BMAP,
+			get_reg(vcpu, KVM_REG_ARM_VENDOR_HYP_BMAP) &
+			~BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF));
 	if (vcpu->id)
 		return;
 	set_reg(vcpu, CORE_REG(regs.pstate), PSR_MODE_EL1h | PSR_D_BIT |
@@ -383,6 +388,15 @@ static void write_fdt(struct vmm *vmm)
  * All vCPUs exist: their MPIDRs are known, so the device tree can be
  * written, and the vGIC (which sizes its redistributors by them) set up.
  */
+/* The console on the 16550 from the first line (earlycon). */
+const char arch_cmdline[] =
+	"console=ttyS0 earlycon=uart8250,mmio,0x01000000 panic=-1";
+
+int arch_apf_enabled(struct vcpu *vcpu)
+{
+	return !!(get_reg(vcpu, KVM_REG_ARM_APF_CTRL) & KVM_APF_ARM64_ENABLED);
+}
+
 void arch_vcpus_created(struct vmm *vmm)
 {
 	write_fdt(vmm);

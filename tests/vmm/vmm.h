@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The reference VMM: what the generic part (vmm.c) and an arch part
- * (x86_64.c, later arm64.c) share.
+ * (x86_64.c, arm64.c) share.
  */
 #ifndef REFVMM_H
 #define REFVMM_H
