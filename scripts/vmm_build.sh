@@ -19,7 +19,7 @@ if [ "$ARCH_NAME" = arm64 ]; then
 	srcs+=("$TREE"/scripts/dtc/libfdt/fdt{,_ro,_rw,_sw,_wip,_strerror}.c)
 fi
 $CC -static -O2 -Wall "${inc[@]}" -o "$D/vmm" "${srcs[@]}" -lpthread
-$CC -static -O2 -Wall -o "$D/l2init" "$V/l2init.c"
+$CC -static -O2 -Wall -I"$TREE/tools/include" -o "$D/l2init" "$V/l2init.c"
 cat > "$D/l2.list" <<EOL
 dir /dev 0755 0 0
 nod /dev/console 0600 0 0 c 5 1

@@ -50,6 +50,9 @@
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+/* tools/include: the kernel's types and helpers, as the selftests have them */
+#include <linux/compiler.h>
+#include <linux/types.h>
 #if defined(__x86_64__)
 #include <sys/io.h>
 #define CTL_PORT	0x540
@@ -61,27 +64,25 @@
 #define TOUCH_PAGES	512		/* 2 MiB, unless apftest.pages=N */
 #define WAIT_S		120		/* bound on every wait for an event */
 
-typedef uint64_t u64;
-
 #ifndef CTL_PORT
-static volatile uint8_t *ctl_mmio;
+static u8 *ctl_mmio;
 #endif
 
-static void ctl_byte(uint8_t c)
+static void ctl_byte(u8 c)
 {
 #ifdef CTL_PORT
 	outb(c, CTL_PORT);
 #else
-	*ctl_mmio = c;
+	WRITE_ONCE(*ctl_mmio, c);
 #endif
 }
 
-static uint8_t ctl_answer(void)
+static u8 ctl_answer(void)
 {
 #ifdef CTL_PORT
 	return inb(CTL_PORT);
 #else
-	return *ctl_mmio;
+	return READ_ONCE(*ctl_mmio);
 #endif
 }
 
@@ -104,7 +105,7 @@ static void ctl_open(void)
 }
 
 /* One command to the VMM; its answer. */
-static __attribute__((format(printf, 1, 2))) int ctl(const char *fmt, ...)
+static __printf(1, 2) int ctl(const char *fmt, ...)
 {
 	char buf[300];
 	va_list ap;
@@ -192,7 +193,8 @@ static void check_counts(const char *tag, int paired)
 		if (!same)
 			usleep(10000);
 	} while (!same && now() < end);
-	printf("apftest: %s: guest not present %ld, ready %ld (wake-alls %ld), errors %ld, parked %ld\n",
+	printf(
+	       "apftest: %s: guest not present %ld, ready %ld (wake-alls %ld), errors %ld, parked %ld\n",
 	       tag, s.not_present, s.ready, s.wake_all, s.error, s.parked);
 	snprintf(name, sizeof(name), "%s_no_task_parked", tag);
 	check(s.parked == 0, name, "%ld parked", s.parked);
@@ -297,14 +299,14 @@ static long touch(long pages, int ready_fd)
 }
 
 /* Processes that compute until told to stop; their work in @work[i]. */
-static pid_t start_computer(volatile long *work, volatile int *stop)
+static pid_t start_computer(long *work, int *stop)
 {
 	pid_t pid = fork();
 
 	if (pid == 0) {
 		u64 x = 88172645463325252ULL;
 
-		while (!*stop) {
+		while (!READ_ONCE(*stop)) {
 			int k;
 
 			for (k = 0; k < 10000; k++) {
@@ -312,7 +314,7 @@ static pid_t start_computer(volatile long *work, volatile int *stop)
 				x ^= x >> 7;
 				x ^= x << 17;
 			}
-			(*work)++;
+			WRITE_ONCE(*work, *work + 1);
 		}
 		_exit(x == 0);
 	}
@@ -345,11 +347,11 @@ static void test_delayed(const char *tag, int expect_apf)
 	for (i = 0; i < 2; i++)
 		comp[i] = start_computer(&sh->work[i], &sh->stop);
 	ta = now();
-	wa = sh->work[0] + sh->work[1];
+	wa = READ_ONCE(sh->work[0]) + READ_ONCE(sh->work[1]);
 	while (now() < ta + 1)
 		usleep(10000);
 	ta = now() - ta;
-	wa = sh->work[0] + sh->work[1] - wa;
+	wa = READ_ONCE(sh->work[0]) + READ_ONCE(sh->work[1]) - wa;
 	if (pipe(fds))
 		return;
 	toucher = fork();
@@ -362,19 +364,20 @@ static void test_delayed(const char *tag, int expect_apf)
 	if (read(fds[0], &st, 1) != 1)
 		printf("apftest: the toucher failed before its drop\n");
 	t0 = now();
-	w0 = sh->work[0] + sh->work[1];
+	w0 = READ_ONCE(sh->work[0]) + READ_ONCE(sh->work[1]);
 	if (waitpid(toucher, &st, 0) == toucher && WIFEXITED(st)) {
 		finished++;
 		bad = WEXITSTATUS(st);
 	}
 	t1 = now();
-	w1 = sh->work[0] + sh->work[1];
-	sh->stop = 1;
+	w1 = READ_ONCE(sh->work[0]) + READ_ONCE(sh->work[1]);
+	WRITE_ONCE(sh->stop, 1);
 	for (i = 0; i < 2; i++)
 		if (waitpid(comp[i], &st, 0) == comp[i] && WIFEXITED(st))
 			finished++;
 	after = guest_stats();
-	printf("apftest: %s: the toucher read %ld pages back in %.2f s; the others' work rate: %.0f/s alone, %.0f/s while it waited; not present %ld, ready %ld\n",
+	printf(
+	       "apftest: %s: the toucher read %ld pages back in %.2f s; the others' work rate: %.0f/s alone, %.0f/s while it waited; not present %ld, ready %ld\n",
 	       tag, pages, t1 - t0, wa / ta, (w1 - w0) / (t1 - t0),
 	       after.not_present - before.not_present,
 	       after.ready - before.ready);
@@ -393,7 +396,7 @@ static void test_delayed(const char *tag, int expect_apf)
 }
 
 static sigjmp_buf bus_jmp;
-static volatile siginfo_t bus_info;
+static siginfo_t bus_info;
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
@@ -401,18 +404,20 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 	siglongjmp(bus_jmp, 1);
 }
 
-
 /* Read the first word of the unresolvable region through /dev/mem. */
 static void test_bad(int expect_sigbus)
 {
 	const char *tag = expect_sigbus ? "sigbus" : "fixed";
 	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO };
-	volatile long *sh = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
-				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct {
+		long work;
+		int stop;
+	} *sh = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	struct gstats before = guest_stats(), after;
 	u64 gpa = param("apftest.bad=", 16, 0);
 	int fd = open("/dev/mem", O_RDONLY | O_SYNC), exits0, st;
-	volatile u64 *p;
+	u64 *p;
 	char name[64];
 	pid_t child, comp;
 
@@ -427,7 +432,7 @@ static void test_bad(int expect_sigbus)
 		return;
 	}
 	exits0 = ctl("exits");
-	comp = start_computer(&sh[0], (volatile int *)&sh[1]);
+	comp = start_computer(&sh->work, &sh->stop);
 	child = fork();
 	if (child == 0) {
 		/* 0: read the data; 1: SIGBUS as expected; 2: anything else */
@@ -439,19 +444,20 @@ static void test_bad(int expect_sigbus)
 			      bus_info.si_addr == (void *)p ? 1 : 2);
 		}
 		printf("apftest: %s: read 0x%llx at gpa 0x%llx\n", tag,
-		       (unsigned long long)*p, (unsigned long long)gpa);
-		_exit(*p == gpa ? 0 : 2);
+		       (unsigned long long)READ_ONCE(*p), (unsigned long long)gpa);
+		_exit(READ_ONCE(*p) == gpa ? 0 : 2);
 	}
 	if (waitpid(child, &st, 0) != child || !WIFEXITED(st))
 		st = 3 << 8;
-	sh[1] = 1;
+	WRITE_ONCE(sh->stop, 1);
 	snprintf(name, sizeof(name), "%s_reader", tag);
 	if (expect_sigbus)
 		check(WEXITSTATUS(st) == 1, name,
 		      "no SIGBUS with BUS_ADRERR at the address read (status %d)",
 		      WEXITSTATUS(st));
 	else
-		check(WEXITSTATUS(st) == 0, name, "the read did not complete with the data (status %d)",
+		check(WEXITSTATUS(st) == 0, name,
+		      "the read did not complete with the data (status %d)",
 		      WEXITSTATUS(st));
 	snprintf(name, sizeof(name), "%s_vmm_exits", tag);
 	if (expect_sigbus)
@@ -459,7 +465,7 @@ static void test_bad(int expect_sigbus)
 	else
 		check(ctl("exits") > exits0, name, "no memory-fault exit reached the VMM");
 	snprintf(name, sizeof(name), "%s_others_went_on", tag);
-	check(waitpid(comp, &st, 0) == comp && WIFEXITED(st) && sh[0] > 0, name,
+	check(waitpid(comp, &st, 0) == comp && WIFEXITED(st) && sh->work > 0, name,
 	      "the computing process stopped");
 	after = guest_stats();
 	snprintf(name, sizeof(name), "%s_error_status", tag);
@@ -580,9 +586,9 @@ static int want(const char *cmdline, const char *test)
 	if (!p)
 		return 0;
 	for (p += 8; *p && *p != ' ' && *p != '\n'; p++) {
-		if (!strncmp(p, test, n) && strchr(", \n", p[n] ? p[n] : ' '))
+		if (!strncmp(p, test, n) && strchr(",\n ", p[n] ? p[n] : ' '))
 			return 1;
-		p = strpbrk(p, ", \n");
+		p = strpbrk(p, ",\n ");
 		if (!p || *p != ',')
 			return 0;
 	}

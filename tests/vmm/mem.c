@@ -217,14 +217,14 @@ void mem_destroy(struct vmm *vmm)
 
 /*
  * Drop the guest page at @gpa: keep a copy, punch it out; the next access
- * to it waits for the server.  Returns 0 or a positive errno.
+ * to it waits for the server.  Returns 0 or -EINVAL.
  */
 int mem_drop(struct vmm *vmm, u64 gpa)
 {
 	u64 off = gpa - vmm->ram_base, i = off / PAGE;
 
 	if (gpa < vmm->ram_base || off >= vmm->ram_size || (gpa & (PAGE - 1)))
-		return EINVAL;
+		return -EINVAL;
 	pthread_mutex_lock(&vmm->mem_lock);
 	if (!vmm->shadow) {
 		vmm->shadow = mmap(NULL, vmm->ram_size, PROT_READ | PROT_WRITE,
@@ -268,7 +268,8 @@ enum exit_action mem_fault_exit(struct vcpu *vcpu)
 	int ours = vmm->bad_size && gpa >= vmm->bad_gpa &&
 		   gpa - vmm->bad_gpa < vmm->bad_size;
 
-	fprintf(stderr, "vmm: vcpu %d: memory fault exit: gpa 0x%llx size 0x%llx flags 0x%llx error %u token 0x%x\n",
+	fprintf(stderr,
+		"vmm: vcpu %d: memory fault exit: gpa 0x%llx size 0x%llx flags 0x%llx error %u token 0x%x\n",
 		vcpu->id, (unsigned long long)gpa,
 		(unsigned long long)run->memory_fault.size,
 		(unsigned long long)run->memory_fault.flags,

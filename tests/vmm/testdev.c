@@ -70,6 +70,7 @@ void test_boot_start(void)
 {
 	boot_start = now_s();
 }
+
 static int results, failures, troubles, done;
 
 static void result(const char *name, int ok, const char *why)
@@ -155,14 +156,14 @@ u64 host_stat(struct vmm *vmm, int i)
 	return sum;
 }
 
-static u8 cmd_drop(struct vcpu *vcpu, u64 list, u64 n)
+static int cmd_drop(struct vcpu *vcpu, u64 list, u64 n)
 {
 	struct vmm *vmm = vcpu->vmm;
 	u64 *gpas, i;
 	int err;
 
 	if (!n || n > 4096 / 8)
-		return EINVAL;
+		return -EINVAL;
 	gpas = gpa_to_hva(vmm, list, n * 8);
 	for (i = 0; i < n; i++) {
 		err = mem_drop(vmm, gpas[i]);
@@ -172,7 +173,7 @@ static u8 cmd_drop(struct vcpu *vcpu, u64 list, u64 n)
 	return 0;
 }
 
-static u8 cmd_check(struct vcpu *vcpu, u64 np, u64 ready)
+static int cmd_check(struct vcpu *vcpu, u64 np, u64 ready)
 {
 	struct vmm *vmm = vcpu->vmm;
 	u64 h[NR_APF_STATS];
@@ -181,7 +182,8 @@ static u8 cmd_check(struct vcpu *vcpu, u64 np, u64 ready)
 	for (i = 0; i < NR_APF_STATS; i++)
 		h[i] = host_stat(vmm, i);
 	same = h[APF_NOT_PRESENT] == np && h[APF_READY] == ready;
-	printf("vmm: guest was told not present %llu, ready %llu; KVM told it %llu, %llu: %s (KVM's faults that failed: %llu)\n",
+	printf("vmm: guest was told not present %llu, ready %llu; "
+	       "KVM told it %llu, %llu: %s (KVM's faults that failed: %llu)\n",
 	       (unsigned long long)np, (unsigned long long)ready,
 	       (unsigned long long)h[APF_NOT_PRESENT],
 	       (unsigned long long)h[APF_READY], same ? "the same" : "different",
@@ -189,7 +191,8 @@ static u8 cmd_check(struct vcpu *vcpu, u64 np, u64 ready)
 	return same;
 }
 
-static u8 command(struct vcpu *vcpu, char *line)
+/* A request: its answer, or a negative errno (answered as its positive). */
+static int request(struct vcpu *vcpu, char *line)
 {
 	unsigned long long a, b;
 	char name[128], why[256];
@@ -216,12 +219,14 @@ static u8 command(struct vcpu *vcpu, char *line)
 		done = 1;
 		return 0;
 	}
-	fprintf(stderr, "vmm: test device: unknown command \"%s\"\n", line);
-	return EINVAL;
+	fprintf(stderr, "vmm: test device: what is \"%s\"?\n", line);
+	return -EINVAL;
 }
 
 void ctl_write(struct vcpu *vcpu, u8 val)
 {
+	int ret;
+
 	if (val != '\n') {
 		if (vcpu->ctl_len < sizeof(vcpu->ctl_line) - 1)
 			vcpu->ctl_line[vcpu->ctl_len++] = val;
@@ -229,7 +234,8 @@ void ctl_write(struct vcpu *vcpu, u8 val)
 	}
 	vcpu->ctl_line[vcpu->ctl_len] = 0;
 	vcpu->ctl_len = 0;
-	vcpu->ctl_answer = command(vcpu, vcpu->ctl_line);
+	ret = request(vcpu, vcpu->ctl_line);
+	vcpu->ctl_answer = ret < 0 ? -ret : ret;
 }
 
 u8 ctl_read(struct vcpu *vcpu)
