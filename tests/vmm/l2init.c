@@ -193,8 +193,7 @@ static void check_counts(const char *tag, int paired)
 		if (!same)
 			usleep(10000);
 	} while (!same && now() < end);
-	printf(
-	       "apftest: %s: guest not present %ld, ready %ld (wake-alls %ld), errors %ld, parked %ld\n",
+	printf("apftest: %s: guest np %ld, ready %ld (wake-alls %ld), errors %ld, parked %ld\n",
 	       tag, s.not_present, s.ready, s.wake_all, s.error, s.parked);
 	snprintf(name, sizeof(name), "%s_no_task_parked", tag);
 	check(s.parked == 0, name, "%ld parked", s.parked);
@@ -376,9 +375,12 @@ static void test_delayed(const char *tag, int expect_apf)
 		if (waitpid(comp[i], &st, 0) == comp[i] && WIFEXITED(st))
 			finished++;
 	after = guest_stats();
-	printf(
-	       "apftest: %s: the toucher read %ld pages back in %.2f s; the others' work rate: %.0f/s alone, %.0f/s while it waited; not present %ld, ready %ld\n",
-	       tag, pages, t1 - t0, wa / ta, (w1 - w0) / (t1 - t0),
+	/* One line, for scripts/guest_report.py. */
+	printf("apftest: %s: the toucher read %ld pages back in %.2f s; ",
+	       tag, pages, t1 - t0);
+	printf("the others' work rate: %.0f/s alone, %.0f/s while it waited; ",
+	       wa / ta, (w1 - w0) / (t1 - t0));
+	printf("not present %ld, ready %ld\n",
 	       after.not_present - before.not_present,
 	       after.ready - before.ready);
 	snprintf(name, sizeof(name), "%s_data_intact", tag);
