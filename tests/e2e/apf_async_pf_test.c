@@ -97,7 +97,7 @@ TEST(disable_while_in_flight)
 	ASSERT_EQ(run_to_ucall(t.vcpu, &uc), UCALL_DONE);
 	sync_global_from_guest(t.vm, apf_log);
 
-	EXPECT_EQ(uffd_served, TEST_PAGES);
+	EXPECT_EQ(uffd_served_wait(TEST_PAGES), TEST_PAGES);
 	EXPECT_EQ(apf_log.unexpected, 0);
 	ASSERT_EQ(apf_log.not_present, 1);
 	for (j = 0; j < apf_log.ready; j++)

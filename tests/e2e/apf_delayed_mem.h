@@ -10,6 +10,8 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 
@@ -69,6 +71,27 @@ static inline int serve_page(int mode, int uffd, struct uffd_msg *msg)
 }
 
 /*
+ * The server counts a page after its UFFDIO_COPY, which already woke the
+ * faulting thread (the guest may be done before the count moves): wait for
+ * the count to reach @n (at most 60 s), then read it.
+ */
+static inline int uffd_served_wait(int n)
+{
+	struct timespec ts, end;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += 60;
+	while (__atomic_load_n(&uffd_served, __ATOMIC_SEQ_CST) < n) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if (ts.tv_sec > end.tv_sec ||
+		    (ts.tv_sec == end.tv_sec && ts.tv_nsec > end.tv_nsec))
+			break;
+		usleep(100);
+	}
+	return __atomic_load_n(&uffd_served, __ATOMIC_SEQ_CST);
+}
+
+/*
  * Host: add the delayed slot to @vm and start serving it, each page
  * @delay_us after its first touch.  Stop with uffd_stop_demand_paging().
  */
@@ -99,7 +122,7 @@ static inline void expect_one_async_fault_per_page(struct __test_metadata *_meta
 {
 	u64 i, j, seen, stat;
 
-	EXPECT_EQ(uffd_served, TEST_PAGES);
+	EXPECT_EQ(uffd_served_wait(TEST_PAGES), TEST_PAGES);
 	EXPECT_EQ(apf_log.unexpected, 0);
 	ASSERT_EQ(apf_log.not_present, TEST_PAGES);
 	EXPECT_EQ(apf_log.wake_all, 1);

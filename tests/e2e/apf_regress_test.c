@@ -218,7 +218,7 @@ TEST_F_TIMEOUT(apf_regress, regress_2017_df_nested_not_present, TEST_TIMEOUT_S)
 	EXPECT_EQ(apf_log_readied(apf_log.np_token[0]), 1);
 	EXPECT_EQ(apf_log.np_addr[0], apf_arch_fault_addr ? data : 0);
 	EXPECT_EQ(regress_stat(t.vcpu, "apf_not_present", 1), 1);
-	EXPECT_EQ(uffd_served, 2);
+	EXPECT_EQ(uffd_served_wait(2), 2);
 	TH_LOG("outcome: stack page late: 1 not present (token %#x), readied %lu, %d pages served",
 	       apf_log.np_token[0], apf_log_readied(apf_log.np_token[0]),
 	       uffd_served);
@@ -270,7 +270,7 @@ TEST_F_TIMEOUT(apf_regress, regress_2020_cr2_nmi_clobber, TEST_TIMEOUT_S)
 	ASSERT_EQ(apf_log.not_present, 1);
 	EXPECT_EQ(apf_log.np_token[0], token);
 	EXPECT_EQ(apf_log_readied(apf_log.np_token[0]), 1);
-	EXPECT_EQ(uffd_served, 2);
+	EXPECT_EQ(uffd_served_wait(2), 2);
 	TH_LOG("outcome: NMI in the #PF window, its page synchronous: CR2 %#lx kept, 1 not present",
 	       (u64)apf_log.np_token[0]);
 	regress_vm_free(&t);

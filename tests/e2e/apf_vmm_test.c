@@ -151,15 +151,6 @@ static inline double now(void)
 	__ok;							\
 })
 
-/*
- * The uffd server counts a message after its UFFDIO_COPY, which already
- * woke the faulting thread: wait for the count to reach @n before reading it.
- */
-static int served(int n)
-{
-	wait_until(__atomic_load_n(&uffd_served, __ATOMIC_SEQ_CST) >= n);
-	return __atomic_load_n(&uffd_served, __ATOMIC_SEQ_CST);
-}
 
 static u64 gpa_of(u64 page)
 {
@@ -584,7 +575,7 @@ VMM_TEST(reenter_without_choice)
 	expect_sync(_metadata, vmm_run(t, &uc), &uc, OP_TOUCH);
 
 	sync_global_from_guest(t->vm, apf_log);
-	EXPECT_EQ(served(1), 1);
+	EXPECT_EQ(uffd_served_wait(1), 1);
 	EXPECT_EQ(apf_log.not_present, 0);
 	EXPECT_EQ(apf_log.ready, 1);
 	EXPECT_EQ(vstat(t, "apf_vmm_exit"), 1);
@@ -855,7 +846,7 @@ VMM_TEST(completion_error_given_up)
 
 	EXPECT_EQ(uffd_served, 0);
 	guest_do(_metadata, t, OP_TOUCH, 0, 1);
-	EXPECT_EQ(served(1), 1);
+	EXPECT_EQ(uffd_served_wait(1), 1);
 	EXPECT_EQ(vstat(t, "apf_vmm_exit"), 1);
 	EXPECT_EQ(READ_ONCE(t->glog->not_present), 1);
 	TH_LOG("outcome: %#x failed, given up: ready %lu, retry synchronous (%d uffd message)",
@@ -1184,7 +1175,7 @@ VMM_TEST(per_vcpu_limit)
 		pages[i] = i;
 	}
 	EXPECT_EQ(expect_sync(_metadata, vmm_run(t, &uc), &uc, OP_NOWAIT), limit);
-	EXPECT_EQ(served(2), 2);
+	EXPECT_EQ(uffd_served_wait(2), 2);
 	EXPECT_EQ(vstat(t, "apf_vmm_exit"), limit);
 	EXPECT_EQ(vstat(t, "apf_vmm_async"), limit);
 	EXPECT_GE(vstat(t, "apf_sync_fallback"), 2);
@@ -1600,7 +1591,7 @@ VMM_TEST(without_vmm_kernel_resolves)
 	vmm_create(_metadata, t, 0, false, 1);
 	guest_do(_metadata, t, OP_TOUCH, 0, 1);
 	sync_global_from_guest(t->vm, apf_log);
-	EXPECT_EQ(served(1), 1);
+	EXPECT_EQ(uffd_served_wait(1), 1);
 	EXPECT_EQ(apf_log.not_present, 1);
 	EXPECT_EQ(readied(apf_log.np_token[0], NULL), 1);
 	EXPECT_EQ(vstat(t, "apf_vmm_exit"), 0);
@@ -1624,7 +1615,7 @@ VMM_TEST(not_async_able_blocks_as_today)
 	vmm_create(_metadata, t, F_VMM, false, 1);
 	guest_do(_metadata, t, OP_DISABLE, 0, 0);
 	guest_do(_metadata, t, OP_TOUCH, 0, 1);
-	EXPECT_EQ(served(1), 1);
+	EXPECT_EQ(uffd_served_wait(1), 1);
 	EXPECT_EQ(vstat(t, "apf_vmm_exit"), 0);
 	EXPECT_EQ(READ_ONCE(t->glog->not_present), 0);
 }
@@ -1657,7 +1648,7 @@ VMM_TEST(nowait_touch_kernel_resolved)
 		EXPECT_EQ(readied(touch_token[i], NULL), 1);
 	}
 	guest_do(_metadata, t, OP_TOUCH, 0, 4);
-	EXPECT_EQ(served(4), 4);
+	EXPECT_EQ(uffd_served_wait(4), 4);
 	TH_LOG("outcome: 4 nowait touches abandoned (tokens %#x..%#x), 4 ready later",
 	       touch_token[0], touch_token[3]);
 }
