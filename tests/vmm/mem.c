@@ -17,6 +17,17 @@
  * before the guest runs (-a); this one registers it at the first drop, so
  * that the guest boots at full speed.
  *
+ * VMM-driven (-V, KVM_APF_FEATURE_VMM): KVM does not wait in userfaultfd
+ * for a fault the guest could take as "not present"; it exits to the VMM
+ * first (KVM_EXIT_MEMORY_FAULT flagged KVM_MEMORY_EXIT_FLAG_ASYNC, with the
+ * gpa and a token).  This VMM accepts the fault for a dropped page (its
+ * fetch is slow: KVM_MEMORY_EXIT_FLAG_ASYNC_ACCEPT, and the guest runs
+ * other work), hands it to the server, which copies the page in when it is
+ * due and completes the token with KVM_APF_READY_BATCH; a page never
+ * dropped it resolves at once (UFFDIO_COPY, then re-entry: the guest hears
+ * nothing).  Faults KVM does not hand over still arrive through the
+ * userfaultfd as before.
+ *
  * The unresolvable region (-b GPA:MIB): a memslot whose memfd is empty, so
  * every access to it fails on the host (as when the file behind a DAX
  * mapping was truncated).  It is not RAM in the guest's memory map, so the
@@ -26,7 +37,8 @@
  * status (-e): then the guest's "page ready" carries the error and its task
  * gets SIGBUS.  On the exit this VMM prints the gpa and the error, then, as
  * -U says, fixes the backing (fills the region: each 8-byte word holds its
- * own gpa) and re-enters, or stops.
+ * own gpa) and re-enters, re-enters once without fixing it first (KVM
+ * exits the same way again), or stops.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -93,36 +105,92 @@ static void serve_page(struct vmm *vmm, u64 off)
 	__atomic_add_fetch(&vmm->served, 1, __ATOMIC_RELAXED);
 }
 
+/* Complete a fault the VMM accepted: the page is in (status 0). */
+static void ready(struct vmm *vmm, u32 vcpu_id, u32 token)
+{
+	struct kvm_apf_ready e = { .vcpu_id = vcpu_id, .token = token };
+	struct kvm_apf_ready_batch b = { .nr = 1, .entries = (uintptr_t)&e };
+
+	if (ioctl(vmm->vm_fd, KVM_APF_READY_BATCH, &b) != 1)
+		fprintf(stderr, "vmm: KVM_APF_READY_BATCH vcpu %u token 0x%x: result %u\n",
+			vcpu_id, token, e.result);
+	else
+		__atomic_add_fetch(&vmm->completed, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Faults waiting for their delay: from the userfaultfd, and (VMM-driven)
+ * the ones the VMM accepted, with their token.
+ */
+static struct pending {
+	u64 off, due;
+	u32 vcpu_id, token;	/* token 0: a userfaultfd fault */
+} pending[MAX_PENDING];
+static int nr_pending;
+
+static void add_pending(struct vmm *vmm, u64 off, u32 vcpu_id, u32 token)
+{
+	u64 i = off / PAGE;
+
+	pthread_mutex_lock(&vmm->mem_lock);
+	if (nr_pending == MAX_PENDING) {
+		errno = 0;
+		die("more than %d faults in flight", MAX_PENDING);
+	}
+	pending[nr_pending++] = (struct pending){
+		.off = off, .vcpu_id = vcpu_id, .token = token,
+		.due = now_ms() + ((vmm->saved[i / 8] & (1 << (i % 8))) ||
+				   vmm->delay_all ? vmm->delay_ms : 0),
+	};
+	pthread_mutex_unlock(&vmm->mem_lock);
+}
+
 /*
  * The server: each fault is served -d ms after it arrived; a page never
  * dropped (fresh memory the guest touches first) at once.
  */
 static void *uffd_server(void *arg)
 {
-	static struct { u64 off, due; } pending[MAX_PENDING];
 	struct vmm *vmm = arg;
-	int n = 0, i;
+	int i;
 
 	for (;;) {
-		struct pollfd p = { .fd = vmm->uffd, .events = POLLIN };
+		struct pollfd p[2] = {
+			{ .fd = vmm->uffd, .events = POLLIN },
+			{ .fd = vmm->wake[0], .events = POLLIN },
+		};
 		struct uffd_msg msg;
 		u64 t = now_ms();
 		int wait = -1;
 
-		for (i = 0; i < n; i++) {
-			if (pending[i].due <= t) {
-				serve_page(vmm, pending[i].off);
-				pending[i--] = pending[--n];
+		pthread_mutex_lock(&vmm->mem_lock);
+		for (i = 0; i < nr_pending; i++) {
+			struct pending f = pending[i];
+
+			if (f.due <= t) {
+				pending[i--] = pending[--nr_pending];
+				pthread_mutex_unlock(&vmm->mem_lock);
+				serve_page(vmm, f.off);
+				if (f.token)
+					ready(vmm, f.vcpu_id, f.token);
+				pthread_mutex_lock(&vmm->mem_lock);
 				continue;
 			}
-			if (wait < 0 || pending[i].due - t < (u64)wait)
-				wait = pending[i].due - t;
+			if (wait < 0 || f.due - t < (u64)wait)
+				wait = f.due - t;
 		}
-		if (n == MAX_PENDING)
-			p.events = 0;	/* full: serve before reading more */
-		if (poll(&p, 1, wait) < 0 && errno != EINTR)
+		if (nr_pending == MAX_PENDING)
+			p[0].events = 0;	/* full: serve before reading more */
+		pthread_mutex_unlock(&vmm->mem_lock);
+		if (poll(p, 2, wait) < 0 && errno != EINTR)
 			die("poll userfaultfd");
-		if (!(p.revents & POLLIN))
+		if (p[1].revents & POLLIN) {
+			char c[64];
+
+			if (read(vmm->wake[0], c, sizeof(c)) < 0 && errno != EAGAIN)
+				die("read");
+		}
+		if (!(p[0].revents & POLLIN))
 			continue;
 		if (read(vmm->uffd, &msg, sizeof(msg)) != sizeof(msg)) {
 			if (errno == EAGAIN)
@@ -133,14 +201,8 @@ static void *uffd_server(void *arg)
 		}
 		if (msg.event != UFFD_EVENT_PAGEFAULT)
 			continue;
-		pending[n].off = (msg.arg.pagefault.address -
-				  (uintptr_t)vmm->ram) & ~(PAGE - 1);
-		pthread_mutex_lock(&vmm->mem_lock);
-		i = pending[n].off / PAGE;
-		pending[n].due = now_ms() + ((vmm->saved[i / 8] & (1 << (i % 8))) ||
-					     vmm->delay_all ? vmm->delay_ms : 0);
-		pthread_mutex_unlock(&vmm->mem_lock);
-		n++;
+		add_pending(vmm, (msg.arg.pagefault.address -
+				  (uintptr_t)vmm->ram) & ~(PAGE - 1), 0, 0);
 	}
 }
 
@@ -157,6 +219,9 @@ static void uffd_start(struct vmm *vmm)
 	if (vmm->uffd < 0 || ioctl(vmm->uffd, UFFDIO_API, &api) ||
 	    ioctl(vmm->uffd, UFFDIO_REGISTER, &reg))
 		die("userfaultfd on guest RAM");
+	if (pipe2(vmm->wake, O_CLOEXEC | O_NONBLOCK))
+		die("pipe");
+	nr_pending = 0;
 	if (pthread_create(&vmm->uffd_thread, NULL, uffd_server, vmm))
 		die("pthread_create");
 }
@@ -203,6 +268,8 @@ void mem_destroy(struct vmm *vmm)
 		pthread_cancel(vmm->uffd_thread);
 		pthread_join(vmm->uffd_thread, NULL);
 		close(vmm->uffd);
+		close(vmm->wake[0]);
+		close(vmm->wake[1]);
 	}
 	munmap(vmm->ram, vmm->ram_size);
 	close(vmm->mem_fd);
@@ -258,8 +325,38 @@ static void bad_fix(struct vmm *vmm)
 /*
  * KVM_EXIT_MEMORY_FAULT with KVM_MEMORY_EXIT_FLAG_ERROR: the guest touched
  * a page the host cannot provide.  Print it, then fix it (-U fix, the
- * default) and re-enter, or stop (-U stop).
+ * default) and re-enter, first re-enter without a fix once (-U retry), or
+ * stop (-U stop).
  */
+/*
+ * KVM_EXIT_MEMORY_FAULT flagged KVM_MEMORY_EXIT_FLAG_ASYNC (-V): a fault
+ * the guest could take as "not present".  A dropped page is slow to fetch:
+ * accept, and let the server complete the token when the page is in.  A
+ * page never dropped: copy it in now and re-enter (the guest hears
+ * nothing).
+ */
+static void async_candidate(struct vcpu *vcpu)
+{
+	struct vmm *vmm = vcpu->vmm;
+	struct kvm_run *run = vcpu->run;
+	u64 off = run->memory_fault.gpa - vmm->ram_base, i = off / PAGE;
+	int saved;
+
+	pthread_mutex_lock(&vmm->mem_lock);
+	saved = vmm->saved[i / 8] & (1 << (i % 8));
+	pthread_mutex_unlock(&vmm->mem_lock);
+	if (!saved) {
+		serve_page(vmm, off);
+		return;
+	}
+	add_pending(vmm, off, vcpu->id, run->memory_fault.token);
+	if (write(vmm->wake[1], "", 1) < 0 && errno != EAGAIN)
+		die("write");
+	__atomic_add_fetch(&vmm->accepted, 1, __ATOMIC_RELAXED);
+	/* Last, just before KVM_RUN (see Documentation/api.rst). */
+	run->memory_fault.flags |= KVM_MEMORY_EXIT_FLAG_ASYNC_ACCEPT;
+}
+
 enum exit_action mem_fault_exit(struct vcpu *vcpu)
 {
 	struct vmm *vmm = vcpu->vmm;
@@ -267,6 +364,13 @@ enum exit_action mem_fault_exit(struct vcpu *vcpu)
 	u64 gpa = run->memory_fault.gpa;
 	int ours = vmm->bad_size && gpa >= vmm->bad_gpa &&
 		   gpa - vmm->bad_gpa < vmm->bad_size;
+
+	if ((run->memory_fault.flags & KVM_MEMORY_EXIT_FLAG_ASYNC) &&
+	    gpa >= vmm->ram_base && gpa - vmm->ram_base < vmm->ram_size &&
+	    vmm->uffd >= 0) {
+		async_candidate(vcpu);
+		return EXIT_CONTINUE;
+	}
 
 	fprintf(stderr,
 		"vmm: vcpu %d: memory fault exit: gpa 0x%llx size 0x%llx flags 0x%llx error %u token 0x%x\n",
@@ -279,6 +383,11 @@ enum exit_action mem_fault_exit(struct vcpu *vcpu)
 	    vmm->on_error_stop) {
 		fprintf(stderr, "vmm: stopping the guest\n");
 		return EXIT_ERROR;
+	}
+	/* -U retry: once without a fix, which must give the same exit. */
+	if (vmm->on_error_retry && !vmm->retried++) {
+		fprintf(stderr, "vmm: re-entering without a fix\n");
+		return EXIT_CONTINUE;
 	}
 	pthread_mutex_lock(&vmm->mem_lock);
 	bad_fix(vmm);

@@ -19,6 +19,7 @@
  *                  summed over the vCPUs' binary stats apf_not_present and
  *                  apf_ready, are the same
  *   exits          answers the memory-fault exits so far (at most 255)
+ *   accepted       answers the faults the VMM accepted (-V; at most 255)
  *   boot           answers which boot this is (0: the first, then one more
  *                  after each reset, -r)
  *   ok NAME / fail NAME REASON
@@ -203,6 +204,8 @@ static int request(struct vcpu *vcpu, char *line)
 		return arch_apf_enabled(vcpu);
 	if (sscanf(line, "check %llu %llu", &a, &b) == 2)
 		return cmd_check(vcpu, a, b);
+	if (!strcmp(line, "accepted"))
+		return vcpu->vmm->accepted > 255 ? 255 : vcpu->vmm->accepted;
 	if (!strcmp(line, "boot"))
 		return vcpu->vmm->boot;
 	if (!strcmp(line, "exits"))

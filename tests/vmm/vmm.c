@@ -7,7 +7,7 @@
  * controller and the exits that differ per arch are in ARCH.c.
  *
  * Usage: vmm [-c CPUS] -k KERNEL [-i INITRD] [-m MIB] [-r N] [-t SECONDS] [-x]
- *            [-d MS] [-a] [-b GPA:MIB] [-n] [-e] [-U fix|stop] [-T] [CMDLINE...]
+ *            [-d MS] [-a] [-V] [-b GPA:MIB] [-n] [-e] [-U fix|retry|stop] [-T] [CMDLINE...]
  *   CMDLINE: words added to the arch's kernel command line (arch_cmdline:
  *            the console on our UART, panic=-1, what the machine needs);
  *   -c:      vCPUs (default 1, at most 8);
@@ -22,10 +22,14 @@
  *   -b:      an unresolvable region of MIB MiB at GPA (hex), not RAM;
  *   -n:      do not offer the guest async PF (x86: KVM's CPUID feature
  *            bits; arm64: the vendor hypercall service's bit);
+ *   -V:      VMM-driven async PF (KVM_APF_FEATURE_VMM): accept the faults
+ *            on dropped pages KVM hands over, complete them with
+ *            KVM_APF_READY_BATCH (mem.c);
  *   -e:      let the guest opt in to error status (KVM_CAP_APF_FEATURES
  *            with KVM_APF_FEATURE_GUEST_ERROR);
  *   -U:      on an unresolvable access (a memory-fault exit), fix the
- *            backing and re-enter (default), or stop;
+ *            backing and re-enter (default), re-enter once without a fix
+ *            first (retry: the same exit comes again), or stop;
  *   -T:      test run: the guest's test program reports through the test
  *            device (testdev.c), and the exit status is its verdict.
  * Exit status: 0 when the guest reboots or powers off (with -T: and its
@@ -489,7 +493,7 @@ static char *join_args(char **args, int n)
 
 static const char usage_text[] =
 	"vmm [-c CPUS] -k KERNEL [-i INITRD] [-m MIB] [-r N] [-t SECONDS] [-x]\n"
-	"           [-d MS] [-a] [-b GPA:MIB] [-n] [-e] [-U fix|stop] [-T] [CMDLINE...]";
+	"           [-d MS] [-a] [-V] [-b GPA:MIB] [-n] [-e] [-U fix|retry|stop] [-T] [CMDLINE...]";
 
 static void print_usage(void)
 {
@@ -510,7 +514,7 @@ int main(int argc, char **argv)
 	unsigned long long a, b;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "+c:k:i:m:r:t:xd:ab:neU:T")) != -1) {
+	while ((opt = getopt(argc, argv, "+c:k:i:m:r:t:xd:aVb:neU:T")) != -1) {
 		switch (opt) {
 		case 'c':
 			vmm.nr_vcpus = atoi(optarg);
@@ -549,13 +553,18 @@ int main(int argc, char **argv)
 		case 'n':
 			vmm.no_apf = 1;
 			break;
+		case 'V':
+			vmm.apf_features |= KVM_APF_FEATURE_VMM;
+			break;
 		case 'e':
 			vmm.apf_features |= KVM_APF_FEATURE_GUEST_ERROR;
 			break;
 		case 'U':
-			if (strcmp(optarg, "fix") && strcmp(optarg, "stop"))
+			if (strcmp(optarg, "fix") && strcmp(optarg, "stop") &&
+			    strcmp(optarg, "retry"))
 				print_usage();
 			vmm.on_error_stop = !strcmp(optarg, "stop");
+			vmm.on_error_retry = !strcmp(optarg, "retry");
 			break;
 		case 'T':
 			vmm.test = 1;

@@ -44,12 +44,17 @@ struct vmm {
 	u8 *shadow;		/* the copies of dropped pages */
 	u8 *saved;		/* bitmap: pages with a copy to serve */
 	unsigned long served;	/* pages the server filled */
+	int wake[2];		/* a pipe: wakes the server for new work */
+	unsigned long accepted;	/* VMM-driven: faults accepted ... */
+	unsigned long completed;	/* ... and completed */
 
 	/* The unresolvable region (mem.c) */
 	u64 bad_gpa, bad_size;
 	int bad_fd;
 	u8 *bad;
 	int on_error_stop;	/* -U stop */
+	int on_error_retry;	/* -U retry */
+	int retried;
 	unsigned long fault_exits;
 };
 
