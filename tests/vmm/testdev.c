@@ -247,10 +247,19 @@ u8 ctl_read(struct vcpu *vcpu)
 }
 
 /* At the end of the run (-T): the verdict, as the exit status. */
-int test_verdict(void)
+int test_verdict(struct vmm *vmm)
 {
 	char why[64];
 
+	if (vmm->apf_features & KVM_APF_FEATURE_VMM) {
+		/* Every fault accepted was completed: the VMM owes nothing. */
+		printf("vmm: VMM-driven: %lu fault(s) accepted, %lu completed\n",
+		       vmm->accepted, vmm->completed);
+		snprintf(why, sizeof(why), "%lu accepted, %lu completed",
+			 vmm->accepted, vmm->completed);
+		result("vmm_completed_every_accepted_fault",
+		       vmm->accepted == vmm->completed, why);
+	}
 	snprintf(why, sizeof(why), "%d line(s) of kernel trouble", troubles);
 	result("guest_log_clean", !troubles, troubles ? why : NULL);
 	if (!done)

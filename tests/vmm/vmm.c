@@ -603,6 +603,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vmm: boot %d of %d\n", boot + 2, reboots + 1);
 	}
 	if (vmm.test)
-		return test_verdict() || act == EXIT_ERROR;
+		return test_verdict(&vmm) || act == EXIT_ERROR;
 	return act == EXIT_ERROR;
 }

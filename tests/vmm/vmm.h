@@ -106,7 +106,7 @@ void ctl_write(struct vcpu *vcpu, u8 val);
 u8 ctl_read(struct vcpu *vcpu);
 void vcpu_stats_open(struct vcpu *vcpu);
 u64 host_stat(struct vmm *vmm, int i);
-int test_verdict(void);
+int test_verdict(struct vmm *vmm);
 void test_boot_start(void);
 
 /* The arch part. */
