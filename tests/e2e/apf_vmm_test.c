@@ -151,7 +151,6 @@ static inline double now(void)
 	__ok;							\
 })
 
-
 static u64 gpa_of(u64 page)
 {
 	return TEST_GPA + page * page_size;
