@@ -95,24 +95,17 @@ def main():
         lambda r: r[on]['boot'][0].group(1))
     row('pages dropped, served late',
         lambda r: r[on]['work'].group(2))
-    row('async PF on: the toucher waited (s)',
-        lambda r: r[on]['work'].group(3))
-    row('  the others\' work rate alone (/s)',
-        lambda r: r[on]['work'].group(4))
-    row('  ... while the toucher waited (/s)',
-        lambda r: r[on]['work'].group(5))
-    row('  "not present" (boot): guest / KVM',
-        lambda r: f"{r[on]['told'][-1].group(1)} / {r[on]['told'][-1].group(3)}")
-    row('  "page ready" (boot): guest / KVM',
-        lambda r: f"{r[on]['told'][-1].group(2)} / {r[on]['told'][-1].group(4)}")
-    row('async PF off: the toucher waited (s)',
-        lambda r: r[off]['work'].group(3))
-    row('  the others\' work rate alone (/s)',
-        lambda r: r[off]['work'].group(4))
-    row('  ... while the toucher waited (/s)',
-        lambda r: r[off]['work'].group(5))
-    row('  "not present" (boot): guest / KVM',
-        lambda r: f"{r[off]['told'][-1].group(1)} / {r[off]['told'][-1].group(3)}")
+    for t, state in ((on, 'on'), (off, 'off')):
+        row(f'async PF {state}: the toucher waited (s)',
+            lambda r, t=t: r[t]['work'].group(3))
+        row('  the others\' work rate alone (/s)',
+            lambda r, t=t: r[t]['work'].group(4))
+        row('  ... while the toucher waited (/s)',
+            lambda r, t=t: r[t]['work'].group(5))
+        row('  "not present" (boot): guest / KVM',
+            lambda r, t=t: f"{r[t]['told'][-1].group(1)} / {r[t]['told'][-1].group(3)}")
+        row('  "page ready" (boot): guest / KVM',
+            lambda r, t=t: f"{r[t]['told'][-1].group(2)} / {r[t]['told'][-1].group(4)}")
     row('work rate while waiting, on / off',
         lambda r: f"{float(r[on]['work'].group(5)) / float(r[off]['work'].group(5)):.2f}x")
     row('unresolvable page, guest opted in',

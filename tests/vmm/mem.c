@@ -226,18 +226,32 @@ static void uffd_start(struct vmm *vmm)
 		die("pthread_create");
 }
 
+/*
+ * Memslot @slot: @size bytes at @gpa, a memfd of @file_size bytes (0: empty,
+ * every access fails) mapped shared.
+ */
+static u8 *add_memfd_slot(struct vmm *vmm, u32 slot, u64 gpa, u64 size,
+			  u64 file_size, int *fd)
+{
+	void *hva;
+
+	*fd = memfd_create(slot == SLOT_RAM ? "guest-ram" : "unresolvable",
+			   MFD_CLOEXEC);
+	if (*fd < 0 || ftruncate(*fd, file_size))
+		die("memfd for slot %u", slot);
+	hva = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	if (hva == MAP_FAILED)
+		die("mmap slot %u", slot);
+	add_slot(vmm, slot, gpa, size, hva);
+	return hva;
+}
+
 void mem_create(struct vmm *vmm)
 {
 	u64 pages = vmm->ram_size / PAGE;
 
-	vmm->mem_fd = memfd_create("guest-ram", MFD_CLOEXEC);
-	if (vmm->mem_fd < 0 || ftruncate(vmm->mem_fd, vmm->ram_size))
-		die("memfd for guest RAM");
-	vmm->ram = mmap(NULL, vmm->ram_size, PROT_READ | PROT_WRITE,
-			MAP_SHARED, vmm->mem_fd, 0);
-	if (vmm->ram == MAP_FAILED)
-		die("mmap guest RAM");
-	add_slot(vmm, SLOT_RAM, vmm->ram_base, vmm->ram_size, vmm->ram);
+	vmm->ram = add_memfd_slot(vmm, SLOT_RAM, vmm->ram_base, vmm->ram_size,
+				  vmm->ram_size, &vmm->mem_fd);
 	vmm->uffd = -1;
 	vmm->shadow = NULL;
 	vmm->saved = calloc(pages / 8 + 1, 1);
@@ -248,17 +262,10 @@ void mem_create(struct vmm *vmm)
 	if (vmm->delay_all)
 		uffd_start(vmm);
 
-	if (!vmm->bad_size)
-		return;
-	vmm->bad_fd = memfd_create("unresolvable", MFD_CLOEXEC);
-	if (vmm->bad_fd < 0)
-		die("memfd");
 	/* Empty: every access to the mapping fails (SIGBUS in a process). */
-	vmm->bad = mmap(NULL, vmm->bad_size, PROT_READ | PROT_WRITE,
-			MAP_SHARED, vmm->bad_fd, 0);
-	if (vmm->bad == MAP_FAILED)
-		die("mmap");
-	add_slot(vmm, SLOT_BAD, vmm->bad_gpa, vmm->bad_size, vmm->bad);
+	if (vmm->bad_size)
+		vmm->bad = add_memfd_slot(vmm, SLOT_BAD, vmm->bad_gpa,
+					  vmm->bad_size, 0, &vmm->bad_fd);
 }
 
 void mem_destroy(struct vmm *vmm)
