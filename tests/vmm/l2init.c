@@ -300,6 +300,16 @@ static long touch(long pages, int ready_fd)
 	return bad;
 }
 
+/* Wait (bounded) until the work counted at @work passes @from. */
+static int wait_work(long *work, long from)
+{
+	double end = now() + WAIT_S;
+
+	while (READ_ONCE(*work) <= from && now() < end)
+		usleep(1000);
+	return READ_ONCE(*work) > from;
+}
+
 /* Processes that compute until told to stop; their work in @work[i]. */
 static pid_t start_computer(long *work, int *stop)
 {
@@ -438,6 +448,8 @@ static void test_bad(int expect_sigbus)
 	}
 	exits0 = ctl("exits");
 	comp = start_computer(&sh->work, &sh->stop);
+	/* Computing before the read, so that "went on" means after it. */
+	wait_work(&sh->work, 0);
 	child = fork();
 	if (child == 0) {
 		/* 0: read the data; 1: SIGBUS as expected; 2: anything else */
@@ -454,7 +466,6 @@ static void test_bad(int expect_sigbus)
 	}
 	if (waitpid(child, &st, 0) != child || !WIFEXITED(st))
 		st = 3 << 8;
-	WRITE_ONCE(sh->stop, 1);
 	snprintf(name, sizeof(name), "%s_reader", tag);
 	if (expect_sigbus)
 		check(WEXITSTATUS(st) == 1, name,
@@ -472,8 +483,12 @@ static void test_bad(int expect_sigbus)
 		      "%d memory-fault exits reached the VMM, expected 2",
 		      ctl("exits") - exits0);
 	snprintf(name, sizeof(name), "%s_others_went_on", tag);
-	check(waitpid(comp, &st, 0) == comp && WIFEXITED(st) && sh->work > 0, name,
-	      "the computing process stopped");
+	check(wait_work(&sh->work, READ_ONCE(sh->work)), name,
+	      "the computing process made no progress after the read");
+	WRITE_ONCE(sh->stop, 1);
+	snprintf(name, sizeof(name), "%s_others_finished", tag);
+	check(waitpid(comp, &st, 0) == comp && WIFEXITED(st), name,
+	      "the computing process did not finish");
 	after = guest_stats();
 	snprintf(name, sizeof(name), "%s_error_status", tag);
 	check(after.error - before.error == expect_sigbus, name,
