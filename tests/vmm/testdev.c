@@ -7,7 +7,9 @@
  *
  * The device is one byte-wide register (x86: port 0x540; arm64: MMIO
  * 0x01001000).  The guest writes a command, a line of text; the VMM acts
- * on the newline and leaves a one-byte answer that the guest reads back:
+ * on the newline (in the thread of the vCPU that wrote it: "enabled" is
+ * that vCPU's) and leaves a one-byte answer that the guest reads back.
+ * One process talks to it at a time:
  *
  *   drop GPA N     drop the N pages listed (u64 gpas) at guest-physical GPA
  *                  (mem.c); answers 0 or an errno
@@ -226,24 +228,43 @@ static int request(struct vcpu *vcpu, char *line)
 	return -EINVAL;
 }
 
+/*
+ * One device, one line: a guest process may move to another vCPU in the
+ * middle of its command (each byte is an exit of whichever vCPU runs it).
+ */
+static struct {
+	pthread_mutex_t lock;
+	char line[256];
+	unsigned int len;
+	u8 answer;
+} ctl = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
 void ctl_write(struct vcpu *vcpu, u8 val)
 {
 	int ret;
 
+	pthread_mutex_lock(&ctl.lock);
 	if (val != '\n') {
-		if (vcpu->ctl_len < sizeof(vcpu->ctl_line) - 1)
-			vcpu->ctl_line[vcpu->ctl_len++] = val;
+		if (ctl.len < sizeof(ctl.line) - 1)
+			ctl.line[ctl.len++] = val;
+		pthread_mutex_unlock(&ctl.lock);
 		return;
 	}
-	vcpu->ctl_line[vcpu->ctl_len] = 0;
-	vcpu->ctl_len = 0;
-	ret = request(vcpu, vcpu->ctl_line);
-	vcpu->ctl_answer = ret < 0 ? -ret : ret;
+	ctl.line[ctl.len] = 0;
+	ctl.len = 0;
+	ret = request(vcpu, ctl.line);
+	ctl.answer = ret < 0 ? -ret : ret;
+	pthread_mutex_unlock(&ctl.lock);
 }
 
 u8 ctl_read(struct vcpu *vcpu)
 {
-	return vcpu->ctl_answer;
+	u8 answer;
+
+	pthread_mutex_lock(&ctl.lock);
+	answer = ctl.answer;
+	pthread_mutex_unlock(&ctl.lock);
+	return answer;
 }
 
 /* At the end of the run (-T): the verdict, as the exit status. */

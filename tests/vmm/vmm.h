@@ -68,9 +68,6 @@ struct vcpu {
 	pthread_t thread;
 	int stats_fd;
 	long stat_off[NR_APF_STATS];
-	char ctl_line[256];	/* the test device's command so far */
-	unsigned int ctl_len;
-	u8 ctl_answer;
 };
 
 /* What a vCPU exit asks of the run loop. */
