@@ -47,6 +47,15 @@ def status_of(word, note):
     return 'SKIP' if note.upper().startswith('SKIP') else 'PASS'
 
 
+def why_failed(lines):
+    """A failed subtest's reason, from its last log lines (the harness's
+    failed checks and TH_LOG()s), without the harness's own RUN/FAIL."""
+    said = [l.strip().removeprefix('# ') for l in lines
+            if l.startswith('    # ') and
+            not re.match(r'^    #\s+(RUN|FAIL|OK)\b', l)]
+    return ' | '.join(said[-3:])
+
+
 def expand_subtests(results):
     """A test binary that reports KTAP results of its own (kselftest
     harness) counts as its subtests, so that a skipped subtest shows as
@@ -55,12 +64,19 @@ def expand_subtests(results):
     out = []
     for name, status, note, nested in results:
         subs = []
+        since = []	# the subtest's own lines
         for line in nested:
             m = NESTED.match(line)
             if m:
                 sub = m.group(2).removeprefix('global.')
-                subs.append((f'{name}.{sub}', status_of(m.group(1), m.group(3) or ''),
-                             m.group(3) or '', []))
+                st = status_of(m.group(1), m.group(3) or '')
+                why = m.group(3) or ''
+                if st == 'FAIL' and not why:
+                    why = why_failed(since)
+                subs.append((f'{name}.{sub}', st, why, []))
+                since = []
+                continue
+            since.append(line)
         if not subs:
             out.append((name, status, note, nested))
             continue
