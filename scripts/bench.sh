@@ -51,6 +51,20 @@ for a in ${BENCH_ARCHES:-x86_64 arm64}; do
 	g2="kunit.enable=0 apftest=workload apftest.pages=${BENCH_GUEST_PAGES:-256}"
 	printf '%s\n' "linux_guest_apf_on 400 $g $g2" \
 		"linux_guest_apf_off 400 $g -n $g2" >> "$OUT/bench.list"
+	# The same guest snapshotted with tasks parked on faults in flight and
+	# restored by a new VMM process: eager (the whole image read first),
+	# lazy with async PF off (the vCPU waits in userfaultfd), lazy with
+	# the kernel's async PF, VMM-driven (exits), VMM-driven exitless.
+	# Lazy: each page on demand BENCH_RESTORE_DELAY_MS late, a prefetcher
+	# streaming in the rest.
+	r="vmm/vmm -T -x -c 2 -t 400 -m ${BENCH_RESTORE_MIB:-256} -d ${BENCH_RESTORE_DELAY_MS:-2}"
+	r+=" -k vmm/kernel -i vmm/l2.cpio"
+	r2="kunit.enable=0 apftest=snapshot apftest.rounds=1"
+	printf '%s\n' "restore_eager 600 $r -E -S /tmp/rb-eager $r2" \
+		"restore_sync 600 $r -n -P -S /tmp/rb-sync $r2" \
+		"restore_async 600 $r -P -S /tmp/rb-async $r2" \
+		"restore_vmm 600 $r -V -P -S /tmp/rb-vmm $r2" \
+		"restore_exitless 600 $r -X -P -S /tmp/rb-exitless $r2" >> "$OUT/bench.list"
 	E2E_LIST="$OUT/bench.list" E2E_TAG="bench-ours" E2E_KMEMLEAK= "$S/e2e.sh" "$a" \
 		> /dev/null || true
 	lines+=("$a ours $OUT/bench-ours/console.log")

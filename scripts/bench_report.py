@@ -126,6 +126,8 @@ def main():
         bad = True
     if not linux_guest(sys.argv[1:]):
         bad = True
+    if not restore(sys.argv[1:]):
+        bad = True
     return 1 if bad else 0
 
 
@@ -162,6 +164,83 @@ def linux_guest(args):
           'reads), and while the reader waited, with async PF on and off (VMM '
           '-n); recovered = (on - off) / (alone - off); one boot per arch, '
           'both runs in it')
+    return ok
+
+
+RESTORE_MODES = (('restore_eager', 'eager'), ('restore_sync', 'lazy, APF off'),
+                 ('restore_async', 'lazy, kernel APF'),
+                 ('restore_vmm', 'lazy, VMM exits'),
+                 ('restore_exitless', 'lazy, VMM exitless'))
+RESTORED = re.compile(r'vmm: restored from \S+ \(restore 1\) in (\d+) ms')
+ALL_IN = re.compile(r'vmm: every page in (\d+) ms after the restore began')
+FIRST_S = re.compile(r'apftest: snapshot 1: .* work in the first second after '
+                     r'it (\d+), alone (\d+)/s')
+SAVED = re.compile(r'vmm: snapshot 1 saved to \S+ in (\d+) ms \((\d+) MiB')
+
+
+def restore_rows(console):
+    """{test: {'resume_ms', 'all_in_ms', 'work', 'alone', 'mib'}} of the
+    restore lines of one console."""
+    rows, cur = {}, None
+    with open(console, errors='replace') as f:
+        for line in f:
+            m = re.match(r'^# running (\S+)$', line.strip())
+            if m:
+                cur = rows.setdefault(m.group(1), {}) \
+                    if m.group(1).startswith('restore_') else None
+                continue
+            if cur is None:
+                continue
+            for pat, keys in ((RESTORED, ('resume_ms',)),
+                              (ALL_IN, ('all_in_ms',)),
+                              (FIRST_S, ('work', 'alone')),
+                              (SAVED, ('save_ms', 'mib'))):
+                m = pat.search(line)
+                if m and keys[0] not in cur:
+                    for k, v in zip(keys, m.groups()):
+                        cur[k] = int(v)
+    return rows
+
+
+def restore(args):
+    """The restore table: per arch and mode, how soon the guest ran again,
+    its work in the first second after, when every page was in; False if
+    a figure is missing."""
+    print()
+    print('Snapshot and restore of the Linux guest (L2) with tasks parked on '
+          'faults in flight, by a new VMM process')
+    hdr = ('arch', 'restore', 'MiB', 'resumed (ms)', 'work 1st s',
+           'of alone', 'all in (ms)')
+    print('  '.join(f'{h:>18}' for h in hdr))
+    ok = True
+    for arg in args:
+        arch, kernel, console = arg.split()
+        if kernel != 'ours':
+            continue
+        rows = restore_rows(console)
+        for test, name in RESTORE_MODES:
+            r = rows.get(test, {})
+            if 'resume_ms' not in r or 'work' not in r:
+                print(f'{arch:>18}  {name:>18}  no result (see {console})')
+                ok = False
+                continue
+            all_in = r['resume_ms'] if test == 'restore_eager' \
+                else r.get('all_in_ms')
+            vals = (arch, name, r.get('mib', '?'), r['resume_ms'], r['work'],
+                    f"{100 * r['work'] / r['alone']:.0f}%" if r['alone'] else 'n/a',
+                    all_in if all_in is not None else 'never')
+            print('  '.join(f'{str(v):>18}' for v in vals))
+        e, v, s = (rows.get(t, {}) for t in ('restore_eager', 'restore_vmm',
+                                              'restore_sync'))
+        if e.get('resume_ms') and v.get('resume_ms') is not None and \
+                'work' in v and 'work' in s:
+            print(f'{arch:>18}  VMM-driven resumed {e["resume_ms"] / max(v["resume_ms"], 1):.1f}x '
+                  f'sooner than eager; did {v["work"] / max(s["work"], 1):.2f}x the '
+                  'work of APF off in the first second')
+    print('resumed = from the restoring VMM\'s start of the VM to its vCPUs '
+          'running; work = the guest\'s computing process, in the guest\'s '
+          'first second after the restore; all in = every page of the image '
+          'in guest RAM')
     return ok
 
 

@@ -23,6 +23,12 @@ BOOT = re.compile(r'vmm: L2 user space up ([\d.]+) s')
 BUS = re.compile(r'apftest: sigbus: SIGBUS, si_code (\d+), si_addr (\S+) '
                  r'\(read at (\S+)\)')
 RESULT = re.compile(r'^\s+(ok|not ok) \d+ (\S+)')
+SAVED = re.compile(r'vmm: snapshot (\d+) saved to \S+ in (\d+) ms \((\d+) MiB')
+RESTORED = re.compile(r'vmm: restored from \S+ \(restore (\d+)\) in (\d+) ms')
+ALL_IN = re.compile(r'vmm: every page in (\d+) ms after the restore began')
+AFTER = re.compile(r'apftest: snapshot (\d+): (\d+) task\(s\) parked; restore (\d+) '
+                   r'answered; work in the first second after it (\d+), alone (\d+)/s')
+OWED = re.compile(r'vmm: VMM-driven: (\d+) fault\(s\) accepted, (\d+) completed')
 
 
 def parse(console):
@@ -34,12 +40,15 @@ def parse(console):
             line = line.rstrip('\r\n')
             m = RUNNING.match(line)
             if m:
-                cur = tests.setdefault(m.group(1), {'boot': [], 'told': [],
-                                                     'results': []})
+                cur = tests.setdefault(m.group(1), {
+                    'boot': [], 'told': [], 'results': [], 'saved': [],
+                    'restored': [], 'all_in': [], 'after': [], 'owed': []})
                 continue
             if cur is None:
                 continue
-            for pat, key in ((BOOT, 'boot'), (TOLD, 'told')):
+            for pat, key in ((BOOT, 'boot'), (TOLD, 'told'), (SAVED, 'saved'),
+                             (RESTORED, 'restored'), (ALL_IN, 'all_in'),
+                             (AFTER, 'after'), (OWED, 'owed')):
                 m = pat.search(line)
                 if m:
                     cur[key].append(m)
@@ -110,6 +119,23 @@ def main():
         lambda r: f"{float(r[on]['work'].group(5)) / float(r[off]['work'].group(5)):.2f}x")
     row('unresolvable page, guest opted in',
         lambda r: r[on]['bus'])
+    rs = 'showcase_restore'
+    row('snapshots with tasks parked (VMM-driven)',
+        lambda r: len(r[rs]['after']))
+    row('  tasks parked at each',
+        lambda r: ', '.join(m.group(2) for m in r[rs]['after']))
+    row('  saved (ms, each)',
+        lambda r: ', '.join(m.group(2) for m in r[rs]['saved']) +
+        f" ({r[rs]['saved'][0].group(3)} MiB)")
+    row('  new VMM: the guest ran after (ms)',
+        lambda r: ', '.join(m.group(2) for m in r[rs]['restored']))
+    row('  every page in after (ms)',
+        lambda r: ', '.join(m.group(1) for m in r[rs]['all_in']))
+    row('  work in the 1st second, of alone',
+        lambda r: ', '.join(f"{100 * int(m.group(4)) / max(int(m.group(5)), 1):.0f}%"
+                            for m in r[rs]['after']))
+    row('  faults the VMM accepted / completed',
+        lambda r: f"{r[rs]['owed'][-1].group(1)} / {r[rs]['owed'][-1].group(2)}")
     row('results passed / failed',
         lambda r: f"{sum(ok for t in r.values() for ok, _ in t['results'])} / "
                   f"{sum(not ok for t in r.values() for ok, _ in t['results'])}")

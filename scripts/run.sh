@@ -24,6 +24,7 @@ vmm="vmm/vmm -T -x -c 2 -t 240 -d $D -k vmm/kernel -i vmm/l2.cpio"
 printf '%s\n' \
 	"showcase_apf_on 400 $vmm -e -b 100000000:2 kunit.enable=0 apftest=enabled,delayed,sigbus apftest.bad=100000000 apftest.pages=$P" \
 	"showcase_apf_off 400 $vmm -n kunit.enable=0 apftest=workload apftest.pages=$P" \
+	"showcase_restore 600 $vmm -d 2 -V -P -S /tmp/showcase kunit.enable=0 apftest=snapshot apftest.rounds=3" \
 	'apf_async_pf_test 300 apf/apf_async_pf_test' \
 	'apf_error_test 300 apf/apf_error_test' > "$BUILD/run.list"
 for a in $ARCHES; do

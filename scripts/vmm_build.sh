@@ -11,7 +11,7 @@ D=$2
 V=$REPO/tests/vmm
 mkdir -p "$D"
 CC=${CROSS}gcc
-srcs=("$V/vmm.c" "$V/mem.c" "$V/testdev.c" "$V/$ARCH_NAME.c")
+srcs=("$V/vmm.c" "$V/mem.c" "$V/snapshot.c" "$V/testdev.c" "$V/$ARCH_NAME.c")
 inc=(-isystem "$KOUT/usr/include" -I"$TREE/tools/include")
 # arm64: the device tree, written with the kernel's own libfdt.
 if [ "$ARCH_NAME" = arm64 ]; then

@@ -456,3 +456,15 @@ void arch_dump_vcpu(struct vcpu *vcpu)
 		(unsigned long long)get_reg(vcpu, CORE_REG(regs.sp)),
 		(unsigned long long)get_reg(vcpu, CORE_REG(regs.regs[0])));
 }
+
+void arch_save(struct vmm *vmm, struct snap *s)
+{
+	errno = 0;
+	die("snapshots: not on arm64 yet");
+}
+
+int arch_restore(struct vmm *vmm, const struct snap *s)
+{
+	errno = 0;
+	die("snapshots: not on arm64 yet");
+}

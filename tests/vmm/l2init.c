@@ -31,6 +31,10 @@
  * inflight: in the first boot, starts the toucher and reboots while its
  *           faults are in flight (after the tests before it); the VMM (-r 1)
  *           boots the guest again, which runs the other tests again.
+ * snapshot: (VMM -S) snapshots with tasks parked on faults in flight,
+ *           each restored lazily by a new VMM process: see test_snapshot().
+ * lost_sigbus, lost_fixed: (VMM -S) a page left out of a snapshot's
+ *           image, read after the restore: see test_lost().
  * kunit:    the guest's own KUnit suites (kunit.enable=1
  *           kunit.filter_glob=kvm_apf_guest*), from debugfs.
  */
@@ -56,9 +60,9 @@
 /* tools/include: the kernel's types and helpers, as the selftests have them */
 #include <linux/compiler.h>
 #include <linux/types.h>
+/* The test device: one byte-wide MMIO register (tests/vmm/testdev.c). */
 #if defined(__x86_64__)
-#include <sys/io.h>
-#define CTL_PORT	0x540
+#define CTL_MMIO	0xfeb00000UL
 #else
 #define CTL_MMIO	0x01001000UL
 #endif
@@ -67,34 +71,20 @@
 #define TOUCH_PAGES	512		/* 2 MiB, unless apftest.pages=N */
 #define WAIT_S		120		/* bound on every wait for an event */
 
-#ifndef CTL_PORT
 static u8 *ctl_mmio;
-#endif
 
 static void ctl_byte(u8 c)
 {
-#ifdef CTL_PORT
-	outb(c, CTL_PORT);
-#else
 	WRITE_ONCE(*ctl_mmio, c);
-#endif
 }
 
 static u8 ctl_answer(void)
 {
-#ifdef CTL_PORT
-	return inb(CTL_PORT);
-#else
 	return READ_ONCE(*ctl_mmio);
-#endif
 }
 
 static void ctl_open(void)
 {
-#ifdef CTL_PORT
-	if (ioperm(CTL_PORT, 1, 1))
-		perror("ioperm");
-#else
 	int fd = open("/dev/mem", O_RDWR | O_SYNC);
 	void *p = fd < 0 ? MAP_FAILED :
 		  mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, CTL_MMIO);
@@ -104,7 +94,6 @@ static void ctl_open(void)
 		exit(1);
 	}
 	ctl_mmio = p;
-#endif
 }
 
 /* One command to the VMM; its answer. */
@@ -565,6 +554,210 @@ static void test_inflight(void)
 	reboot(RB_AUTOBOOT);
 }
 
+/* Wait (bounded) for @pid; its exit status, or -1. */
+static int wait_exit(pid_t pid)
+{
+	double end = now() + WAIT_S;
+	int st;
+
+	while (now() < end) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		if (r < 0)
+			return -1;
+		usleep(10000);
+	}
+	return -1;
+}
+
+#define SNAP_TOUCHERS	3
+
+/*
+ * Snapshots with faults in flight, apftest.rounds=N times (default 10):
+ * three touchers (one after the other: the test device takes one command
+ * at a time) fill their pages, have them dropped and read them back, each
+ * parked on a "not present"; a computer runs.  With tasks parked, the
+ * guest asks for a snapshot; a new VMM process restores it, its RAM served
+ * lazily, and answers "snap" with its restore's number.  Then the touchers
+ * finish with their data (the restore's wake-all woke the parked ones),
+ * the computer went on, no task stays parked, and the guest's counts are
+ * KVM's, summed over every VM of the chain (no "page ready" lost or
+ * duplicated).  Each property is one result over all rounds.
+ */
+static void test_snapshot(void)
+{
+	struct {
+		long work;
+		int stop;
+	} *sh = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	long rounds = param("apftest.rounds=", 10, 10);
+	long pages = param("apftest.pages=", 10, 64);
+	int restored = 0, parked = 0, intact = 0, went_on = 0, clean = 0;
+	int first = ctl("round"), apf = ctl("enabled") == 1, ans, r, t, st;
+	pid_t comp, touchers[SNAP_TOUCHERS];
+	struct gstats g;
+	double end, t0, alone;
+	long w0, w1;
+
+	comp = start_computer(&sh->work, &sh->stop);
+	/* Its rate alone, for the figures after each restore. */
+	wait_work(&sh->work, 0);
+	t0 = now();
+	w0 = READ_ONCE(sh->work);
+	while (now() < t0 + 1)
+		usleep(10000);
+	alone = (READ_ONCE(sh->work) - w0) / (now() - t0);
+	for (r = 0; r < rounds; r++) {
+		int fds[2], ok = 1, same = 0;
+
+		for (t = 0; t < SNAP_TOUCHERS; t++) {
+			if (pipe(fds))
+				return;
+			touchers[t] = fork();
+			if (touchers[t] == 0) {
+				close(fds[0]);
+				_exit(touch(pages, fds[1]) == 0 ? 0 : 1);
+			}
+			close(fds[1]);
+			if (read(fds[0], &st, 1) != 1)
+				printf("apftest: toucher %d failed before its drop\n", t);
+			close(fds[0]);
+		}
+		/* Snapshot with a task parked on a fault in flight. */
+		end = now() + WAIT_S;
+		do
+			g = guest_stats();
+		while (apf && g.parked <= 0 && now() < end && !usleep(1000));
+		parked += g.parked > 0;
+		ans = ctl("snap");
+		/* The computer's work in the guest's first second after it. */
+		t0 = now();
+		w0 = READ_ONCE(sh->work);
+		while (now() < t0 + 1)
+			usleep(10000);
+		w1 = READ_ONCE(sh->work);
+		printf("apftest: snapshot %d: %ld task(s) parked; restore %d answered; "
+		       "work in the first second after it %ld, alone %.0f/s\n",
+		       r + 1, g.parked, ans, w1 - w0, alone);
+		restored += ans == ((first + r + 1) & 0xff);
+		for (t = 0; t < SNAP_TOUCHERS; t++)
+			ok &= wait_exit(touchers[t]) == 0;
+		intact += ok;
+		went_on += wait_work(&sh->work, w1);
+		/* Quiet again: nothing parked, every count KVM's. */
+		end = now() + WAIT_S;
+		do {
+			g = guest_stats();
+			if (g.parked == 0)
+				same = ctl("check %ld %ld", g.not_present, g.ready) == 1;
+		} while (!same && now() < end && !usleep(10000));
+		clean += same;
+	}
+	WRITE_ONCE(sh->stop, 1);
+	st = wait_exit(comp);
+	check(restored == rounds, "snapshot_restored_every_time",
+	      "%d of %ld restores answered", restored, rounds);
+	/* Async PF off (VMM -n, for `make bench`): nothing parks. */
+	if (apf)
+		check(parked == rounds, "snapshot_with_tasks_parked",
+		      "tasks parked at %d of %ld snapshots", parked, rounds);
+	check(intact == rounds && st == 0, "snapshot_parked_tasks_woke_with_their_data",
+	      "%d of %ld rounds, the computer's status %d", intact, rounds, st);
+	check(went_on == rounds, "snapshot_others_went_on",
+	      "the computer went on after %d of %ld restores", went_on, rounds);
+	check(clean == rounds, "snapshot_no_ready_lost_or_duplicated",
+	      "nothing parked and the counts KVM's after %d of %ld rounds",
+	      clean, rounds);
+}
+
+/*
+ * A process's page left out of a snapshot's image (as a truncated file
+ * would leave it), then read after the restore: SIGBUS with BUS_ADRERR at
+ * its address (@expect_sigbus: the guest may see errors, VMM -e -X: the VMM
+ * fails the fault with -EIO, the guest's "page ready" carries it), or the
+ * VMM's memory-fault exit, which fills the page (each word its gpa) and
+ * re-enters, and the read returns that (VMM -V, no -e).  Never a hang; the
+ * rest of the guest goes on.
+ */
+static void test_lost(int expect_sigbus)
+{
+	const char *tag = expect_sigbus ? "lost_sigbus" : "lost_fixed";
+	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO };
+	struct {
+		long work;
+		int stop;
+	} *sh = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int ready[2], go[2], exits0, st = 3 << 8;
+	struct gstats before, after;
+	char name[64], c;
+	pid_t comp, victim;
+
+	if (pipe(ready) || pipe(go))
+		return;
+	comp = start_computer(&sh->work, &sh->stop);
+	wait_work(&sh->work, 0);
+	victim = fork();
+	if (victim == 0) {
+		u64 *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
+		u64 gpa;
+
+		memset(p, 0x5a, PAGE);
+		gpa = phys(p);
+		if (!gpa || ctl("lose %llx", (unsigned long long)gpa) ||
+		    write(ready[1], "x", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(3);
+		/* 0: the VMM's fill; 1: SIGBUS as expected; 2: anything else */
+		sigaction(SIGBUS, &sa, NULL);
+		if (sigsetjmp(bus_jmp, 1)) {
+			printf("apftest: %s: SIGBUS, si_code %d, si_addr %p (read at %p)\n",
+			       tag, bus_info.si_code, bus_info.si_addr, (void *)p);
+			_exit(bus_info.si_code == BUS_ADRERR &&
+			      bus_info.si_addr == (void *)p ? 1 : 2);
+		}
+		printf("apftest: %s: read 0x%llx at gpa 0x%llx\n", tag,
+		       (unsigned long long)READ_ONCE(*p), (unsigned long long)gpa);
+		_exit(READ_ONCE(*p) == gpa ? 0 : 2);
+	}
+	if (read(ready[0], &c, 1) != 1)
+		printf("apftest: %s: the victim failed before the snapshot\n", tag);
+	before = guest_stats();
+	exits0 = ctl("exits");
+	printf("apftest: %s: snapshot without the victim's page: restore %d\n",
+	       tag, ctl("snap"));
+	if (write(go[1], "x", 1) == 1)
+		st = wait_exit(victim) << 8;
+	snprintf(name, sizeof(name), "%s_reader", tag);
+	if (expect_sigbus)
+		check(WEXITSTATUS(st) == 1, name,
+		      "no SIGBUS with BUS_ADRERR at the address read (status %d)",
+		      WEXITSTATUS(st));
+	else
+		check(WEXITSTATUS(st) == 0, name,
+		      "the read did not return the VMM's fill (status %d)",
+		      WEXITSTATUS(st));
+	snprintf(name, sizeof(name), "%s_vmm_exits", tag);
+	if (expect_sigbus)
+		check(ctl("exits") == exits0, name, "a memory-fault exit reached the VMM");
+	else
+		check(ctl("exits") > exits0, name, "no memory-fault exit reached the VMM");
+	snprintf(name, sizeof(name), "%s_others_went_on", tag);
+	check(wait_work(&sh->work, READ_ONCE(sh->work)), name,
+	      "the computing process made no progress after the read");
+	WRITE_ONCE(sh->stop, 1);
+	wait_exit(comp);
+	after = guest_stats();
+	snprintf(name, sizeof(name), "%s_error_status", tag);
+	check(after.error - before.error == expect_sigbus, name,
+	      "the guest was told %ld error(s), expected %d",
+	      after.error - before.error, expect_sigbus);
+	check_counts(tag, 0);
+}
+
 static void test_kunit(void)
 {
 	DIR *d = opendir("/sys/kernel/debug/kunit");
@@ -658,6 +851,12 @@ int main(void)
 			test_hotplug();
 		if (want(cmdline, "kunit"))
 			test_kunit();
+		if (want(cmdline, "snapshot"))
+			test_snapshot();
+		if (want(cmdline, "lost_sigbus"))
+			test_lost(1);
+		if (want(cmdline, "lost_fixed"))
+			test_lost(0);
 		/* The first boot only: the VMM boots it again. */
 		if (want(cmdline, "inflight") && ctl("boot") == 0)
 			test_inflight();

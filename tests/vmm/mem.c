@@ -51,13 +51,16 @@
 #include <unistd.h>
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "vmm.h"
 
 #define PAGE		4096ULL
 #define MAX_PENDING	1024	/* faults waiting for their delay */
+#define RING_ENTRIES	64	/* a vCPU has at most 64 faults in flight */
 
 /* Slots: 0 is RAM, 1 the unresolvable region. */
 #define SLOT_RAM	0
@@ -84,8 +87,33 @@ static u64 now_ms(void)
 	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
 }
 
-/* Serve the page at RAM offset @off: its saved copy, or zeros. */
-static void serve_page(struct vmm *vmm, u64 off)
+static int test_page(struct vmm *vmm, u8 *map, u64 i)
+{
+	int set;
+
+	pthread_mutex_lock(&vmm->mem_lock);
+	set = map && (map[i / 8] & (1 << (i % 8)));
+	pthread_mutex_unlock(&vmm->mem_lock);
+	return set;
+}
+
+static int page_saved(struct vmm *vmm, u64 i)
+{
+	int saved;
+
+	pthread_mutex_lock(&vmm->mem_lock);
+	saved = vmm->saved[i / 8] & (1 << (i % 8));
+	pthread_mutex_unlock(&vmm->mem_lock);
+	return saved;
+}
+
+/*
+ * Serve the page at RAM offset @off: its saved copy, or zeros.  The copy
+ * stays marked saved until it is in, so that a second thread serving the
+ * same page (the prefetcher, a fault) copies it too and finds it there
+ * (EEXIST), never zeros over it.  Returns 1 if this call filled it.
+ */
+static int serve_page(struct vmm *vmm, u64 off)
 {
 	static u8 zeros[PAGE];
 	struct uffdio_copy copy = {
@@ -93,27 +121,47 @@ static void serve_page(struct vmm *vmm, u64 off)
 		.len = PAGE,
 	};
 	u64 i = off / PAGE;
-	int saved;
+	int saved = page_saved(vmm, i), filled = 1;
 
-	pthread_mutex_lock(&vmm->mem_lock);
-	saved = vmm->saved[i / 8] & (1 << (i % 8));
-	vmm->saved[i / 8] &= ~(1 << (i % 8));
-	pthread_mutex_unlock(&vmm->mem_lock);
+	if (test_page(vmm, vmm->lost, i)) {
+		/* Not in the image: the access fails (-EHWPOISON in KVM). */
+		struct uffdio_poison poison = {
+			.range = { .start = copy.dst, .len = PAGE },
+		};
+
+		if (ioctl(vmm->uffd, UFFDIO_POISON, &poison) && errno != EEXIST)
+			die("UFFDIO_POISON at RAM offset 0x%llx", (unsigned long long)off);
+		return 0;
+	}
 	copy.src = (uintptr_t)(saved ? vmm->shadow + off : zeros);
-	if (ioctl(vmm->uffd, UFFDIO_COPY, &copy) && errno != EEXIST)
-		die("UFFDIO_COPY at RAM offset 0x%llx", (unsigned long long)off);
-	__atomic_add_fetch(&vmm->served, 1, __ATOMIC_RELAXED);
+	if (ioctl(vmm->uffd, UFFDIO_COPY, &copy)) {
+		if (errno != EEXIST)
+			die("UFFDIO_COPY at RAM offset 0x%llx", (unsigned long long)off);
+		filled = 0;
+	}
+	if (saved) {
+		pthread_mutex_lock(&vmm->mem_lock);
+		vmm->saved[i / 8] &= ~(1 << (i % 8));
+		pthread_mutex_unlock(&vmm->mem_lock);
+	}
+	if (filled)
+		__atomic_add_fetch(&vmm->served, 1, __ATOMIC_RELAXED);
+	return filled;
 }
 
-/* Complete a fault the VMM accepted: the page is in (status 0). */
-static void ready(struct vmm *vmm, u32 vcpu_id, u32 token)
+/*
+ * Complete a fault the VMM accepted: the page is in (status 0), or it
+ * cannot be had (a positive errno: EIO for a page the image lacks).
+ */
+static void complete(struct vmm *vmm, u32 vcpu_id, u32 token, u32 status)
 {
-	struct kvm_apf_ready e = { .vcpu_id = vcpu_id, .token = token };
+	struct kvm_apf_ready e = { .vcpu_id = vcpu_id, .token = token,
+				   .status = status };
 	struct kvm_apf_ready_batch b = { .nr = 1, .entries = (uintptr_t)&e };
 
 	if (ioctl(vmm->vm_fd, KVM_APF_READY_BATCH, &b) != 1)
-		fprintf(stderr, "vmm: KVM_APF_READY_BATCH vcpu %u token 0x%x: result %u\n",
-			vcpu_id, token, e.result);
+		fprintf(stderr, "vmm: KVM_APF_READY_BATCH vcpu %u token 0x%x status %u: %u\n",
+			vcpu_id, token, status, e.result);
 	else
 		__atomic_add_fetch(&vmm->completed, 1, __ATOMIC_RELAXED);
 }
@@ -146,6 +194,71 @@ static void add_pending(struct vmm *vmm, u64 off, u32 vcpu_id, u32 token)
 }
 
 /*
+ * Exitless (-X, KVM_APF_FEATURE_VMM_EXITLESS): each vCPU has a ring, and
+ * KVM accepts every async candidate for us: the guest is told "not
+ * present", a notice {vcpu, token, gpa} goes to the ring and the eventfd is
+ * signalled.  Each notice is owed a completion: a page to fetch after its
+ * delay, like an accepted exit; any other (never dropped, or already
+ * served) at once.
+ */
+void mem_vcpu_ring(struct vcpu *vcpu)
+{
+	struct vmm *vmm = vcpu->vmm;
+	size_t size = sizeof(*vcpu->ring) +
+		      RING_ENTRIES * sizeof(struct kvm_apf_notice);
+	struct kvm_apf_ring_setup setup = {
+		.entries = RING_ENTRIES,
+		.eventfd = vmm->ring_efd,
+	};
+
+	/* Resident, and not in memory registered with userfaultfd. */
+	vcpu->ring = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
+	if (vcpu->ring == MAP_FAILED)
+		die("mmap ring");
+	setup.addr = (uintptr_t)vcpu->ring;
+	if (ioctl(vcpu->fd, KVM_APF_SET_RING, &setup))
+		die("KVM_APF_SET_RING vcpu %d", vcpu->id);
+}
+
+static void drain_rings(struct vmm *vmm)
+{
+	u64 n;
+	int c;
+
+	if (read(vmm->ring_efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		die("read eventfd");
+	for (c = 0; c < vmm->nr_vcpus; c++) {
+		struct kvm_apf_ring *r = vmm->vcpus[c].ring;
+		u32 tail, head;
+
+		if (!r)		/* not set up yet */
+			continue;
+		tail = r->tail;
+		head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+
+		for (; tail != head; tail++) {
+			struct kvm_apf_notice e = r->notices[tail % RING_ENTRIES];
+			u64 off = e.gpa - vmm->ram_base;
+
+			__atomic_add_fetch(&vmm->posted, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&vmm->accepted, 1, __ATOMIC_RELAXED);
+			if (page_saved(vmm, off / PAGE)) {
+				add_pending(vmm, off & ~(PAGE - 1), e.vcpu_id, e.token);
+				continue;
+			}
+			if (test_page(vmm, vmm->lost, off / PAGE)) {
+				complete(vmm, e.vcpu_id, e.token, EIO);
+				continue;
+			}
+			serve_page(vmm, off & ~(PAGE - 1));
+			complete(vmm, e.vcpu_id, e.token, 0);
+		}
+		__atomic_store_n(&r->tail, tail, __ATOMIC_RELEASE);
+	}
+}
+
+/*
  * The server: each fault is served -d ms after it arrived; a page never
  * dropped (fresh memory the guest touches first) at once.
  */
@@ -155,9 +268,10 @@ static void *uffd_server(void *arg)
 	int i;
 
 	for (;;) {
-		struct pollfd p[2] = {
+		struct pollfd p[3] = {
 			{ .fd = vmm->uffd, .events = POLLIN },
 			{ .fd = vmm->wake[0], .events = POLLIN },
+			{ .fd = vmm->ring_efd, .events = POLLIN },
 		};
 		struct uffd_msg msg;
 		u64 t = now_ms();
@@ -170,9 +284,13 @@ static void *uffd_server(void *arg)
 			if (f.due <= t) {
 				pending[i--] = pending[--nr_pending];
 				pthread_mutex_unlock(&vmm->mem_lock);
-				serve_page(vmm, f.off);
-				if (f.token)
-					ready(vmm, f.vcpu_id, f.token);
+				if (f.token && test_page(vmm, vmm->lost, f.off / PAGE)) {
+					complete(vmm, f.vcpu_id, f.token, EIO);
+				} else {
+					serve_page(vmm, f.off);
+					if (f.token)
+						complete(vmm, f.vcpu_id, f.token, 0);
+				}
 				pthread_mutex_lock(&vmm->mem_lock);
 				continue;
 			}
@@ -182,8 +300,10 @@ static void *uffd_server(void *arg)
 		if (nr_pending == MAX_PENDING)
 			p[0].events = 0;	/* full: serve before reading more */
 		pthread_mutex_unlock(&vmm->mem_lock);
-		if (poll(p, 2, wait) < 0 && errno != EINTR)
+		if (poll(p, 3, wait) < 0 && errno != EINTR)
 			die("poll userfaultfd");
+		if (p[2].revents & POLLIN)
+			drain_rings(vmm);
 		if (p[1].revents & POLLIN) {
 			char c[64];
 
@@ -246,6 +366,95 @@ static u8 *add_memfd_slot(struct vmm *vmm, u32 slot, u64 gpa, u64 size,
 	return hva;
 }
 
+/*
+ * The prefetcher (-P): every page of the image the guest has not touched
+ * yet, in order, as a VMM streams a snapshot in behind the faults.
+ */
+static void *prefetcher(void *arg)
+{
+	struct vmm *vmm = arg;
+	u64 i;
+
+	for (i = 0; i < vmm->image_pages; i++)
+		if (page_saved(vmm, i) && serve_page(vmm, i * PAGE))
+			__atomic_add_fetch(&vmm->prefetched, 1, __ATOMIC_RELAXED);
+	fprintf(stderr, "vmm: every page in %.0f ms after the restore began: %lu %s\n",
+		test_boot_ms(), __atomic_load_n(&vmm->prefetched, __ATOMIC_RELAXED),
+		"fetched ahead, the rest on demand");
+	return NULL;
+}
+
+/*
+ * Guest RAM of a restore (-R): the image mapped as the pages' saved copies
+ * (private: a page the guest drops later gets its copy there too), every
+ * page of it missing in RAM, served on its first access; or, eager (-E),
+ * all of it copied in before the guest runs.
+ */
+static void mem_restore(struct vmm *vmm)
+{
+	char path[4096];
+	struct stat st;
+	u64 i;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/mem", vmm->restore_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st))
+		die("%s", path);
+	vmm->image_pages = (u64)st.st_size / PAGE;
+	if (vmm->image_pages > vmm->ram_size / PAGE)
+		vmm->image_pages = vmm->ram_size / PAGE;
+	if (vmm->eager) {
+		u64 done = 0;
+
+		while (done < vmm->image_pages * PAGE) {
+			ssize_t n = pread(fd, vmm->ram + done,
+					  vmm->image_pages * PAGE - done, done);
+
+			if (n <= 0)
+				die("read %s", path);
+			done += n;
+		}
+		close(fd);
+		return;
+	}
+	vmm->shadow = mmap(NULL, vmm->ram_size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+	if (vmm->shadow == MAP_FAILED)
+		die("mmap %s", path);
+	close(fd);
+	for (i = 0; i < vmm->image_pages; i++)
+		vmm->saved[i / 8] |= 1 << (i % 8);
+	/*
+	 * Pages the image lacks: past its end (a truncated file), or left out
+	 * by the snapshot (SNAP_ABSENT).  A fault on one fails.
+	 */
+	vmm->lost = calloc(vmm->ram_size / PAGE / 8 + 1, 1);
+	if (!vmm->lost)
+		die("calloc");
+	for (i = vmm->image_pages; i < vmm->ram_size / PAGE; i++)
+		vmm->lost[i / 8] |= 1 << (i % 8);
+	if (vmm->snap) {
+		size_t pos = 0;
+		u64 key;
+		u32 len;
+
+		while (snap_next(vmm->snap, &pos, SNAP_ABSENT, SNAP_VM, &key, &len))
+			if (key < vmm->ram_size / PAGE) {
+				vmm->lost[key / 8] |= 1 << (key % 8);
+				vmm->saved[key / 8] &= ~(1 << (key % 8));
+			}
+	}
+	if (vmm->image_pages < vmm->ram_size / PAGE)
+		fprintf(stderr, "vmm: the image %s holds %llu of %llu pages: the rest are lost\n",
+			path, (unsigned long long)vmm->image_pages,
+			(unsigned long long)(vmm->ram_size / PAGE));
+	uffd_start(vmm);
+	if (vmm->prefetch &&
+	    pthread_create(&vmm->prefetch_thread, NULL, prefetcher, vmm))
+		die("pthread_create");
+}
+
 void mem_create(struct vmm *vmm)
 {
 	u64 pages = vmm->ram_size / PAGE;
@@ -254,12 +463,23 @@ void mem_create(struct vmm *vmm)
 				  vmm->ram_size, &vmm->mem_fd);
 	vmm->uffd = -1;
 	vmm->shadow = NULL;
+	vmm->lost = NULL;
+	vmm->lose = NULL;
 	vmm->saved = calloc(pages / 8 + 1, 1);
 	if (!vmm->saved)
 		die("calloc");
 	vmm->served = 0;
+	vmm->prefetched = 0;
 	pthread_mutex_init(&vmm->mem_lock, NULL);
-	if (vmm->delay_all)
+	vmm->ring_efd = -1;
+	if (vmm->apf_features & KVM_APF_FEATURE_VMM_EXITLESS) {
+		vmm->ring_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (vmm->ring_efd < 0)
+			die("eventfd");
+	}
+	if (vmm->restore_dir)
+		mem_restore(vmm);
+	else if (vmm->delay_all)
 		uffd_start(vmm);
 
 	/* Empty: every access to the mapping fails (SIGBUS in a process). */
@@ -270,6 +490,10 @@ void mem_create(struct vmm *vmm)
 
 void mem_destroy(struct vmm *vmm)
 {
+	if (vmm->restore_dir && vmm->prefetch && !vmm->eager) {
+		pthread_cancel(vmm->prefetch_thread);
+		pthread_join(vmm->prefetch_thread, NULL);
+	}
 	if (vmm->uffd >= 0) {
 		/* The server sees EBADF (or is cancelled while it waits). */
 		pthread_cancel(vmm->uffd_thread);
@@ -277,16 +501,91 @@ void mem_destroy(struct vmm *vmm)
 		close(vmm->uffd);
 		close(vmm->wake[0]);
 		close(vmm->wake[1]);
+		vmm->uffd = -1;
 	}
 	munmap(vmm->ram, vmm->ram_size);
 	close(vmm->mem_fd);
+	if (vmm->ring_efd >= 0)
+		close(vmm->ring_efd);
 	if (vmm->shadow)
 		munmap(vmm->shadow, vmm->ram_size);
 	free(vmm->saved);
+	free(vmm->lost);
+	free(vmm->lose);
 	if (vmm->bad_size) {
 		munmap(vmm->bad, vmm->bad_size);
 		close(vmm->bad_fd);
 	}
+}
+
+/*
+ * The image of guest RAM, to @fd: each page as the guest last wrote it,
+ * the memfd's (a page never touched reads as zeros, without a fault) or,
+ * for a page not served yet, its saved copy.  The vCPUs are stopped.
+ */
+void mem_save(struct vmm *vmm, int fd, struct snap *s)
+{
+	const u64 chunk = 1 << 20;
+	u8 *buf = malloc(chunk);
+	u64 off, p;
+
+	if (!buf)
+		die("malloc");
+	/* Nothing is served while we read: pages stay as they are. */
+	if (vmm->restore_dir && vmm->prefetch && !vmm->eager) {
+		pthread_cancel(vmm->prefetch_thread);
+		pthread_join(vmm->prefetch_thread, NULL);
+		vmm->prefetch = 0;
+	}
+	if (vmm->uffd >= 0) {
+		pthread_cancel(vmm->uffd_thread);
+		pthread_join(vmm->uffd_thread, NULL);
+		close(vmm->uffd);
+		close(vmm->wake[0]);
+		close(vmm->wake[1]);
+		vmm->uffd = -1;
+	}
+	for (off = 0; off < vmm->ram_size; off += chunk) {
+		ssize_t n = pread(vmm->mem_fd, buf, chunk, off);
+
+		if (n != (ssize_t)chunk)
+			die("read guest RAM at 0x%llx", (unsigned long long)off);
+		for (p = 0; p < chunk; p += PAGE) {
+			u64 i = (off + p) / PAGE;
+
+			if (vmm->saved[i / 8] & (1 << (i % 8)))
+				memcpy(buf + p, vmm->shadow + off + p, PAGE);
+		}
+		if (write(fd, buf, chunk) != (ssize_t)chunk)
+			die("write the memory image");
+	}
+	free(buf);
+	/* Left out (mem_lose()), or not in this VM's image either. */
+	for (p = 0; p < vmm->ram_size / PAGE; p++)
+		if ((vmm->lose && (vmm->lose[p / 8] & (1 << (p % 8)))) ||
+		    (vmm->lost && (vmm->lost[p / 8] & (1 << (p % 8)))))
+			snap_put(s, SNAP_ABSENT, SNAP_VM, p, NULL, 0);
+}
+
+/*
+ * Leave the page at @gpa out of the next snapshot, as a truncated or
+ * damaged image would (for the tests): its restore cannot serve it.
+ * Returns 0 or -EINVAL.
+ */
+int mem_lose(struct vmm *vmm, u64 gpa)
+{
+	u64 off = gpa - vmm->ram_base, i = off / PAGE;
+
+	if (gpa < vmm->ram_base || off >= vmm->ram_size || (gpa & (PAGE - 1)))
+		return -EINVAL;
+	pthread_mutex_lock(&vmm->mem_lock);
+	if (!vmm->lose)
+		vmm->lose = calloc(vmm->ram_size / PAGE / 8 + 1, 1);
+	if (!vmm->lose)
+		die("calloc");
+	vmm->lose[i / 8] |= 1 << (i % 8);
+	pthread_mutex_unlock(&vmm->mem_lock);
+	return 0;
 }
 
 /*
@@ -318,6 +617,29 @@ int mem_drop(struct vmm *vmm, u64 gpa)
 	return 0;
 }
 
+/*
+ * A page the image lacks, filled in place of its lost contents as the bad
+ * region is: each 8-byte word holds its own gpa (UFFDIO_COPY: it is
+ * missing; never poisoned, only faults KVM took itself are).
+ */
+static void lost_fix(struct vmm *vmm, u64 off)
+{
+	u64 w[PAGE / 8], i;
+	struct uffdio_copy copy = {
+		.dst = (uintptr_t)vmm->ram + off,
+		.src = (uintptr_t)w,
+		.len = PAGE,
+	};
+
+	for (i = 0; i < PAGE / 8; i++)
+		w[i] = vmm->ram_base + off + i * 8;
+	pthread_mutex_lock(&vmm->mem_lock);
+	vmm->lost[off / PAGE / 8] &= ~(1 << (off / PAGE % 8));
+	pthread_mutex_unlock(&vmm->mem_lock);
+	if (ioctl(vmm->uffd, UFFDIO_COPY, &copy) && errno != EEXIST)
+		die("UFFDIO_COPY at RAM offset 0x%llx", (unsigned long long)off);
+}
+
 /* Fill the unresolvable region: each 8-byte word holds its own gpa. */
 static void bad_fix(struct vmm *vmm)
 {
@@ -346,13 +668,10 @@ static void async_candidate(struct vcpu *vcpu)
 {
 	struct vmm *vmm = vcpu->vmm;
 	struct kvm_run *run = vcpu->run;
-	u64 off = run->memory_fault.gpa - vmm->ram_base, i = off / PAGE;
-	int saved;
+	u64 off = run->memory_fault.gpa - vmm->ram_base;
 
-	pthread_mutex_lock(&vmm->mem_lock);
-	saved = vmm->saved[i / 8] & (1 << (i % 8));
-	pthread_mutex_unlock(&vmm->mem_lock);
-	if (!saved) {
+	/* A page lost from the image is accepted too, and failed (EIO). */
+	if (!page_saved(vmm, off / PAGE) && !test_page(vmm, vmm->lost, off / PAGE)) {
 		serve_page(vmm, off);
 		return;
 	}
@@ -371,6 +690,8 @@ enum exit_action mem_fault_exit(struct vcpu *vcpu)
 	u64 gpa = run->memory_fault.gpa;
 	int ours = vmm->bad_size && gpa >= vmm->bad_gpa &&
 		   gpa - vmm->bad_gpa < vmm->bad_size;
+	int lost = gpa >= vmm->ram_base && gpa - vmm->ram_base < vmm->ram_size &&
+		   test_page(vmm, vmm->lost, (gpa - vmm->ram_base) / PAGE);
 
 	if ((run->memory_fault.flags & KVM_MEMORY_EXIT_FLAG_ASYNC) &&
 	    gpa >= vmm->ram_base && gpa - vmm->ram_base < vmm->ram_size &&
@@ -386,14 +707,20 @@ enum exit_action mem_fault_exit(struct vcpu *vcpu)
 		(unsigned long long)run->memory_fault.flags,
 		run->memory_fault.error, run->memory_fault.token);
 	__atomic_add_fetch(&vmm->fault_exits, 1, __ATOMIC_RELAXED);
-	if (!(run->memory_fault.flags & KVM_MEMORY_EXIT_FLAG_ERROR) || !ours ||
-	    vmm->on_error_stop) {
+	if (!(run->memory_fault.flags & KVM_MEMORY_EXIT_FLAG_ERROR) ||
+	    !(ours || lost) || vmm->on_error_stop) {
 		fprintf(stderr, "vmm: stopping the guest\n");
 		return EXIT_ERROR;
 	}
 	/* -U retry: once without a fix, which must give the same exit. */
 	if (vmm->on_error_retry && !vmm->retried++) {
 		fprintf(stderr, "vmm: re-entering without a fix\n");
+		return EXIT_CONTINUE;
+	}
+	if (lost) {
+		lost_fix(vmm, (gpa - vmm->ram_base) & ~(PAGE - 1));
+		fprintf(stderr, "vmm: filled the page at 0x%llx the image lacks, re-entering\n",
+			(unsigned long long)gpa);
 		return EXIT_CONTINUE;
 	}
 	pthread_mutex_lock(&vmm->mem_lock);

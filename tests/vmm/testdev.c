@@ -5,7 +5,7 @@
  * what the guest was told with what KVM says it told it.  Not something a
  * production VMM needs; kept apart so that vmm.c and mem.c read as a VMM.
  *
- * The device is one byte-wide register (x86: port 0x540; arm64: MMIO
+ * The device is one byte-wide MMIO register (x86: 0xfeb00000; arm64:
  * 0x01001000).  The guest writes a command, a line of text; the VMM acts
  * on the newline (in the thread of the vCPU that wrote it: "enabled" is
  * that vCPU's) and leaves a one-byte answer that the guest reads back.
@@ -22,6 +22,11 @@
  *                  apf_ready, are the same
  *   exits          answers the memory-fault exits so far (at most 255)
  *   accepted       answers the faults the VMM accepted (-V; at most 255)
+ *   lose GPA       leave the page at GPA out of the next snapshot's image
+ *                  (as a truncated image would; mem.c); answers 0 or an errno
+ *   snap           (-S) take a snapshot now; the new VMM process that
+ *                  restores it answers which restore it is (snapshot.c)
+ *   round          answers which restore this VM is (0: none)
  *   boot           answers which boot this is (0: the first, then one more
  *                  after each reset, -r)
  *   ok NAME / fail NAME REASON
@@ -74,9 +79,15 @@ void test_boot_start(void)
 	boot_start = now_s();
 }
 
+/* Milliseconds since. */
+double test_boot_ms(void)
+{
+	return (now_s() - boot_start) * 1000;
+}
+
 static int results, failures, troubles, done;
 
-static void result(const char *name, int ok, const char *why)
+void test_result(const char *name, int ok, const char *why)
 {
 	pthread_mutex_lock(&test_lock);
 	results++;
@@ -88,18 +99,22 @@ static void result(const char *name, int ok, const char *why)
 	pthread_mutex_unlock(&test_lock);
 }
 
+static struct {
+	char line[1024];
+	size_t len;
+} con;
+
 void console_putc(u8 c)
 {
-	static char line[1024];
-	static size_t len;
+	char *line = con.line;
 	size_t i;
 
-	if (c != '\n' && len < sizeof(line) - 1) {
+	if (c != '\n' && con.len < sizeof(con.line) - 1) {
 		if (c != '\r')
-			line[len++] = c;
+			line[con.len++] = c;
 		return;
 	}
-	line[len] = 0;
+	line[con.len] = 0;
 	for (i = 0; i < ARRAY_SIZE(trouble); i++)
 		if (strstr(line, trouble[i]))
 			troubles++;
@@ -108,7 +123,7 @@ void console_putc(u8 c)
 		printf("vmm: L2 user space up %.2f s after the VM was created\n",
 		       now_s() - boot_start);
 	fflush(stdout);
-	len = 0;
+	con.len = 0;
 }
 
 /* The vCPU's binary stats (KVM_GET_STATS_FD): where our counters are. */
@@ -143,10 +158,13 @@ void vcpu_stats_open(struct vcpu *vcpu)
 		}
 }
 
-/* KVM's count @i, summed over the vCPUs. */
+/* The counts of the VMs before this one in a chain of snapshots. */
+static u64 stat_base[NR_APF_STATS];
+
+/* KVM's count @i, summed over the vCPUs (and the VMs the guest ran in). */
 u64 host_stat(struct vmm *vmm, int i)
 {
-	u64 sum = 0, v;
+	u64 sum = stat_base[i], v;
 	int c;
 
 	for (c = 0; c < vmm->nr_vcpus; c++) {
@@ -213,17 +231,28 @@ static int request(struct vcpu *vcpu, char *line)
 	if (!strcmp(line, "exits"))
 		return vcpu->vmm->fault_exits > 255 ? 255 : vcpu->vmm->fault_exits;
 	if (sscanf(line, "ok %127s", name) == 1) {
-		result(name, 1, NULL);
+		test_result(name, 1, NULL);
 		return 0;
 	}
 	if (sscanf(line, "fail %127s %255[^\n]", name, why) >= 1) {
-		result(name, 0, why);
+		test_result(name, 0, why);
 		return 0;
 	}
 	if (!strcmp(line, "done")) {
 		done = 1;
 		return 0;
 	}
+	if (sscanf(line, "lose %llx", &a) == 1)
+		return mem_lose(vcpu->vmm, a);
+	if (!strcmp(line, "snap")) {
+		if (!vcpu->vmm->snap_dir)
+			return -EPERM;	/* not allowed: no -S */
+		/* The vCPUs stop; a new VMM process answers (testdev_restore()). */
+		__atomic_store_n(&vcpu->vmm->snap_requested, 1, __ATOMIC_RELEASE);
+		return 0;
+	}
+	if (!strcmp(line, "round"))
+		return vcpu->vmm->round;
 	fprintf(stderr, "vmm: test device: what is \"%s\"?\n", line);
 	return -EINVAL;
 }
@@ -267,6 +296,53 @@ u8 ctl_read(struct vcpu *vcpu)
 	return answer;
 }
 
+/* What a snapshot carries of the test device and the console. */
+struct testdev_state {
+	u64 stat_base[NR_APF_STATS];
+	int results, failures, troubles, done;
+	char line[256];
+	unsigned int len;
+	size_t con_len;
+	char con_line[1024];
+};
+
+void testdev_save(struct vmm *vmm, struct snap *s)
+{
+	struct testdev_state t = {
+		.results = results, .failures = failures,
+		.troubles = troubles, .done = done,
+		.len = ctl.len, .con_len = con.len,
+	};
+	int i;
+
+	for (i = 0; i < NR_APF_STATS; i++)
+		t.stat_base[i] = host_stat(vmm, i);
+	memcpy(t.line, ctl.line, sizeof(t.line));
+	memcpy(t.con_line, con.line, sizeof(t.con_line));
+	snap_put(s, SNAP_TESTDEV, SNAP_VM, 0, &t, sizeof(t));
+}
+
+/*
+ * The restored guest reads its "snap" request's answer here: which restore
+ * this is (1, 2, ...; at most 255).
+ */
+void testdev_restore(struct vmm *vmm, const struct snap *s)
+{
+	struct testdev_state t;
+
+	snap_get(s, SNAP_TESTDEV, SNAP_VM, 0, &t, sizeof(t));
+	memcpy(stat_base, t.stat_base, sizeof(stat_base));
+	results = t.results;
+	failures = t.failures;
+	troubles = t.troubles;
+	done = t.done;
+	memcpy(ctl.line, t.line, sizeof(ctl.line));
+	ctl.len = t.len < sizeof(ctl.line) ? t.len : 0;
+	memcpy(con.line, t.con_line, sizeof(con.line));
+	con.len = t.con_len < sizeof(con.line) ? t.con_len : 0;
+	ctl.answer = vmm->round > 255 ? 255 : vmm->round;
+}
+
 /* At the end of the run (-T): the verdict, as the exit status. */
 int test_verdict(struct vmm *vmm)
 {
@@ -278,13 +354,13 @@ int test_verdict(struct vmm *vmm)
 		       vmm->accepted, vmm->completed);
 		snprintf(why, sizeof(why), "%lu accepted, %lu completed",
 			 vmm->accepted, vmm->completed);
-		result("vmm_completed_every_accepted_fault",
-		       vmm->accepted == vmm->completed, why);
+		test_result("vmm_completed_every_accepted_fault",
+			    vmm->accepted == vmm->completed, why);
 	}
 	snprintf(why, sizeof(why), "%d line(s) of kernel trouble", troubles);
-	result("guest_log_clean", !troubles, troubles ? why : NULL);
+	test_result("guest_log_clean", !troubles, troubles ? why : NULL);
 	if (!done)
-		result("guest_finished", 0, "the guest never said \"done\"");
+		test_result("guest_finished", 0, "the guest never said \"done\"");
 	printf("vmm: %d result(s), %d failed\n", results, failures);
 	return failures ? 1 : 0;
 }

@@ -7,7 +7,8 @@
  * controller and the exits that differ per arch are in ARCH.c.
  *
  * Usage: vmm [-c CPUS] -k KERNEL [-i INITRD] [-m MIB] [-r N] [-t SECONDS] [-x]
- *            [-d MS] [-a] [-V] [-b GPA:MIB] [-n] [-e] [-U fix|retry|stop] [-T] [CMDLINE...]
+ *            [-d MS] [-a] [-V | -X] [-b GPA:MIB] [-n] [-e] [-U fix|retry|stop] [-T]
+ *            [-S DIR] [-R DIR] [-P | -E] [-F] [CMDLINE...]
  *   CMDLINE: words added to the arch's kernel command line (arch_cmdline:
  *            the console on our UART, panic=-1, what the machine needs);
  *   -c:      vCPUs (default 1, at most 8);
@@ -25,13 +26,22 @@
  *   -V:      VMM-driven async PF (KVM_APF_FEATURE_VMM): accept the faults
  *            on dropped pages KVM hands over, complete them with
  *            KVM_APF_READY_BATCH (mem.c);
+ *   -X:      the same, exitless (KVM_APF_FEATURE_VMM_EXITLESS): KVM
+ *            accepts each fault itself and posts it to the vCPU's ring;
  *   -e:      let the guest opt in to error status (KVM_CAP_APF_FEATURES
  *            with KVM_APF_FEATURE_GUEST_ERROR);
  *   -U:      on an unresolvable access (a memory-fault exit), fix the
  *            backing and re-enter (default), re-enter once without a fix
  *            first (retry: the same exit comes again), or stop;
  *   -T:      test run: the guest's test program reports through the test
- *            device (testdev.c), and the exit status is its verdict.
+ *            device (testdev.c), and the exit status is its verdict;
+ *   -S:      the guest may ask for snapshots; each is saved to DIR and
+ *            restored by a new VMM process (snapshot.c);
+ *   -R:      start from the snapshot in DIR, its RAM served lazily: -d ms
+ *            a page, with -P a prefetcher streaming the rest in; -E
+ *            eager: the whole image read in before the guest runs;
+ *   -F:      (with -e, test) before each restore, check that the same
+ *            restore without -e is refused at the enable word.
  * Exit status: 0 when the guest reboots or powers off (with -T: and its
  * tests passed), 1 on an error or a timeout.
  */
@@ -47,6 +57,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -144,6 +155,16 @@ static pthread_mutex_t uart_lock = PTHREAD_MUTEX_INITIALIZER;
 static void uart_reset(void)
 {
 	memset(&uart, 0, sizeof(uart));
+}
+
+void uart_save(struct snap *s)
+{
+	snap_put(s, SNAP_UART, SNAP_VM, 0, &uart, sizeof(uart));
+}
+
+void uart_restore(const struct snap *s)
+{
+	snap_get(s, SNAP_UART, SNAP_VM, 0, &uart, sizeof(uart));
 }
 
 static void uart_update_irq(struct vmm *vmm)
@@ -263,6 +284,8 @@ static void create_vcpu(struct vmm *vmm, struct vcpu *vcpu, int id)
 	if (vcpu->run == MAP_FAILED)
 		die("mmap kvm_run");
 	vcpu_stats_open(vcpu);
+	if (vmm->apf_features & KVM_APF_FEATURE_VMM_EXITLESS)
+		mem_vcpu_ring(vcpu);
 	arch_setup_vcpu(vcpu);
 }
 
@@ -296,13 +319,20 @@ static void vcpu_stopped(enum exit_action act)
 	pthread_mutex_unlock(&end_lock);
 }
 
-/* Create the VM, its RAM and vCPUs, and load the guest: one boot. */
+/*
+ * Create the VM, its RAM and vCPUs, and load the guest: one boot; or, with
+ * -R, put the snapshot's guest in it.
+ */
 static struct vcpu *create_vm(struct vmm *vmm)
 {
+	struct snap *snap = NULL;
 	struct vcpu *vcpus;
 	int i;
 
 	test_boot_start();
+	if (vmm->restore_dir)
+		snap = snapshot_load(vmm);
+	vmm->snap = snap;
 	vmm->vm_fd = ioctl(vmm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vmm->vm_fd < 0)
 		die("KVM_CREATE_VM");
@@ -318,7 +348,8 @@ static struct vcpu *create_vm(struct vmm *vmm)
 			    (unsigned long long)vmm->apf_features);
 	}
 	mem_create(vmm);
-	arch_load_guest(vmm);
+	if (!snap)
+		arch_load_guest(vmm);
 	uart_reset();
 	vcpus = calloc(vmm->nr_vcpus, sizeof(*vcpus));
 	if (!vcpus)
@@ -327,6 +358,15 @@ static struct vcpu *create_vm(struct vmm *vmm)
 	for (i = 0; i < vmm->nr_vcpus; i++)
 		create_vcpu(vmm, &vcpus[i], i);
 	arch_vcpus_created(vmm);
+	if (snap) {
+		snapshot_restore_devices(vmm, snap);
+		if (arch_restore(vmm, snap))
+			exit(2);
+		snapshot_free(snap);
+		vmm->snap = NULL;
+		fprintf(stderr, "vmm: restored from %s (restore %d) in %.0f ms\n",
+			vmm->restore_dir, vmm->round, test_boot_ms());
+	}
 	return vcpus;
 }
 
@@ -398,6 +438,8 @@ static enum exit_action run_vcpu(struct vcpu *vcpu)
 			if (act != EXIT_CONTINUE)
 				return act;
 		}
+		if (__atomic_load_n(&vcpu->vmm->snap_requested, __ATOMIC_ACQUIRE))
+			return EXIT_SNAPSHOT;
 	}
 }
 
@@ -491,9 +533,77 @@ static char *join_args(char **args, int n)
 	return s;
 }
 
+/*
+ * -F, before a restore: the same restore into a VM that does not let the
+ * guest opt in to error status (no -e) must fail at the guest's enable word
+ * (the guest had opted in): in a child process, which exits 2 there
+ * (create_vm()).  Returns 1 if it did.
+ */
+static int restore_refused_without_errors(struct vmm *vmm)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (!pid) {
+		fprintf(stderr, "vmm: -F: restoring without KVM_APF_FEATURE_GUEST_ERROR first\n");
+		vmm->apf_features &= ~KVM_APF_FEATURE_GUEST_ERROR;
+		create_vm(vmm);
+		exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		die("waitpid");
+	return WIFEXITED(status) && WEXITSTATUS(status) == 2;
+}
+
+/*
+ * After a snapshot: this program again, in a new process, restoring it
+ * (the options of this one, then -R @dir); this one waits for it and exits
+ * with its status.
+ */
+static int restore_in_new_process(int argc, char **argv, int nopts,
+				  const char *dir)
+{
+	char **args = calloc(argc + 3, sizeof(*args));
+	int status, i, n = 0;
+	pid_t pid;
+
+	if (!args)
+		die("calloc");
+	for (i = 0; i < nopts; i++)
+		args[n++] = argv[i];
+	args[n++] = "-R";
+	args[n++] = (char *)dir;
+	for (i = nopts; i < argc; i++)
+		args[n++] = argv[i];
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (!pid) {
+		execv("/proc/self/exe", args);
+		die("exec /proc/self/exe");
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		die("waitpid");
+	free(args);
+	if (WIFSIGNALED(status)) {
+		fprintf(stderr, "vmm: the restoring VMM died of signal %d\n",
+			WTERMSIG(status));
+		return 1;
+	}
+	return WEXITSTATUS(status);
+}
+
 static const char usage_text[] =
 	"vmm [-c CPUS] -k KERNEL [-i INITRD] [-m MIB] [-r N] [-t SECONDS] [-x]\n"
-	"           [-d MS] [-a] [-V] [-b GPA:MIB] [-n] [-e] [-U fix|retry|stop] [-T] [CMDLINE...]";
+	"           [-d MS] [-a] [-V | -X] [-b GPA:MIB] [-n] [-e] [-U fix|retry|stop] [-T]\n"
+	"           [-S DIR] [-R DIR] [-P | -E] [-F] [CMDLINE...]";
 
 static void print_usage(void)
 {
@@ -512,9 +622,16 @@ int main(int argc, char **argv)
 	struct vcpu *vcpus;
 	enum exit_action act;
 	unsigned long long a, b;
-	int opt;
+	int opt, refused = 0;
+	char **args;
 
-	while ((opt = getopt(argc, argv, "+c:k:i:m:r:t:xd:aVb:neU:T")) != -1) {
+	/* The options as given, for the process that restores a snapshot. */
+	args = calloc(argc + 1, sizeof(*args));
+	if (!args)
+		die("calloc");
+	memcpy(args, argv, argc * sizeof(*args));
+
+	while ((opt = getopt(argc, argv, "+c:k:i:m:r:t:xd:aVXb:neU:TS:R:PEF")) != -1) {
 		switch (opt) {
 		case 'c':
 			vmm.nr_vcpus = atoi(optarg);
@@ -556,6 +673,10 @@ int main(int argc, char **argv)
 		case 'V':
 			vmm.apf_features |= KVM_APF_FEATURE_VMM;
 			break;
+		case 'X':
+			vmm.apf_features |= KVM_APF_FEATURE_VMM |
+					    KVM_APF_FEATURE_VMM_EXITLESS;
+			break;
 		case 'e':
 			vmm.apf_features |= KVM_APF_FEATURE_GUEST_ERROR;
 			break;
@@ -569,11 +690,28 @@ int main(int argc, char **argv)
 		case 'T':
 			vmm.test = 1;
 			break;
+		case 'S':
+			vmm.snap_dir = optarg;
+			break;
+		case 'R':
+			vmm.restore_dir = optarg;
+			break;
+		case 'P':
+			vmm.prefetch = 1;
+			break;
+		case 'E':
+			vmm.eager = 1;
+			break;
+		case 'F':
+			vmm.check_refusal = 1;
+			break;
 		default:
 			print_usage();
 		}
 	}
-	if (!vmm.kernel || vmm.nr_vcpus < 1 || vmm.nr_vcpus > MAX_VCPUS)
+	if (!vmm.kernel || vmm.nr_vcpus < 1 || vmm.nr_vcpus > MAX_VCPUS ||
+	    (vmm.prefetch && vmm.eager) ||
+	    (vmm.check_refusal && !(vmm.apf_features & KVM_APF_FEATURE_GUEST_ERROR)))
 		print_usage();
 	if (optind < argc)
 		vmm.cmdline = join_args(argv + optind - 1, argc - optind + 1);
@@ -587,11 +725,22 @@ int main(int argc, char **argv)
 		errno = 0;
 		die("KVM API version");
 	}
+	if (vmm.restore_dir && vmm.check_refusal)
+		refused = restore_refused_without_errors(&vmm);
 	for (boot = 0;; boot++) {
 		vmm.boot = boot;
 		vcpus = create_vm(&vmm);
+		if (vmm.restore_dir && vmm.check_refusal && !boot)
+			test_result("restore_without_error_feature_refused", refused,
+				    refused ? NULL : "the restore went through");
 		act = run_vcpus(vcpus, vmm.nr_vcpus, timeout);
 		fflush(stdout);
+		if (act == EXIT_SNAPSHOT) {
+			snapshot_save(&vmm);
+			destroy_vm(&vmm, vcpus);
+			return restore_in_new_process(argc, args, optind,
+						      vmm.snap_dir);
+		}
 		if (act == EXIT_ERROR)
 			break;
 		fprintf(stderr, "vmm: guest %s\n",

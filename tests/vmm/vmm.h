@@ -43,8 +43,13 @@ struct vmm {
 	pthread_mutex_t mem_lock;
 	u8 *shadow;		/* the copies of dropped pages */
 	u8 *saved;		/* bitmap: pages with a copy to serve */
+	u8 *lost;		/* bitmap: pages a restore cannot serve */
+	u8 *lose;		/* bitmap: pages the next snapshot leaves out */
+	const struct snap *snap;	/* while restoring: the snapshot */
 	unsigned long served;	/* pages the server filled */
 	int wake[2];		/* a pipe: wakes the server for new work */
+	int ring_efd;		/* -X: signalled by KVM for each notice */
+	unsigned long posted;	/* -X: notices read from the rings */
 	unsigned long accepted;	/* VMM-driven: faults accepted ... */
 	unsigned long completed;	/* ... and completed */
 
@@ -56,6 +61,18 @@ struct vmm {
 	int on_error_retry;	/* -U retry */
 	int retried;
 	unsigned long fault_exits;
+
+	/* Snapshot and restore (snapshot.c) */
+	const char *snap_dir;	/* -S: where the guest's snapshots go */
+	const char *restore_dir;	/* -R: the snapshot this VM starts from */
+	int snap_requested;	/* the guest asked for a snapshot */
+	int round;		/* restores so far in this chain */
+	int prefetch;		/* -P: a thread fetches every page in order */
+	int eager;		/* -E: read the whole snapshot before running */
+	int check_refusal;	/* -F: a restore without -e must be refused */
+	pthread_t prefetch_thread;
+	unsigned long prefetched;	/* pages the prefetcher filled */
+	u64 image_pages;	/* pages the snapshot's image holds */
 };
 
 enum { APF_NOT_PRESENT, APF_READY, APF_ERROR, NR_APF_STATS };
@@ -64,6 +81,7 @@ struct vcpu {
 	struct vmm *vmm;
 	int id;
 	int fd;
+	struct kvm_apf_ring *ring;	/* -X: KVM_APF_SET_RING */
 	struct kvm_run *run;
 	pthread_t thread;
 	int stats_fd;
@@ -76,6 +94,7 @@ enum exit_action {
 	EXIT_RESET,		/* the guest reboots */
 	EXIT_POWEROFF,		/* the guest powers off */
 	EXIT_ERROR,
+	EXIT_SNAPSHOT,		/* the guest asked for a snapshot */
 };
 
 __noreturn __printf(1, 2) void die(const char *fmt, ...);
@@ -89,6 +108,7 @@ u8 uart_read(struct vmm *vmm, unsigned int off);
 /* Guest memory (mem.c). */
 void mem_create(struct vmm *vmm);
 void mem_destroy(struct vmm *vmm);
+void mem_vcpu_ring(struct vcpu *vcpu);
 int mem_drop(struct vmm *vmm, u64 gpa);
 enum exit_action mem_fault_exit(struct vcpu *vcpu);
 
@@ -104,7 +124,50 @@ u8 ctl_read(struct vcpu *vcpu);
 void vcpu_stats_open(struct vcpu *vcpu);
 u64 host_stat(struct vmm *vmm, int i);
 int test_verdict(struct vmm *vmm);
+void test_result(const char *name, int ok, const char *why);
 void test_boot_start(void);
+double test_boot_ms(void);
+
+/*
+ * Snapshots (snapshot.c): a directory with "state", a list of records
+ * (type, vCPU, key, bytes), and "mem", the image of guest RAM.  Record
+ * types below SNAP_ARCH are the generic part's, the arch numbers its own
+ * from SNAP_ARCH.
+ */
+struct snap {
+	u8 *buf;
+	size_t len, cap;
+};
+
+/* The generic part's record types. */
+enum { SNAP_HEADER = 1, SNAP_UART, SNAP_TESTDEV, SNAP_ABSENT };
+#define SNAP_ARCH	0x100
+#define SNAP_VM		(~0U)	/* the vCPU of a record that is the VM's */
+
+void snap_put(struct snap *s, u32 type, u32 vcpu, u64 key, const void *data,
+	      u32 len);
+/* The record's bytes, or NULL if absent; dies if it has another size. */
+const void *snap_find(const struct snap *s, u32 type, u32 vcpu, u64 key,
+		      u32 len);
+/* Like snap_find(), but dies if the record is absent. */
+void snap_get(const struct snap *s, u32 type, u32 vcpu, u64 key, void *data,
+	      u32 len);
+/*
+ * The records of @type and @vcpu in the order they were put, from cursor
+ * *@pos (start at 0): their bytes, *@key and *@len, or NULL after the last.
+ */
+const void *snap_next(const struct snap *s, size_t *pos, u32 type, u32 vcpu,
+		      u64 *key, u32 *len);
+void snapshot_save(struct vmm *vmm);
+struct snap *snapshot_load(struct vmm *vmm);
+void snapshot_restore_devices(struct vmm *vmm, const struct snap *s);
+void snapshot_free(struct snap *s);
+void mem_save(struct vmm *vmm, int fd, struct snap *s);
+int mem_lose(struct vmm *vmm, u64 gpa);
+void testdev_save(struct vmm *vmm, struct snap *s);
+void testdev_restore(struct vmm *vmm, const struct snap *s);
+void uart_save(struct snap *s);
+void uart_restore(const struct snap *s);
 
 /* The arch part. */
 extern const char arch_cmdline[];	/* the start of the kernel command line */
@@ -116,5 +179,17 @@ enum exit_action arch_handle_exit(struct vcpu *vcpu);
 void arch_uart_irq(struct vmm *vmm, int level);
 void arch_dump_vcpu(struct vcpu *vcpu);
 int arch_apf_enabled(struct vcpu *vcpu);	/* this vCPU's, from its thread */
+/*
+ * The VM's and every vCPU's state, all of it that KVM keeps: the vCPUs are
+ * stopped, their last exit completed (KVM_RUN with immediate_exit).
+ */
+void arch_save(struct vmm *vmm, struct snap *s);
+/*
+ * Put it back into a new VM, with its RAM, vCPUs and interrupt controller
+ * created (arch_create_vm(), arch_setup_vcpu(), arch_vcpus_created()), in
+ * the order Documentation/api.rst gives.  Returns 0, or -1 after printing
+ * "vmm: restore: " and the step KVM refused.
+ */
+int arch_restore(struct vmm *vmm, const struct snap *s);
 
 #endif /* REFVMM_H */

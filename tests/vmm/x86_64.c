@@ -9,6 +9,7 @@
  *   0x08ff0  initial stack       0x09000  PML4, 0x0a000 PDPT, 0x0b000 PD
  *   0x20000  kernel command line 0x9fc00  MP table (for the vCPUs)
  *   0x100000 the kernel (bzImage minus setup), initramfs at the top of RAM.
+ *   0xfeb00000 the test device (MMIO), below the IOAPIC and the local APIC.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <asm/bootparam.h>
 #include <asm/kvm_para.h>
+#include <linux/kernel.h>
 
 #include "vmm.h"
 
@@ -44,7 +46,13 @@
 #define E820_RESERVED		2
 
 #define COM1_BASE		0x3f8
-#define PORT_CTL		0x540	/* the test device (vmm.c) */
+/*
+ * The test device (testdev.c), MMIO as on arm64: a guest process reaches a
+ * port only through its TSS I/O bitmap, and QEMU's emulated SVM (the e2e's
+ * L0) refuses that check once TR is cached busy, as it is after a restore
+ * (KVM_GET_SREGS reports TR busy on SVM, as the hardware has it).
+ */
+#define CTL_MMIO		0xfeb00000ULL
 #define COM1_IRQ		4
 #define PORT_KBD_CMD		0x64	/* 8042: 0xfe is "pulse reset" */
 #define PORT_RESET		0xcf9	/* PCI reset control: bit 2 resets */
@@ -599,15 +607,6 @@ static enum exit_action handle_io(struct vcpu *vcpu)
 		}
 		return EXIT_CONTINUE;
 	}
-	if (port == PORT_CTL && run->io.size == 1) {
-		for (i = 0; i < run->io.count; i++) {
-			if (out)
-				ctl_write(vcpu, data[i]);
-			else
-				data[i] = ctl_read(vcpu);
-		}
-		return EXIT_CONTINUE;
-	}
 	if (out && port == PORT_KBD_CMD && data[0] == 0xfe)
 		return EXIT_RESET;
 	if (out && port == PORT_RESET && run->io.size == 1 && (data[0] & 0x4))
@@ -629,7 +628,14 @@ enum exit_action arch_handle_exit(struct vcpu *vcpu)
 	case KVM_EXIT_IO:
 		return handle_io(vcpu);
 	case KVM_EXIT_MMIO:
-		/* No MMIO devices: reads return all ones. */
+		if (run->mmio.phys_addr == CTL_MMIO && run->mmio.len == 1) {
+			if (run->mmio.is_write)
+				ctl_write(vcpu, run->mmio.data[0]);
+			else
+				run->mmio.data[0] = ctl_read(vcpu);
+			return EXIT_CONTINUE;
+		}
+		/* No other MMIO devices: reads return all ones. */
 		if (!run->mmio.is_write)
 			memset(run->mmio.data, 0xff, run->mmio.len);
 		return EXIT_CONTINUE;
@@ -657,4 +663,244 @@ void arch_dump_vcpu(struct vcpu *vcpu)
 		vcpu->id, regs.rip, regs.rsp, regs.rflags, regs.rax, regs.rbx,
 		regs.rcx, regs.rdx, regs.rsi, regs.rdi, sregs.cr0, sregs.cr2,
 		sregs.cr3, sregs.cr4, sregs.efer, sregs.cs.selector);
+}
+
+/*
+ * Snapshots: the records of an x86 VM.  The VM's: the in-kernel PIC and
+ * IOAPIC, the PIT, kvmclock.  Each vCPU's: the registers, the FPU and
+ * vector state (XSAVE, XCRs), the local APIC, pending events, the debug
+ * registers, the run state, and every MSR KVM lists for migration
+ * (KVM_GET_MSR_INDEX_LIST), the async PF ones among them.
+ */
+enum {
+	SNAP_X86_IRQCHIP = SNAP_ARCH,	/* key: the chip */
+	SNAP_X86_PIT,
+	SNAP_X86_CLOCK,
+	SNAP_X86_REGS,
+	SNAP_X86_SREGS,
+	SNAP_X86_XSAVE,
+	SNAP_X86_XCRS,
+	SNAP_X86_LAPIC,
+	SNAP_X86_EVENTS,
+	SNAP_X86_DEBUGREGS,
+	SNAP_X86_MP_STATE,
+	SNAP_X86_MSR,			/* key: the index; 8 bytes */
+};
+
+/* One vCPU get/set ioctl and its record. */
+static const struct {
+	u32 type;
+	unsigned long get, set;
+	u32 size;
+	const char *name;
+} vcpu_state[] = {
+#define STATE(type, get, set, st) { type, get, set, sizeof(st), #set }
+	STATE(SNAP_X86_SREGS, KVM_GET_SREGS, KVM_SET_SREGS, struct kvm_sregs),
+	STATE(SNAP_X86_REGS, KVM_GET_REGS, KVM_SET_REGS, struct kvm_regs),
+	STATE(SNAP_X86_XCRS, KVM_GET_XCRS, KVM_SET_XCRS, struct kvm_xcrs),
+	STATE(SNAP_X86_DEBUGREGS, KVM_GET_DEBUGREGS, KVM_SET_DEBUGREGS, struct kvm_debugregs),
+	STATE(SNAP_X86_LAPIC, KVM_GET_LAPIC, KVM_SET_LAPIC, struct kvm_lapic_state),
+	STATE(SNAP_X86_MP_STATE, KVM_GET_MP_STATE, KVM_SET_MP_STATE, struct kvm_mp_state),
+	STATE(SNAP_X86_EVENTS, KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS, struct kvm_vcpu_events),
+#undef STATE
+};
+
+static u32 xsave_size(struct vmm *vmm)
+{
+	int n = ioctl(vmm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+
+	return n > (int)sizeof(struct kvm_xsave) ? n : sizeof(struct kvm_xsave);
+}
+
+static int set_msr(struct vcpu *vcpu, u32 index, u64 data)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry entries[1];
+	} msrs = {
+		.hdr.nmsrs = 1,
+		.entries[0] = { .index = index, .data = data },
+	};
+
+	return ioctl(vcpu->fd, KVM_SET_MSRS, &msrs) == 1 ? 0 : -1;
+}
+
+static int get_msr(struct vcpu *vcpu, u32 index, u64 *data)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry entries[1];
+	} msrs = {
+		.hdr.nmsrs = 1,
+		.entries[0].index = index,
+	};
+
+	if (ioctl(vcpu->fd, KVM_GET_MSRS, &msrs) != 1)
+		return -1;
+	*data = msrs.entries[0].data;
+	return 0;
+}
+
+static struct kvm_msr_list *msr_index_list(struct vmm *vmm)
+{
+	struct kvm_msr_list probe = { .nmsrs = 0 }, *list;
+
+	if (!ioctl(vmm->kvm_fd, KVM_GET_MSR_INDEX_LIST, &probe) || errno != E2BIG)
+		die("KVM_GET_MSR_INDEX_LIST");
+	list = calloc(1, sizeof(*list) + probe.nmsrs * sizeof(u32));
+	if (!list)
+		die("calloc");
+	list->nmsrs = probe.nmsrs;
+	if (ioctl(vmm->kvm_fd, KVM_GET_MSR_INDEX_LIST, list))
+		die("KVM_GET_MSR_INDEX_LIST");
+	return list;
+}
+
+void arch_save(struct vmm *vmm, struct snap *s)
+{
+	struct kvm_msr_list *msrs = msr_index_list(vmm);
+	u32 xsize = xsave_size(vmm);
+	struct kvm_pit_state2 pit;
+	struct kvm_clock_data clock = {};
+	u8 buf[sizeof(struct kvm_lapic_state) + sizeof(struct kvm_sregs) + 4096];
+	void *xsave = calloc(1, xsize);
+	u32 chip, i, m;
+	int c;
+
+	if (!xsave)
+		die("calloc");
+	for (chip = KVM_IRQCHIP_PIC_MASTER; chip <= KVM_IRQCHIP_IOAPIC; chip++) {
+		struct kvm_irqchip ic = { .chip_id = chip };
+
+		if (ioctl(vmm->vm_fd, KVM_GET_IRQCHIP, &ic))
+			die("KVM_GET_IRQCHIP %u", chip);
+		snap_put(s, SNAP_X86_IRQCHIP, SNAP_VM, chip, &ic, sizeof(ic));
+	}
+	if (ioctl(vmm->vm_fd, KVM_GET_PIT2, &pit))
+		die("KVM_GET_PIT2");
+	snap_put(s, SNAP_X86_PIT, SNAP_VM, 0, &pit, sizeof(pit));
+	if (ioctl(vmm->vm_fd, KVM_GET_CLOCK, &clock))
+		die("KVM_GET_CLOCK");
+	snap_put(s, SNAP_X86_CLOCK, SNAP_VM, 0, &clock, sizeof(clock));
+
+	for (c = 0; c < vmm->nr_vcpus; c++) {
+		struct vcpu *vcpu = &vmm->vcpus[c];
+
+		/*
+		 * In reverse, the events first: reading them delivers the
+		 * payload of a pending exception (CR2 of a #PF: an async PF's
+		 * token) into the registers read after.
+		 */
+		for (i = ARRAY_SIZE(vcpu_state); i-- > 0;) {
+			memset(buf, 0, sizeof(buf));
+			if (ioctl(vcpu->fd, vcpu_state[i].get, buf))
+				die("vcpu %d: the get of %s", c, vcpu_state[i].name);
+			snap_put(s, vcpu_state[i].type, c, 0, buf, vcpu_state[i].size);
+		}
+		if (ioctl(vcpu->fd, xsize > sizeof(struct kvm_xsave) ?
+			  KVM_GET_XSAVE2 : KVM_GET_XSAVE, xsave))
+			die("vcpu %d: KVM_GET_XSAVE", c);
+		snap_put(s, SNAP_X86_XSAVE, c, 0, xsave, xsize);
+		/* The index list has what KVM migrates, the MTRRs aside. */
+		for (m = 0; m <= msrs->nmsrs; m++) {
+			u32 index = m < msrs->nmsrs ? msrs->indices[m] : MSR_MTRR_DEF_TYPE;
+			u64 data;
+
+			if (!get_msr(vcpu, index, &data))
+				snap_put(s, SNAP_X86_MSR, c, index, &data, sizeof(data));
+		}
+	}
+	free(xsave);
+	free(msrs);
+}
+
+/*
+ * Every MSR saved, in the order saved, but the async PF enable word (last,
+ * below).  One that KVM refuses is reported and left at its reset value.
+ */
+static void restore_msrs(struct vcpu *vcpu, const struct snap *s)
+{
+	const u64 *data;
+	size_t pos = 0;
+	u64 index;
+	u32 len;
+
+	while ((data = snap_next(s, &pos, SNAP_X86_MSR, vcpu->id, &index, &len)))
+		if (index != MSR_KVM_ASYNC_PF_EN && set_msr(vcpu, index, *data))
+			fprintf(stderr, "vmm: restore: vcpu %d: MSR 0x%llx not restored\n",
+				vcpu->id, (unsigned long long)index);
+}
+
+static const char refused_why[] =
+	"refused: the guest's async PF has a feature this VM lacks (error status: -e)";
+
+/*
+ * Documentation/api.rst's order for async PF: the VM's capability (done
+ * by create_vm()), its memslots, CPUID (arch_setup_vcpu()), then
+ * MSR_KVM_ASYNC_PF_INT before MSR_KVM_ASYNC_PF_EN, the enable word last:
+ * restoring an enabled word queues the wake-all.
+ */
+int arch_restore(struct vmm *vmm, const struct snap *s)
+{
+	u32 xsize = xsave_size(vmm), chip, i;
+	u8 buf[sizeof(struct kvm_lapic_state) + sizeof(struct kvm_sregs) + 4096];
+	struct kvm_pit_state2 pit;
+	struct kvm_clock_data clock;
+	void *xsave = calloc(1, xsize);
+	u64 apf_en;
+	int c;
+
+	if (!xsave)
+		die("calloc");
+	for (chip = KVM_IRQCHIP_PIC_MASTER; chip <= KVM_IRQCHIP_IOAPIC; chip++) {
+		struct kvm_irqchip ic;
+
+		snap_get(s, SNAP_X86_IRQCHIP, SNAP_VM, chip, &ic, sizeof(ic));
+		if (ioctl(vmm->vm_fd, KVM_SET_IRQCHIP, &ic))
+			die("restore: KVM_SET_IRQCHIP %u", chip);
+	}
+	snap_get(s, SNAP_X86_PIT, SNAP_VM, 0, &pit, sizeof(pit));
+	if (ioctl(vmm->vm_fd, KVM_SET_PIT2, &pit))
+		die("restore: KVM_SET_PIT2");
+	snap_get(s, SNAP_X86_CLOCK, SNAP_VM, 0, &clock, sizeof(clock));
+	clock.flags = 0;
+	if (ioctl(vmm->vm_fd, KVM_SET_CLOCK, &clock))
+		die("restore: KVM_SET_CLOCK");
+
+	for (c = 0; c < vmm->nr_vcpus; c++) {
+		struct vcpu *vcpu = &vmm->vcpus[c];
+
+		for (i = 0; i < ARRAY_SIZE(vcpu_state); i++) {
+			snap_get(s, vcpu_state[i].type, c, 0, buf, vcpu_state[i].size);
+			if (vcpu_state[i].type == SNAP_X86_XCRS) {
+				/* XCR0 first: the XSAVE state it enables is next. */
+				if (ioctl(vcpu->fd, KVM_SET_XCRS, buf))
+					die("restore: vcpu %d: KVM_SET_XCRS", c);
+				snap_get(s, SNAP_X86_XSAVE, c, 0, xsave, xsize);
+				if (ioctl(vcpu->fd, KVM_SET_XSAVE, xsave))
+					die("restore: vcpu %d: KVM_SET_XSAVE", c);
+				continue;
+			}
+			if (vcpu_state[i].type == SNAP_X86_LAPIC)
+				restore_msrs(vcpu, s);
+			if (ioctl(vcpu->fd, vcpu_state[i].set, buf))
+				die("restore: vcpu %d: %s", c, vcpu_state[i].name);
+		}
+	}
+	free(xsave);
+
+	/* Async PF last, the enable word after its interrupt vector. */
+	for (c = 0; c < vmm->nr_vcpus; c++) {
+		struct vcpu *vcpu = &vmm->vcpus[c];
+
+		if (!snap_find(s, SNAP_X86_MSR, c, MSR_KVM_ASYNC_PF_EN, 8))
+			continue;
+		snap_get(s, SNAP_X86_MSR, c, MSR_KVM_ASYNC_PF_EN, &apf_en, 8);
+		if (set_msr(vcpu, MSR_KVM_ASYNC_PF_EN, apf_en)) {
+			fprintf(stderr, "vmm: restore: vcpu %d: KVM_SET_MSRS %s %#llx: %s\n",
+				c, "MSR_KVM_ASYNC_PF_EN", (unsigned long long)apf_en, refused_why);
+			return -1;
+		}
+	}
+	return 0;
 }
