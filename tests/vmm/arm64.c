@@ -166,11 +166,17 @@ void arch_load_guest(struct vmm *vmm)
 	gpa_to_hva(vmm, fdt_addr, FDT_MAX_SIZE);
 }
 
-static void set_reg(struct vcpu *vcpu, u64 id, u64 val)
+/* 0, or -1 with errno if KVM refuses it. */
+static int set_reg_ok(struct vcpu *vcpu, u64 id, u64 val)
 {
 	struct kvm_one_reg reg = { .id = id, .addr = (uintptr_t)&val };
 
-	if (ioctl(vcpu->fd, KVM_SET_ONE_REG, &reg))
+	return ioctl(vcpu->fd, KVM_SET_ONE_REG, &reg);
+}
+
+static void set_reg(struct vcpu *vcpu, u64 id, u64 val)
+{
+	if (set_reg_ok(vcpu, id, val))
 		die("KVM_SET_ONE_REG 0x%llx", (unsigned long long)id);
 }
 
@@ -211,7 +217,7 @@ void arch_setup_vcpu(struct vcpu *vcpu)
 		set_reg(vcpu, KVM_REG_ARM_VENDOR_HYP_BMAP,
 			get_reg(vcpu, KVM_REG_ARM_VENDOR_HYP_BMAP) &
 			~BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF));
-	if (vcpu->id)
+	if (vcpu->id || vcpu->vmm->restore_dir)
 		return;
 	set_reg(vcpu, CORE_REG(regs.pstate), PSR_MODE_EL1h | PSR_D_BIT |
 		PSR_A_BIT | PSR_I_BIT | PSR_F_BIT);
@@ -399,7 +405,9 @@ int arch_apf_enabled(struct vcpu *vcpu)
 
 void arch_vcpus_created(struct vmm *vmm)
 {
-	write_fdt(vmm);
+	/* A restored guest has its device tree in its RAM image. */
+	if (!vmm->restore_dir)
+		write_fdt(vmm);
 	vgic_set_attr(KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, NULL);
 }
 
@@ -457,14 +465,323 @@ void arch_dump_vcpu(struct vcpu *vcpu)
 		(unsigned long long)get_reg(vcpu, CORE_REG(regs.regs[0])));
 }
 
-void arch_save(struct vmm *vmm, struct snap *s)
+/*
+ * Snapshots: the records of an arm64 VM, as Firecracker and QEMU keep them.
+ * Each vCPU's: every register KVM_GET_REG_LIST names (core, FP/SIMD,
+ * system registers, the timers, the firmware pseudo-registers, our async
+ * PF ones among them), in the list's order, its pending events
+ * (KVM_GET_VCPU_EVENTS) and its run state (PSCI CPU_OFF parks a vCPU).
+ * The vGICv3's (KVM_{GET,SET}_DEVICE_ATTR on it, one record per 32- or
+ * 64-bit access, key = the group << 32 | the attribute's low word): the
+ * distributor's registers for the SPIs and the SPIs' line levels (the
+ * VM's), each vCPU's redistributor (RD and SGI frames) and CPU interface
+ * system registers (the vCPU's; their attribute gets its MPIDR).  Restore
+ * puts them back in the order saved, so the order here is the restore's.
+ *
+ * Not saved: the PPIs' line levels (the timers and the "page ready" PPI
+ * are KVM's own inputs, set again from their restored state), LPIs and
+ * the ITS (the VM has none: GICR_PROPBASER/PENDBASER are kept anyway).
+ */
+enum {
+	SNAP_ARM64_REG = SNAP_ARCH,	/* key: the register's id */
+	SNAP_ARM64_EVENTS,
+	SNAP_ARM64_MP_STATE,
+	SNAP_ARM64_GIC,			/* key: group << 32 | attr[31:0] */
+};
+
+#define SPI_START		32
+#define GICD_CTLR		0x0000
+#define GICD_IIDR		0x0008
+#define GICD_IGROUPR		0x0080
+#define GICD_ISENABLER		0x0100
+#define GICD_ISPENDR		0x0200
+#define GICD_ISACTIVER		0x0300
+#define GICD_IPRIORITYR		0x0400
+#define GICD_ICFGR		0x0c00
+#define GICD_IROUTER		0x6000
+#define GICR_CTLR		0x0000
+#define GICR_PROPBASER		0x0070
+#define GICR_PENDBASER		0x0078
+#define GICR_SGI		0x10000	/* the SGI frame, after RD_base */
+#define GICR_IGROUPR0		(GICR_SGI + 0x0080)
+#define GICR_ISENABLER0		(GICR_SGI + 0x0100)
+#define GICR_ISPENDR0		(GICR_SGI + 0x0200)
+#define GICR_ISACTIVER0		(GICR_SGI + 0x0300)
+#define GICR_IPRIORITYR0	(GICR_SGI + 0x0400)
+#define GICR_ICFGR0		(GICR_SGI + 0x0c00)
+
+/* The CPU interface's registers: the low 16 bits of their KVM reg id. */
+#define ICC(op1, crn, crm, op2)	(ARM64_SYS_REG(3, op1, crn, crm, op2) & 0xffff)
+#define ICC_PMR_EL1		ICC(0, 4, 6, 0)
+#define ICC_BPR0_EL1		ICC(0, 12, 8, 3)
+#define ICC_AP0R_EL1(n)		ICC(0, 12, 8, 4 | (n))
+#define ICC_AP1R_EL1(n)		ICC(0, 12, 9, (n))
+#define ICC_BPR1_EL1		ICC(0, 12, 12, 3)
+#define ICC_CTLR_EL1		ICC(0, 12, 12, 4)
+#define ICC_SRE_EL1		ICC(0, 12, 12, 5)
+#define ICC_IGRPEN0_EL1		ICC(0, 12, 12, 6)
+#define ICC_IGRPEN1_EL1		ICC(0, 12, 12, 7)
+#define ICC_CTLR_PRIBITS(v)	((((v) >> 8) & 7) + 1)
+
+/* The vGIC attributes' mpidr field: Aff3..Aff0 in bits 63..32. */
+static u64 vgic_mpidr(int vcpu)
 {
-	errno = 0;
-	die("snapshots: not on arm64 yet");
+	u64 m = mpidr[vcpu];
+
+	return ((m >> 32 & 0xff) << 56) | ((m & MPIDR_HWID_MASK) << 32);
 }
 
+static int vgic_access(int set, u32 group, u64 attr, void *val)
+{
+	struct kvm_device_attr a = {
+		.group = group,
+		.attr = attr,
+		.addr = (uintptr_t)val,
+	};
+
+	return ioctl(vgic_fd, set ? KVM_SET_DEVICE_ATTR : KVM_GET_DEVICE_ATTR, &a);
+}
+
+/* Save one vGIC register (@len 4 or 8 bytes) as a record of @vcpu. */
+static void gic_save(struct snap *s, u32 vcpu, u32 group, u32 attr, u32 len)
+{
+	u64 mp = vcpu == SNAP_VM ? 0 : vgic_mpidr(vcpu);
+	u64 val = 0;
+
+	if (vgic_access(0, group, mp | attr, &val))
+		die("vGIC: get of %u/%#x (vcpu %d)", group, attr, (int)vcpu);
+	snap_put(s, SNAP_ARM64_GIC, vcpu, (u64)group << 32 | attr, &val, len);
+}
+
+/* @n 32-bit registers from @off (the SPIs' part of a per-IRQ range). */
+static void gic_save_range(struct snap *s, u32 vcpu, u32 group, u32 off,
+			   u32 n)
+{
+	u32 i;
+
+	for (i = 0; i < n; i++)
+		gic_save(s, vcpu, group, off + 4 * i, 4);
+}
+
+/* The first 32-bit register of @base's range with the SPIs' bits. */
+#define SPI_REG(base, bits)	((base) + SPI_START * (bits) / 8)
+#define SPI_REGS(bits)		((GIC_NR_IRQS - SPI_START) * (bits) / 32)
+
+/*
+ * The distributor, in the order QEMU restores it: IIDR first (the API's
+ * rule), the control register, the SPIs' configuration (group, trigger,
+ * priority, route), their line levels, then their pending, active and
+ * enabled state.
+ */
+static void gic_save_dist(struct snap *s)
+{
+	const u32 g = KVM_DEV_ARM_VGIC_GRP_DIST_REGS;
+	u32 i;
+
+	gic_save(s, SNAP_VM, g, GICD_IIDR, 4);
+	gic_save(s, SNAP_VM, g, GICD_CTLR, 4);
+	gic_save_range(s, SNAP_VM, g, SPI_REG(GICD_IGROUPR, 1), SPI_REGS(1));
+	gic_save_range(s, SNAP_VM, g, SPI_REG(GICD_ICFGR, 2), SPI_REGS(2));
+	gic_save_range(s, SNAP_VM, g, SPI_REG(GICD_IPRIORITYR, 8), SPI_REGS(8));
+	/* 64-bit GICD_IROUTER<n>, a word at a time (the API's rule). */
+	gic_save_range(s, SNAP_VM, g, SPI_REG(GICD_IROUTER, 64), SPI_REGS(64));
+	for (i = SPI_START; i < GIC_NR_IRQS; i += 32)
+		gic_save(s, SNAP_VM, KVM_DEV_ARM_VGIC_GRP_LEVEL_INFO,
+			 VGIC_LEVEL_INFO_LINE_LEVEL <<
+			 KVM_DEV_ARM_VGIC_LINE_LEVEL_INFO_SHIFT | i, 4);
+	gic_save_range(s, SNAP_VM, g, SPI_REG(GICD_ISPENDR, 1), SPI_REGS(1));
+	gic_save_range(s, SNAP_VM, g, SPI_REG(GICD_ISACTIVER, 1), SPI_REGS(1));
+	gic_save_range(s, SNAP_VM, g, SPI_REG(GICD_ISENABLER, 1), SPI_REGS(1));
+}
+
+/*
+ * A vCPU's redistributor (its SGIs and PPIs), then its CPU interface:
+ * ICC_SRE_EL1 and ICC_CTLR_EL1 first, the active priority registers that
+ * the CTLR's number of priority bits gives (as Firecracker).
+ */
+static void gic_save_vcpu(struct snap *s, int c)
+{
+	const u32 g = KVM_DEV_ARM_VGIC_GRP_REDIST_REGS;
+	const u32 icc = KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS;
+	static const u32 icc_regs[] = {
+		ICC_SRE_EL1, ICC_CTLR_EL1, ICC_IGRPEN0_EL1, ICC_IGRPEN1_EL1,
+		ICC_PMR_EL1, ICC_BPR0_EL1, ICC_BPR1_EL1,
+	};
+	u64 ctlr = 0;
+	u32 i, nr_apr;
+
+	gic_save_range(s, c, g, GICR_PROPBASER, 2);
+	gic_save_range(s, c, g, GICR_PENDBASER, 2);
+	gic_save(s, c, g, GICR_CTLR, 4);
+	gic_save(s, c, g, GICR_IGROUPR0, 4);
+	gic_save_range(s, c, g, GICR_ICFGR0, 2);
+	gic_save_range(s, c, g, GICR_IPRIORITYR0, 8);
+	gic_save(s, c, g, GICR_ISPENDR0, 4);
+	gic_save(s, c, g, GICR_ISACTIVER0, 4);
+	gic_save(s, c, g, GICR_ISENABLER0, 4);
+
+	for (i = 0; i < ARRAY_SIZE(icc_regs); i++)
+		gic_save(s, c, icc, icc_regs[i], 8);
+	if (vgic_access(0, icc, vgic_mpidr(c) | ICC_CTLR_EL1, &ctlr))
+		die("vGIC: vcpu %d: ICC_CTLR_EL1", c);
+	/* 5 priority bits: APnR0; 6: and APnR1; 7: APnR0-3. */
+	nr_apr = ICC_CTLR_PRIBITS(ctlr) >= 7 ? 4 :
+		 ICC_CTLR_PRIBITS(ctlr) == 6 ? 2 : 1;
+	for (i = 0; i < nr_apr; i++)
+		gic_save(s, c, icc, ICC_AP0R_EL1(i), 8);
+	for (i = 0; i < nr_apr; i++)
+		gic_save(s, c, icc, ICC_AP1R_EL1(i), 8);
+}
+
+static struct kvm_reg_list *reg_list(struct vcpu *vcpu)
+{
+	struct kvm_reg_list probe = { .n = 0 }, *list;
+
+	if (!ioctl(vcpu->fd, KVM_GET_REG_LIST, &probe) || errno != E2BIG)
+		die("vcpu %d: KVM_GET_REG_LIST", vcpu->id);
+	list = calloc(1, sizeof(*list) + probe.n * sizeof(u64));
+	if (!list)
+		die("calloc");
+	list->n = probe.n;
+	if (ioctl(vcpu->fd, KVM_GET_REG_LIST, list))
+		die("vcpu %d: KVM_GET_REG_LIST", vcpu->id);
+	return list;
+}
+
+#define REG_MAX_SIZE	256	/* an SVE Z register at its 2048 bits */
+
+static u32 reg_size(u64 id)
+{
+	return 1U << ((id & KVM_REG_SIZE_MASK) >> KVM_REG_SIZE_SHIFT);
+}
+
+void arch_save(struct vmm *vmm, struct snap *s)
+{
+	u8 buf[REG_MAX_SIZE] __aligned(16);
+	struct kvm_vcpu_events events;
+	struct kvm_mp_state mp;
+	int c;
+
+	for (c = 0; c < vmm->nr_vcpus; c++) {
+		struct vcpu *vcpu = &vmm->vcpus[c];
+		struct kvm_reg_list *list = reg_list(vcpu);
+		u64 i;
+
+		for (i = 0; i < list->n; i++) {
+			u64 id = list->reg[i];
+			struct kvm_one_reg reg = { .id = id, .addr = (uintptr_t)buf };
+
+			if (reg_size(id) > sizeof(buf)) {
+				errno = 0;
+				die("vcpu %d: register 0x%llx has %u bytes", c,
+				    (unsigned long long)id, reg_size(id));
+			}
+			if (ioctl(vcpu->fd, KVM_GET_ONE_REG, &reg))
+				die("vcpu %d: KVM_GET_ONE_REG 0x%llx", c,
+				    (unsigned long long)id);
+			snap_put(s, SNAP_ARM64_REG, c, id, buf, reg_size(id));
+		}
+		free(list);
+		memset(&events, 0, sizeof(events));
+		if (ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &events))
+			die("vcpu %d: KVM_GET_VCPU_EVENTS", c);
+		snap_put(s, SNAP_ARM64_EVENTS, c, 0, &events, sizeof(events));
+		if (ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp))
+			die("vcpu %d: KVM_GET_MP_STATE", c);
+		snap_put(s, SNAP_ARM64_MP_STATE, c, 0, &mp, sizeof(mp));
+	}
+	gic_save_dist(s);
+	for (c = 0; c < vmm->nr_vcpus; c++)
+		gic_save_vcpu(s, c);
+}
+
+/* The vGIC records of @vcpu (SNAP_VM: the VM's), in the order saved. */
+static void gic_restore(const struct snap *s, u32 vcpu)
+{
+	u64 mp = vcpu == SNAP_VM ? 0 : vgic_mpidr(vcpu);
+	const void *data;
+	size_t pos = 0;
+	u64 key, val;
+	u32 len;
+
+	while ((data = snap_next(s, &pos, SNAP_ARM64_GIC, vcpu, &key, &len))) {
+		val = 0;
+		memcpy(&val, data, len < sizeof(val) ? len : sizeof(val));
+		if (vgic_access(1, key >> 32, mp | (u32)key, &val))
+			die("restore: vGIC: set of %u/%#x (vcpu %d) to %#llx",
+			    (u32)(key >> 32), (u32)key, (int)vcpu,
+			    (unsigned long long)val);
+	}
+}
+
+/*
+ * Firecracker's order: each vCPU's registers in the list's order, then
+ * its run state; then the vGIC: the distributor, each vCPU's
+ * redistributor and CPU interface.  Documentation/api.rst's for async PF:
+ * the VM's capability and memslots (create_vm()), the firmware registers,
+ * KVM_REG_ARM_APF_CTRL last of all: restoring an enabled word queues the
+ * wake-all, which now finds the vGIC as the guest left it.
+ */
 int arch_restore(struct vmm *vmm, const struct snap *s)
 {
-	errno = 0;
-	die("snapshots: not on arm64 yet");
+	struct kvm_vcpu_events events;
+	struct kvm_mp_state mp;
+	const void *data;
+	u64 id, ctrl;
+	size_t pos;
+	u32 len;
+	int c;
+
+	for (c = 0; c < vmm->nr_vcpus; c++) {
+		struct vcpu *vcpu = &vmm->vcpus[c];
+
+		if (!snap_find(s, SNAP_ARM64_REG, c, MPIDR_EL1, 8) ||
+		    *(const u64 *)snap_find(s, SNAP_ARM64_REG, c, MPIDR_EL1, 8) !=
+		    mpidr[c]) {
+			errno = 0;
+			die("restore: vcpu %d: the snapshot's MPIDR_EL1 is not this vCPU's",
+			    c);
+		}
+		pos = 0;
+		while ((data = snap_next(s, &pos, SNAP_ARM64_REG, c, &id, &len))) {
+			u8 buf[REG_MAX_SIZE] __aligned(16);
+			struct kvm_one_reg reg = { .id = id, .addr = (uintptr_t)buf };
+
+			if (id == KVM_REG_ARM_APF_CTRL)
+				continue;
+			if (len != reg_size(id) || len > sizeof(buf)) {
+				errno = 0;
+				die("restore: vcpu %d: register 0x%llx with %u bytes",
+				    c, (unsigned long long)id, len);
+			}
+			memcpy(buf, data, len);
+			if (ioctl(vcpu->fd, KVM_SET_ONE_REG, &reg))
+				die("restore: vcpu %d: KVM_SET_ONE_REG 0x%llx", c,
+				    (unsigned long long)id);
+		}
+		snap_get(s, SNAP_ARM64_EVENTS, c, 0, &events, sizeof(events));
+		if (ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &events))
+			die("restore: vcpu %d: KVM_SET_VCPU_EVENTS", c);
+		snap_get(s, SNAP_ARM64_MP_STATE, c, 0, &mp, sizeof(mp));
+		if (ioctl(vcpu->fd, KVM_SET_MP_STATE, &mp))
+			die("restore: vcpu %d: KVM_SET_MP_STATE %u", c,
+			    mp.mp_state);
+	}
+	gic_restore(s, SNAP_VM);
+	for (c = 0; c < vmm->nr_vcpus; c++)
+		gic_restore(s, c);
+
+	for (c = 0; c < vmm->nr_vcpus; c++) {
+		/* Absent: the source did not offer async PF (-n). */
+		if (!snap_find(s, SNAP_ARM64_REG, c, KVM_REG_ARM_APF_CTRL, 8))
+			continue;
+		snap_get(s, SNAP_ARM64_REG, c, KVM_REG_ARM_APF_CTRL, &ctrl, 8);
+		if (!set_reg_ok(&vmm->vcpus[c], KVM_REG_ARM_APF_CTRL, ctrl))
+			continue;
+		fprintf(stderr,
+			"vmm: restore: vcpu %d: KVM_SET_ONE_REG refused KVM_REG_ARM_APF_CTRL 0x%llx: the guest had async PF with a feature this VM does not offer (error status needs KVM_APF_FEATURE_GUEST_ERROR: -e)\n",
+			c, (unsigned long long)ctrl);
+		return -1;
+	}
+	return 0;
 }
