@@ -545,7 +545,8 @@ static int vgic_access(int set, u32 group, u64 attr, void *val)
 /* Save one vGIC register (@len 4 or 8 bytes) as a record of @vcpu. */
 static void gic_save(struct snap *s, u32 vcpu, u32 group, u32 attr, u32 len)
 {
-	u64 mp = vcpu == SNAP_VM ? 0 : vgic_mpidr(vcpu);
+	/* The VM's: the distributor ignores it, the SPIs' levels need one. */
+	u64 mp = vgic_mpidr(vcpu == SNAP_VM ? 0 : vcpu);
 	u64 val = 0;
 
 	if (vgic_access(0, group, mp | attr, &val))
@@ -698,7 +699,8 @@ void arch_save(struct vmm *vmm, struct snap *s)
 /* The vGIC records of @vcpu (SNAP_VM: the VM's), in the order saved. */
 static void gic_restore(const struct snap *s, u32 vcpu)
 {
-	u64 mp = vcpu == SNAP_VM ? 0 : vgic_mpidr(vcpu);
+	/* The VM's: the distributor ignores it, the SPIs' levels need one. */
+	u64 mp = vgic_mpidr(vcpu == SNAP_VM ? 0 : vcpu);
 	const void *data;
 	size_t pos = 0;
 	u64 key, val;
@@ -735,12 +737,13 @@ int arch_restore(struct vmm *vmm, const struct snap *s)
 	for (c = 0; c < vmm->nr_vcpus; c++) {
 		struct vcpu *vcpu = &vmm->vcpus[c];
 
-		if (!snap_find(s, SNAP_ARM64_REG, c, MPIDR_EL1, 8) ||
-		    *(const u64 *)snap_find(s, SNAP_ARM64_REG, c, MPIDR_EL1, 8) !=
-		    mpidr[c]) {
+		/* The vGIC's records name the vCPUs by their MPIDRs. */
+		snap_get(s, SNAP_ARM64_REG, c, MPIDR_EL1, &id, 8);
+		if (id != mpidr[c]) {
 			errno = 0;
-			die("restore: vcpu %d: the snapshot's MPIDR_EL1 is not this vCPU's",
-			    c);
+			die("restore: vcpu %d: MPIDR_EL1 %#llx, not the snapshot's %#llx",
+			    c, (unsigned long long)mpidr[c],
+			    (unsigned long long)id);
 		}
 		pos = 0;
 		while ((data = snap_next(s, &pos, SNAP_ARM64_REG, c, &id, &len))) {
