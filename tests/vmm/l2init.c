@@ -399,6 +399,24 @@ static void test_delayed(const char *tag, int expect_apf)
 	check_counts(tag, 1);
 }
 
+/* Wait (bounded) for @pid; its exit status, or -1. */
+static int wait_exit(pid_t pid)
+{
+	double end = now() + WAIT_S;
+	int st;
+
+	while (now() < end) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		if (r < 0)
+			return -1;
+		usleep(10000);
+	}
+	return -1;
+}
+
 static sigjmp_buf bus_jmp;
 static siginfo_t bus_info;
 
@@ -408,22 +426,79 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 	siglongjmp(bus_jmp, 1);
 }
 
+/*
+ * In a child process: read the word at @p, which should be @want (after the
+ * VMM's fix) or a SIGBUS with BUS_ADRERR at @p; exits 0, 1 or else 2.
+ */
+static __noreturn void read_or_sigbus(const char *tag, u64 *p, u64 want)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO };
+
+	sigaction(SIGBUS, &sa, NULL);
+	if (sigsetjmp(bus_jmp, 1)) {
+		printf("apftest: %s: SIGBUS, si_code %d, si_addr %p (read at %p)\n",
+		       tag, bus_info.si_code, bus_info.si_addr, (void *)p);
+		_exit(bus_info.si_code == BUS_ADRERR &&
+		      bus_info.si_addr == (void *)p ? 1 : 2);
+	}
+	printf("apftest: %s: read 0x%llx at gpa 0x%llx\n", tag,
+	       (unsigned long long)READ_ONCE(*p), (unsigned long long)want);
+	_exit(READ_ONCE(*p) == want ? 0 : 2);
+}
+
+/*
+ * The checks after such a read (exit status @st of read_or_sigbus()): its
+ * outcome, the memory-fault exits the VMM saw since @exits0 (@exits_ok, else
+ * @exits_why), the computing process @comp went on and finished, the
+ * guest's errors since @before, its counts.
+ */
+static void check_read(const char *tag, int expect_sigbus, int st,
+		       int exits_ok, const char *exits_why, long *work, int *stop,
+		       pid_t comp, struct gstats before)
+{
+	struct gstats after;
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s_reader", tag);
+	if (expect_sigbus)
+		check(WEXITSTATUS(st) == 1, name,
+		      "no SIGBUS with BUS_ADRERR at the address read (status %d)",
+		      WEXITSTATUS(st));
+	else
+		check(WEXITSTATUS(st) == 0, name,
+		      "the read did not return the VMM's fill (status %d)",
+		      WEXITSTATUS(st));
+	snprintf(name, sizeof(name), "%s_vmm_exits", tag);
+	check(exits_ok, name, "%s", exits_why);
+	snprintf(name, sizeof(name), "%s_others_went_on", tag);
+	check(wait_work(work, READ_ONCE(*work)), name,
+	      "the computing process made no progress after the read");
+	WRITE_ONCE(*stop, 1);
+	snprintf(name, sizeof(name), "%s_others_finished", tag);
+	check(wait_exit(comp) >= 0, name, "the computing process did not finish");
+	after = guest_stats();
+	snprintf(name, sizeof(name), "%s_error_status", tag);
+	check(after.error - before.error == expect_sigbus, name,
+	      "the guest was told %ld error(s), expected %d",
+	      after.error - before.error, expect_sigbus);
+	check_counts(tag, 0);
+}
+
 /* Read the first word of the unresolvable region through /dev/mem. */
 static void test_bad(int expect_sigbus)
 {
 	const char *tag = expect_sigbus ? "sigbus" : "fixed";
-	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO };
 	struct {
 		long work;
 		int stop;
 	} *sh = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
 		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	struct gstats before = guest_stats(), after;
+	struct gstats before = guest_stats();
 	u64 gpa = param("apftest.bad=", 16, 0);
-	int fd = open("/dev/mem", O_RDONLY | O_SYNC), exits0, st;
-	u64 *p;
-	char name[64];
+	int fd = open("/dev/mem", O_RDONLY | O_SYNC), exits0, exits, st;
+	char why[80];
 	pid_t child, comp;
+	u64 *p;
 
 	if (!gpa || fd < 0) {
 		check(0, tag, "no apftest.bad= or /dev/mem (%s)", strerror(errno));
@@ -440,50 +515,16 @@ static void test_bad(int expect_sigbus)
 	/* Computing before the read, so that "went on" means after it. */
 	wait_work(&sh->work, 0);
 	child = fork();
-	if (child == 0) {
-		/* 0: read the data; 1: SIGBUS as expected; 2: anything else */
-		sigaction(SIGBUS, &sa, NULL);
-		if (sigsetjmp(bus_jmp, 1)) {
-			printf("apftest: %s: SIGBUS, si_code %d, si_addr %p (read at %p)\n",
-			       tag, bus_info.si_code, bus_info.si_addr, (void *)p);
-			_exit(bus_info.si_code == BUS_ADRERR &&
-			      bus_info.si_addr == (void *)p ? 1 : 2);
-		}
-		printf("apftest: %s: read 0x%llx at gpa 0x%llx\n", tag,
-		       (unsigned long long)READ_ONCE(*p), (unsigned long long)gpa);
-		_exit(READ_ONCE(*p) == gpa ? 0 : 2);
-	}
+	if (child == 0)
+		read_or_sigbus(tag, p, gpa);
 	if (waitpid(child, &st, 0) != child || !WIFEXITED(st))
 		st = 3 << 8;
-	snprintf(name, sizeof(name), "%s_reader", tag);
-	if (expect_sigbus)
-		check(WEXITSTATUS(st) == 1, name,
-		      "no SIGBUS with BUS_ADRERR at the address read (status %d)",
-		      WEXITSTATUS(st));
-	else
-		check(WEXITSTATUS(st) == 0, name,
-		      "the read did not complete with the data (status %d)",
-		      WEXITSTATUS(st));
-	snprintf(name, sizeof(name), "%s_vmm_exits", tag);
-	if (expect_sigbus)
-		check(ctl("exits") == exits0, name, "a memory-fault exit reached the VMM");
-	else	/* -U retry: the exit, the same again unfixed, then fixed */
-		check(ctl("exits") == exits0 + 2, name,
-		      "%d memory-fault exits reached the VMM, expected 2",
-		      ctl("exits") - exits0);
-	snprintf(name, sizeof(name), "%s_others_went_on", tag);
-	check(wait_work(&sh->work, READ_ONCE(sh->work)), name,
-	      "the computing process made no progress after the read");
-	WRITE_ONCE(sh->stop, 1);
-	snprintf(name, sizeof(name), "%s_others_finished", tag);
-	check(waitpid(comp, &st, 0) == comp && WIFEXITED(st), name,
-	      "the computing process did not finish");
-	after = guest_stats();
-	snprintf(name, sizeof(name), "%s_error_status", tag);
-	check(after.error - before.error == expect_sigbus, name,
-	      "the guest was told %ld error(s), expected %d",
-	      after.error - before.error, expect_sigbus);
-	check_counts(tag, 0);
+	exits = ctl("exits") - exits0;
+	/* -U retry: the exit, the same again unfixed, then fixed */
+	snprintf(why, sizeof(why), "%d memory-fault exit(s) reached the VMM, expected %d",
+		 exits, expect_sigbus ? 0 : 2);
+	check_read(tag, expect_sigbus, st, exits == (expect_sigbus ? 0 : 2), why,
+		   &sh->work, &sh->stop, comp, before);
 }
 
 static int write_file(const char *path, const char *s)
@@ -552,24 +593,6 @@ static void test_inflight(void)
 	printf("apftest: rebooting with faults in flight\n");
 	fflush(stdout);
 	reboot(RB_AUTOBOOT);
-}
-
-/* Wait (bounded) for @pid; its exit status, or -1. */
-static int wait_exit(pid_t pid)
-{
-	double end = now() + WAIT_S;
-	int st;
-
-	while (now() < end) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
-
-		if (r == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-		if (r < 0)
-			return -1;
-		usleep(10000);
-	}
-	return -1;
 }
 
 #define SNAP_TOUCHERS	3
@@ -685,16 +708,15 @@ static void test_snapshot(void)
 static void test_lost(int expect_sigbus)
 {
 	const char *tag = expect_sigbus ? "lost_sigbus" : "lost_fixed";
-	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO };
 	struct {
 		long work;
 		int stop;
 	} *sh = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
 		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	int ready[2], go[2], exits0, st = 3 << 8;
-	struct gstats before, after;
-	char name[64], c;
+	int ready[2], go[2], exits0, exits, st = 3 << 8;
+	struct gstats before;
 	pid_t comp, victim;
+	char why[80], c;
 
 	if (pipe(ready) || pipe(go))
 		return;
@@ -711,17 +733,7 @@ static void test_lost(int expect_sigbus)
 		if (!gpa || ctl("lose %llx", (unsigned long long)gpa) ||
 		    write(ready[1], "x", 1) != 1 || read(go[0], &c, 1) != 1)
 			_exit(3);
-		/* 0: the VMM's fill; 1: SIGBUS as expected; 2: anything else */
-		sigaction(SIGBUS, &sa, NULL);
-		if (sigsetjmp(bus_jmp, 1)) {
-			printf("apftest: %s: SIGBUS, si_code %d, si_addr %p (read at %p)\n",
-			       tag, bus_info.si_code, bus_info.si_addr, (void *)p);
-			_exit(bus_info.si_code == BUS_ADRERR &&
-			      bus_info.si_addr == (void *)p ? 1 : 2);
-		}
-		printf("apftest: %s: read 0x%llx at gpa 0x%llx\n", tag,
-		       (unsigned long long)READ_ONCE(*p), (unsigned long long)gpa);
-		_exit(READ_ONCE(*p) == gpa ? 0 : 2);
+		read_or_sigbus(tag, p, gpa);
 	}
 	if (read(ready[0], &c, 1) != 1)
 		printf("apftest: %s: the victim failed before the snapshot\n", tag);
@@ -731,31 +743,10 @@ static void test_lost(int expect_sigbus)
 	       tag, ctl("snap"));
 	if (write(go[1], "x", 1) == 1)
 		st = wait_exit(victim) << 8;
-	snprintf(name, sizeof(name), "%s_reader", tag);
-	if (expect_sigbus)
-		check(WEXITSTATUS(st) == 1, name,
-		      "no SIGBUS with BUS_ADRERR at the address read (status %d)",
-		      WEXITSTATUS(st));
-	else
-		check(WEXITSTATUS(st) == 0, name,
-		      "the read did not return the VMM's fill (status %d)",
-		      WEXITSTATUS(st));
-	snprintf(name, sizeof(name), "%s_vmm_exits", tag);
-	if (expect_sigbus)
-		check(ctl("exits") == exits0, name, "a memory-fault exit reached the VMM");
-	else
-		check(ctl("exits") > exits0, name, "no memory-fault exit reached the VMM");
-	snprintf(name, sizeof(name), "%s_others_went_on", tag);
-	check(wait_work(&sh->work, READ_ONCE(sh->work)), name,
-	      "the computing process made no progress after the read");
-	WRITE_ONCE(sh->stop, 1);
-	wait_exit(comp);
-	after = guest_stats();
-	snprintf(name, sizeof(name), "%s_error_status", tag);
-	check(after.error - before.error == expect_sigbus, name,
-	      "the guest was told %ld error(s), expected %d",
-	      after.error - before.error, expect_sigbus);
-	check_counts(tag, 0);
+	exits = ctl("exits") - exits0;
+	snprintf(why, sizeof(why), "%d memory-fault exit(s) reached the VMM", exits);
+	check_read(tag, expect_sigbus, st, expect_sigbus ? exits == 0 : exits > 0, why,
+		   &sh->work, &sh->stop, comp, before);
 }
 
 static void test_kunit(void)

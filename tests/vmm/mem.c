@@ -488,11 +488,13 @@ void mem_create(struct vmm *vmm)
 					  vmm->bad_size, 0, &vmm->bad_fd);
 }
 
-void mem_destroy(struct vmm *vmm)
+/* Stop serving: the prefetcher and the server go, the userfaultfd closes. */
+static void mem_stop_serving(struct vmm *vmm)
 {
 	if (vmm->restore_dir && vmm->prefetch && !vmm->eager) {
 		pthread_cancel(vmm->prefetch_thread);
 		pthread_join(vmm->prefetch_thread, NULL);
+		vmm->prefetch = 0;
 	}
 	if (vmm->uffd >= 0) {
 		/* The server sees EBADF (or is cancelled while it waits). */
@@ -503,6 +505,11 @@ void mem_destroy(struct vmm *vmm)
 		close(vmm->wake[1]);
 		vmm->uffd = -1;
 	}
+}
+
+void mem_destroy(struct vmm *vmm)
+{
+	mem_stop_serving(vmm);
 	munmap(vmm->ram, vmm->ram_size);
 	close(vmm->mem_fd);
 	if (vmm->ring_efd >= 0)
@@ -532,19 +539,7 @@ void mem_save(struct vmm *vmm, int fd, struct snap *s)
 	if (!buf)
 		die("malloc");
 	/* Nothing is served while we read: pages stay as they are. */
-	if (vmm->restore_dir && vmm->prefetch && !vmm->eager) {
-		pthread_cancel(vmm->prefetch_thread);
-		pthread_join(vmm->prefetch_thread, NULL);
-		vmm->prefetch = 0;
-	}
-	if (vmm->uffd >= 0) {
-		pthread_cancel(vmm->uffd_thread);
-		pthread_join(vmm->uffd_thread, NULL);
-		close(vmm->uffd);
-		close(vmm->wake[0]);
-		close(vmm->wake[1]);
-		vmm->uffd = -1;
-	}
+	mem_stop_serving(vmm);
 	for (off = 0; off < vmm->ram_size; off += chunk) {
 		ssize_t n = pread(vmm->mem_fd, buf, chunk, off);
 

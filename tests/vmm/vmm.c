@@ -533,13 +533,8 @@ static char *join_args(char **args, int n)
 	return s;
 }
 
-/*
- * -F, before a restore: the same restore into a VM that does not let the
- * guest opt in to error status (no -e) must fail at the guest's enable word
- * (the guest had opted in): in a child process, which exits 2 there
- * (create_vm()).  Returns 1 if it did.
- */
-static int restore_refused_without_errors(struct vmm *vmm)
+/* Run @fn(@arg) in a child process; its wait status. */
+static int in_child(void (*fn)(void *arg), void *arg)
 {
 	int status;
 	pid_t pid;
@@ -550,13 +545,33 @@ static int restore_refused_without_errors(struct vmm *vmm)
 	if (pid < 0)
 		die("fork");
 	if (!pid) {
-		fprintf(stderr, "vmm: -F: restoring without KVM_APF_FEATURE_GUEST_ERROR first\n");
-		vmm->apf_features &= ~KVM_APF_FEATURE_GUEST_ERROR;
-		create_vm(vmm);
+		fn(arg);
 		exit(0);
 	}
 	if (waitpid(pid, &status, 0) != pid)
 		die("waitpid");
+	return status;
+}
+
+static void restore_without_errors(void *arg)
+{
+	struct vmm *vmm = arg;
+
+	fprintf(stderr, "vmm: -F: restoring without KVM_APF_FEATURE_GUEST_ERROR first\n");
+	vmm->apf_features &= ~KVM_APF_FEATURE_GUEST_ERROR;
+	create_vm(vmm);
+}
+
+/*
+ * -F, before a restore: the same restore into a VM that does not let the
+ * guest opt in to error status (no -e) must fail at the guest's enable word
+ * (the guest had opted in): in a child process, which exits 2 there
+ * (create_vm()).  Returns 1 if it did.
+ */
+static int restore_refused_without_errors(struct vmm *vmm)
+{
+	int status = in_child(restore_without_errors, vmm);
+
 	return WIFEXITED(status) && WEXITSTATUS(status) == 2;
 }
 
@@ -565,12 +580,17 @@ static int restore_refused_without_errors(struct vmm *vmm)
  * (the options of this one, then -R @dir); this one waits for it and exits
  * with its status.
  */
+static void exec_self(void *arg)
+{
+	execv("/proc/self/exe", arg);
+	die("exec /proc/self/exe");
+}
+
 static int restore_in_new_process(int argc, char **argv, int nopts,
 				  const char *dir)
 {
 	char **args = calloc(argc + 3, sizeof(*args));
 	int status, i, n = 0;
-	pid_t pid;
 
 	if (!args)
 		die("calloc");
@@ -580,17 +600,7 @@ static int restore_in_new_process(int argc, char **argv, int nopts,
 	args[n++] = (char *)dir;
 	for (i = nopts; i < argc; i++)
 		args[n++] = argv[i];
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0)
-		die("fork");
-	if (!pid) {
-		execv("/proc/self/exe", args);
-		die("exec /proc/self/exe");
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		die("waitpid");
+	status = in_child(exec_self, args);
 	free(args);
 	if (WIFSIGNALED(status)) {
 		fprintf(stderr, "vmm: the restoring VMM died of signal %d\n",
