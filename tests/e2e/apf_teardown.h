@@ -128,6 +128,8 @@ struct server {
 	int faults;		/* fault messages read */
 	int served;		/* pages served (or woken) */
 	pid_t ptid;		/* the thread of the last fault */
+	pid_t vcpu_tid;		/* a fault of this thread is served at once */
+	int sync;		/* ... and counted here */
 	bool started;
 };
 
@@ -191,6 +193,16 @@ static void *server_fn(void *arg)
 			continue;
 		__atomic_store_n(&s->ptid, msg.arg.pagefault.feat.ptid,
 				 __ATOMIC_SEQ_CST);
+		if (msg.arg.pagefault.feat.ptid ==
+		    __atomic_load_n(&s->vcpu_tid, __ATOMIC_SEQ_CST)) {
+			/*
+			 * The vCPU's own thread: a synchronous fault, which
+			 * nothing else would end.  Serve it now.
+			 */
+			__atomic_store_n(&s->sync, 1, __ATOMIC_SEQ_CST);
+			serve(s, msg.arg.pagefault.address & ~(u64)(s->page - 1));
+			continue;
+		}
 		__atomic_add_fetch(&s->faults, 1, __ATOMIC_SEQ_CST);
 		TEST_ASSERT(npending < 16, "too many faults");
 		pending[npending++] = msg.arg.pagefault.address & ~(u64)(s->page - 1);
@@ -432,15 +444,6 @@ static void *runner_fn(void *arg)
 	return NULL;
 }
 
-/* Wait (bounded) for the vCPU to exit by itself; false if it never did. */
-static bool runner_wait(struct runner *r)
-{
-	if (!wait_at_least(&r->done, 1))
-		return false;
-	pthread_join(r->thread, NULL);
-	return true;
-}
-
 /* Kick the vCPU out of KVM_RUN (bounded); false if it never came out. */
 static bool runner_stop(struct runner *r)
 {
@@ -610,6 +613,18 @@ struct totals {
 	int sync;			/* rounds whose fault was synchronous */
 };
 
+/* A round whose fault KVM took synchronously: logged and counted. */
+static void round_was_sync(struct __test_metadata *_metadata, struct tvm *t,
+			   enum state st, int round, struct totals *tot)
+{
+	u64 n = 0;
+
+	vcpu_stat(t->vcpu, "apf_sync_fallback", &n);
+	TH_LOG("round %d (%s): the fault was synchronous (apf_sync_fallback %llu)",
+	       round, state_name[st], (unsigned long long)n);
+	tot->sync++;
+}
+
 /*
  * One round: a VM with its fault in @st, destroyed.  Fails the test if a
  * worker may have run after the destroy returned.
@@ -639,43 +654,45 @@ static void one_round(struct __test_metadata *_metadata, enum state st,
 	HELD_ASSERT(&t, uc.args[0] == STAGE_ARMED);
 
 	switch (st) {
-	case ST_NOT_NOTIFIED:
-	case ST_NOTIFIED:
 	case ST_WORKER:
 	case ST_COMPLETED:
 		/*
-		 * The vCPU runs in a thread of its own, never this one: if KVM
-		 * takes the fault synchronously after all (it may: an item it
-		 * cannot allocate without sleeping, say), the vCPU waits in the
-		 * userfaultfd for a page this thread holds.
+		 * The vCPU runs in this thread, as for the ucall above (a vCPU
+		 * moved to another thread costs KVM_RUN a synchronize_rcu()).
+		 * If KVM takes the fault synchronously after all (it may: an
+		 * item it cannot allocate without sleeping, say), the server
+		 * serves it at once, or this thread would wait for ever.
 		 */
+		__atomic_store_n(&t.server.vcpu_tid, gettid_(), __ATOMIC_SEQ_CST);
+		HELD_ASSERT(&t, run_to_ucall(t.vcpu, &uc) == UCALL_SYNC);
+		if (__atomic_load_n(&t.server.sync, __ATOMIC_SEQ_CST)) {
+			round_was_sync(_metadata, &t, st, round, tot);
+			blocked = false;
+			st = NR_STATES;
+			break;
+		}
+		HELD_ASSERT(&t, uc.args[0] == 1);	/* told "not present" */
+		HELD_ASSERT(&t, wait_at_least(&t.server.faults, 1));
+		if (st == ST_COMPLETED) {
+			server_release(&t.server);
+			HELD_ASSERT(&t, wait_at_least(&t.server.served, 1));
+			HELD_ASSERT(&t, trace_wait_completions(1));
+		}
+		break;
+	case ST_NOT_NOTIFIED:
+	case ST_NOTIFIED:
+		/* The vCPU runs in a thread of its own, kicked out by a signal. */
 		run.vcpu = t.vcpu;
 		HELD_ASSERT(&t, pthread_create(&run.thread, NULL, runner_fn, &run) == 0);
 		HELD_ASSERT(&t, wait_at_least(&run.started, 1));
 		HELD_ASSERT(&t, wait_at_least(&t.server.faults, 1));
 		if (t.server.ptid == run.tid) {
-			/* Not async: this round cannot reach @st.  Another will. */
+			/* Synchronous: this round cannot reach @st.  Another will. */
 			server_release(&t.server);
 			HELD_ASSERT(&t, runner_stop(&run));
-			vcpu_stat(t.vcpu, "apf_sync_fallback", &np);
-			TH_LOG("round %d (%s): the fault was synchronous (apf_sync_fallback %llu)",
-			       round, state_name[st], (unsigned long long)np);
-			tot->sync++;
+			round_was_sync(_metadata, &t, st, round, tot);
 			blocked = false;
 			st = NR_STATES;
-			break;
-		}
-		if (st == ST_WORKER || st == ST_COMPLETED) {
-			/* The guest reports "not present" (a ucall). */
-			HELD_ASSERT(&t, runner_wait(&run));
-			HELD_ASSERT(&t, run.rc == 0);
-			HELD_ASSERT(&t, get_ucall(t.vcpu, &uc) == UCALL_SYNC);
-			HELD_ASSERT(&t, uc.args[0] == 1);	/* told "not present" */
-			if (st == ST_COMPLETED) {
-				server_release(&t.server);
-				HELD_ASSERT(&t, wait_at_least(&t.server.served, 1));
-				HELD_ASSERT(&t, trace_wait_completions(1));
-			}
 			break;
 		}
 		/* The vCPU stays in KVM_RUN: halted, or the guest parked. */
