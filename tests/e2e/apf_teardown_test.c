@@ -59,7 +59,7 @@ FIXTURE(apf) {};
 FIXTURE_SETUP(apf) {}
 FIXTURE_TEARDOWN(apf) {}
 
-TEST_F_TIMEOUT(apf, vm_destroyed_in_every_state, 1100)
+TEST_F_TIMEOUT(apf, vm_destroyed_in_every_state, 2400)
 {
 	const char *env = getenv("APF_TEARDOWN_ROUNDS");
 
