@@ -228,7 +228,7 @@ def restore(args):
                 else r.get('all_in_ms')
             vals = (arch, name, r.get('mib', '?'), r['resume_ms'], r['work'],
                     f"{100 * r['work'] / r['alone']:.0f}%" if r['alone'] else 'n/a',
-                    all_in if all_in is not None else 'never')
+                    all_in if all_in is not None else 'not by the end')
             print('  '.join(f'{str(v):>18}' for v in vals))
         e, v, s = (rows.get(t, {}) for t in ('restore_eager', 'restore_vmm',
                                               'restore_sync'))
@@ -240,7 +240,8 @@ def restore(args):
     print('resumed = from the restoring VMM\'s start of the VM to its vCPUs '
           'running; work = the guest\'s computing process, in the guest\'s '
           'first second after the restore; all in = every page of the image '
-          'in guest RAM')
+          'in guest RAM (not by the end: the guest was done, and its VMM gone, '
+          'before the prefetcher finished)')
     return ok
 
 
