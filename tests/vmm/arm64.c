@@ -400,7 +400,17 @@ const char arch_cmdline[] =
 
 int arch_apf_enabled(struct vcpu *vcpu)
 {
-	return !!(get_reg(vcpu, KVM_REG_ARM_APF_CTRL) & KVM_APF_ARM64_ENABLED);
+	struct kvm_one_reg reg = { .id = KVM_REG_ARM_APF_CTRL };
+	u64 val = 0;
+
+	/* Not offered (-n: the vendor hypercall bit clear): no such register. */
+	reg.addr = (uintptr_t)&val;
+	if (ioctl(vcpu->fd, KVM_GET_ONE_REG, &reg)) {
+		if (errno == ENOENT)
+			return 0;
+		die("KVM_GET_ONE_REG KVM_REG_ARM_APF_CTRL");
+	}
+	return !!(val & KVM_APF_ARM64_ENABLED);
 }
 
 void arch_vcpus_created(struct vmm *vmm)
