@@ -171,34 +171,30 @@ RESTORE_MODES = (('restore_eager', 'eager'), ('restore_sync', 'lazy, APF off'),
                  ('restore_async', 'lazy, kernel APF'),
                  ('restore_vmm', 'lazy, VMM exits'),
                  ('restore_exitless', 'lazy, VMM exitless'))
-RESTORED = re.compile(r'vmm: restored from \S+ \(restore 1\) in (\d+) ms')
-ALL_IN = re.compile(r'vmm: every page in (\d+) ms after the restore began')
-FIRST_S = re.compile(r'apftest: snapshot 1: .* work in the first second after '
-                     r'it (\d+), alone (\d+)/s')
-SAVED = re.compile(r'vmm: snapshot 1 saved to \S+ in (\d+) ms \((\d+) MiB')
 
 
 def restore_rows(console):
-    """{test: {'resume_ms', 'all_in_ms', 'work', 'alone', 'mib'}} of the
-    restore lines of one console."""
-    rows, cur = {}, None
-    with open(console, errors='replace') as f:
-        for line in f:
-            m = re.match(r'^# running (\S+)$', line.strip())
-            if m:
-                cur = rows.setdefault(m.group(1), {}) \
-                    if m.group(1).startswith('restore_') else None
-                continue
-            if cur is None:
-                continue
-            for pat, keys in ((RESTORED, ('resume_ms',)),
-                              (ALL_IN, ('all_in_ms',)),
-                              (FIRST_S, ('work', 'alone')),
-                              (SAVED, ('save_ms', 'mib'))):
-                m = pat.search(line)
-                if m and keys[0] not in cur:
-                    for k, v in zip(keys, m.groups()):
-                        cur[k] = int(v)
+    """{test: {'resume_ms', 'all_in_ms', 'work', 'alone', 'save_ms', 'mib'}}
+    of the restore lines of one console (the first restore of each), from
+    guest_report's parse."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from guest_report import parse
+    rows = {}
+    for name, t in parse(console).items():
+        if not name.startswith('restore_'):
+            continue
+        r = {}
+        if t['restored']:
+            r['resume_ms'] = int(t['restored'][0].group(2))
+        if t['all_in']:
+            r['all_in_ms'] = int(t['all_in'][0].group(1))
+        if t['after']:
+            r['work'] = int(t['after'][0].group(4))
+            r['alone'] = int(t['after'][0].group(5))
+        if t['saved']:
+            r['save_ms'] = int(t['saved'][0].group(2))
+            r['mib'] = int(t['saved'][0].group(3))
+        rows[name] = r
     return rows
 
 
