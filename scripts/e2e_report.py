@@ -56,6 +56,14 @@ def why_failed(lines):
     return ' | '.join(said[-3:])
 
 
+def last_words(nested):
+    """A whole test's last own lines (not its Linux guest's console), so
+    that a failure read from CI's summary alone says where it stopped."""
+    own = [l.strip() for l in nested
+           if l.strip() and not l.startswith('    L2| ')]
+    return ''.join(f'\n      | {l}' for l in own[-4:])
+
+
 def expand_subtests(results):
     """A test binary that reports KTAP results of its own (kselftest
     harness) counts as its subtests, so that a skipped subtest shows as
@@ -146,9 +154,10 @@ def main():
         else:
             note = f'guest stopped early (QEMU exit status {a.qemu_rc})'
         results.append((what, 'FAIL', note, nested))
-    for name, status, note, _ in results:
+    for name, status, note, nest in results:
         if status == 'FAIL':
-            failures.append(f'{a.arch} {a.tier}: {name} failed: {note}')
+            failures.append(f'{a.arch} {a.tier}: {name} failed: {note}' +
+                            last_words(nest))
 
     if trouble:
         first, during = trouble[0]
