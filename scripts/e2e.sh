@@ -3,6 +3,8 @@
 # e2e.sh ARCH: pack the e2e tests into an initramfs, boot ARCH's kernel in
 # QEMU with nested virtualisation, and turn the console into a KTAP report
 # (.build/results/ARCH-e2e.ktap) and counts (ARCH-e2e.json).
+# E2E_QEMU_EXTRA="ARGS": more QEMU options, for debugging (-s: a gdb stub on
+# port 1234 to see where a hung kernel is).
 # E2E_CPU=CPU: the boot on that QEMU CPU instead, with the tests/e2e.list
 # lines for ARCH@CPU, reported as tier e2e@CPU.
 # E2E_FLAVOUR=F: the boot of kernel flavour F (KFLAVOUR, built by
@@ -86,7 +88,7 @@ console=$E2E/console.log
 echo "e2e: booting $ARCH_NAME kernel in QEMU (nested KVM, timeout ${budget}s)"
 set +e
 timeout --foreground -k 10 "$budget" "$QEMU" -nodefaults -nographic -no-reboot \
-	"${QEMU_ARGS[@]}" -smp 2 -m 4G -monitor none -serial stdio \
+	"${QEMU_ARGS[@]}" ${E2E_QEMU_EXTRA:-} -smp 2 -m 4G -monitor none -serial stdio \
 	-kernel "$KIMAGE" -initrd "$E2E/initramfs.cpio" \
 	-append "console=$CONSOLE loglevel=5 panic=-1 kunit.enable=0 hugepages=16 $KMEMLEAK ${KERNEL_ARGS_EXTRA:-}" \
 	< /dev/null > "$console" 2>&1

@@ -124,7 +124,7 @@ static void dump_trace(void)
  * caught off its CPU), and KVM's trace, so that a hang can be triaged from
  * the log.
  */
-static void dump_stacks(pid_t pid)
+static void dump_threads(pid_t pid)
 {
 	char path[64], dpath[384];
 	struct dirent *d;
@@ -138,7 +138,7 @@ static void dump_stacks(pid_t pid)
 	while ((d = readdir(dir))) {
 		if (d->d_name[0] == '.')
 			continue;
-		out("# thread %s:\n", d->d_name);
+		out("# thread %s of %d:\n", d->d_name, pid);
 		snprintf(dpath, sizeof(dpath), "%s/%s/stat", path, d->d_name);
 		dump_file(dpath, "  stat: ");
 		snprintf(dpath, sizeof(dpath), "%s/%s/syscall", path, d->d_name);
@@ -146,6 +146,38 @@ static void dump_stacks(pid_t pid)
 		snprintf(dpath, sizeof(dpath), "%s/%s/stack", path, d->d_name);
 		for (tries = 0; tries < 200 && !dump_file(dpath, "  "); tries++)
 			usleep(10000);
+	}
+	closedir(dir);
+}
+
+/* The process group of @pid: the test and every process it started. */
+static void dump_stacks(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	struct dirent *d;
+	int pgrp, fd;
+	ssize_t n;
+	DIR *dir;
+
+	dir = opendir("/proc");
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", d->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* "pid (comm) state ppid pgrp ...": comm may hold spaces. */
+		p = strrchr(buf, ')');
+		if (p && sscanf(p + 1, " %*c %*d %d", &pgrp) == 1 && pgrp == pid)
+			dump_threads(atoi(d->d_name));
 	}
 	closedir(dir);
 	dump_trace();

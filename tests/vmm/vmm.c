@@ -418,7 +418,16 @@ static enum exit_action run_vcpu(struct vcpu *vcpu)
 		}
 		switch (vcpu->run->exit_reason) {
 		case KVM_EXIT_SHUTDOWN:
-			/* x86: a triple fault, how Linux's "reboot=t" resets. */
+			/*
+			 * x86: a triple fault, how Linux's "reboot=t" resets,
+			 * or a guest that crashed beyond its own handlers:
+			 * the state it died in, for the log.
+			 */
+			pthread_mutex_lock(&end_lock);
+			fprintf(stderr, "vmm: vcpu %d: triple fault after %llu exits\n",
+				vcpu->id, exits);
+			arch_dump_vcpu(vcpu);
+			pthread_mutex_unlock(&end_lock);
 			return EXIT_RESET;
 		case KVM_EXIT_SYSTEM_EVENT:
 			if (vcpu->run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN)
@@ -623,7 +632,11 @@ static void print_usage(void)
 
 int main(int argc, char **argv)
 {
-	struct vmm vmm = {
+	/*
+	 * Not on main()'s stack: the memory server and the prefetcher may
+	 * still run while the process exits, and exit() reuses that stack.
+	 */
+	static struct vmm vmm = {
 		.ram_size = DEFAULT_RAM_MIB << 20,
 		.nr_vcpus = 1,
 	};

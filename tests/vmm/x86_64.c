@@ -68,6 +68,7 @@
 #define PTE_PS			BIT_ULL(7)
 
 #define MSR_MTRR_DEF_TYPE	0x2ff
+#define MSR_IA32_TSC_DEADLINE	0x6e0
 #define MTRR_ENABLE		BIT_ULL(11)
 #define MTRR_TYPE_WB		6
 
@@ -651,6 +652,7 @@ enum exit_action arch_handle_exit(struct vcpu *vcpu)
 
 void arch_dump_vcpu(struct vcpu *vcpu)
 {
+	struct kvm_vcpu_events ev;
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 
@@ -663,6 +665,18 @@ void arch_dump_vcpu(struct vcpu *vcpu)
 		vcpu->id, regs.rip, regs.rsp, regs.rflags, regs.rax, regs.rbx,
 		regs.rcx, regs.rdx, regs.rsi, regs.rdi, sregs.cr0, sregs.cr2,
 		sregs.cr3, sregs.cr4, sregs.efer, sregs.cs.selector);
+	if (!ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &ev))
+		fprintf(stderr,
+			"vmm: exception %s%s %u error %x, interrupt %s %u, nmi %s%s, shadow %x\n",
+			ev.exception.injected ? "injected" : "",
+			ev.exception.pending ? "pending" : "", ev.exception.nr,
+			ev.exception.error_code,
+			ev.interrupt.injected ? "injected" : "none",
+			ev.interrupt.nr, ev.nmi.injected ? "injected" : "",
+			ev.nmi.pending ? "pending" : "", ev.interrupt.shadow);
+	fprintf(stderr, "vmm: idt %llx+%x gdt %llx+%x tr %x\n",
+		sregs.idt.base, sregs.idt.limit, sregs.gdt.base,
+		sregs.gdt.limit, sregs.tr.selector);
 }
 
 /*
@@ -815,8 +829,10 @@ void arch_save(struct vmm *vmm, struct snap *s)
 }
 
 /*
- * Every MSR saved, in the order saved, but the async PF enable word (last,
- * below).  One that KVM refuses is reported and left at its reset value.
+ * Every MSR saved, in the order saved, but two: the async PF enable word
+ * (last, below) and the TSC deadline, which KVM drops unless the local
+ * APIC's timer is in TSC-deadline mode (after KVM_SET_LAPIC: restore_msr()).
+ * One that KVM refuses is reported and left at its reset value.
  */
 static void restore_msrs(struct vcpu *vcpu, const struct snap *s)
 {
@@ -826,9 +842,21 @@ static void restore_msrs(struct vcpu *vcpu, const struct snap *s)
 	u32 len;
 
 	while ((data = snap_next(s, &pos, SNAP_X86_MSR, vcpu->id, &index, &len)))
-		if (index != MSR_KVM_ASYNC_PF_EN && set_msr(vcpu, index, *data))
+		if (index != MSR_KVM_ASYNC_PF_EN && index != MSR_IA32_TSC_DEADLINE &&
+		    set_msr(vcpu, index, *data))
 			fprintf(stderr, "vmm: restore: vcpu %d: MSR 0x%llx not restored\n",
 				vcpu->id, (unsigned long long)index);
+}
+
+/* One saved MSR, if it was saved; 0, or -1 if KVM refused it. */
+static int restore_msr(struct vcpu *vcpu, const struct snap *s, u32 index)
+{
+	u64 data;
+
+	if (!snap_find(s, SNAP_X86_MSR, vcpu->id, index, 8))
+		return 0;
+	snap_get(s, SNAP_X86_MSR, vcpu->id, index, &data, 8);
+	return set_msr(vcpu, index, data);
 }
 
 static const char refused_why[] =
@@ -885,6 +913,9 @@ int arch_restore(struct vmm *vmm, const struct snap *s)
 				restore_msrs(vcpu, s);
 			if (ioctl(vcpu->fd, vcpu_state[i].set, buf))
 				die("restore: vcpu %d: %s", c, vcpu_state[i].name);
+			if (vcpu_state[i].type == SNAP_X86_LAPIC &&
+			    restore_msr(vcpu, s, MSR_IA32_TSC_DEADLINE))
+				die("restore: vcpu %d: MSR_IA32_TSC_DEADLINE", c);
 		}
 	}
 	free(xsave);
@@ -893,10 +924,8 @@ int arch_restore(struct vmm *vmm, const struct snap *s)
 	for (c = 0; c < vmm->nr_vcpus; c++) {
 		struct vcpu *vcpu = &vmm->vcpus[c];
 
-		if (!snap_find(s, SNAP_X86_MSR, c, MSR_KVM_ASYNC_PF_EN, 8))
-			continue;
-		snap_get(s, SNAP_X86_MSR, c, MSR_KVM_ASYNC_PF_EN, &apf_en, 8);
-		if (set_msr(vcpu, MSR_KVM_ASYNC_PF_EN, apf_en)) {
+		if (restore_msr(vcpu, s, MSR_KVM_ASYNC_PF_EN)) {
+			snap_get(s, SNAP_X86_MSR, c, MSR_KVM_ASYNC_PF_EN, &apf_en, 8);
 			fprintf(stderr, "vmm: restore: vcpu %d: KVM_SET_MSRS %s %#llx: %s\n",
 				c, "MSR_KVM_ASYNC_PF_EN", (unsigned long long)apf_en, refused_why);
 			return -1;
