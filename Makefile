@@ -12,6 +12,8 @@
 #                 then the lazy-restore scenario: sync, kernel-resolved, VMM-driven
 #                 with exits and exitless async PF side by side
 #   make stress   KUnit and e2e ROUNDS times (default 20) with the host loaded
+#   make snapshot the snapshot/lazy-restore e2e lines (group "snapshot" of
+#                 tests/e2e.list, not in make test yet), ROUNDS times (default 1)
 #   make postcopy RUNS postcopy migrations (default 30) of a Linux guest by
 #                 QEMU inside the x86_64 VM (POSTCOPY_L2_ARGS=no-kvmapf, ...)
 #   make hooks    the hooks into upstream files, their reasons and sizes
@@ -37,7 +39,7 @@ S := scripts
 ARCHES ?= x86_64 arm64
 export ARCHES KDIR JOBS
 
-.PHONY: all test test-kcsan run bench stress postcopy deps tree build hooks check export export-check clean
+.PHONY: all test test-kcsan run bench stress snapshot postcopy deps tree build hooks check export export-check clean
 
 all: test
 
@@ -64,6 +66,9 @@ bench: deps
 
 stress: deps
 	@$(S)/stress.sh $(ROUNDS)
+
+snapshot: deps
+	@$(S)/group.sh snapshot $(ROUNDS)
 
 postcopy: tree
 	@KFLAVOUR=bench $(S)/build.sh x86_64

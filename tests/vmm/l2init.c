@@ -59,6 +59,7 @@
 #include <sys/wait.h>
 /* tools/include: the kernel's types and helpers, as the selftests have them */
 #include <linux/compiler.h>
+#include <linux/kernel.h>
 #include <linux/types.h>
 /* The test device: one byte-wide MMIO register (tests/vmm/testdev.c). */
 #if defined(__x86_64__)
@@ -400,6 +401,35 @@ static void test_delayed(const char *tag, int expect_apf)
 }
 
 /* Wait (bounded) for @pid; its exit status, or -1. */
+/*
+ * A task that did not go on: where the guest sees it (its state and CPU,
+ * its kernel stack if the kernel shows it) and where the host's vCPUs are.
+ */
+static void show_stuck(const char *what, pid_t pid)
+{
+	static const char *const files[] = { "stat", "wchan", "stack" };
+	char path[64], buf[2048];
+	unsigned int i;
+	ssize_t n;
+	int fd;
+
+	printf("apftest: %s %d is stuck:\n", what, pid);
+	for (i = 0; i < ARRAY_SIZE(files); i++) {
+		snprintf(path, sizeof(path), "/proc/%d/%s", pid, files[i]);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			printf("apftest:   %s: %s\n", files[i], buf);
+		}
+	}
+	fflush(stdout);
+	ctl("dump");
+}
+
 static int wait_exit(pid_t pid)
 {
 	double end = now() + WAIT_S;
@@ -669,7 +699,10 @@ static void test_snapshot(void)
 		for (t = 0; t < SNAP_TOUCHERS; t++)
 			ok &= wait_exit(touchers[t]) == 0;
 		intact += ok;
-		went_on += wait_work(&sh->work, w1);
+		if (wait_work(&sh->work, w1))
+			went_on++;
+		else
+			show_stuck("the computer", comp);
 		/* Quiet again: nothing parked, every count KVM's. */
 		end = now() + WAIT_S;
 		do {

@@ -20,6 +20,7 @@
  *                  ready" (debugfs kvm_apf_guest/stats): answers 1 if KVM's,
  *                  summed over the vCPUs' binary stats apf_not_present and
  *                  apf_ready, are the same
+ *   dump           every vCPU's state to the log (each by its own thread)
  *   exits          answers the memory-fault exits so far (at most 255)
  *   accepted       answers the faults the VMM accepted (-V; at most 255)
  *   lose GPA       leave the page at GPA out of the next snapshot's image
@@ -194,8 +195,25 @@ static int cmd_drop(struct vcpu *vcpu, u64 list, u64 n)
 	return 0;
 }
 
+/* This VM's count @i on @vcpu alone. */
+static u64 vcpu_stat(struct vcpu *vcpu, int i)
+{
+	u64 v;
+
+	if (pread(vcpu->stats_fd, &v, sizeof(v), vcpu->stat_off[i]) != sizeof(v))
+		die("read stat %s", stat_names[i]);
+	return v;
+}
+
+/*
+ * A guest that polls until the counts agree asks often: a difference is
+ * printed the first times and then every 100th, with each vCPU's counts
+ * in this VM and, where known, the token in its "page ready" slot (one
+ * that stays there was never taken by the guest).
+ */
 static int cmd_check(struct vcpu *vcpu, u64 np, u64 ready)
 {
+	static unsigned int differed;
 	struct vmm *vmm = vcpu->vmm;
 	u64 h[NR_APF_STATS];
 	int i, same;
@@ -203,12 +221,26 @@ static int cmd_check(struct vcpu *vcpu, u64 np, u64 ready)
 	for (i = 0; i < NR_APF_STATS; i++)
 		h[i] = host_stat(vmm, i);
 	same = h[APF_NOT_PRESENT] == np && h[APF_READY] == ready;
+	differed = same ? 0 : differed + 1;
+	if (differed > 3 && differed % 100)
+		return same;
 	printf("vmm: guest was told not present %llu, ready %llu; "
 	       "KVM told it %llu, %llu: %s (KVM's faults that failed: %llu)\n",
 	       (unsigned long long)np, (unsigned long long)ready,
 	       (unsigned long long)h[APF_NOT_PRESENT],
 	       (unsigned long long)h[APF_READY], same ? "the same" : "different",
 	       (unsigned long long)h[APF_ERROR]);
+	for (i = 0; !same && i < vmm->nr_vcpus; i++) {
+		struct vcpu *v = &vmm->vcpus[i];
+
+		printf("vmm:   vcpu %d in this VM: not present %llu, ready %llu",
+		       i, (unsigned long long)vcpu_stat(v, APF_NOT_PRESENT),
+		       (unsigned long long)vcpu_stat(v, APF_READY));
+		if (v->apf_slot)
+			printf(", token 0x%x in its slot",
+			       *(u32 *)gpa_to_hva(vmm, v->apf_slot, 4));
+		printf("\n");
+	}
 	return same;
 }
 
@@ -222,6 +254,10 @@ static int request(struct vcpu *vcpu, char *line)
 		return cmd_drop(vcpu, a, b);
 	if (!strcmp(line, "enabled"))
 		return arch_apf_enabled(vcpu);
+	if (!strcmp(line, "dump")) {
+		dump_vcpus(vcpu);
+		return 0;
+	}
 	if (sscanf(line, "check %llu %llu", &a, &b) == 2)
 		return cmd_check(vcpu, a, b);
 	if (!strcmp(line, "accepted"))

@@ -309,6 +309,26 @@ static void on_kick(int sig)
 		this_vcpu->run->immediate_exit = 1;
 }
 
+/* Each vCPU's state, printed by its own thread (testdev "dump"). */
+void dump_vcpus(struct vcpu *self)
+{
+	struct vmm *vmm = self->vmm;
+	int i;
+
+	for (i = 0; i < vmm->nr_vcpus; i++) {
+		struct vcpu *vcpu = &vmm->vcpus[i];
+
+		if (vcpu == self) {
+			pthread_mutex_lock(&end_lock);
+			arch_dump_vcpu(vcpu);
+			pthread_mutex_unlock(&end_lock);
+			continue;
+		}
+		__atomic_store_n(&vcpu->dump, 1, __ATOMIC_RELEASE);
+		pthread_kill(vcpu->thread, SIGUSR1);
+	}
+}
+
 static void vcpu_stopped(enum exit_action act)
 {
 	pthread_mutex_lock(&end_lock);
@@ -404,6 +424,16 @@ static enum exit_action run_vcpu(struct vcpu *vcpu)
 			}
 			if (errno == EINTR && __atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
 				return EXIT_CONTINUE;	/* another vCPU ended it */
+			if (errno == EINTR &&
+			    __atomic_exchange_n(&vcpu->dump, 0, __ATOMIC_ACQ_REL)) {
+				vcpu->run->immediate_exit = 0;
+				pthread_mutex_lock(&end_lock);
+				fprintf(stderr, "vmm: vcpu %d after %llu exits:\n",
+					vcpu->id, exits);
+				arch_dump_vcpu(vcpu);
+				pthread_mutex_unlock(&end_lock);
+				continue;
+			}
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			if (errno == EFAULT &&

@@ -86,6 +86,8 @@ struct vcpu {
 	pthread_t thread;
 	int stats_fd;
 	long stat_off[NR_APF_STATS];
+	u64 apf_slot;	/* x86, restored: GPA of the "page ready" token, or 0 */
+	int dump;	/* print the state at the next exit (dump_vcpus()) */
 };
 
 /* What a vCPU exit asks of the run loop. */
@@ -100,6 +102,7 @@ enum exit_action {
 __noreturn __printf(1, 2) void die(const char *fmt, ...);
 void *gpa_to_hva(struct vmm *vmm, u64 gpa, u64 len);
 void *read_file(const char *path, size_t *size);
+void dump_vcpus(struct vcpu *self);
 
 /* 16550 UART: byte register accesses at offset 0..7 of its window. */
 void uart_write(struct vmm *vmm, unsigned int off, u8 val);

@@ -923,13 +923,19 @@ int arch_restore(struct vmm *vmm, const struct snap *s)
 	/* Async PF last, the enable word after its interrupt vector. */
 	for (c = 0; c < vmm->nr_vcpus; c++) {
 		struct vcpu *vcpu = &vmm->vcpus[c];
+		u64 on = KVM_ASYNC_PF_ENABLED | KVM_ASYNC_PF_DELIVERY_AS_INT;
 
-		if (restore_msr(vcpu, s, MSR_KVM_ASYNC_PF_EN)) {
-			snap_get(s, SNAP_X86_MSR, c, MSR_KVM_ASYNC_PF_EN, &apf_en, 8);
+		if (!snap_find(s, SNAP_X86_MSR, c, MSR_KVM_ASYNC_PF_EN, 8))
+			continue;
+		snap_get(s, SNAP_X86_MSR, c, MSR_KVM_ASYNC_PF_EN, &apf_en, 8);
+		if (set_msr(vcpu, MSR_KVM_ASYNC_PF_EN, apf_en)) {
 			fprintf(stderr, "vmm: restore: vcpu %d: KVM_SET_MSRS %s %#llx: %s\n",
 				c, "MSR_KVM_ASYNC_PF_EN", (unsigned long long)apf_en, refused_why);
 			return -1;
 		}
+		/* On, as an interrupt: where its "page ready" token is. */
+		if ((apf_en & on) == on)
+			vcpu->apf_slot = (apf_en & ~0x3fULL) + 4;
 	}
 	return 0;
 }
