@@ -8,7 +8,7 @@
  *
  * Usage: vmm [-c CPUS] -k KERNEL [-i INITRD] [-m MIB] [-r N] [-t SECONDS] [-x]
  *            [-d MS] [-a] [-V | -X] [-b GPA:MIB] [-n] [-e] [-U fix|retry|stop] [-T]
- *            [-S DIR] [-R DIR] [-P | -E] [-F] [CMDLINE...]
+ *            [-S DIR] [-R DIR] [-P | -E] [-F] [-D] [CMDLINE...]
  *   CMDLINE: words added to the arch's kernel command line (arch_cmdline:
  *            the console on our UART, panic=-1, what the machine needs);
  *   -c:      vCPUs (default 1, at most 8);
@@ -41,7 +41,10 @@
  *            a page, with -P a prefetcher streaming the rest in; -E
  *            eager: the whole image read in before the guest runs;
  *   -F:      (with -e, test) before each restore, check that the same
- *            restore without -e is refused at the enable word.
+ *            restore without -e is refused at the enable word;
+ *   -D:      debug a restore: KVM's tracepoints (tracefs) on from the
+ *            restore on; if the guest then dies (a triple fault) or times
+ *            out, the log gets the last events.
  * Exit status: 0 when the guest reboots or powers off (with -T: and its
  * tests passed), 1 on an error or a timeout.
  */
@@ -56,6 +59,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -309,6 +313,62 @@ static void on_kick(int sig)
 		this_vcpu->run->immediate_exit = 1;
 }
 
+#define TRACEFS "/sys/kernel/tracing/"
+
+static void trace_write(const char *file, const char *val)
+{
+	int fd = open(file, O_WRONLY | O_TRUNC | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, val, strlen(val)) < 0)
+		fprintf(stderr, "vmm: -D: %s: %s\n", file, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+/* -D, a restore: KVM's tracepoints on, from an empty buffer. */
+static void trace_start(void)
+{
+	mkdir(TRACEFS, 0755);
+	if (access(TRACEFS "trace", F_OK))
+		mount("tracefs", TRACEFS, "tracefs", 0, NULL);
+	trace_write(TRACEFS "tracing_on", "0");
+	trace_write(TRACEFS "buffer_size_kb", "512");
+	trace_write(TRACEFS "trace", "");
+	trace_write(TRACEFS "events/kvm/enable", "1");
+	trace_write(TRACEFS "events/kvm_apf/enable", "1");
+	trace_write(TRACEFS "tracing_on", "1");
+}
+
+/* -D: the last @n events to the log (called with end_lock held). */
+static void trace_tail(struct vmm *vmm, int n)
+{
+	char **ring, line[512];
+	long i, total = 0;
+	FILE *f;
+
+	if (!vmm->trace)
+		return;
+	trace_write(TRACEFS "tracing_on", "0");
+	f = fopen(TRACEFS "trace", "r");
+	ring = calloc(n, sizeof(*ring));
+	if (!f || !ring)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '#')
+			continue;
+		free(ring[total % n]);
+		ring[total++ % n] = strdup(line);
+	}
+	fclose(f);
+	fprintf(stderr, "vmm: -D: the last %ld of %ld KVM events:\n",
+		total < n ? total : n, total);
+	for (i = total < n ? 0 : total - n; i < total; i++)
+		fprintf(stderr, "vmm:   %s", ring[i % n]);
+	for (i = 0; i < n; i++)
+		free(ring[i]);
+	free(ring);
+}
+
 /* Each vCPU's state, printed by its own thread (testdev "dump"). */
 void dump_vcpus(struct vcpu *self)
 {
@@ -352,6 +412,8 @@ static struct vcpu *create_vm(struct vmm *vmm)
 	test_boot_start();
 	if (vmm->restore_dir)
 		snap = snapshot_load(vmm);
+	if (snap && vmm->trace)
+		trace_start();
 	vmm->snap = snap;
 	vmm->vm_fd = ioctl(vmm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vmm->vm_fd < 0)
@@ -419,6 +481,7 @@ static enum exit_action run_vcpu(struct vcpu *vcpu)
 				fprintf(stderr, "vmm: vcpu %d: %llu exits to user space\n",
 					vcpu->id, exits);
 				arch_dump_vcpu(vcpu);
+				trace_tail(vcpu->vmm, 60);
 				pthread_mutex_unlock(&end_lock);
 				return EXIT_ERROR;
 			}
@@ -457,6 +520,7 @@ static enum exit_action run_vcpu(struct vcpu *vcpu)
 			fprintf(stderr, "vmm: vcpu %d: triple fault after %llu exits\n",
 				vcpu->id, exits);
 			arch_dump_vcpu(vcpu);
+			trace_tail(vcpu->vmm, 150);
 			pthread_mutex_unlock(&end_lock);
 			return EXIT_RESET;
 		case KVM_EXIT_SYSTEM_EVENT:
@@ -652,7 +716,7 @@ static int restore_in_new_process(int argc, char **argv, int nopts,
 static const char usage_text[] =
 	"vmm [-c CPUS] -k KERNEL [-i INITRD] [-m MIB] [-r N] [-t SECONDS] [-x]\n"
 	"           [-d MS] [-a] [-V | -X] [-b GPA:MIB] [-n] [-e] [-U fix|retry|stop] [-T]\n"
-	"           [-S DIR] [-R DIR] [-P | -E] [-F] [CMDLINE...]";
+	"           [-S DIR] [-R DIR] [-P | -E] [-F] [-D] [CMDLINE...]";
 
 static void print_usage(void)
 {
@@ -684,7 +748,7 @@ int main(int argc, char **argv)
 		die("calloc");
 	memcpy(args, argv, argc * sizeof(*args));
 
-	while ((opt = getopt(argc, argv, "+c:k:i:m:r:t:xd:aVXb:neU:TS:R:PEF")) != -1) {
+	while ((opt = getopt(argc, argv, "+c:k:i:m:r:t:xd:aVXb:neU:TS:R:PEFD")) != -1) {
 		switch (opt) {
 		case 'c':
 			vmm.nr_vcpus = atoi(optarg);
@@ -757,6 +821,9 @@ int main(int argc, char **argv)
 			break;
 		case 'F':
 			vmm.check_refusal = 1;
+			break;
+		case 'D':
+			vmm.trace = 1;
 			break;
 		default:
 			print_usage();

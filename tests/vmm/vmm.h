@@ -70,6 +70,7 @@ struct vmm {
 	int prefetch;		/* -P: a thread fetches every page in order */
 	int eager;		/* -E: read the whole snapshot before running */
 	int check_refusal;	/* -F: a restore without -e must be refused */
+	int trace;		/* -D: KVM's tracepoints from a restore on */
 	pthread_t prefetch_thread;
 	unsigned long prefetched;	/* pages the prefetcher filled */
 	u64 image_pages;	/* pages the snapshot's image holds */
