@@ -153,7 +153,7 @@ static void dump_threads(pid_t pid)
 /* The process group of @pid: the test and every process it started. */
 static void dump_stacks(pid_t pid)
 {
-	char path[64], buf[512], *p;
+	char path[300], buf[512], *p;
 	struct dirent *d;
 	int pgrp, fd;
 	ssize_t n;
