@@ -9,6 +9,7 @@
 #include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/kthread.h>
+#include <linux/sched/signal.h>
 
 #define FAKE_VCPU_ID	5
 #define FAKE_MAX_LOG	1024
@@ -24,6 +25,8 @@ struct fake_vcpu {
 	wait_queue_head_t kicked;	/* woken by every kick */
 	int n_not_present;
 	int n_present;
+	int present_fail;		/* the next this many present() fail */
+	int n_present_failed;
 	int n_ready;
 	u32 present_token[FAKE_MAX_LOG];
 	int present_result[FAKE_MAX_LOG];
@@ -54,6 +57,12 @@ static bool fake_present(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 {
 	struct fake_vcpu *f = to_fake(apf);
 
+	/* Writing "page ready" into the guest failed (nothing logged). */
+	if (f->present_fail) {
+		f->present_fail--;
+		f->n_present_failed++;
+		return false;
+	}
 	if (f->n_present < FAKE_MAX_LOG) {
 		f->present_token[f->n_present] = item->token;
 		f->present_result[f->n_present] = item->result;
@@ -1459,6 +1468,198 @@ static void core_tracepoints_match_stats(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, c[TP_SYNC].n, (int)f->stats.apf_sync_fallback);
 }
 
+/*
+ * A signal pending on the test's thread, as a VMM's kick (e.g. QEMU's
+ * SIG_IPI) leaves one on a vCPU thread.  KUnit runs each case in a kthread
+ * of its own, which ignores signals until it allows one.
+ */
+static void signal_self(void)
+{
+	allow_signal(SIGUSR1);
+	send_sig(SIGUSR1, current, 1);
+}
+
+static void signal_self_clear(void)
+{
+	flush_signals(current);
+	disallow_signal(SIGUSR1);
+}
+
+/*
+ * Writing "page ready" into the guest failed while a signal was pending
+ * (guest memory on userfaultfd: the copy's wait for the page was cut short
+ * by the VMM's kick): the fault is not lost.  It stays first on the done
+ * list, nothing behind it is looked at, nothing is counted, and the vCPU
+ * asks to look again; once KVM_RUN returned for the signal, the next look
+ * delivers it, once, without redoing what came before the notification
+ * (the prefault; the gfn's removal: a new fault on it stays in flight).
+ */
+static void core_ready_retried_after_signal(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+	u32 token, next;
+	int requests;
+
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 42), 0);
+	token = last_item(f)->token;
+	flush_work(&last_item(f)->work);
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 43), 0);
+	next = last_item(f)->token;
+	flush_work(&last_item(f)->work);
+	requests = atomic_read(&f->requests);
+
+	f->present_fail = 1;
+	signal_self();
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	signal_self_clear();
+	KUNIT_EXPECT_EQ(test, f->n_present_failed, 1);
+	KUNIT_EXPECT_EQ(test, f->n_present, 0);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_ready, 0ULL);
+	KUNIT_EXPECT_FALSE(test, READ_ONCE(f->apf.ready_pending));
+	KUNIT_EXPECT_EQ(test, done_count(f), 2);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 2U);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->requests), requests + 1);
+	KUNIT_EXPECT_EQ(test, f->n_ready, 1);
+	KUNIT_EXPECT_FALSE(test, kvm_apf_gfn_pending(&f->apf, 42));
+
+	/* The page is in: a new fault on it may be set up meanwhile. */
+	KUNIT_ASSERT_EQ(test, setup_user(f, 42), 0);
+
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	KUNIT_EXPECT_EQ(test, f->n_present, 1);
+	KUNIT_EXPECT_EQ(test, f->present_token[0], token);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_ready, 1ULL);
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(f->apf.ready_pending));
+	KUNIT_EXPECT_EQ(test, f->n_ready, 1);
+	KUNIT_EXPECT_TRUE(test, kvm_apf_gfn_pending(&f->apf, 42));
+
+	kvm_apf_ack(&f->apf);
+	KUNIT_EXPECT_EQ(test, f->n_present, 2);
+	KUNIT_EXPECT_EQ(test, f->present_token[1], next);
+	KUNIT_EXPECT_EQ(test, f->n_ready, 2);
+	kvm_apf_ack(&f->apf);
+	KUNIT_EXPECT_EQ(test, f->n_present, 2);
+	KUNIT_EXPECT_EQ(test, f->n_present_failed, 1);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_ready, 2ULL);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 1U);
+	KUNIT_EXPECT_TRUE(test, kvm_apf_gfn_pending(&f->apf, 42));
+}
+
+/*
+ * The same for a failure told to an opted-in guest: counted as an error
+ * once, and once toward %KVM_APF_ERROR_REPEATS, however often its "page
+ * ready" is tried.
+ */
+static void core_ready_retry_counts_error_once(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+	int i;
+
+	f->apf.report_errors = true;
+	f->fault_result = -EIO;
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 7), 0);
+	flush_work(&last_item(f)->work);
+
+	f->present_fail = 3;
+	signal_self();
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	signal_self_clear();
+	KUNIT_EXPECT_EQ(test, f->n_present_failed, 3);
+	KUNIT_EXPECT_EQ(test, done_count(f), 1);
+	KUNIT_EXPECT_EQ(test, f->apf.err_repeats, 1U);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_error, 1ULL);
+
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	KUNIT_EXPECT_EQ(test, f->n_present, 1);
+	KUNIT_EXPECT_EQ(test, f->present_result[0], -EIO);
+	KUNIT_EXPECT_EQ(test, f->apf.err_repeats, 1U);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_error, 1ULL);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_ready, 1ULL);
+	/* No synchronous retry of the failure either. */
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->fault_ins), 1);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
+}
+
+/*
+ * A wake-all likewise: it stays queued (no second one beside it) and is
+ * delivered once at the next look.
+ */
+static void core_wake_all_retried_after_signal(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+
+	KUNIT_ASSERT_EQ(test, kvm_apf_wakeup_all(&f->apf), 0);
+	f->present_fail = 1;
+	signal_self();
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	signal_self_clear();
+	KUNIT_EXPECT_EQ(test, f->n_present_failed, 1);
+	KUNIT_EXPECT_EQ(test, f->n_present, 0);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_ready, 0ULL);
+	KUNIT_EXPECT_EQ(test, done_count(f), 1);
+	KUNIT_EXPECT_TRUE(test, f->apf.wake_all_queued);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->requests), 2);
+
+	KUNIT_EXPECT_EQ(test, kvm_apf_wakeup_all(&f->apf), 0);
+	KUNIT_EXPECT_EQ(test, done_count(f), 1);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 1U);
+
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	KUNIT_EXPECT_EQ(test, f->n_present, 1);
+	KUNIT_EXPECT_EQ(test, f->present_token[0], KVM_APF_TOKEN_WAKE_ALL);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_ready, 1ULL);
+	KUNIT_EXPECT_FALSE(test, f->apf.wake_all_queued);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
+	kvm_apf_ack(&f->apf);
+	KUNIT_EXPECT_EQ(test, f->n_present, 1);
+}
+
+/*
+ * A write that fails with no signal pending (the area is broken) drops the
+ * "page ready", as before, rather than loop: each item is tried once and
+ * freed, and no new request is made.  With a signal pending each look tries
+ * once and returns; once the signal is gone the item is dropped.
+ */
+static void core_ready_write_fails_without_signal(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+	int i, requests;
+
+	storm_fault_done(test, f, 1);
+	storm_fault_done(test, f, 2);
+	KUNIT_ASSERT_EQ(test, kvm_apf_wakeup_all(&f->apf), 0);
+	requests = atomic_read(&f->requests);
+
+	f->present_fail = INT_MAX;
+	KUNIT_EXPECT_FALSE(test, signal_pending(current));
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	KUNIT_EXPECT_EQ(test, f->n_present_failed, 3);
+	KUNIT_EXPECT_EQ(test, f->n_present, 0);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_ready, 0ULL);
+	KUNIT_EXPECT_EQ(test, done_count(f), 0);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
+	KUNIT_EXPECT_FALSE(test, f->apf.wake_all_queued);
+	KUNIT_EXPECT_FALSE(test, READ_ONCE(f->apf.ready_pending));
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->requests), requests);
+
+	storm_fault_done(test, f, 3);
+	requests = atomic_read(&f->requests);
+	signal_self();
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	signal_self_clear();
+	KUNIT_EXPECT_EQ(test, f->n_present_failed, 6);
+	KUNIT_EXPECT_EQ(test, done_count(f), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->requests), requests + 3);
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	KUNIT_EXPECT_EQ(test, f->n_present_failed, 7);
+	KUNIT_EXPECT_EQ(test, done_count(f), 0);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
+	KUNIT_EXPECT_EQ(test, f->n_present, 0);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_ready, 0ULL);
+}
+
 static struct kunit_case core_cases[] = {
 	KUNIT_CASE(core_init_rejects_bad_args),
 	KUNIT_CASE(core_kernel_fault_roundtrip),
@@ -1491,6 +1692,10 @@ static struct kunit_case core_cases[] = {
 	KUNIT_CASE(core_storm_guard_trips_and_recovers),
 	KUNIT_CASE(core_storm_guard_never_acked),
 	KUNIT_CASE(core_storm_guard_healthy_guest),
+	KUNIT_CASE(core_ready_retried_after_signal),
+	KUNIT_CASE(core_ready_retry_counts_error_once),
+	KUNIT_CASE(core_wake_all_retried_after_signal),
+	KUNIT_CASE(core_ready_write_fails_without_signal),
 	{}
 };
 
