@@ -210,19 +210,27 @@ static u32 arm64_apf_not_present(struct kvm_apf_vcpu *apf,
 	return KVM_APF_ITEM_NOTIFIED;
 }
 
-static bool arm64_apf_present(struct kvm_apf_vcpu *apf,
-			      struct kvm_apf_item *item)
+/*
+ * 1 if the guest was told, 0 if it was not, or the -errno of the write into
+ * its area, which the core tries again at the next entry if a signal cut it
+ * short (userfaultfd memory).
+ */
+static int arm64_apf_present(struct kvm_apf_vcpu *apf,
+			     struct kvm_apf_item *item)
 {
 	struct kvm_vcpu *vcpu = apf_vcpu(apf);
+	int r;
 
 	if (!(item->flags & (KVM_APF_ITEM_WAKE_ALL | KVM_APF_ITEM_NOTIFIED)) ||
 	    !apf_enabled(vcpu))
-		return false;
-	if (kvm_async_pf_put_ready(vcpu, &vcpu->arch.apf.area, item) ||
-	    apf_set_ppi(vcpu, true))
-		return false;
+		return 0;
+	r = kvm_async_pf_put_ready(vcpu, &vcpu->arch.apf.area, item);
+	if (r)
+		return r;
+	if (apf_set_ppi(vcpu, true))
+		return 0;
 	vcpu->arch.apf.ppi_raised = true;
-	return true;
+	return 1;
 }
 
 static bool arm64_apf_can_dequeue(struct kvm_apf_vcpu *apf)

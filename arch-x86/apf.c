@@ -97,24 +97,30 @@ static u32 x86_apf_not_present(struct kvm_apf_vcpu *apf,
 	return 0;
 }
 
-static bool x86_apf_present(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
+/*
+ * 1 if the guest was told, 0 if it does not listen, or the -errno of the
+ * write into its area, which the core tries again at the next entry if a
+ * signal cut it short (userfaultfd memory): not traced as ready then.
+ */
+static int x86_apf_present(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 {
 	struct kvm_vcpu *vcpu = apf_vcpu(apf);
-	bool told = false;
+	int told = 0;
 
 	/* The core writes the "page ready" slot of the common layout. */
 	BUILD_BUG_ON(offsetof(struct kvm_apf_shared, token) !=
 		     offsetof(struct kvm_vcpu_pv_apf_data, token));
 	BUILD_BUG_ON(sizeof(struct kvm_apf_shared) !=
 		     sizeof(struct kvm_vcpu_pv_apf_data));
-	trace_kvm_async_pf_ready(item->token, item->cr2_or_gpa);
 
 	if ((item->flags & (KVM_APF_ITEM_WAKE_ALL | KVM_APF_ITEM_NOTIFIED)) &&
-	    kvm_pv_async_pf_enabled(vcpu) &&
-	    !kvm_async_pf_put_ready(vcpu, &vcpu->arch.apf.data, item)) {
+	    kvm_pv_async_pf_enabled(vcpu))
+		told = kvm_async_pf_put_ready(vcpu, &vcpu->arch.apf.data,
+					      item) ?: 1;
+	if (told >= 0)
+		trace_kvm_async_pf_ready(item->token, item->cr2_or_gpa);
+	if (told > 0)
 		apf_raise_ready(vcpu);
-		told = true;
-	}
 
 	vcpu->arch.apf.halted = false;
 	vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;

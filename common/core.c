@@ -28,6 +28,10 @@
  *   made millions of exits a second (x86, a guest with its LAPIC disabled,
  *   2021).  The storm guard also stops telling such a guest "not present"
  *   (tasks it would park for ever) until it acknowledges a "page ready".
+ * - A "page ready" whose write into guest memory fails because a signal
+ *   cut short the wait for a page that userfaultfd has yet to populate is
+ *   not dropped: it stays first on the done list for the next entry
+ *   (tasks stuck for ever after a lazy snapshot restore, postcopy).
  */
 #include <linux/errno.h>
 #include <linux/err.h>
@@ -37,6 +41,7 @@
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <kunit/static_stub.h>
 #ifdef CONFIG_KVM_ASYNC_PF
@@ -255,7 +260,8 @@ static u32 deliver_from_worker(struct kvm_apf_vcpu *apf,
 	if (!apf->ops->deliver_on_completion ||
 	    !(READ_ONCE(item->flags) & KVM_APF_ITEM_NOTIFIED))
 		return 0;
-	return apf->ops->notify_ready(apf, item) ? KVM_APF_ITEM_DELIVERED : 0;
+	/* Not told: the vCPU's completion check tries again. */
+	return apf->ops->notify_ready(apf, item) > 0 ? KVM_APF_ITEM_DELIVERED : 0;
 }
 
 /* A fault-in the core started is over (it ran, or was cancelled). */
@@ -587,6 +593,33 @@ static void error_repeat(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 	apf->sync_gfn = item->gfn;
 }
 
+/*
+ * Writing @item's "page ready" into guest memory failed (@notify_ready
+ * returned a -errno) while a signal is pending: the write's wait for a page
+ * of guest memory that userfaultfd has yet to populate (a lazy restore,
+ * postcopy) was cut short, as a VMM kicks its vCPU threads with signals.
+ * Dropping it would leave the task the guest parked waiting for ever.  Put
+ * it back first on the done list, with what came before the notification
+ * marked done (%KVM_APF_ITEM_READY_RETRY), and ask for another look: KVM_RUN
+ * returns to user space for the signal before the guest runs, and the next
+ * entry tells the guest.  Without a signal pending the write failed for
+ * good (the area is broken) and the caller drops the "page ready", as it
+ * always did, so that the vCPU cannot loop on it.
+ */
+static bool requeue_ready(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
+{
+	if (!signal_pending(current))
+		return false;
+	spin_lock(&apf->lock);
+	item->flags |= KVM_APF_ITEM_READY_RETRY;
+	list_add(&item->link, &apf->done);
+	if (item->flags & KVM_APF_ITEM_WAKE_ALL)
+		apf->wake_all_queued = true;
+	spin_unlock(&apf->lock);
+	apf->ops->request(apf);
+	return true;
+}
+
 /**
  * kvm_apf_check_completion() - deliver completed faults to the guest
  * @apf: the vCPU's state
@@ -597,7 +630,10 @@ static void error_repeat(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
  * otherwise it is retried synchronously and, if it still fails, stays first
  * on the done list and is reported to the caller, who exits to the VMM.
  * Each call retries it again, so a VMM that re-enters without fixing the
- * backing gets the same exit and nothing changes.  vCPU context.
+ * backing gets the same exit and nothing changes.  A "page ready" whose
+ * write into the guest failed while a signal is pending stays first on the
+ * done list too, and the request to look again is made: the next entry,
+ * after KVM_RUN returned for the signal, tells it.  vCPU context.
  *
  * Return: 0, or -EFAULT with @apf->failed describing the fault (the request
  * to call again was made).
@@ -605,6 +641,7 @@ static void error_repeat(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 int kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 {
 	struct kvm_apf_item *item;
+	int told;
 
 	/* One "ready" at a time: the next waits for the guest's ack. */
 	while (!list_empty_careful(&apf->done) && !READ_ONCE(apf->ready_pending) &&
@@ -636,7 +673,9 @@ int kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 			free_item(apf, item);
 			continue;
 		}
-		if (!(item->flags & KVM_APF_ITEM_WAKE_ALL)) {
+		/* A retried "page ready" has had all this done already. */
+		if (!(item->flags & (KVM_APF_ITEM_WAKE_ALL |
+				     KVM_APF_ITEM_READY_RETRY))) {
 			if (!retry_failed(apf, item))
 				return hold_failed(apf, item);
 			kvm_apf_gfn_del(&apf->gfns, item->gfn);
@@ -649,7 +688,10 @@ int kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 				apf->ops->prefault(apf, item);
 			error_repeat(apf, item);
 		}
-		if (apf->ops->notify_ready(apf, item)) {
+		told = apf->ops->notify_ready(apf, item);
+		if (told < 0 && requeue_ready(apf, item))
+			break;
+		if (told > 0) {
 			apf->stats->apf_ready++;
 			trace_kvm_apf_ready(apf->vcpu_id, item->token, item->gfn,
 					    item->result);
@@ -657,6 +699,10 @@ int kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 				WRITE_ONCE(apf->ready_pending, true);
 			else
 				storm_reset(apf);
+		} else if (told < 0) {
+			/* Lost, the area broken: no stat fits, traced only. */
+			trace_kvm_apf_ready_lost(apf->vcpu_id, item->token,
+						 item->gfn, told);
 		}
 		free_item(apf, item);
 	}

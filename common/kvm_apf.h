@@ -135,6 +135,11 @@ struct kvm_apf_gfn_table {
  * takes the fault (an exit); the guest is told nothing until it accepts
  */
 #define KVM_APF_ITEM_CANDIDATE	BIT(9)
+/*
+ * Its "page ready" could not be written (a signal was pending): what comes
+ * before the notification is done, only the notification is tried again
+ */
+#define KVM_APF_ITEM_READY_RETRY	BIT(10)
 
 /* Flags a backend may pass to kvm_apf_setup(). */
 #define KVM_APF_SETUP_FLAGS	(KVM_APF_ITEM_USER | KVM_APF_ITEM_WRITE | \
@@ -191,8 +196,15 @@ struct kvm_apf_item {
  *	reaches it only if the guest opted in to error status (@report_errors
  *	in struct kvm_apf_vcpu) and was told "not present" for @item, without
  *	%KVM_APF_ITEM_NO_ERROR (with @deliver_on_completion, whatever the
- *	result: that flavour has no status).  Return true if the guest was
- *	told.  vCPU context, or the worker's with @deliver_on_completion.
+ *	result: that flavour has no status).  Return 1 if the guest was told;
+ *	0 if it was not and will not be (it does not listen: async PF off,
+ *	never told "not present" of @item); the -errno of the guest write
+ *	(kvm_async_pf_put_ready()) if writing "page ready" into guest memory
+ *	failed, having raised nothing.  After a -errno with a signal pending
+ *	(the write's wait for a page of guest memory on userfaultfd was cut
+ *	short) the core calls it again for @item at the next entry; without
+ *	one it drops @item, as after 0.  vCPU context, or the worker's with
+ *	@deliver_on_completion (where only a positive return counts as told).
  * @can_dequeue: can the guest take a "page ready" now?  vCPU context.
  * @request: make the vCPU call kvm_check_async_pf_completion() before it
  *	next enters the guest (a KVM request).  Any context; must not sleep.
@@ -239,7 +251,7 @@ struct kvm_apf_item {
 struct kvm_apf_ops {
 	u32 (*notify_not_present)(struct kvm_apf_vcpu *apf,
 				  struct kvm_apf_item *item);
-	bool (*notify_ready)(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item);
+	int (*notify_ready)(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item);
 	bool (*can_dequeue)(struct kvm_apf_vcpu *apf);
 	void (*request)(struct kvm_apf_vcpu *apf);
 	void (*kick)(struct kvm_apf_vcpu *apf);

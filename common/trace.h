@@ -36,6 +36,11 @@ DECLARE_EVENT_CLASS(kvm_apf_token,
 KVM_APF_EVENT(kvm_apf_not_present);
 /* The guest was told "page ready" for @token (~0: wake all) with @result. */
 KVM_APF_EVENT(kvm_apf_ready);
+/*
+ * Writing "page ready" for @token into the guest failed with @result and no
+ * signal was pending (a pending one defers it to the next entry): dropped.
+ */
+KVM_APF_EVENT(kvm_apf_ready_lost);
 /* The fault of @token failed with @result (once per fault). */
 KVM_APF_EVENT(kvm_apf_error);
 /* @token's failure goes to the VMM as a memory-fault exit (each time). */

@@ -12,6 +12,7 @@
  */
 #include <kunit/test.h>
 #include <kunit/static_stub.h>
+#include <linux/sched/signal.h>
 
 #define FAKE_AREA_GPA	0x80000000ULL
 #define FAKE_VECTOR	0xf3
@@ -24,6 +25,7 @@ struct x86_fake {
 	struct kvm_lapic apic;
 	struct kvm_apf_shared area;	/* the guest's shared area */
 	int area_init_result;
+	int put_ready_result;		/* the "page ready" write fails so */
 	int injected;			/* "not present" injections */
 	u32 injected_token;
 	int raised;			/* "page ready" interrupts */
@@ -48,6 +50,8 @@ static int fake_put_ready(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
 
 	if (area != &vcpu->arch.apf.data)
 		return -EFAULT;
+	if (f->put_ready_result)
+		return f->put_ready_result;
 	f->area.token = item->token;
 	if (vcpu->async_pf.report_errors)
 		f->area.status = -item->result;
@@ -309,14 +313,14 @@ static void x86_ready_status(struct kunit *test)
 	guest_enable(test, vcpu, EN_ON);
 	/* Never told "not present" (it waited for the page): nothing to tell. */
 	vcpu->arch.mp_state = KVM_MP_STATE_HALTED;
-	KUNIT_EXPECT_FALSE(test, x86_apf_present(&vcpu->async_pf, item));
+	KUNIT_EXPECT_EQ(test, x86_apf_present(&vcpu->async_pf, item), 0);
 	KUNIT_EXPECT_EQ(test, f->raised, 0);
 	KUNIT_EXPECT_EQ(test, vcpu->arch.mp_state, KVM_MP_STATE_RUNNABLE);
 
 	item->flags |= KVM_APF_ITEM_NOTIFIED;
 	item->result = -EFAULT;
 	f->area.status = 0xdead;
-	KUNIT_EXPECT_TRUE(test, x86_apf_present(&vcpu->async_pf, item));
+	KUNIT_EXPECT_EQ(test, x86_apf_present(&vcpu->async_pf, item), 1);
 	KUNIT_EXPECT_EQ(test, f->area.token, 0x4300);
 	KUNIT_EXPECT_EQ(test, f->area.status, 0xdead);	/* not opted in */
 	KUNIT_EXPECT_EQ(test, f->raised, 1);
@@ -326,9 +330,64 @@ static void x86_ready_status(struct kunit *test)
 	f->raised = 0;
 	vcpu->kvm->apf_features = KVM_APF_FEATURE_GUEST_ERROR;
 	guest_enable(test, vcpu, EN_ON | KVM_ASYNC_PF_ERROR_STATUS);
-	KUNIT_EXPECT_TRUE(test, x86_apf_present(&vcpu->async_pf, item));
+	KUNIT_EXPECT_EQ(test, x86_apf_present(&vcpu->async_pf, item), 1);
 	KUNIT_EXPECT_EQ(test, f->area.status, EFAULT);
 	KUNIT_EXPECT_EQ(test, f->raised, 1);
+}
+
+/*
+ * Writing "page ready" into the area failed (its page on userfaultfd and not
+ * in yet, the wait cut short by a signal): the write's -errno goes to the
+ * core and no interrupt is raised.  With a signal pending on the vCPU
+ * thread the core keeps it (here a wake-all) and asks to look again: the
+ * next look delivers it.  Without one it is dropped.  KUnit's kthread
+ * ignores signals until it allows one.
+ */
+static void x86_ready_write_fails(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	struct x86_fake *f = x86_fake(vcpu);
+	struct kvm_apf_item *item = fake_item(test, 0x4500);
+	u64 ready;
+
+	guest_enable(test, vcpu, EN_ON);
+	item->flags |= KVM_APF_ITEM_NOTIFIED;
+	f->put_ready_result = -EFAULT;
+	KUNIT_EXPECT_EQ(test, x86_apf_present(&vcpu->async_pf, item), -EFAULT);
+	KUNIT_EXPECT_EQ(test, f->raised, 0);
+	KUNIT_EXPECT_EQ(test, f->area.token, 0U);
+
+	ready = vcpu->stat.generic.apf.apf_ready;
+	KUNIT_ASSERT_EQ(test, kvm_apf_wakeup_all(&vcpu->async_pf), 0);
+	kvm_clear_request(KVM_REQ_APF_READY, vcpu);
+	allow_signal(SIGUSR1);
+	send_sig(SIGUSR1, current, 1);
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&vcpu->async_pf), 0);
+	flush_signals(current);
+	disallow_signal(SIGUSR1);
+	KUNIT_EXPECT_EQ(test, f->raised, 0);
+	KUNIT_EXPECT_TRUE(test, vcpu->async_pf.wake_all_queued);
+	KUNIT_EXPECT_FALSE(test, list_empty(&vcpu->async_pf.done));
+	KUNIT_EXPECT_TRUE(test, kvm_test_request(KVM_REQ_APF_READY, vcpu));
+	KUNIT_EXPECT_EQ(test, vcpu->stat.generic.apf.apf_ready, ready);
+
+	f->put_ready_result = 0;
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&vcpu->async_pf), 0);
+	KUNIT_EXPECT_EQ(test, f->area.token, KVM_APF_TOKEN_WAKE_ALL);
+	KUNIT_EXPECT_EQ(test, f->raised, 1);
+	KUNIT_EXPECT_FALSE(test, vcpu->async_pf.wake_all_queued);
+	KUNIT_EXPECT_EQ(test, vcpu->stat.generic.apf.apf_ready, ready + 1);
+	f->area.token = 0;
+	kvm_apf_ack(&vcpu->async_pf);
+
+	/* No signal pending: the area is broken, the wake-all is dropped. */
+	f->put_ready_result = -EFAULT;
+	KUNIT_ASSERT_EQ(test, kvm_apf_wakeup_all(&vcpu->async_pf), 0);
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&vcpu->async_pf), 0);
+	KUNIT_EXPECT_FALSE(test, vcpu->async_pf.wake_all_queued);
+	KUNIT_EXPECT_TRUE(test, list_empty(&vcpu->async_pf.done));
+	KUNIT_EXPECT_EQ(test, f->raised, 1);
+	KUNIT_EXPECT_EQ(test, vcpu->stat.generic.apf.apf_ready, ready + 1);
 }
 
 /* One "page ready" at a time: the next waits until the guest freed the slot. */
@@ -354,6 +413,7 @@ static struct kunit_case x86_cases[] = {
 	KUNIT_CASE(x86_not_present_pf),
 	KUNIT_CASE(x86_not_present_nested),
 	KUNIT_CASE(x86_ready_status),
+	KUNIT_CASE(x86_ready_write_fails),
 	KUNIT_CASE(x86_can_dequeue),
 	{}
 };

@@ -27,6 +27,7 @@ struct fake_vcpu {
 	int n_present;
 	int present_fail;		/* the next this many present() fail */
 	int n_present_failed;
+	bool not_listening;		/* present() tells nothing, returns 0 */
 	int n_ready;
 	u32 present_token[FAKE_MAX_LOG];
 	int present_result[FAKE_MAX_LOG];
@@ -53,7 +54,7 @@ static u32 fake_not_present(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 	return KVM_APF_ITEM_NOTIFIED | to_fake(apf)->not_present_flags;
 }
 
-static bool fake_present(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
+static int fake_present(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 {
 	struct fake_vcpu *f = to_fake(apf);
 
@@ -61,14 +62,16 @@ static bool fake_present(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 	if (f->present_fail) {
 		f->present_fail--;
 		f->n_present_failed++;
-		return false;
+		return -EFAULT;
 	}
+	if (f->not_listening)
+		return 0;
 	if (f->n_present < FAKE_MAX_LOG) {
 		f->present_token[f->n_present] = item->token;
 		f->present_result[f->n_present] = item->result;
 	}
 	f->n_present++;
-	return true;
+	return 1;
 }
 
 static bool fake_can_dequeue(struct kvm_apf_vcpu *apf)
@@ -882,11 +885,11 @@ static void core_teardown_every_state(struct kunit *test)
  */
 static atomic_t on_completion_told;
 
-static bool fake_ready_on_completion(struct kvm_apf_vcpu *apf,
-				     struct kvm_apf_item *item)
+static int fake_ready_on_completion(struct kvm_apf_vcpu *apf,
+				    struct kvm_apf_item *item)
 {
 	atomic_inc(&on_completion_told);
-	return true;
+	return 1;
 }
 
 static const struct kvm_apf_ops fake_ops_on_completion = {
@@ -1615,16 +1618,29 @@ static void core_wake_all_retried_after_signal(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->n_present, 1);
 }
 
+static void unregister_ready_lost(void *data)
+{
+	unregister_trace_kvm_apf_ready_lost(tp_probe, data);
+	tracepoint_synchronize_unregister();
+}
+
 /*
  * A write that fails with no signal pending (the area is broken) drops the
  * "page ready", as before, rather than loop: each item is tried once and
- * freed, and no new request is made.  With a signal pending each look tries
- * once and returns; once the signal is gone the item is dropped.
+ * freed (traced as lost), and no new request is made.  With a signal
+ * pending each look tries once and returns; once the signal is gone the
+ * item is dropped.  A guest that does not listen (0) is never retried.
  */
 static void core_ready_write_fails_without_signal(struct kunit *test)
 {
+	struct tp_event *lost = kunit_kzalloc(test, sizeof(*lost), GFP_KERNEL);
 	struct fake_vcpu *f = fake_vcpu(test, 8);
 	int i, requests;
+
+	KUNIT_ASSERT_NOT_NULL(test, lost);
+	KUNIT_ASSERT_EQ(test, register_trace_kvm_apf_ready_lost(tp_probe, lost), 0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, unregister_ready_lost,
+							lost), 0);
 
 	storm_fault_done(test, f, 1);
 	storm_fault_done(test, f, 2);
@@ -1642,6 +1658,8 @@ static void core_ready_write_fails_without_signal(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, f->apf.wake_all_queued);
 	KUNIT_EXPECT_FALSE(test, READ_ONCE(f->apf.ready_pending));
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->requests), requests);
+	KUNIT_EXPECT_EQ(test, lost->n, 3);
+	KUNIT_EXPECT_EQ(test, lost->last_result, -EFAULT);
 
 	storm_fault_done(test, f, 3);
 	requests = atomic_read(&f->requests);
@@ -1652,11 +1670,26 @@ static void core_ready_write_fails_without_signal(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->n_present_failed, 6);
 	KUNIT_EXPECT_EQ(test, done_count(f), 1);
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->requests), requests + 3);
+	KUNIT_EXPECT_EQ(test, lost->n, 3);
 	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
 	KUNIT_EXPECT_EQ(test, f->n_present_failed, 7);
 	KUNIT_EXPECT_EQ(test, done_count(f), 0);
 	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
 	KUNIT_EXPECT_EQ(test, f->n_present, 0);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_ready, 0ULL);
+	KUNIT_EXPECT_EQ(test, lost->n, 4);
+
+	f->present_fail = 0;
+	f->not_listening = true;
+	storm_fault_done(test, f, 4);
+	requests = atomic_read(&f->requests);
+	signal_self();
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	signal_self_clear();
+	KUNIT_EXPECT_EQ(test, done_count(f), 0);
+	KUNIT_EXPECT_EQ(test, f->apf.queued, 0U);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->requests), requests);
+	KUNIT_EXPECT_EQ(test, lost->n, 4);
 	KUNIT_EXPECT_EQ(test, f->stats.apf_ready, 0ULL);
 }
 
