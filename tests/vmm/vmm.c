@@ -346,13 +346,17 @@ static void trace_tail(struct vmm *vmm, int n)
 	long i, total = 0;
 	FILE *f;
 
-	if (!vmm->trace)
+	if (!vmm->trace || n <= 0)
 		return;
 	trace_write(TRACEFS "tracing_on", "0");
 	f = fopen(TRACEFS "trace", "r");
-	ring = calloc(n, sizeof(*ring));
-	if (!f || !ring)
+	if (!f)
 		return;
+	ring = calloc(n, sizeof(*ring));
+	if (!ring) {
+		fclose(f);
+		return;
+	}
 	while (fgets(line, sizeof(line), f)) {
 		if (line[0] == '#')
 			continue;
@@ -369,6 +373,27 @@ static void trace_tail(struct vmm *vmm, int n)
 	free(ring);
 }
 
+#define EXITS_UNKNOWN	(~0ULL)
+
+/*
+ * @vcpu's state to the log, from its own thread: @what, and how many exits
+ * to user space it made (@exits, if known); with -D the last @events KVM
+ * events too.
+ */
+static void report_vcpu(struct vcpu *vcpu, const char *what,
+			unsigned long long exits, int events)
+{
+	pthread_mutex_lock(&end_lock);
+	if (exits == EXITS_UNKNOWN)
+		fprintf(stderr, "vmm: vcpu %d: %s\n", vcpu->id, what);
+	else
+		fprintf(stderr, "vmm: vcpu %d: %s after %llu exits to user space\n",
+			vcpu->id, what, exits);
+	arch_dump_vcpu(vcpu);
+	trace_tail(vcpu->vmm, events);
+	pthread_mutex_unlock(&end_lock);
+}
+
 /* Each vCPU's state, printed by its own thread (testdev "dump"). */
 void dump_vcpus(struct vcpu *self)
 {
@@ -379,9 +404,7 @@ void dump_vcpus(struct vcpu *self)
 		struct vcpu *vcpu = &vmm->vcpus[i];
 
 		if (vcpu == self) {
-			pthread_mutex_lock(&end_lock);
-			arch_dump_vcpu(vcpu);
-			pthread_mutex_unlock(&end_lock);
+			report_vcpu(vcpu, "dump (it asked for it)", EXITS_UNKNOWN, 0);
 			continue;
 		}
 		__atomic_store_n(&vcpu->dump, 1, __ATOMIC_RELEASE);
@@ -477,12 +500,7 @@ static enum exit_action run_vcpu(struct vcpu *vcpu)
 	for (;; exits++) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR && __atomic_load_n(&timed_out, __ATOMIC_ACQUIRE)) {
-				pthread_mutex_lock(&end_lock);
-				fprintf(stderr, "vmm: vcpu %d: %llu exits to user space\n",
-					vcpu->id, exits);
-				arch_dump_vcpu(vcpu);
-				trace_tail(vcpu->vmm, 60);
-				pthread_mutex_unlock(&end_lock);
+				report_vcpu(vcpu, "timed out", exits, 60);
 				return EXIT_ERROR;
 			}
 			if (errno == EINTR && __atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
@@ -490,11 +508,7 @@ static enum exit_action run_vcpu(struct vcpu *vcpu)
 			if (errno == EINTR &&
 			    __atomic_exchange_n(&vcpu->dump, 0, __ATOMIC_ACQ_REL)) {
 				vcpu->run->immediate_exit = 0;
-				pthread_mutex_lock(&end_lock);
-				fprintf(stderr, "vmm: vcpu %d after %llu exits:\n",
-					vcpu->id, exits);
-				arch_dump_vcpu(vcpu);
-				pthread_mutex_unlock(&end_lock);
+				report_vcpu(vcpu, "dump", exits, 0);
 				continue;
 			}
 			if (errno == EINTR || errno == EAGAIN)
@@ -516,12 +530,7 @@ static enum exit_action run_vcpu(struct vcpu *vcpu)
 			 * or a guest that crashed beyond its own handlers:
 			 * the state it died in, for the log.
 			 */
-			pthread_mutex_lock(&end_lock);
-			fprintf(stderr, "vmm: vcpu %d: triple fault after %llu exits\n",
-				vcpu->id, exits);
-			arch_dump_vcpu(vcpu);
-			trace_tail(vcpu->vmm, 150);
-			pthread_mutex_unlock(&end_lock);
+			report_vcpu(vcpu, "triple fault", exits, 150);
 			return EXIT_RESET;
 		case KVM_EXIT_SYSTEM_EVENT:
 			if (vcpu->run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN)
