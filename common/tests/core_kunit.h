@@ -1618,6 +1618,41 @@ static void core_wake_all_retried_after_signal(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->n_present, 1);
 }
 
+/*
+ * The guest's "page ready" slot could not be read while a signal was
+ * pending (@can_dequeue false: the read's wait for a page that userfaultfd
+ * has yet to populate was cut short by the VMM's kick), as at the first
+ * entry after a lazy restore, whose wake-all is queued.  Nothing may then
+ * wait for an acknowledgment that will never come: the vCPU asks to look
+ * again, and the next look delivers.  Held without a signal (the guest
+ * has not taken the last one), no request is made: its ack looks again.
+ */
+static void core_held_looks_again_after_signal(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu(test, 8);
+	int requests;
+
+	KUNIT_ASSERT_EQ(test, kvm_apf_wakeup_all(&f->apf), 0);
+	requests = atomic_read(&f->requests);
+	f->deliverable = false;
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->requests), requests);
+
+	signal_self();
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	signal_self_clear();
+	KUNIT_EXPECT_EQ(test, f->n_present, 0);
+	KUNIT_EXPECT_EQ(test, done_count(f), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->requests), requests + 1);
+
+	f->deliverable = true;
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&f->apf), 0);
+	KUNIT_EXPECT_EQ(test, f->n_present, 1);
+	KUNIT_EXPECT_EQ(test, f->present_token[0], KVM_APF_TOKEN_WAKE_ALL);
+	KUNIT_EXPECT_EQ(test, done_count(f), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->requests), requests + 1);
+}
+
 static void unregister_ready_lost(void *data)
 {
 	unregister_trace_kvm_apf_ready_lost(tp_probe, data);
@@ -1728,6 +1763,7 @@ static struct kunit_case core_cases[] = {
 	KUNIT_CASE(core_ready_retried_after_signal),
 	KUNIT_CASE(core_ready_retry_counts_error_once),
 	KUNIT_CASE(core_wake_all_retried_after_signal),
+	KUNIT_CASE(core_held_looks_again_after_signal),
 	KUNIT_CASE(core_ready_write_fails_without_signal),
 	{}
 };
