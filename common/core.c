@@ -633,7 +633,9 @@ static bool requeue_ready(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
  * backing gets the same exit and nothing changes.  A "page ready" whose
  * write into the guest failed while a signal is pending stays first on the
  * done list too, and the request to look again is made: the next entry,
- * after KVM_RUN returned for the signal, tells it.  vCPU context.
+ * after KVM_RUN returned for the signal, tells it; so does any completion
+ * held while a signal is pending, as the backend's look at the guest may
+ * have been cut short.  vCPU context.
  *
  * Return: 0, or -EFAULT with @apf->failed describing the fault (the request
  * to call again was made).
@@ -689,8 +691,10 @@ int kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 			error_repeat(apf, item);
 		}
 		told = apf->ops->notify_ready(apf, item);
-		if (told < 0 && requeue_ready(apf, item))
-			break;
+		if (told < 0 && requeue_ready(apf, item)) {
+			apf->held = true;
+			return 0;
+		}
 		if (told > 0) {
 			apf->stats->apf_ready++;
 			trace_kvm_apf_ready(apf->vcpu_id, item->token, item->gfn,
@@ -708,6 +712,14 @@ int kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 	}
 	/* What is left, the guest cannot take now (the storm guard's strikes). */
 	apf->held = !list_empty_careful(&apf->done);
+	/*
+	 * Or the backend could not read whether it can (its slot's page not
+	 * yet populated by userfaultfd, the wait cut short by the VMM's kick):
+	 * the acknowledgment this would wait for may never come (a lazy
+	 * restore's wake-all), so look again at the next entry.
+	 */
+	if (apf->held && signal_pending(current))
+		apf->ops->request(apf);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(kvm_apf_check_completion);
