@@ -257,7 +257,7 @@ static long touch(long pages, int ready_fd)
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
 	char *mem = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
-	long i, n = 0, bad = 0;
+	long i, j, n = 0, bad = 0;
 	u64 list_gpa;
 
 	if (list == MAP_FAILED || mem == MAP_FAILED)
@@ -272,6 +272,13 @@ static long touch(long pages, int ready_fd)
 		if (n == PAGE / 8 || i == pages - 1) {
 			if (ctl("drop %llx %ld", (unsigned long long)list_gpa, n))
 				return -1;
+			/* Still where the VMM dropped them (not migrated)? */
+			for (j = 0; j < n; j++)
+				if (phys(mem + (i - n + 1 + j) * PAGE) != list[j] ||
+				    phys(list) != list_gpa) {
+					printf("apftest: a toucher's page moved under its drop\n");
+					return -1;
+				}
 			n = 0;
 		}
 	}
@@ -845,6 +852,13 @@ int main(void)
 	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
 	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/*
+	 * The touchers' pages stay where they were when the VMM dropped them:
+	 * compaction would migrate even locked pages, and the VMM would have
+	 * dropped a page now someone else's.
+	 */
+	write_file("/proc/sys/vm/compact_unevictable_allowed", "0");
+	write_file("/proc/sys/vm/compaction_proactiveness", "0");
 	printf("L2 user space up\n");
 	f = fopen("/proc/cmdline", "r");
 	if (f) {

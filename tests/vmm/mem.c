@@ -108,10 +108,14 @@ static int page_saved(struct vmm *vmm, u64 i)
 }
 
 /*
- * Serve the page at RAM offset @off: its saved copy, or zeros.  The copy
- * stays marked saved until it is in, so that a second thread serving the
- * same page (the prefetcher, a fault) copies it too and finds it there
- * (EEXIST), never zeros over it.  Returns 1 if this call filled it.
+ * Serve the page at RAM offset @off: its saved copy, or zeros.  Under
+ * mem_lock from the look at its saved bit to the bit's clearing, so that
+ * mem_drop() cannot come between: a drop after the look would be filled
+ * with zeros (or the copy of the drop before), a drop between the copy
+ * and the clearing would lose its copy.  A second thread serving the same
+ * page (the prefetcher, a fault) finds it there (EEXIST).  UFFDIO_COPY
+ * never faults here: its source is the VMM's own memory.  Returns 1 if
+ * this call filled it.
  */
 static int serve_page(struct vmm *vmm, u64 off)
 {
@@ -121,9 +125,10 @@ static int serve_page(struct vmm *vmm, u64 off)
 		.len = PAGE,
 	};
 	u64 i = off / PAGE;
-	int saved = page_saved(vmm, i), filled = 1;
+	int saved, filled = 1;
 
-	if (test_page(vmm, vmm->lost, i)) {
+	pthread_mutex_lock(&vmm->mem_lock);
+	if (vmm->lost && (vmm->lost[i / 8] & (1 << (i % 8)))) {
 		/* Not in the image: the access fails (-EHWPOISON in KVM). */
 		struct uffdio_poison poison = {
 			.range = { .start = copy.dst, .len = PAGE },
@@ -131,19 +136,18 @@ static int serve_page(struct vmm *vmm, u64 off)
 
 		if (ioctl(vmm->uffd, UFFDIO_POISON, &poison) && errno != EEXIST)
 			die("UFFDIO_POISON at RAM offset 0x%llx", (unsigned long long)off);
+		pthread_mutex_unlock(&vmm->mem_lock);
 		return 0;
 	}
+	saved = vmm->saved[i / 8] & (1 << (i % 8));
 	copy.src = (uintptr_t)(saved ? vmm->shadow + off : zeros);
 	if (ioctl(vmm->uffd, UFFDIO_COPY, &copy)) {
 		if (errno != EEXIST)
 			die("UFFDIO_COPY at RAM offset 0x%llx", (unsigned long long)off);
 		filled = 0;
 	}
-	if (saved) {
-		pthread_mutex_lock(&vmm->mem_lock);
-		vmm->saved[i / 8] &= ~(1 << (i % 8));
-		pthread_mutex_unlock(&vmm->mem_lock);
-	}
+	vmm->saved[i / 8] &= ~(1 << (i % 8));
+	pthread_mutex_unlock(&vmm->mem_lock);
 	if (filled)
 		__atomic_add_fetch(&vmm->served, 1, __ATOMIC_RELAXED);
 	return filled;
@@ -603,7 +607,17 @@ int mem_drop(struct vmm *vmm, u64 gpa)
 	}
 	if (vmm->uffd < 0)
 		uffd_start(vmm);
-	memcpy(vmm->shadow + off, vmm->ram + off, PAGE);
+	if (vmm->saved[i / 8] & (1 << (i % 8))) {
+		/* Out already, not served since: its copy is current. */
+		pthread_mutex_unlock(&vmm->mem_lock);
+		return 0;
+	}
+	/*
+	 * From the file, not the mapping: reading a page that is missing
+	 * through the mapping would wait for a server that needs mem_lock.
+	 */
+	if (pread(vmm->mem_fd, vmm->shadow + off, PAGE, off) != PAGE)
+		die("read guest page 0x%llx", (unsigned long long)gpa);
 	vmm->saved[i / 8] |= 1 << (i % 8);
 	if (fallocate(vmm->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 		      off, PAGE))
