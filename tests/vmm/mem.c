@@ -379,9 +379,12 @@ static void *prefetcher(void *arg)
 	struct vmm *vmm = arg;
 	u64 i;
 
-	for (i = 0; i < vmm->image_pages; i++)
+	for (i = 0; i < vmm->image_pages; i++) {
+		/* A snapshot or the exit stops it: not after the whole sweep. */
+		pthread_testcancel();
 		if (page_saved(vmm, i) && serve_page(vmm, i * PAGE))
 			__atomic_add_fetch(&vmm->prefetched, 1, __ATOMIC_RELAXED);
+	}
 	fprintf(stderr, "vmm: every page in %.0f ms after the restore began: %lu %s\n",
 		test_boot_ms(), __atomic_load_n(&vmm->prefetched, __ATOMIC_RELAXED),
 		"fetched ahead, the rest on demand");
