@@ -670,6 +670,85 @@ static void arm64_suspended_not_woken(struct kunit *test)
 	KUNIT_EXPECT_NE(test, vcpu_fake(vcpu)->area.token, 0);
 }
 
+/*
+ * A "page ready" raised and not yet acknowledged migrates with CTRL
+ * (KVM_APF_ARM64_READY_RAISED): the PPI's level is KVM's own state, which
+ * no vGIC register carries.  The destination raises the PPI again once it
+ * owns it (the first run) and holds everything else, the restore's
+ * wake-all too, until the guest's ACK, whether the guest had not taken the
+ * token yet or had cleared the slot and was about to acknowledge.  Without
+ * it the destination wrote the wake-all over a slot the guest was done
+ * with, and the guest's late ACK lowered the PPI before it was taken.
+ */
+static void arm64_migration_ready_raised(struct kunit *test)
+{
+	const u64 ctrl = FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED;
+	const u64 raised = ctrl | KVM_APF_ARM64_READY_RAISED;
+	struct kvm_vcpu *src = fake_vcpu(test), *dst, *mid = fake_vcpu(test);
+	struct arm64_fake *f = vcpu_fake(src), *g, *h = vcpu_fake(mid);
+	struct kvm_apf_vcpu *apf = &src->async_pf;
+	u64 val;
+	u32 token;
+
+	guest_ready(test, src, 0);
+	KUNIT_ASSERT_EQ(test, kvm_apf_setup(apf, 0x1000, 1, 0x1000,
+					    KVM_APF_ITEM_USER, NULL), 0);
+	token = f->area.np_token;
+	hvc(src, SDEI_1_0_FN_SDEI_EVENT_COMPLETE, 0, 0, 0, 0);
+	KUNIT_ASSERT_EQ(test, kvm_apf_user_ready(apf, token, 0), 0);
+	KUNIT_ASSERT_EQ(test, kvm_apf_check_completion(apf), 0);
+	KUNIT_ASSERT_EQ(test, f->ppi_level, 1);
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_get_reg(src, KVM_REG_ARM_APF_CTRL,
+						    &val), 0);
+	KUNIT_EXPECT_EQ(test, val, raised);
+
+	/* The guest may not set it; the VMM not without ENABLED. */
+	KUNIT_EXPECT_EQ(test, hvc_apf(src, KVM_APF_ARM64_ENABLE, raised),
+			SMCCC_RET_INVALID_PARAMETER);
+	KUNIT_EXPECT_EQ(test, src->arch.apf.ctrl, ctrl);
+	KUNIT_EXPECT_EQ(test, set_reg(src, KVM_REG_ARM_APF_CTRL,
+				      raised & ~KVM_APF_ARM64_ENABLED), -EINVAL);
+	KUNIT_EXPECT_EQ(test, src->arch.apf.ctrl, ctrl);
+	KUNIT_EXPECT_EQ(test, f->ppi_level, 1);
+
+	/* Token not taken yet: restored before the first run. */
+	dst = fake_vcpu(test);
+	g = vcpu_fake(dst);
+	g->area = f->area;
+	KUNIT_ASSERT_EQ(test, set_reg(dst, KVM_REG_ARM_APF_CTRL, val), 0);
+	KUNIT_EXPECT_EQ(test, dst->arch.apf.ctrl, ctrl);
+	KUNIT_EXPECT_EQ(test, g->ppi_level, 0);	/* not the PPI's owner yet */
+	/* A VMM restoring in KVM_GET_REG_LIST's order sets the PPI next. */
+	KUNIT_EXPECT_EQ(test, set_reg(dst, KVM_REG_ARM_APF_PPI, 20), 0);
+	KUNIT_ASSERT_EQ(test, kvm_apf_arm64_first_run(dst), 0);
+	KUNIT_EXPECT_EQ(test, g->ppi_level, 1);
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&dst->async_pf), 0);
+	KUNIT_EXPECT_EQ(test, g->area.token, token);	/* the wake-all waits */
+	g->area.token = 0;
+	KUNIT_EXPECT_EQ(test, hvc_apf(dst, KVM_APF_ARM64_ACK, 0), SMCCC_RET_SUCCESS);
+	KUNIT_EXPECT_EQ(test, g->area.token, KVM_APF_TOKEN_WAKE_ALL);
+	KUNIT_EXPECT_EQ(test, g->ppi_level, 1);
+	KUNIT_EXPECT_EQ(test, g->ppi_raises, 2);
+
+	/* Slot cleared, ACK still to come: restored onto a vCPU that ran. */
+	KUNIT_ASSERT_EQ(test, kvm_apf_arm64_first_run(mid), 0);
+	KUNIT_ASSERT_EQ(test, set_reg(mid, KVM_REG_ARM_APF_CTRL, raised), 0);
+	KUNIT_EXPECT_EQ(test, h->ppi_level, 1);
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&mid->async_pf), 0);
+	KUNIT_EXPECT_EQ(test, h->area.token, 0);
+	KUNIT_EXPECT_EQ(test, set_reg(mid, KVM_REG_ARM_APF_PPI, 20), -EBUSY);
+	KUNIT_EXPECT_EQ(test, hvc_apf(mid, KVM_APF_ARM64_ACK, 0), SMCCC_RET_SUCCESS);
+	KUNIT_EXPECT_EQ(test, h->area.token, KVM_APF_TOKEN_WAKE_ALL);
+	KUNIT_EXPECT_EQ(test, h->ppi_level, 1);
+	kvm_apf_arm64_get_reg(mid, KVM_REG_ARM_APF_CTRL, &val);
+	KUNIT_EXPECT_EQ(test, val, raised);
+	h->area.token = 0;
+	hvc_apf(mid, KVM_APF_ARM64_ACK, 0);
+	kvm_apf_arm64_get_reg(mid, KVM_REG_ARM_APF_CTRL, &val);
+	KUNIT_EXPECT_EQ(test, val, ctrl);
+	KUNIT_EXPECT_EQ(test, h->ppi_level, 0);
+}
+
 static long features_x3(struct kvm_vcpu *vcpu, u64 *x0)
 {
 	u64 feat[4] = { vcpu->kvm->arch.smccc_feat.vendor_hyp_bmap };
@@ -724,6 +803,7 @@ static struct kunit_case arm64_cases[] = {
 	KUNIT_CASE(arm64_ppi_set_refuses_owned),
 	KUNIT_CASE(arm64_ppi_first_run_claims),
 	KUNIT_CASE(arm64_suspended_not_woken),
+	KUNIT_CASE(arm64_migration_ready_raised),
 	KUNIT_CASE(arm64_vendor_hyp_bmap_gates),
 	{}
 };
