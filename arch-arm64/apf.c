@@ -294,7 +294,17 @@ int kvm_apf_arm64_first_run(struct kvm_vcpu *vcpu)
 		apf->ppi = intid;
 	}
 	apf->ppi_claimed = true;
+	if (apf->ppi_raised)
+		apf_set_ppi(vcpu, true);
 	return 0;
+}
+
+/* A "page ready" the source raised, restored: raised when the PPI is ours. */
+static void apf_raise_restored(struct kvm_vcpu *vcpu)
+{
+	vcpu->arch.apf.ppi_raised = true;
+	if (vcpu->arch.apf.ppi_claimed)
+		apf_set_ppi(vcpu, true);
 }
 
 /* Disable async PF on @vcpu: drop its faults and lower "page ready". */
@@ -319,13 +329,20 @@ void kvm_apf_arm64_vcpu_reset(struct kvm_vcpu *vcpu)
 }
 
 /*
- * Apply an ENABLE word, from the guest or the VMM's KVM_SET_ONE_REG.
- * Returns 0 or -EINVAL, in which case nothing changed.
+ * Apply an ENABLE word, from the guest or, @vmm, the VMM's KVM_SET_ONE_REG,
+ * which may add KVM_APF_ARM64_READY_RAISED to an enabled word.  Returns 0
+ * or -EINVAL, in which case nothing changed.
  */
-static int apf_set_ctrl(struct kvm_vcpu *vcpu, u64 ctrl)
+static int apf_set_ctrl(struct kvm_vcpu *vcpu, u64 ctrl, bool vmm)
 {
+	bool raised = vmm && (ctrl & KVM_APF_ARM64_READY_RAISED);
 	struct gfn_to_hva_cache area;
 
+	if (raised) {
+		if (!(ctrl & KVM_APF_ARM64_ENABLED))
+			return -EINVAL;
+		ctrl &= ~KVM_APF_ARM64_READY_RAISED;
+	}
 	if (ctrl & APF_ENABLE_LOW_BITS & ~KVM_APF_ARM64_ENABLE_BITS)
 		return -EINVAL;
 	/*
@@ -350,9 +367,15 @@ static int apf_set_ctrl(struct kvm_vcpu *vcpu, u64 ctrl)
 	/*
 	 * A "page ready" the previous enable left raised is forgotten (the
 	 * guest that enables now never saw it), and tasks the guest parked
-	 * before (e.g. before migration) wake up.
+	 * before (e.g. before migration) wake up.  One the source had raised
+	 * is raised again: its token is in the guest's memory, or the guest
+	 * cleared it and its ACK is still to come, and nothing else, the
+	 * wake-all neither, may take the slot before that ACK.  The PPI is
+	 * raised once the vCPU owns it (kvm_apf_arm64_first_run()).
 	 */
 	apf_lower_ppi(vcpu);
+	if (raised)
+		apf_raise_restored(vcpu);
 	kvm_apf_guest_enabled(&vcpu->async_pf);
 	return 0;
 }
@@ -443,7 +466,7 @@ static long apf_call(struct kvm_vcpu *vcpu, u64 *val)
 		val[3] = apf_ppi(vcpu);
 		return SMCCC_RET_SUCCESS;
 	case KVM_APF_ARM64_ENABLE:
-		if (apf_set_ctrl(vcpu, smccc_get_arg2(vcpu)))
+		if (apf_set_ctrl(vcpu, smccc_get_arg2(vcpu), false))
 			return SMCCC_RET_INVALID_PARAMETER;
 		return SMCCC_RET_SUCCESS;
 	case KVM_APF_ARM64_ACK:
@@ -540,6 +563,8 @@ int kvm_apf_arm64_get_reg(struct kvm_vcpu *vcpu, u64 id, u64 *val)
 	switch (id) {
 	case KVM_REG_ARM_APF_CTRL:
 		*val = apf->ctrl;
+		if (apf->ppi_raised)
+			*val |= KVM_APF_ARM64_READY_RAISED;
 		return 0;
 	case KVM_REG_ARM_APF_PPI:
 		*val = apf_ppi(vcpu);
@@ -590,7 +615,10 @@ static bool sdei_state_valid(u64 state)
 
 /*
  * The VMM chooses the PPI: one no other device owns.  From the first run
- * on, the new one is claimed in the vGIC and the old one given back.
+ * on, the new one is claimed in the vGIC and the old one given back, and a
+ * raised one does not move.  Before it, a "page ready" restored raised
+ * (CTRL comes first in KVM_GET_REG_LIST's order) is raised on the PPI the
+ * first run claims.
  */
 static int apf_move_ppi(struct kvm_vcpu *vcpu, u64 intid)
 {
@@ -598,7 +626,7 @@ static int apf_move_ppi(struct kvm_vcpu *vcpu, u64 intid)
 
 	if (intid < VGIC_NR_SGIS || intid >= VGIC_NR_PRIVATE_IRQS)
 		return -EINVAL;
-	if (apf->ppi_raised)
+	if (apf->ppi_raised && apf->ppi_claimed)
 		return -EBUSY;
 	if (intid != apf_ppi(vcpu)) {
 		if (apf->ppi_claimed ? apf_ppi_claim(vcpu, intid) :
@@ -619,12 +647,14 @@ static int apf_move_ppi(struct kvm_vcpu *vcpu, u64 intid)
  * @val: its new value
  *
  * The destination of a migration restores what the source's guest set up;
- * a restored enabled CTRL wakes every task the guest had parked.
+ * a restored enabled CTRL wakes every task the guest had parked, and with
+ * KVM_APF_ARM64_READY_RAISED raises "page ready" again.
  *
  * Return: 0; -EINVAL for a value the guest could not have set, such as a
- * PSTATE the event cannot interrupt (nothing changed); -EBUSY to move the
- * PPI while it is raised or onto one another device (a timer, the PMU)
- * owns; -ENOENT if @id is not one of them or async PF is not offered.
+ * PSTATE the event cannot interrupt or READY_RAISED without ENABLED
+ * (nothing changed); -EBUSY to move the PPI while it is raised (after the
+ * first run) or onto one another device (a timer, the PMU) owns; -ENOENT
+ * if @id is not one of them or async PF is not offered.
  */
 int kvm_apf_arm64_set_reg(struct kvm_vcpu *vcpu, u64 id, u64 val)
 {
@@ -642,7 +672,7 @@ int kvm_apf_arm64_set_reg(struct kvm_vcpu *vcpu, u64 id, u64 val)
 	}
 	switch (id) {
 	case KVM_REG_ARM_APF_CTRL:
-		return apf_set_ctrl(vcpu, val);
+		return apf_set_ctrl(vcpu, val, true);
 	case KVM_REG_ARM_APF_PPI:
 		return apf_move_ppi(vcpu, val);
 	case KVM_REG_ARM_APF_SDEI_EP:

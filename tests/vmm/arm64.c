@@ -497,7 +497,6 @@ enum {
 	SNAP_ARM64_EVENTS,
 	SNAP_ARM64_MP_STATE,
 	SNAP_ARM64_GIC,			/* key: group << 32 | attr[31:0] */
-	SNAP_ARM64_PPI_LEVEL,		/* the SGIs' and PPIs' line levels */
 };
 
 #define SPI_START		32
@@ -631,13 +630,6 @@ static void gic_save_vcpu(struct snap *s, int c)
 	gic_save(s, c, g, GICR_ISPENDR0, 4);
 	gic_save(s, c, g, GICR_ISACTIVER0, 4);
 	gic_save(s, c, g, GICR_ISENABLER0, 4);
-	/* Not replayed: the "page ready" PPI's is read at the end (below). */
-	if (vgic_access(0, KVM_DEV_ARM_VGIC_GRP_LEVEL_INFO, vgic_mpidr(c) |
-			VGIC_LEVEL_INFO_LINE_LEVEL <<
-			KVM_DEV_ARM_VGIC_LINE_LEVEL_INFO_SHIFT, &ctlr))
-		die("vGIC: vcpu %d: the PPIs' levels", c);
-	snap_put(s, SNAP_ARM64_PPI_LEVEL, c, 0, &ctlr, 4);
-	ctlr = 0;
 
 	for (i = 0; i < ARRAY_SIZE(icc_regs); i++)
 		gic_save(s, c, icc, icc_regs[i], 8);
@@ -735,42 +727,15 @@ static void gic_restore(const struct snap *s, u32 vcpu)
 }
 
 /*
- * A "page ready" KVM had raised and the guest had not taken yet: its token
- * is in the guest's shared area (so in the RAM image), but the PPI's level
- * is KVM's own state, which no register carries, and a restored enable
- * word starts with it low.  KVM then waits for the guest to take that
- * token before it delivers anything else, the restore's wake-all too, and
- * the guest, never interrupted, waits for its parked tasks forever.  So
- * the PPI is made pending once (the latch, as a guest's ISPENDR0 write
- * would): the guest takes the token, ACKs, and KVM goes on.
- */
-static void restore_page_ready(const struct snap *s, int c)
-{
-	const u32 g = KVM_DEV_ARM_VGIC_GRP_REDIST_REGS;
-	const u64 *ppi = snap_find(s, SNAP_ARM64_REG, c, KVM_REG_ARM_APF_PPI, 8);
-	u64 mp = vgic_mpidr(c), pend = 0;
-	u32 levels;
-
-	snap_get(s, SNAP_ARM64_PPI_LEVEL, c, 0, &levels, 4);
-	if (!ppi || *ppi >= 32 || !(levels & BIT(*ppi)))
-		return;
-	if (vgic_access(0, g, mp | GICR_ISPENDR0, &pend))
-		die("restore: vGIC: vcpu %d: GICR_ISPENDR0", c);
-	pend |= BIT(*ppi);
-	if (vgic_access(1, g, mp | GICR_ISPENDR0, &pend))
-		die("restore: vGIC: vcpu %d: the page ready PPI %llu pending", c,
-		    (unsigned long long)*ppi);
-	fprintf(stderr, "vmm: restore: vcpu %d: a page ready was raised: PPI %llu pending again\n",
-		c, (unsigned long long)*ppi);
-}
-
-/*
  * Firecracker's order: each vCPU's registers in the list's order, then
  * its run state; then the vGIC: the distributor, each vCPU's
  * redistributor and CPU interface.  Documentation/api.rst's for async PF:
  * the VM's capability and memslots (create_vm()), the firmware registers,
  * KVM_REG_ARM_APF_CTRL last of all: restoring an enabled word queues the
- * wake-all, which now finds the vGIC as the guest left it.
+ * wake-all, which now finds the vGIC as the guest left it.  A "page ready"
+ * raised and not yet acknowledged is in that word too
+ * (KVM_APF_ARM64_READY_RAISED): KVM raises it again, and the VMM replays
+ * no PPI level of its own.
  */
 int arch_restore(struct vmm *vmm, const struct snap *s)
 {
@@ -827,14 +792,17 @@ int arch_restore(struct vmm *vmm, const struct snap *s)
 		if (!snap_find(s, SNAP_ARM64_REG, c, KVM_REG_ARM_APF_CTRL, 8))
 			continue;
 		snap_get(s, SNAP_ARM64_REG, c, KVM_REG_ARM_APF_CTRL, &ctrl, 8);
-		if (!set_reg_ok(&vmm->vcpus[c], KVM_REG_ARM_APF_CTRL, ctrl))
+		if (!set_reg_ok(&vmm->vcpus[c], KVM_REG_ARM_APF_CTRL, ctrl)) {
+			if (ctrl & KVM_APF_ARM64_READY_RAISED)
+				fprintf(stderr,
+					"vmm: restore: vcpu %d: a page ready raised on the source, not yet acknowledged: KVM raises it again\n",
+					c);
 			continue;
+		}
 		fprintf(stderr,
 			"vmm: restore: vcpu %d: KVM_SET_ONE_REG refused KVM_REG_ARM_APF_CTRL 0x%llx: the guest had async PF with a feature this VM does not offer (error status needs KVM_APF_FEATURE_GUEST_ERROR: -e)\n",
 			c, (unsigned long long)ctrl);
 		return -1;
 	}
-	for (c = 0; c < vmm->nr_vcpus; c++)
-		restore_page_ready(s, c);
 	return 0;
 }

@@ -236,6 +236,13 @@ static u64 fzu_gen(u64 id, int *want)
 			    fz_below(&rng, 64);
 			break;
 		}
+		/*
+		 * READY_RAISED with ENABLED is a restore's "page ready" not yet
+		 * acknowledged: KVM raises the PPI and waits for an ACK this
+		 * polling guest gives only for a token.  Alone it is refused.
+		 */
+		if (v & KVM_APF_ARM64_ENABLED)
+			v &= ~(u64)KVM_APF_ARM64_READY_RAISED;
 		*want = fzu_ctrl_ok(v) ? 0 : -EINVAL;
 		return v;
 	case KVM_REG_ARM_APF_PPI:
@@ -331,6 +338,8 @@ static void fzu_apf_set(struct kvm_vcpu *vcpu)
 		FZ_ASSERT(r == -ENOENT, "GET %#lx hidden: %d", id, r);
 		return;
 	}
+	if (id == KVM_REG_ARM_APF_CTRL)		/* a refused one changed nothing */
+		now &= ~(u64)KVM_APF_ARM64_READY_RAISED;
 	FZ_ASSERT(!r && now == *model, "%#lx reads %#lx (%d), expected %#lx",
 		  id, now, r, *model);
 }
@@ -347,8 +356,11 @@ static void fzu_listed(struct kvm_vcpu *vcpu, bool write)
 	r = fzu_get(vcpu, id, buf);
 	FZ_ASSERT(!r, "GET of listed %#lx: %d", id, r);
 	fa.gets++;
+	/* CTRL reads READY_RAISED too while a "page ready" awaits its ACK. */
 	if (fzu_model(id) && id != KVM_REG_ARM_VENDOR_HYP_BMAP)
-		FZ_ASSERT(*(u64 *)buf == *fzu_model(id),
+		FZ_ASSERT((*(u64 *)buf & ~(id == KVM_REG_ARM_APF_CTRL ?
+					   KVM_APF_ARM64_READY_RAISED : 0)) ==
+			  *fzu_model(id),
 			  "%#lx reads %#lx, expected %#lx", id, *(u64 *)buf,
 			  *fzu_model(id));
 	if (!write)
