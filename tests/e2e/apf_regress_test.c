@@ -24,6 +24,10 @@
  *	2025: the queue was dropped on the CR0.PG change of SMM (RSM) without
  *	a wake-all, so the task parked on it waited for ever.  An SMI comes
  *	while a fault is in flight; its "page ready" must still come.
+ * regress_init_received_sleeps (x86)
+ *	Ours, not upstream's: a vCPU waiting for SIPI after async PF was
+ *	turned on and off from user space spun in KVM_RUN (a stale "page
+ *	ready" request counted as an event); it must sleep.
  * regress_unresolvable_fault_no_loop (x86, arm64)
  *	Upstream says "page ready" for a page that could not be made present
  *	(a truncated file): the guest retries, faults, is told "not present"
@@ -310,6 +314,56 @@ TEST_F_TIMEOUT(apf_regress, regress_2025_smm_queue_drop, TEST_TIMEOUT_S)
 	TH_LOG("outcome: SMI with token %#x in flight: SMM entered, readied %lu",
 	       token, apf_log_readied(token));
 	regress_vm_free(&t);
+}
+static void guest_never_runs(void)
+{
+	GUEST_FAIL("a vCPU waiting for SIPI ran");
+}
+
+/*
+ * Not upstream's: a vCPU waiting for SIPI (KVM_MP_STATE_INIT_RECEIVED)
+ * after async PF was turned on and off from user space, as a VMM restoring
+ * and then resetting a vCPU does.  Turning it on queued a wake-all and made
+ * its request; turning it off dropped the queue but left the request, and
+ * kvm_vcpu_has_events() took that request for an event: KVM_RUN never
+ * slept, it spun on a host CPU until a signal came (in the HALTED state the
+ * vCPU enters the guest, which consumes the request; arm64's powered-off
+ * vCPU is never runnable).  The vCPU's thread must sleep: its CPU time
+ * while KVM_RUN waits for the watchdog is a small part of the time waited.
+ */
+TEST_F_TIMEOUT(apf_regress, regress_init_received_sleeps, TEST_TIMEOUT_S)
+{
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_INIT_RECEIVED };
+	struct timespec w0, w1, c0, c1;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	double wall, cpu;
+	u64 gpa;
+	int r;
+
+	vm = vm_create_with_one_vcpu(&vcpu, guest_never_runs);
+	gpa = addr_gva2gpa(vm, vm_vaddr_alloc_page(vm));
+	vcpu_set_msr(vcpu, MSR_KVM_ASYNC_PF_INT, 0xf3);
+	ASSERT_EQ(apf_vmm_set_enable(vcpu, gpa | KVM_ASYNC_PF_ENABLED |
+				     KVM_ASYNC_PF_DELIVERY_AS_INT), 0);
+	ASSERT_EQ(apf_vmm_set_enable(vcpu, 0), 0);
+	vcpu_mp_state_set(vcpu, &mp);
+
+	clock_gettime(CLOCK_MONOTONIC, &w0);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+	r = run_bounded(vcpu, 2);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+	clock_gettime(CLOCK_MONOTONIC, &w1);
+	ASSERT_EQ(r, -1);
+	ASSERT_EQ(errno, ETIMEDOUT);
+	wall = (w1.tv_sec - w0.tv_sec) + (w1.tv_nsec - w0.tv_nsec) / 1e9;
+	cpu = (c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9;
+	TH_LOG("outcome: KVM_RUN in INIT_RECEIVED until the watchdog: %.2f s, of it %.2f s on a CPU",
+	       wall, cpu);
+	EXPECT_LT(cpu, wall / 4);
+	vcpu_mp_state_get(vcpu, &mp);
+	EXPECT_EQ(mp.mp_state, KVM_MP_STATE_INIT_RECEIVED);
+	kvm_vm_free(vm);
 }
 #endif /* __x86_64__ */
 
