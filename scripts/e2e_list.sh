@@ -9,18 +9,21 @@
 # e2e_list.sh ARCH --cpus: the CPUs ARCH has a boot of its own on.
 # e2e_list.sh ARCH --flavours: the kernel flavours ARCH has a boot of.
 # e2e_list.sh ARCH --all: every line for ARCH, whatever its boot.
-# e2e_list.sh ARCH :GROUP: the lines of a group kept out of make test (arch
-# "ARCH:GROUP" or "all:GROUP"), for its main boot: scripts/group.sh.
+# e2e_list.sh ARCH :GROUP: the lines of a group (arch "ARCH:GROUP" or
+# "all:GROUP"), for its main boot: scripts/group.sh runs a group ROUNDS
+# times.  A group is kept out of make test unless E2E_TEST_GROUPS (a list
+# of names, default none) names it: its lines then join the main boot's.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-awk -v arch="$1" -v want="${2:-}" '
+awk -v arch="$1" -v want="${2:-}" -v in_test="${E2E_TEST_GROUPS:-}" '
+	BEGIN { n = split(in_test, t, " "); for (i = 1; i <= n; i++) tested[t[i]] = 1 }
 	/^[[:space:]]*(#|$)/ { next }
 	{ split($1, g, ":"); grp = g[2]
 	  split(g[1], f, "+"); flav = f[2]; split(f[1], a, "@"); cpu = a[2] }
 	a[1] != "all" && a[1] != arch { next }
 	want ~ /^:/ { if (":" grp != want || cpu != "" || flav != "") next
 		      $1 = ""; sub(/^ /, ""); print; next }
-	grp != "" && want != "--all" { next }
+	grp != "" && want != "--all" && !(grp in tested) { next }
 	want == "--cpus" { if (cpu != "" && flav == "" && !seen[cpu]++) print cpu; next }
 	want == "--flavours" { if (flav != "" && !seen[flav]++) print flav; next }
 	want == "--all" { $1 = ""; sub(/^ /, ""); print; next }
