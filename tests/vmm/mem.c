@@ -630,6 +630,48 @@ int mem_drop(struct vmm *vmm, u64 gpa)
 }
 
 /*
+ * What the VMM knows of the guest page holding @gpa, to the log: out
+ * (dropped or not served yet) or in, lost, and the u64 at @gpa in guest
+ * RAM (the memfd; 0 while out), in the page's saved copy, in this VM's
+ * image (a restored VM's, read from the file).  For a test that found the
+ * guest's memory changed.  Returns 0 or -EINVAL.
+ */
+int mem_page_report(struct vmm *vmm, u64 gpa)
+{
+	u64 off = (gpa - vmm->ram_base) & ~7ULL, i = off / PAGE;
+	u64 ram = 0, copy = 0, image = 0;
+	char path[4096];
+	int saved, lost, fd;
+
+	if (gpa < vmm->ram_base || off >= vmm->ram_size)
+		return -EINVAL;
+	pthread_mutex_lock(&vmm->mem_lock);
+	saved = !!(vmm->saved[i / 8] & (1 << (i % 8)));
+	lost = vmm->lost && (vmm->lost[i / 8] & (1 << (i % 8)));
+	if (pread(vmm->mem_fd, &ram, 8, off) != 8)
+		ram = ~0ULL;
+	if (saved)
+		memcpy(&copy, vmm->shadow + off, 8);
+	pthread_mutex_unlock(&vmm->mem_lock);
+	if (vmm->restore_dir) {
+		snprintf(path, sizeof(path), "%s/mem", vmm->restore_dir);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || pread(fd, &image, 8, off) != 8)
+			image = ~0ULL;
+		if (fd >= 0)
+			close(fd);
+	}
+	fprintf(stderr,
+		"vmm: page 0x%llx: %s%s, served %lu; the u64 at 0x%llx: RAM %#llx, saved copy %#llx, image %#llx%s\n",
+		(unsigned long long)(gpa & ~(u64)(PAGE - 1)), saved ? "out" : "in",
+		lost ? ", lost" : "", __atomic_load_n(&vmm->served, __ATOMIC_RELAXED),
+		(unsigned long long)gpa, (unsigned long long)ram,
+		(unsigned long long)copy, (unsigned long long)image,
+		vmm->restore_dir ? "" : " (not a restored VM)");
+	return 0;
+}
+
+/*
  * A page the image lacks, filled in place of its lost contents as the bad
  * region is: each 8-byte word holds its own gpa (UFFDIO_COPY: it is
  * missing; never poisoned, only faults KVM took itself are).

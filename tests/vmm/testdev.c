@@ -25,6 +25,9 @@
  *   accepted       answers the faults the VMM accepted (-V; at most 255)
  *   lose GPA       leave the page at GPA out of the next snapshot's image
  *                  (as a truncated image would; mem.c); answers 0 or an errno
+ *   page GPA       what the VMM knows of the page holding GPA and the u64
+ *                  at GPA, to the log (mem.c: to triage guest memory found
+ *                  changed); answers 0 or an errno
  *   snap           (-S) take a snapshot now; the new VMM process that
  *                  restores it answers which restore it is (snapshot.c)
  *   round          answers which restore this VM is (0: none)
@@ -280,6 +283,8 @@ static int request(struct vcpu *vcpu, char *line)
 	}
 	if (sscanf(line, "lose %llx", &a) == 1)
 		return mem_lose(vcpu->vmm, a);
+	if (sscanf(line, "page %llx", &a) == 1)
+		return mem_page_report(vcpu->vmm, a);
 	if (!strcmp(line, "snap")) {
 		if (!vcpu->vmm->snap_dir)
 			return -EPERM;	/* not allowed: no -S */

@@ -168,6 +168,7 @@ void snapshot_restore_devices(struct vmm *vmm, const struct snap *s);
 void snapshot_free(struct snap *s);
 void mem_save(struct vmm *vmm, int fd, struct snap *s);
 int mem_lose(struct vmm *vmm, u64 gpa);
+int mem_page_report(struct vmm *vmm, u64 gpa);
 void testdev_save(struct vmm *vmm, struct snap *s);
 void testdev_restore(struct vmm *vmm, const struct snap *s);
 void uart_save(struct snap *s);
