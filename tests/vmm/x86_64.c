@@ -901,8 +901,13 @@ int arch_restore(struct vmm *vmm, const struct snap *s)
 		for (i = 0; i < ARRAY_SIZE(vcpu_state); i++) {
 			snap_get(s, vcpu_state[i].type, c, 0, buf, vcpu_state[i].size);
 			if (vcpu_state[i].type == SNAP_X86_XCRS) {
-				/* XCR0 first: the XSAVE state it enables is next. */
-				if (ioctl(vcpu->fd, KVM_SET_XCRS, buf))
+				/*
+				 * XCR0 first: the XSAVE state it enables is
+				 * next.  A host without XSAVE gave none
+				 * (nr_xcrs 0) and takes none.
+				 */
+				if (((struct kvm_xcrs *)buf)->nr_xcrs &&
+				    ioctl(vcpu->fd, KVM_SET_XCRS, buf))
 					die("restore: vcpu %d: KVM_SET_XCRS", c);
 				snap_get(s, SNAP_X86_XSAVE, c, 0, xsave, xsize);
 				if (ioctl(vcpu->fd, KVM_SET_XSAVE, xsave))
