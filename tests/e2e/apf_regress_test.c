@@ -315,6 +315,7 @@ TEST_F_TIMEOUT(apf_regress, regress_2025_smm_queue_drop, TEST_TIMEOUT_S)
 	       token, apf_log_readied(token));
 	regress_vm_free(&t);
 }
+
 static void guest_never_runs(void)
 {
 	GUEST_FAIL("a vCPU waiting for SIPI ran");
@@ -358,7 +359,7 @@ TEST_F_TIMEOUT(apf_regress, regress_init_received_sleeps, TEST_TIMEOUT_S)
 	ASSERT_EQ(errno, ETIMEDOUT);
 	wall = (w1.tv_sec - w0.tv_sec) + (w1.tv_nsec - w0.tv_nsec) / 1e9;
 	cpu = (c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9;
-	TH_LOG("outcome: KVM_RUN in INIT_RECEIVED until the watchdog: %.2f s, of it %.2f s on a CPU",
+	TH_LOG("outcome: KVM_RUN in INIT_RECEIVED until the watchdog: %.2f s, %.2f s on a CPU",
 	       wall, cpu);
 	EXPECT_LT(cpu, wall / 4);
 	vcpu_mp_state_get(vcpu, &mp);

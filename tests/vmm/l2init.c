@@ -374,7 +374,7 @@ static pid_t start_computer(long *work, int *stop, int vec)
 			}
 			if (vec && vec_hold(x)) {
 				lost++;
-				printf("apftest: the computer's vector registers changed (%llu times)\n",
+				printf("apftest: the computer's vector registers changed (%llu)\n",
 				       (unsigned long long)lost);
 				fflush(stdout);
 			}
