@@ -179,6 +179,18 @@ static void guest_ready(struct kunit *test, struct kvm_vcpu *vcpu, u64 bits)
 	KUNIT_ASSERT_EQ(test, vcpu_fake(vcpu)->ppi_level, 0);
 }
 
+/*
+ * A user fault on gfn 1, told "not present" through the SDEI event, whose
+ * handler completes: the guest has parked its task.  Returns the token.
+ */
+static u32 guest_parked(struct kunit *test, struct kvm_vcpu *vcpu)
+{
+	KUNIT_ASSERT_EQ(test, kvm_apf_setup(&vcpu->async_pf, 0x1000, 1, 0x1000,
+					    KVM_APF_ITEM_USER, NULL), 0);
+	hvc(vcpu, SDEI_1_0_FN_SDEI_EVENT_COMPLETE, 0, 0, 0, 0);
+	return vcpu_fake(vcpu)->area.np_token;
+}
+
 /* The SMCCC call: INFO, FEATURES, unknown sub-functions and IDs. */
 static void arm64_smccc_decode(struct kunit *test)
 {
@@ -647,10 +659,7 @@ static void arm64_suspended_not_woken(struct kunit *test)
 	u32 token;
 
 	guest_ready(test, vcpu, 0);
-	KUNIT_ASSERT_EQ(test, kvm_apf_setup(apf, 0x1000, 1, 0x1000,
-					    KVM_APF_ITEM_USER, NULL), 0);
-	token = vcpu_fake(vcpu)->area.np_token;
-	hvc(vcpu, SDEI_1_0_FN_SDEI_EVENT_COMPLETE, 0, 0, 0, 0);
+	token = guest_parked(test, vcpu);
 	kvm_clear_request(KVM_REQ_APF_READY, vcpu);
 	KUNIT_EXPECT_FALSE(test, kvm_arch_vcpu_runnable(vcpu));
 
@@ -691,10 +700,7 @@ static void arm64_migration_ready_raised(struct kunit *test)
 	u32 token;
 
 	guest_ready(test, src, 0);
-	KUNIT_ASSERT_EQ(test, kvm_apf_setup(apf, 0x1000, 1, 0x1000,
-					    KVM_APF_ITEM_USER, NULL), 0);
-	token = f->area.np_token;
-	hvc(src, SDEI_1_0_FN_SDEI_EVENT_COMPLETE, 0, 0, 0, 0);
+	token = guest_parked(test, src);
 	KUNIT_ASSERT_EQ(test, kvm_apf_user_ready(apf, token, 0), 0);
 	KUNIT_ASSERT_EQ(test, kvm_apf_check_completion(apf), 0);
 	KUNIT_ASSERT_EQ(test, f->ppi_level, 1);

@@ -23,10 +23,7 @@ static void regress_2025_arm64_queue_drop_wakes_all(struct kunit *test)
 	u32 token;
 
 	guest_ready(test, vcpu, 0);
-	KUNIT_ASSERT_EQ(test, kvm_apf_setup(apf, 0x1000, 1, 0x1000,
-					    KVM_APF_ITEM_USER, NULL), 0);
-	token = f->area.np_token;
-	hvc(vcpu, SDEI_1_0_FN_SDEI_EVENT_COMPLETE, 0, 0, 0, 0);
+	token = guest_parked(test, vcpu);
 	f->area.reason = 0;
 
 	/* The event goes (the guest's SDEI driver resets): the fault stays. */
