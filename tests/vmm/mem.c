@@ -107,6 +107,17 @@ static int page_saved(struct vmm *vmm, u64 i)
 	return saved;
 }
 
+/* A page of the image the guest has not touched, and not dropped since. */
+static int page_to_prefetch(struct vmm *vmm, u64 i)
+{
+	int yes;
+
+	pthread_mutex_lock(&vmm->mem_lock);
+	yes = (vmm->saved[i / 8] & ~vmm->dropped[i / 8]) & (1 << (i % 8));
+	pthread_mutex_unlock(&vmm->mem_lock);
+	return yes;
+}
+
 /*
  * Serve the page at RAM offset @off: its saved copy, or zeros.  Under
  * mem_lock from the look at its saved bit to the bit's clearing, so that
@@ -147,6 +158,7 @@ static int serve_page(struct vmm *vmm, u64 off)
 		filled = 0;
 	}
 	vmm->saved[i / 8] &= ~(1 << (i % 8));
+	vmm->dropped[i / 8] &= ~(1 << (i % 8));
 	pthread_mutex_unlock(&vmm->mem_lock);
 	if (filled)
 		__atomic_add_fetch(&vmm->served, 1, __ATOMIC_RELAXED);
@@ -156,6 +168,8 @@ static int serve_page(struct vmm *vmm, u64 off)
 /*
  * Complete a fault the VMM accepted: the page is in (status 0), or it
  * cannot be had (a positive errno: EIO for a page the image lacks).
+ * ENOENT: KVM had freed it first (the guest turned async PF off, e.g. on
+ * its way to power off), which the VMM may ignore.
  */
 static void complete(struct vmm *vmm, u32 vcpu_id, u32 token, u32 status)
 {
@@ -163,11 +177,33 @@ static void complete(struct vmm *vmm, u32 vcpu_id, u32 token, u32 status)
 				   .status = status };
 	struct kvm_apf_ready_batch b = { .nr = 1, .entries = (uintptr_t)&e };
 
-	if (ioctl(vmm->vm_fd, KVM_APF_READY_BATCH, &b) != 1)
-		fprintf(stderr, "vmm: KVM_APF_READY_BATCH vcpu %u token 0x%x status %u: %u\n",
-			vcpu_id, token, status, e.result);
-	else
+	if (ioctl(vmm->vm_fd, KVM_APF_READY_BATCH, &b) == 1) {
 		__atomic_add_fetch(&vmm->completed, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	fprintf(stderr, "vmm: KVM_APF_READY_BATCH vcpu %u token 0x%x status %u: %u\n",
+		vcpu_id, token, status, e.result);
+	if (e.result == ENOENT)
+		__atomic_add_fetch(&vmm->freed, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Wait until the VMM owes KVM nothing: every fault it accepted completed
+ * (or freed by KVM first), the ones still in their delay included.  The
+ * server goes on meanwhile.  Returns 0, or -ETIMEDOUT after @timeout_s.
+ */
+int mem_settle(struct vmm *vmm, int timeout_s)
+{
+	u64 end = now_ms() + timeout_s * 1000ULL;
+
+	while (__atomic_load_n(&vmm->accepted, __ATOMIC_RELAXED) !=
+	       __atomic_load_n(&vmm->completed, __ATOMIC_RELAXED) +
+	       __atomic_load_n(&vmm->freed, __ATOMIC_RELAXED)) {
+		if (now_ms() > end)
+			return -ETIMEDOUT;
+		usleep(10000);
+	}
+	return 0;
 }
 
 /*
@@ -372,7 +408,9 @@ static u8 *add_memfd_slot(struct vmm *vmm, u32 slot, u64 gpa, u64 size,
 
 /*
  * The prefetcher (-P): every page of the image the guest has not touched
- * yet, in order, as a VMM streams a snapshot in behind the faults.
+ * yet, in order, as a VMM streams a snapshot in behind the faults.  Not
+ * the pages the guest dropped since: those come on demand, -d ms late, so
+ * that a task touching them parks (a test's snapshot waits for one).
  */
 static void *prefetcher(void *arg)
 {
@@ -382,7 +420,7 @@ static void *prefetcher(void *arg)
 	for (i = 0; i < vmm->image_pages; i++) {
 		/* A snapshot or the exit stops it: not after the whole sweep. */
 		pthread_testcancel();
-		if (page_saved(vmm, i) && serve_page(vmm, i * PAGE))
+		if (page_to_prefetch(vmm, i) && serve_page(vmm, i * PAGE))
 			__atomic_add_fetch(&vmm->prefetched, 1, __ATOMIC_RELAXED);
 	}
 	fprintf(stderr, "vmm: every page in %.0f ms after the restore began: %lu %s\n",
@@ -473,7 +511,8 @@ void mem_create(struct vmm *vmm)
 	vmm->lost = NULL;
 	vmm->lose = NULL;
 	vmm->saved = calloc(pages / 8 + 1, 1);
-	if (!vmm->saved)
+	vmm->dropped = calloc(pages / 8 + 1, 1);
+	if (!vmm->saved || !vmm->dropped)
 		die("calloc");
 	vmm->served = 0;
 	vmm->prefetched = 0;
@@ -524,6 +563,7 @@ void mem_destroy(struct vmm *vmm)
 	if (vmm->shadow)
 		munmap(vmm->shadow, vmm->ram_size);
 	free(vmm->saved);
+	free(vmm->dropped);
 	free(vmm->lost);
 	free(vmm->lose);
 	if (vmm->bad_size) {
@@ -612,6 +652,7 @@ int mem_drop(struct vmm *vmm, u64 gpa)
 		uffd_start(vmm);
 	if (vmm->saved[i / 8] & (1 << (i % 8))) {
 		/* Out already, not served since: its copy is current. */
+		vmm->dropped[i / 8] |= 1 << (i % 8);
 		pthread_mutex_unlock(&vmm->mem_lock);
 		return 0;
 	}
@@ -622,6 +663,7 @@ int mem_drop(struct vmm *vmm, u64 gpa)
 	if (pread(vmm->mem_fd, vmm->shadow + off, PAGE, off) != PAGE)
 		die("read guest page 0x%llx", (unsigned long long)gpa);
 	vmm->saved[i / 8] |= 1 << (i % 8);
+	vmm->dropped[i / 8] |= 1 << (i % 8);
 	if (fallocate(vmm->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 		      off, PAGE))
 		die("punch guest page 0x%llx", (unsigned long long)gpa);

@@ -43,6 +43,7 @@ struct vmm {
 	pthread_mutex_t mem_lock;
 	u8 *shadow;		/* the copies of dropped pages */
 	u8 *saved;		/* bitmap: pages with a copy to serve */
+	u8 *dropped;		/* bitmap: those the guest dropped (-P skips) */
 	u8 *lost;		/* bitmap: pages a restore cannot serve */
 	u8 *lose;		/* bitmap: pages the next snapshot leaves out */
 	const struct snap *snap;	/* while restoring: the snapshot */
@@ -52,6 +53,7 @@ struct vmm {
 	unsigned long posted;	/* -X: notices read from the rings */
 	unsigned long accepted;	/* VMM-driven: faults accepted ... */
 	unsigned long completed;	/* ... and completed */
+	unsigned long freed;	/* ... or freed by KVM first (ENOENT) */
 
 	/* The unresolvable region (mem.c) */
 	u64 bad_gpa, bad_size;
@@ -114,6 +116,7 @@ void mem_create(struct vmm *vmm);
 void mem_destroy(struct vmm *vmm);
 void mem_vcpu_ring(struct vcpu *vcpu);
 int mem_drop(struct vmm *vmm, u64 gpa);
+int mem_settle(struct vmm *vmm, int timeout_s);
 enum exit_action mem_fault_exit(struct vcpu *vcpu);
 
 /* The guest's console, a line at a time (testdev.c). */
