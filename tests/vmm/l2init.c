@@ -824,19 +824,25 @@ static void test_lost(int expect_sigbus)
 		int stop;
 	} *sh = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
 		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	/*
+	 * The victim's page, shared with init, which never touches it: when
+	 * the victim dies the page stays where it is, lost, instead of going
+	 * back to the guest's allocator for the next task (or the kernel) to
+	 * fault on.
+	 */
+	u64 *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
 	int ready[2], go[2], exits0, exits, st = 3 << 8;
 	struct gstats before;
 	pid_t comp, victim;
 	char why[80], c;
 
-	if (pipe(ready) || pipe(go))
+	if (p == MAP_FAILED || pipe(ready) || pipe(go))
 		return;
 	comp = start_computer(&sh->work, &sh->stop, 0);
 	wait_work(&sh->work, 0);
 	victim = fork();
 	if (victim == 0) {
-		u64 *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
 		u64 gpa;
 
 		memset(p, 0x5a, PAGE);
