@@ -21,6 +21,7 @@ struct arm64_fake {
 	int area_init_result;
 	int ppi_level;
 	int ppi_raises;
+	int ppi_unowned;	/* vGIC calls on a PPI the vCPU has not claimed */
 	void *owner[VGIC_NR_PRIVATE_IRQS];	/* the vGIC's PPI owners */
 };
 
@@ -33,6 +34,7 @@ static int fake_set_ppi(struct kvm_vcpu *vcpu, bool level)
 {
 	struct arm64_fake *f = vcpu_fake(vcpu);
 
+	f->ppi_unowned += !vcpu->arch.apf.ppi_claimed;
 	f->ppi_raises += level && !f->ppi_level;
 	f->ppi_level = level;
 	return 0;
@@ -105,7 +107,8 @@ static void fake_destroy(void *data)
 	kvm_async_pf_vcpu_destroy(&((struct arm64_fake *)data)->vcpu);
 }
 
-static struct kvm_vcpu *fake_vcpu(struct kunit *test)
+/* A vCPU that has not run yet: its "page ready" PPI not claimed. */
+static struct kvm_vcpu *fresh_vcpu(struct kunit *test)
 {
 	struct arm64_fake *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
 	struct kvm_vcpu *vcpu;
@@ -130,6 +133,15 @@ static struct kvm_vcpu *fake_vcpu(struct kunit *test)
 				   fake_ready_slot_free);
 	kunit_activate_static_stub(test, apf_area_init, fake_area_init);
 	kunit_activate_static_stub(test, apf_ppi_own, fake_ppi_own);
+	return vcpu;
+}
+
+/* A vCPU that has run: its PPI claimed, as every guest call finds it. */
+static struct kvm_vcpu *fake_vcpu(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fresh_vcpu(test);
+
+	KUNIT_ASSERT_EQ(test, kvm_apf_arm64_first_run(vcpu), 0);
 	return vcpu;
 }
 
@@ -595,7 +607,7 @@ static void arm64_sdei_ctx_pstate(struct kunit *test)
  */
 static void arm64_ppi_set_refuses_owned(struct kunit *test)
 {
-	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	struct kvm_vcpu *vcpu = fresh_vcpu(test);
 	struct kvm *kvm = vcpu->kvm;
 
 	kvm->arch.timer_data.ppi[TIMER_VTIMER] = 27;
@@ -615,7 +627,7 @@ static void arm64_ppi_set_refuses_owned(struct kunit *test)
  */
 static void arm64_ppi_first_run_claims(struct kunit *test)
 {
-	struct kvm_vcpu *vcpu = fake_vcpu(test), *chosen = fake_vcpu(test);
+	struct kvm_vcpu *vcpu = fresh_vcpu(test), *chosen = fresh_vcpu(test);
 	struct arm64_fake *f = vcpu_fake(vcpu), *g = vcpu_fake(chosen);
 	void *pmu = &vcpu->arch.pmu, *ours = &vcpu->arch.apf;
 
@@ -718,7 +730,7 @@ static void arm64_migration_ready_raised(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->ppi_level, 1);
 
 	/* Token not taken yet: restored before the first run. */
-	dst = fake_vcpu(test);
+	dst = fresh_vcpu(test);
 	g = vcpu_fake(dst);
 	g->area = f->area;
 	KUNIT_ASSERT_EQ(test, set_reg(dst, KVM_REG_ARM_APF_CTRL, val), 0);
@@ -737,7 +749,6 @@ static void arm64_migration_ready_raised(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, g->ppi_raises, 2);
 
 	/* Slot cleared, ACK still to come: restored onto a vCPU that ran. */
-	KUNIT_ASSERT_EQ(test, kvm_apf_arm64_first_run(mid), 0);
 	KUNIT_ASSERT_EQ(test, set_reg(mid, KVM_REG_ARM_APF_CTRL, raised), 0);
 	KUNIT_EXPECT_EQ(test, h->ppi_level, 1);
 	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(&mid->async_pf), 0);
@@ -753,6 +764,52 @@ static void arm64_migration_ready_raised(struct kunit *test)
 	kvm_apf_arm64_get_reg(mid, KVM_REG_ARM_APF_CTRL, &val);
 	KUNIT_EXPECT_EQ(test, val, ctrl);
 	KUNIT_EXPECT_EQ(test, h->ppi_level, 0);
+}
+
+/*
+ * The edges of a restored READY_RAISED: the vGIC is not touched for a PPI
+ * the vCPU does not own yet (a second restore, a reset before the first
+ * run); a VMM restoring in KVM_GET_REG_LIST's order into a vCPU that ran
+ * sets the same PPI again; a VM without the in-kernel vGIC, which no
+ * source with a raised "page ready" was, is refused.
+ */
+static void arm64_migration_ready_raised_edges(struct kunit *test)
+{
+	const u64 ctrl = FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED;
+	const u64 raised = ctrl | KVM_APF_ARM64_READY_RAISED;
+	struct kvm_vcpu *vcpu = fresh_vcpu(test), *ran = fake_vcpu(test);
+	struct kvm_vcpu *nogic = fresh_vcpu(test);
+	struct arm64_fake *f = vcpu_fake(vcpu), *g = vcpu_fake(ran);
+	u64 val;
+
+	/* Before the first run: restored twice, then reset by VCPU_INIT. */
+	KUNIT_ASSERT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_CTRL, raised), 0);
+	KUNIT_ASSERT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_CTRL, raised), 0);
+	kvm_apf_arm64_vcpu_reset(vcpu);
+	KUNIT_EXPECT_EQ(test, f->ppi_unowned, 0);
+	KUNIT_ASSERT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_CTRL, raised), 0);
+	KUNIT_ASSERT_EQ(test, kvm_apf_arm64_first_run(vcpu), 0);
+	KUNIT_EXPECT_EQ(test, f->ppi_level, 1);
+	KUNIT_EXPECT_EQ(test, f->ppi_unowned, 0);
+
+	/* Into a vCPU that ran, CTRL then the PPI it already has. */
+	KUNIT_ASSERT_EQ(test, set_reg(ran, KVM_REG_ARM_APF_CTRL, raised), 0);
+	KUNIT_EXPECT_EQ(test, set_reg(ran, KVM_REG_ARM_APF_PPI,
+				      ran->arch.apf.ppi), 0);
+	KUNIT_EXPECT_EQ(test, set_reg(ran, KVM_REG_ARM_APF_PPI,
+				      ran->arch.apf.ppi + 1), -EBUSY);
+	KUNIT_EXPECT_EQ(test, g->ppi_level, 1);
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_get_reg(ran, KVM_REG_ARM_APF_CTRL,
+						    &val), 0);
+	KUNIT_EXPECT_EQ(test, val, raised);
+
+	/* No in-kernel vGIC: refused, nothing changed. */
+	vcpu_fake(nogic)->kvm.arch.vgic.in_kernel = false;
+	KUNIT_EXPECT_EQ(test, set_reg(nogic, KVM_REG_ARM_APF_CTRL, raised),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, nogic->arch.apf.ctrl, 0);
+	KUNIT_EXPECT_FALSE(test, nogic->arch.apf.ppi_raised);
+	KUNIT_EXPECT_EQ(test, set_reg(nogic, KVM_REG_ARM_APF_CTRL, ctrl), 0);
 }
 
 static long features_x3(struct kvm_vcpu *vcpu, u64 *x0)
@@ -810,6 +867,7 @@ static struct kunit_case arm64_cases[] = {
 	KUNIT_CASE(arm64_ppi_first_run_claims),
 	KUNIT_CASE(arm64_suspended_not_woken),
 	KUNIT_CASE(arm64_migration_ready_raised),
+	KUNIT_CASE(arm64_migration_ready_raised_edges),
 	KUNIT_CASE(arm64_vendor_hyp_bmap_gates),
 	{}
 };
