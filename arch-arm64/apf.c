@@ -157,10 +157,16 @@ static int apf_area_init(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
 	return r;
 }
 
+/*
+ * Lower "page ready".  A PPI the vCPU does not own yet (raised by a restore
+ * before its first run) is not in the vGIC: nothing to tell it, and a call
+ * would initialise a GICv2 vGIC too early.
+ */
 static void apf_lower_ppi(struct kvm_vcpu *vcpu)
 {
 	if (vcpu->arch.apf.ppi_raised) {
-		apf_set_ppi(vcpu, false);
+		if (vcpu->arch.apf.ppi_claimed)
+			apf_set_ppi(vcpu, false);
 		vcpu->arch.apf.ppi_raised = false;
 	}
 }
@@ -339,7 +345,9 @@ static int apf_set_ctrl(struct kvm_vcpu *vcpu, u64 ctrl, bool vmm)
 	struct gfn_to_hva_cache area;
 
 	if (raised) {
-		if (!(ctrl & KVM_APF_ARM64_ENABLED))
+		/* No source with a raised PPI lacked the in-kernel vGIC. */
+		if (!(ctrl & KVM_APF_ARM64_ENABLED) ||
+		    !irqchip_in_kernel(vcpu->kvm))
 			return -EINVAL;
 		ctrl &= ~KVM_APF_ARM64_READY_RAISED;
 	}
@@ -616,9 +624,9 @@ static bool sdei_state_valid(u64 state)
 /*
  * The VMM chooses the PPI: one no other device owns.  From the first run
  * on, the new one is claimed in the vGIC and the old one given back, and a
- * raised one does not move.  Before it, a "page ready" restored raised
- * (CTRL comes first in KVM_GET_REG_LIST's order) is raised on the PPI the
- * first run claims.
+ * raised one does not move (setting it to itself is fine: a VMM restores
+ * CTRL before the PPI, in KVM_GET_REG_LIST's order).  Before the first
+ * run, a "page ready" restored raised is raised on the PPI it claims.
  */
 static int apf_move_ppi(struct kvm_vcpu *vcpu, u64 intid)
 {
@@ -626,9 +634,9 @@ static int apf_move_ppi(struct kvm_vcpu *vcpu, u64 intid)
 
 	if (intid < VGIC_NR_SGIS || intid >= VGIC_NR_PRIVATE_IRQS)
 		return -EINVAL;
-	if (apf->ppi_raised && apf->ppi_claimed)
-		return -EBUSY;
 	if (intid != apf_ppi(vcpu)) {
+		if (apf->ppi_raised && apf->ppi_claimed)
+			return -EBUSY;
 		if (apf->ppi_claimed ? apf_ppi_claim(vcpu, intid) :
 		    apf_ppi_is_device(vcpu, intid))
 			return -EBUSY;
@@ -651,9 +659,10 @@ static int apf_move_ppi(struct kvm_vcpu *vcpu, u64 intid)
  * KVM_APF_ARM64_READY_RAISED raises "page ready" again.
  *
  * Return: 0; -EINVAL for a value the guest could not have set, such as a
- * PSTATE the event cannot interrupt or READY_RAISED without ENABLED
- * (nothing changed); -EBUSY to move the PPI while it is raised (after the
- * first run) or onto one another device (a timer, the PMU) owns; -ENOENT
+ * PSTATE the event cannot interrupt or READY_RAISED without ENABLED or
+ * without the in-kernel vGIC (nothing changed); -EBUSY to move the PPI
+ * to another INTID while it is raised (after the first run) or onto one
+ * another device (a timer, the PMU) owns; -ENOENT
  * if @id is not one of them or async PF is not offered.
  */
 int kvm_apf_arm64_set_reg(struct kvm_vcpu *vcpu, u64 id, u64 val)
