@@ -7,7 +7,8 @@
  * whose bit 63 hides them, each checked against api.rst:
  * - CTRL: the ENABLE word's rules (bits 2, 3, 5 reserved, bit 4 needs the
  *   VMM's consent, an enable needs the area in a memslot), -EINVAL;
- * - PPI: 16-31 (-EINVAL), not a timer's (-EBUSY), -EBUSY while raised;
+ * - PPI: 16-31 (-EINVAL), not a timer's (-EBUSY), not moved while raised
+ *   (-EBUSY; its own value is always accepted);
  * - SDEI_STATE: no unknown bits, enabled or running only registered,
  *   unregister pending only running (-EINVAL); SDEI_CTX(19): AArch64 EL0t,
  *   EL1t or EL1h (-EINVAL); SDEI_EP, _ARG, the other CTX: anything;
@@ -249,7 +250,9 @@ static u64 fzu_gen(u64 id, int *want)
 		v = fz_below(&rng, 8) ? fz_below(&rng, 40) : fz_value(&rng);
 		if (v < 16 || v > 31)
 			*want = -EINVAL;
-		else if (v != fa.ppi && (v == 27 || v == 30))	/* timers */
+		else if (v == fa.ppi)
+			*want = 0;
+		else if (v == 27 || v == 30)	/* timers */
 			*want = -EBUSY;
 		else
 			*want = 1;	/* 0, or -EBUSY while raised */
@@ -369,9 +372,7 @@ static void fzu_listed(struct kvm_vcpu *vcpu, bool write)
 	/* CTRL again: a disabled one drops the faults KVM held. */
 	if (id == KVM_REG_ARM_APF_CTRL)
 		m.held = 0;
-	/* The PPI does not move while it is raised, not even onto itself. */
-	if (id == KVM_REG_ARM_APF_PPI && r == -EBUSY)
-		return;
+	/* The PPI does not move while it is raised, but onto itself it may. */
 	FZ_ASSERT(!r, "SET of listed %#lx to its own value: %d", id, r);
 	r = fzu_get(vcpu, id, again);
 	/* The counters count on. */
