@@ -174,28 +174,40 @@ RESTORE_MODES = (('restore_eager', 'eager'), ('restore_sync', 'lazy, APF off'),
 
 
 def restore_rows(console):
-    """{test: {'resume_ms', 'all_in_ms', 'work', 'alone', 'save_ms', 'mib'}}
-    of the restore lines of one console (the first restore of each), from
+    """{test: {'resume_ms', 'all_in_ms', 'work', 'alone', 'save_ms', 'mib',
+    'n', 'resume_span', 'work_span'}} of the restore lines of one console:
+    the median over the line's restores (BENCH_RESTORE_ROUNDS), from
     guest_report's parse."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from guest_report import parse
+
+    def med(matches, group):
+        vals = [int(m.group(group)) for m in matches]
+        return (statistics.median(vals), (min(vals), max(vals))) if vals \
+            else (None, None)
     rows = {}
     for name, t in parse(console).items():
         if not name.startswith('restore_'):
             continue
         r = {}
         if t['restored']:
-            r['resume_ms'] = int(t['restored'][0].group(2))
+            r['resume_ms'], r['resume_span'] = med(t['restored'], 2)
+            r['n'] = len(t['restored'])
         if t['all_in']:
-            r['all_in_ms'] = int(t['all_in'][0].group(1))
+            r['all_in_ms'] = med(t['all_in'], 1)[0]
         if t['after']:
-            r['work'] = int(t['after'][0].group(4))
+            r['work'], r['work_span'] = med(t['after'], 4)
             r['alone'] = int(t['after'][0].group(5))
         if t['saved']:
-            r['save_ms'] = int(t['saved'][0].group(2))
+            r['save_ms'] = med(t['saved'], 2)[0]
             r['mib'] = int(t['saved'][0].group(3))
         rows[name] = r
     return rows
+
+
+def spanned(v, sp):
+    """@v with its range over the restores, if there was more than one."""
+    return f'{v:.0f} ({sp[0]}-{sp[1]})' if sp and sp[0] != sp[1] else f'{v:.0f}'
 
 
 def restore(args):
@@ -205,9 +217,9 @@ def restore(args):
     print()
     print('Snapshot and restore of the Linux guest (L2) with tasks parked on '
           'faults in flight, by a new VMM process')
-    hdr = ('arch', 'restore', 'MiB', 'resumed (ms)', 'work 1st s',
+    hdr = ('arch', 'restore', 'MiB', 'restores', 'resumed (ms)', 'work 1st s',
            'of alone', 'all in (ms)')
-    print('  '.join(f'{h:>18}' for h in hdr))
+    print('  '.join(f'{h:>20}' for h in hdr))
     ok = True
     for arg in args:
         arch, kernel, console = arg.split()
@@ -216,22 +228,25 @@ def restore(args):
         rows = restore_rows(console)
         for test, name in RESTORE_MODES:
             r = rows.get(test, {})
-            if 'resume_ms' not in r or 'work' not in r:
-                print(f'{arch:>18}  {name:>18}  no result (see {console})')
+            if r.get('resume_ms') is None or r.get('work') is None:
+                print(f'{arch:>20}  {name:>20}  no result (see {console})')
                 ok = False
                 continue
             all_in = r['resume_ms'] if test == 'restore_eager' \
                 else r.get('all_in_ms')
-            vals = (arch, name, r.get('mib', '?'), r['resume_ms'], r['work'],
+            vals = (arch, name, r.get('mib', '?'), r['n'],
+                    spanned(r['resume_ms'], r['resume_span']),
+                    spanned(r['work'], r['work_span']),
                     f"{100 * r['work'] / r['alone']:.0f}%" if r['alone'] else 'n/a',
-                    all_in if all_in is not None else 'not by the end')
-            print('  '.join(f'{str(v):>18}' for v in vals))
+                    f'{all_in:.0f}' if all_in is not None else 'not by the end')
+            print('  '.join(f'{str(v):>20}' for v in vals))
         restore_targets(arch, rows)
-    print('resumed = from the restoring VMM\'s start of the VM to its vCPUs '
-          'running; work = the guest\'s computing process, in the guest\'s '
-          'first second after the restore; all in = every page of the image '
-          'in guest RAM (not by the end: the guest was done, and its VMM gone, '
-          'before the prefetcher finished)')
+    print('medians over the restores of each line (range in brackets); '
+          'resumed = from the restoring VMM\'s start of the VM to its vCPUs '
+          'running; work = the guest\'s two computing processes, in the '
+          'guest\'s first second after the restore; all in = every page of '
+          'the image in guest RAM (not by the end: the guest was done, and its '
+          'VMM gone, before the prefetcher finished)')
     return ok
 
 
@@ -243,19 +258,20 @@ def restore_targets(arch, rows):
     for test, name in (('restore_vmm', 'VMM exits'),
                        ('restore_exitless', 'VMM exitless')):
         v = rows.get(test, {})
-        if 'resume_ms' not in v or 'work' not in v or \
-                'resume_ms' not in e or 'work' not in s:
+        if None in (v.get('resume_ms'), v.get('work'), e.get('resume_ms'),
+                    s.get('work')):
             print(f'{arch}: MISS {name}: no result to compare')
             continue
         x = e['resume_ms'] / max(v['resume_ms'], 1)
         ok = x >= 10 and v.get('mib') == 256
         print(f"{arch}: {'PASS' if ok else 'MISS'} {name} resumed >= 10x "
               f"sooner than eager on 256 MiB: {x:.1f}x "
-              f"({v['resume_ms']} vs {e['resume_ms']} ms, {v.get('mib', '?')} MiB)")
+              f"({v['resume_ms']:.0f} vs {e['resume_ms']:.0f} ms, "
+              f"{v.get('mib', '?')} MiB; medians)")
         ok = v['work'] > s['work']
         print(f"{arch}: {'PASS' if ok else 'MISS'} {name} did more work in "
-              f"the first second than APF off: {v['work']} vs {s['work']} "
-              f"({v['work'] / max(s['work'], 1):.2f}x)")
+              f"the first second than APF off: {v['work']:.0f} vs "
+              f"{s['work']:.0f} ({v['work'] / max(s['work'], 1):.2f}x; medians)")
 
 
 LAZY_MODES = (('ceiling', 'ceiling'), ('sync', 'sync'),
