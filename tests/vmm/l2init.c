@@ -726,6 +726,7 @@ static void test_snapshot(void)
 	int restored = 0, parked = 0, intact = 0, went_on = 0, clean = 0;
 	int first = ctl("round"), apf = ctl("enabled") == 1, ans, r, t, c;
 	int st = 0, vec = 0, cst;
+	char ch;
 	pid_t comp[SNAP_COMPUTERS], touchers[SNAP_TOUCHERS];
 	long w0, w1, wc[SNAP_COMPUTERS];
 	struct gstats g;
@@ -754,7 +755,7 @@ static void test_snapshot(void)
 				_exit(touch(pages, fds[1]) == 0 ? 0 : 1);
 			}
 			close(fds[1]);
-			if (read(fds[0], &st, 1) != 1)
+			if (read(fds[0], &ch, 1) != 1)
 				printf("apftest: toucher %d failed before its drop\n", t);
 			close(fds[0]);
 		}
