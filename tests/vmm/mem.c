@@ -107,17 +107,6 @@ static int page_saved(struct vmm *vmm, u64 i)
 	return saved;
 }
 
-/* A page of the image the guest has not touched, and not dropped since. */
-static int page_to_prefetch(struct vmm *vmm, u64 i)
-{
-	int yes;
-
-	pthread_mutex_lock(&vmm->mem_lock);
-	yes = (vmm->saved[i / 8] & ~vmm->dropped[i / 8]) & (1 << (i % 8));
-	pthread_mutex_unlock(&vmm->mem_lock);
-	return yes;
-}
-
 /*
  * Serve the page at RAM offset @off: its saved copy, or zeros.  Under
  * mem_lock from the look at its saved bit to the bit's clearing, so that
@@ -420,7 +409,8 @@ static void *prefetcher(void *arg)
 	for (i = 0; i < vmm->image_pages; i++) {
 		/* A snapshot or the exit stops it: not after the whole sweep. */
 		pthread_testcancel();
-		if (page_to_prefetch(vmm, i) && serve_page(vmm, i * PAGE))
+		if (page_saved(vmm, i) && !test_page(vmm, vmm->dropped, i) &&
+		    serve_page(vmm, i * PAGE))
 			__atomic_add_fetch(&vmm->prefetched, 1, __ATOMIC_RELAXED);
 	}
 	fprintf(stderr, "vmm: every page in %.0f ms after the restore began: %lu %s\n",
@@ -650,9 +640,9 @@ int mem_drop(struct vmm *vmm, u64 gpa)
 	}
 	if (vmm->uffd < 0)
 		uffd_start(vmm);
+	vmm->dropped[i / 8] |= 1 << (i % 8);
 	if (vmm->saved[i / 8] & (1 << (i % 8))) {
 		/* Out already, not served since: its copy is current. */
-		vmm->dropped[i / 8] |= 1 << (i % 8);
 		pthread_mutex_unlock(&vmm->mem_lock);
 		return 0;
 	}
@@ -663,7 +653,6 @@ int mem_drop(struct vmm *vmm, u64 gpa)
 	if (pread(vmm->mem_fd, vmm->shadow + off, PAGE, off) != PAGE)
 		die("read guest page 0x%llx", (unsigned long long)gpa);
 	vmm->saved[i / 8] |= 1 << (i % 8);
-	vmm->dropped[i / 8] |= 1 << (i % 8);
 	if (fallocate(vmm->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 		      off, PAGE))
 		die("punch guest page 0x%llx", (unsigned long long)gpa);
