@@ -357,6 +357,17 @@ static u64 vec_hold(u64 pat)
  * With @vec, each unit of work also holds a pattern in vector registers
  * and says when it changed.
  */
+/* The work counted by @n computers so far. */
+static long work_sum(const long *work, int n)
+{
+	long sum = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		sum += READ_ONCE(work[i]);
+	return sum;
+}
+
 static pid_t start_computer(long *work, int *stop, int vec)
 {
 	pid_t pid = fork();
@@ -411,11 +422,11 @@ static void test_delayed(const char *tag, int expect_apf)
 	for (i = 0; i < 2; i++)
 		comp[i] = start_computer(&sh->work[i], &sh->stop, 0);
 	ta = now();
-	wa = READ_ONCE(sh->work[0]) + READ_ONCE(sh->work[1]);
+	wa = work_sum(sh->work, ARRAY_SIZE(sh->work));
 	while (now() < ta + 1)
 		usleep(10000);
 	ta = now() - ta;
-	wa = READ_ONCE(sh->work[0]) + READ_ONCE(sh->work[1]) - wa;
+	wa = work_sum(sh->work, ARRAY_SIZE(sh->work)) - wa;
 	if (pipe(fds))
 		return;
 	toucher = fork();
@@ -428,13 +439,13 @@ static void test_delayed(const char *tag, int expect_apf)
 	if (read(fds[0], &st, 1) != 1)
 		printf("apftest: the toucher failed before its drop\n");
 	t0 = now();
-	w0 = READ_ONCE(sh->work[0]) + READ_ONCE(sh->work[1]);
+	w0 = work_sum(sh->work, ARRAY_SIZE(sh->work));
 	if (waitpid(toucher, &st, 0) == toucher && WIFEXITED(st)) {
 		finished++;
 		bad = WEXITSTATUS(st);
 	}
 	t1 = now();
-	w1 = READ_ONCE(sh->work[0]) + READ_ONCE(sh->work[1]);
+	w1 = work_sum(sh->work, ARRAY_SIZE(sh->work));
 	WRITE_ONCE(sh->stop, 1);
 	for (i = 0; i < 2; i++)
 		if (waitpid(comp[i], &st, 0) == comp[i] && WIFEXITED(st))
@@ -690,16 +701,6 @@ static void test_inflight(void)
 #define SNAP_TOUCHERS	3
 #define SNAP_COMPUTERS	2	/* one per vCPU: more work than vCPUs */
 
-static long work_sum(const long *work)
-{
-	long sum = 0;
-	int i;
-
-	for (i = 0; i < SNAP_COMPUTERS; i++)
-		sum += READ_ONCE(work[i]);
-	return sum;
-}
-
 /*
  * Snapshots with faults in flight, apftest.rounds=N times (default 10):
  * three touchers (one after the other: the test device takes one command
@@ -738,10 +739,10 @@ static void test_snapshot(void)
 	for (c = 0; c < SNAP_COMPUTERS; c++)
 		wait_work(&sh->work[c], 0);
 	t0 = now();
-	w0 = work_sum(sh->work);
+	w0 = work_sum(sh->work, ARRAY_SIZE(sh->work));
 	while (now() < t0 + 1)
 		usleep(10000);
-	alone = (work_sum(sh->work) - w0) / (now() - t0);
+	alone = (work_sum(sh->work, ARRAY_SIZE(sh->work)) - w0) / (now() - t0);
 	sh->alone = alone;
 	for (r = 0; r < rounds; r++) {
 		int fds[2], ok = 1, same = 0;
@@ -768,12 +769,12 @@ static void test_snapshot(void)
 		ans = ctl("snap");
 		/* The computers' work in the guest's first second after it. */
 		t0 = now();
-		w0 = work_sum(sh->work);
+		w0 = work_sum(sh->work, ARRAY_SIZE(sh->work));
 		while (now() < t0 + 1)
 			usleep(10000);
 		for (c = 0; c < SNAP_COMPUTERS; c++)
 			wc[c] = READ_ONCE(sh->work[c]);
-		w1 = work_sum(wc);
+		w1 = work_sum(wc, SNAP_COMPUTERS);
 		printf("apftest: snapshot %d: %ld task(s) parked; restore %d answered; "
 		       "work in the first second after it %ld, alone %.0f/s\n",
 		       r + 1, g.parked, ans, w1 - w0, alone);
