@@ -80,6 +80,14 @@ void guest_ready_mask(bool mask);
 void guest_apf_idle(void);
 
 /**
+ * guest_apf_wait() - Guest: wait for an interrupt and take it; interrupts
+ * are disabled before and after, so one that arrives first is not missed
+ * (x86: STI; HLT, whose interrupt shadow covers the HLT; arm64: WFI wakes
+ * on a pending interrupt while PSTATE.I masks it, then unmask to take it).
+ */
+void guest_apf_wait(void);
+
+/**
  * guest_touch_nowait() - Guest: read the u64 at @gva without waiting for it.
  * @gva: the address
  * @val: where the value goes, if the read completed

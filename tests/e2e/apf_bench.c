@@ -11,6 +11,9 @@
  *   sync     every first touch waits -d us (userfaultfd), async PF off
  *   async    the same delay, async PF on (kernel-resolved: KVM's worker
  *            waits in userfaultfd)
+ *   single   async, but the guest has a single task: nothing to run while
+ *            the touch is parked, it idles until "page ready" (HLT, WFI).
+ *            Async PF cannot win anything here: against sync, its cost.
  *
  * -L, the lazy-restore scenario (issue 14): the pages are served by a VMM
  * thread pool (-t threads), each UFFDIO_COPYed -d us after the VMM learnt
@@ -24,6 +27,14 @@
  *             vCPU's ring (KVM_APF_SET_RING) and signals an eventfd; a
  *             thread consumes the ring into the pool; a full ring falls back
  *             to the exit, accepted as in vmm
+ *
+ * -S N,...: the scale runs instead (issue 17): the guest makes N faults at
+ * once (guest_touch_nowait(), each access abandoned when KVM says "not
+ * present"), waits for every "page ready", and again, SCALE_BATCHES times;
+ * the pages are served -d us late by -t userfaultfd readers; from the
+ * tracepoints' timestamps, the host's time per fault in set-up and in
+ * completion (apf_exit_trace.h), so that a cost that grows with the faults
+ * in flight shows (the kernel's limit: kvm.apf_max_per_vcpu).
  *
  * In sync and async the pool serves the userfaultfd messages.  After the
  * window the run goes on until every page is in, for the time that took.
@@ -41,7 +52,10 @@
  * modes repeat -r times (default 3), interleaved, for the report's medians.
  * Prints one line "BENCH key=value ..." per run for scripts/bench.sh
  * (scenario=lazy with -L).  Counts that do not depend on speed come from
- * the guest's log, the vCPU's stats and the VMM's own counts.
+ * the guest's log, the vCPU's stats and the VMM's own counts; the window's
+ * exits by reason, and the MSRs and hypercalls they were for, from KVM's
+ * tracepoints (apf_exit_trace.h), so that the report can tell the exits
+ * async PF causes from those the window has anyway.
  */
 #include <poll.h>
 #include <pthread.h>
@@ -62,6 +76,7 @@
 #include "processor.h"
 #include "ucall_common.h"
 #include "userfaultfd_util.h"
+#include "apf_exit_trace.h"
 #include "apf_guest.h"
 #include "apf_util.h"
 
@@ -91,6 +106,32 @@ static void guest_bench(u64 gva, u64 pages, u64 page_size, u64 quantum,
 		}
 		WRITE_ONCE(bench_work, bench_work + apf_guest_compute(quantum));
 	}
+}
+
+static u64 scale_batches;	/* guest: batches whose faults all completed */
+
+/*
+ * The scale run (-S): touch @inflight new pages at once, each access
+ * abandoned if KVM says "not present" (guest_touch_nowait()): @inflight
+ * faults in flight on this vCPU; compute until every one of them
+ * is ready; again, until @pages are in.
+ */
+static void guest_scale(u64 gva, u64 pages, u64 page_size, u64 inflight)
+{
+	u64 base, i, issued = 0, v;
+
+	guest_apf_enable();
+	guest_irq_enable();
+	for (base = 0; base + inflight <= pages; base += inflight) {
+		for (i = 0; i < inflight; i++)
+			if (guest_touch_nowait(gva + (base + i) * page_size, &v))
+				issued++;
+		while (READ_ONCE(apf_log.ready) - READ_ONCE(apf_log.wake_all) <
+		       issued)
+			apf_guest_compute(APF_PARK_CHUNK);
+		WRITE_ONCE(scale_batches, scale_batches + 1);
+	}
+	GUEST_DONE();
 }
 
 static size_t page_size;
@@ -494,7 +535,9 @@ static void print_usage(const char *prog)
 {
 	printf("Usage: %s [-L] [-m mode,...] [-d delay_us] [-w window_ms]\n"
 	       "  [-q quantum | -f quantum_pct] [-p pages] [-t pool_threads]\n"
-	       "  [-r rounds] [-P 0|1 (-L: pin the vCPU and VMM threads)]\n",
+	       "  [-r rounds] [-P 0|1 (-L: pin the vCPU and VMM threads)]\n"
+	       "modes: ceiling, sync, async, single; -L: vmm, exitless too\n"
+	       "  -S n,...: the scale runs instead: n faults in flight\n",
 	       prog);
 	exit(KSFT_FAIL);
 }
@@ -503,6 +546,56 @@ struct bench_args {
 	u64 delay_us, window_ms, quantum, quantum_pct, pages, rounds, threads;
 	bool lazy, pin;
 };
+
+/* The scale run's batches: each brings in -S's count of pages. */
+#define SCALE_BATCHES	4
+
+/*
+ * One scale run, in a child process: @inflight faults at once on one vCPU,
+ * SCALE_BATCHES times, each page served -d us late by -t userfaultfd
+ * readers; the host's time per fault from the tracepoints' timestamps.
+ */
+static void scale_run(const struct bench_args *a, u64 inflight)
+{
+	u64 pages = inflight * SCALE_BATCHES, t0, t1;
+	struct kvm_vcpu *vcpu;
+	struct uffd_desc *uffd;
+	struct kvm_vm *vm;
+	struct ucall uc;
+	void *hva;
+
+	vm = vm_create_with_one_vcpu(&vcpu, guest_scale);
+	page_size = vm->page_size;
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, BENCH_GPA,
+				    BENCH_SLOT, pages, 0);
+	virt_map(vm, BENCH_GPA, BENCH_GPA, pages);
+	hva = addr_gpa2hva(vm, BENCH_GPA);
+	uffd = uffd_setup_demand_paging(UFFDIO_REGISTER_MODE_MISSING,
+					a->delay_us, hva, pages * page_size,
+					a->threads, serve_zero);
+	apf_arch_vm_setup(vm);
+	vcpu_args_set(vcpu, 4, BENCH_GPA, pages, (u64)page_size, inflight);
+
+	exit_trace_start(true);
+	t0 = now_ns();
+	TEST_ASSERT_EQ(run_to_ucall(vcpu, &uc), UCALL_DONE);
+	t1 = now_ns();
+	exit_trace_stop();
+	sync_global_from_guest(vm, apf_log);
+	sync_global_from_guest(vm, scale_batches);
+	printf("BENCH scenario=scale mode=scale kernel=%s inflight=%lu vcpus=1 delay_us=%lu ",
+	       kernel_release(), inflight, a->delay_us);
+	printf("readers=%lu pages=%lu batches=%lu not_present=%lu ready=%lu ",
+	       a->threads, pages, scale_batches, apf_log.not_present,
+	       apf_log.ready - apf_log.wake_all);
+	printf("time_ms=%lu", (t1 - t0) / 1000000);
+	exit_trace_print();
+	printf("\n");
+	fflush(stdout);
+	uffd_stop_demand_paging(uffd);
+	kvm_vm_free(vm);
+	_exit(0);
+}
 
 static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 		  u64 *result);
@@ -517,6 +610,8 @@ static u64 run_one(const struct bench_args *a, const char *mode, u64 quantum)
 
 	TEST_ASSERT(shared != MAP_FAILED, "mmap");
 	pid = fork();
+	if (!pid && !strcmp(mode, "scale"))
+		scale_run(a, quantum);
 	if (!pid)
 		bench(a, mode, quantum, shared);
 	waitpid(pid, &status, 0);
@@ -528,7 +623,7 @@ static u64 run_one(const struct bench_args *a, const char *mode, u64 quantum)
 static bool mode_known(const char *mode, bool lazy)
 {
 	return !strcmp(mode, "ceiling") || !strcmp(mode, "sync") ||
-	       !strcmp(mode, "async") ||
+	       !strcmp(mode, "async") || !strcmp(mode, "single") ||
 	       (lazy && (!strcmp(mode, "vmm") || !strcmp(mode, "exitless")));
 }
 
@@ -538,12 +633,18 @@ int main(int argc, char *argv[])
 				.quantum = 0, .quantum_pct = 100, .pages = 8192,
 				.rounds = 3, .threads = 4, .pin = true };
 	char *modes[8], *list = strdup("ceiling,sync,async"), *tok, *save;
+	char *scale_list = NULL;
+	u64 scale_n[8];
+	int nscale = 0;
 	int opt, nmodes = 0, i;
 	const char *why;
 	u64 q, rate, r;
 
-	while ((opt = getopt(argc, argv, "Lm:d:w:q:f:p:r:t:P:")) != -1) {
+	while ((opt = getopt(argc, argv, "LS:m:d:w:q:f:p:r:t:P:")) != -1) {
 		switch (opt) {
+		case 'S':
+			scale_list = strdup(optarg);
+			break;
 		case 'L':
 			a.lazy = true;
 			break;
@@ -594,6 +695,20 @@ int main(int argc, char *argv[])
 		return KSFT_SKIP;
 	}
 	lr_pin_plan(a.lazy && a.pin);
+
+	/* -S: the scale runs only, each count -r times, interleaved. */
+	for (tok = scale_list ? strtok_r(scale_list, ",", &save) : NULL;
+	     tok && nscale < (int)ARRAY_SIZE(scale_n);
+	     tok = strtok_r(NULL, ",", &save)) {
+		scale_n[nscale] = strtoull(tok, NULL, 0);
+		if (!scale_n[nscale++])
+			print_usage(argv[0]);
+	}
+	for (r = 0; r < a.rounds; r++)
+		for (i = 0; i < nscale; i++)
+			run_one(&a, "scale", scale_n[i]);
+	if (nscale)
+		return 0;
 
 	/*
 	 * Unless told, size the compute quantum so that it lasts -f percent
@@ -730,8 +845,9 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	struct uffd_desc *uffd = NULL;
 	int stats_fd, nstats = 0;
 	bool present = !strcmp(mode, "ceiling") || !strcmp(mode, "calibrate");
+	bool single = !strcmp(mode, "single");
 	bool async = !strcmp(mode, "async") || !strcmp(mode, "vmm") ||
-		     !strcmp(mode, "exitless");
+		     !strcmp(mode, "exitless") || single;
 	char vcpu_cpus[64], vmm_cpus[64];
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
@@ -770,6 +886,8 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	apf_arch_vm_setup(vm);
 	vcpu_args_set(vcpu, 5, BENCH_GPA, pages, (u64)page_size, quantum,
 		      (u64)async);
+	if (single)
+		apf_mode = APF_MODE_HALT;
 	sync_global_to_guest(vm, apf_mode);
 
 	work_ptr = (u64)addr_gva2hva(vm, (vm_vaddr_t)&bench_work);
@@ -782,6 +900,7 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	TEST_ASSERT(!pthread_attr_init(&attr) &&
 		    !pthread_attr_setaffinity_np(&attr, sizeof(lr_pin.vcpu),
 						 &lr_pin.vcpu), "vCPU thread's CPUs");
+	exit_trace_start(false);
 	lr.start_ns = now_ns();
 	TEST_ASSERT(!pthread_create(&thread, &attr,
 				    a->lazy ? lr_run_vcpu : run_vcpu, vcpu),
@@ -790,6 +909,7 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	work = READ_ONCE(*(u64 *)work_ptr);
 	parked = READ_ONCE(*(u64 *)parked_ptr);
 	read_stat(stats_fd, "exits", &exits);
+	exit_trace_stop();
 	sync_global_from_guest(vm, apf_log);
 	sync_global_from_guest(vm, bench_touched);
 
@@ -805,6 +925,7 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	       work + parked, parked, bench_touched, apf_log.not_present);
 	printf("ready=%lu wake_all=%lu exits=%lu", apf_log.ready,
 	       apf_log.wake_all, exits - exits0);
+	exit_trace_print();
 	if (a->lazy) {
 		printf(" ");
 		lazy_report(mode, present, stats0, nstats, stats_fd);

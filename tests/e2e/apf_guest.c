@@ -61,11 +61,17 @@ void apf_guest_parked(u32 token, u64 addr)
 	if (apf_mode == APF_MODE_REPORT)
 		GUEST_SYNC2(1, token);
 
-	/* Park the faulting "task": do other work until its page is ready. */
-	guest_irq_enable();
-	while (READ_ONCE(apf_woken) != token)
-		work += apf_guest_compute(APF_PARK_CHUNK);
-	guest_irq_disable();
+	if (apf_mode == APF_MODE_HALT) {
+		/* Nothing else to run: idle until the page is ready. */
+		while (READ_ONCE(apf_woken) != token)
+			guest_apf_wait();
+	} else {
+		/* Park the faulting "task": do other work until it is. */
+		guest_irq_enable();
+		while (READ_ONCE(apf_woken) != token)
+			work += apf_guest_compute(APF_PARK_CHUNK);
+		guest_irq_disable();
+	}
 	apf_log.work += work;
 	if (n < APF_MAX_LOG)
 		apf_log.work_during[n] = work;

@@ -29,6 +29,7 @@ enum apf_mode {
 	APF_MODE_DISABLE,	/* turn async PF off in the first "not present" */
 	APF_MODE_REPORT,	/* tell the host the token, then park */
 	APF_MODE_IDLE,		/* idle once (wait for an interrupt), retry */
+	APF_MODE_HALT,		/* a single task: idle until "page ready" */
 };
 
 struct apf_log {

@@ -245,6 +245,14 @@ void guest_apf_idle(void)
 	isb();
 }
 
+void guest_apf_wait(void)
+{
+	asm volatile("wfi" ::: "memory");
+	local_irq_enable();
+	isb();
+	local_irq_disable();
+}
+
 void guest_apf_reenable(void)
 {
 	GUEST_ASSERT_EQ(apf_call(KVM_APF_ARM64_ENABLE, apf_area_gpa | APF_EN_BITS),

@@ -170,6 +170,11 @@ void guest_apf_idle(void)
 	asm volatile("sti; hlt; cli" ::: "memory");
 }
 
+void guest_apf_wait(void)
+{
+	asm volatile("sti; hlt; cli" ::: "memory");
+}
+
 void guest_apf_reenable(void)
 {
 	wrmsr(MSR_KVM_ASYNC_PF_EN, apf_area_gpa | APF_EN_BITS);

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * apf_exit_trace.h: the bench's exit accounting (issue 17), from KVM's own
+ * tracepoints, which our kernel and the unmodified base both have:
+ *
+ *   kvm/kvm_exit        every exit and its reason (x86: "npf", "intr",
+ *                       "msr", "hlt", ...; arm64: "IRQ" or the trap's
+ *                       exception class, "DABT_LOW", "HVC64", "WFx", ...)
+ *   kvm/kvm_msr         x86: which MSR an "msr" exit wrote (the "page
+ *                       ready" ACK, the x2APIC EOI)
+ *   kvm/kvm_hvc_arm64   arm64: which call an "HVC64" exit made (the ACK,
+ *                       the SDEI handler's completion)
+ *
+ * exit_trace_start() clears the trace and turns these events on, for the
+ * window only (with @timing, also kvm_entry and the core's
+ * kvm_apf_not_present and kvm_apf_ready: the host's time per fault,
+ * exit_trace_time()); exit_trace_stop() ends the window (when the bench
+ * reads its counters); exit_trace_print() prints the counts by key
+ * (" trace=exit.npf:12,msr_write.4b564d07:5,... trace_lost=N") on the
+ * bench's line.  The report subtracts the ceiling run's counts (the exits
+ * the window has anyway: timer ticks, housekeeping) and splits the rest by
+ * cause per async fault.  Only the bench's VM runs meanwhile, so every KVM
+ * event in the buffer is its.
+ */
+#ifndef APF_EXIT_TRACE_H
+#define APF_EXIT_TRACE_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#define EXIT_TRACE_DIR	"/sys/kernel/tracing/"
+#define EXIT_TRACE_KEYS	64
+#define EXIT_TRACE_KEY	40
+
+static const char * const exit_trace_events[] = {
+	"events/kvm/kvm_exit/enable",		/* must exist */
+	"events/kvm/kvm_msr/enable",		/* x86 */
+	"events/kvm/kvm_hvc_arm64/enable",	/* arm64 */
+};
+
+/* With exit_trace_start(true): the host's time per fault (the scale run). */
+static const char * const exit_trace_timing_events[] = {
+	"events/kvm/kvm_entry/enable",
+	"events/kvm_apf/kvm_apf_not_present/enable",
+	"events/kvm_apf/kvm_apf_ready/enable",
+};
+
+static bool exit_trace_on, exit_trace_timing;
+
+/*
+ * The host's time per fault, from the timestamps: an exit whose handling
+ * told the guest "not present" (kvm_apf_not_present before the next
+ * kvm_entry) counts its exit-to-entry time as set-up, shared by the faults
+ * it told; one that delivered "page ready" (kvm_apf_ready) as completion.
+ */
+static struct {
+	double exit_ts;		/* the vCPU's last exit; < 0: none yet */
+	unsigned long np, ready;	/* told since it */
+	double setup_s, done_s;
+	unsigned long setup_n, done_n;
+} exit_trace_t;
+
+static void exit_trace_time(const char *line)
+{
+	const char *p = strstr(line, "] ");
+	double ts;
+
+	/* "  apf_bench-123  [001] d..1.  1234.567890: kvm_exit: ..." */
+	if (!p || sscanf(p + 2, "%*s %lf:", &ts) != 1)
+		return;
+	if (strstr(line, " kvm_exit: ")) {
+		exit_trace_t.exit_ts = ts;
+		exit_trace_t.np = 0;
+		exit_trace_t.ready = 0;
+	} else if (strstr(line, " kvm_apf_not_present: ")) {
+		exit_trace_t.np++;
+	} else if (strstr(line, " kvm_apf_ready: ")) {
+		exit_trace_t.ready++;
+	} else if (strstr(line, " kvm_entry: ") && exit_trace_t.exit_ts >= 0) {
+		if (exit_trace_t.np) {
+			exit_trace_t.setup_s += ts - exit_trace_t.exit_ts;
+			exit_trace_t.setup_n += exit_trace_t.np;
+		}
+		if (exit_trace_t.ready) {
+			exit_trace_t.done_s += ts - exit_trace_t.exit_ts;
+			exit_trace_t.done_n += exit_trace_t.ready;
+		}
+		exit_trace_t.exit_ts = -1;
+	}
+}
+
+static bool exit_trace_write(const char *file, const char *val)
+{
+	char path[128];
+	bool ok;
+	int fd;
+
+	snprintf(path, sizeof(path), EXIT_TRACE_DIR "%s", file);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return false;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok;
+}
+
+/*
+ * Returns whether the window is traced (no tracefs, no kvm_exit: not).
+ * @timing: also the events of the host's time per fault (one vCPU).
+ */
+static bool exit_trace_start(bool timing)
+{
+	unsigned int i;
+
+	mkdir(EXIT_TRACE_DIR, 0755);
+	if (mount("tracefs", EXIT_TRACE_DIR, "tracefs", 0, NULL) &&
+	    errno != EBUSY)
+		return false;
+	exit_trace_write("tracing_on", "0");
+	/*
+	 * Per CPU: room for about 100,000 events, a window's few thousand;
+	 * four times that for the timing run's tens of thousands of faults.
+	 */
+	exit_trace_write("buffer_size_kb", timing ? "32768" : "8192");
+	exit_trace_write("trace", "");
+	exit_trace_on = exit_trace_write(exit_trace_events[0], "1");
+	for (i = 1; exit_trace_on && i < ARRAY_SIZE(exit_trace_events); i++)
+		exit_trace_write(exit_trace_events[i], "1");
+	exit_trace_timing = exit_trace_on && timing;
+	for (i = 0; i < ARRAY_SIZE(exit_trace_timing_events); i++)
+		exit_trace_write(exit_trace_timing_events[i],
+				 exit_trace_timing ? "1" : "0");
+	memset(&exit_trace_t, 0, sizeof(exit_trace_t));
+	exit_trace_t.exit_ts = -1;
+	return exit_trace_on && exit_trace_write("tracing_on", "1");
+}
+
+/* The key of one trace line into @key; false if it is none of ours. */
+static bool exit_trace_key(const char *line, char *key, size_t size)
+{
+	const char *p, *q;
+	unsigned long long v;
+
+	p = strstr(line, "kvm_exit: ");
+	if (p) {
+		p += strlen("kvm_exit: ");
+		if (!strncmp(p, "vcpu ", 5)) {
+			/* x86: "vcpu 0 reason npf rip ..." */
+			p = strstr(p, "reason ");
+			if (!p)
+				return false;
+			p += strlen("reason ");
+			snprintf(key, size, "exit.%.*s", (int)strcspn(p, "\n "), p);
+			return true;
+		}
+		/* arm64: "TRAP: HSR_EC: 0x0024 (DABT_LOW), PC: ..." */
+		q = strncmp(p, "TRAP:", 5) ? NULL : strchr(p, '(');
+		if (q) {
+			q++;
+			snprintf(key, size, "exit.%.*s", (int)strcspn(q, ")"), q);
+		} else {
+			snprintf(key, size, "exit.%.*s", (int)strcspn(p, ":\n "), p);
+		}
+		return true;
+	}
+	p = strstr(line, "kvm_msr: ");
+	if (p) {
+		/* "msr_write 4b564d07 = 0x1" */
+		p += strlen("kvm_msr: ");
+		q = strchr(p, ' ');
+		if (!q)
+			return false;
+		v = strtoull(q + 1, NULL, 16);
+		snprintf(key, size, "%.*s.%llx", (int)(q - p), p, v);
+		return true;
+	}
+	p = strstr(line, "kvm_hvc_arm64: ");
+	if (p) {
+		/* "HVC at 0x... (r0: 0x00000000c4000026, imm: 0x0)" */
+		p = strstr(p, "r0: ");
+		if (!p)
+			return false;
+		v = strtoull(p + strlen("r0: "), NULL, 16);
+		snprintf(key, size, "hvc.%llx", v);
+		return true;
+	}
+	return false;
+}
+
+/* The window's end: no event is recorded after it. */
+static void exit_trace_stop(void)
+{
+	exit_trace_write("tracing_on", "0");
+}
+
+/*
+ * Appends the counts to the bench's line: " trace=
+ * KEY:N,..." and " trace_lost=N" (the events the buffer dropped: if not 0,
+ * the counts are short).  Nothing if the window was not traced.
+ */
+static void exit_trace_print(void)
+{
+	static char keys[EXIT_TRACE_KEYS][EXIT_TRACE_KEY];
+	static unsigned long counts[EXIT_TRACE_KEYS];
+	unsigned long in_buf, written, lost = 0, other = 0;
+	char line[512], key[EXIT_TRACE_KEY];
+	int n = 0, i;
+	FILE *f;
+
+	if (!exit_trace_on)
+		return;
+	exit_trace_stop();
+	exit_trace_on = false;
+	f = fopen(EXIT_TRACE_DIR "trace", "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '#') {
+			/* "# entries-in-buffer/entries-written: 3120/3120" */
+			if (sscanf(line, "# entries-in-buffer/entries-written: %lu/%lu",
+				   &in_buf, &written) == 2)
+				lost = written - in_buf;
+			continue;
+		}
+		if (exit_trace_timing)
+			exit_trace_time(line);
+		if (!exit_trace_key(line, key, sizeof(key)))
+			continue;
+		for (i = 0; i < n && strcmp(keys[i], key); i++)
+			;
+		if (i == n && n == EXIT_TRACE_KEYS) {
+			other++;
+			continue;
+		}
+		if (i == n)
+			snprintf(keys[n++], EXIT_TRACE_KEY, "%s", key);
+		counts[i]++;
+	}
+	fclose(f);
+	exit_trace_write("trace", "");
+	printf(" trace=%s", n || other ? "" : "none");
+	for (i = 0; i < n; i++)
+		printf("%s%s:%lu", i ? "," : "", keys[i], counts[i]);
+	if (other)
+		printf("%sunsorted:%lu", n ? "," : "", other);
+	printf(" trace_lost=%lu", lost);
+	if (exit_trace_timing)
+		printf(" setup_ns=%.0f setup_n=%lu done_ns=%.0f done_n=%lu",
+		       exit_trace_t.setup_n ?
+		       exit_trace_t.setup_s * 1e9 / exit_trace_t.setup_n : 0,
+		       exit_trace_t.setup_n, exit_trace_t.done_n ?
+		       exit_trace_t.done_s * 1e9 / exit_trace_t.done_n : 0,
+		       exit_trace_t.done_n);
+}
+
+#endif /* APF_EXIT_TRACE_H */
