@@ -208,7 +208,7 @@ def overhead(single):
         np_ = sum(int(a['not_present']) for _, a in pairs)
         vals = (arch, kernel, f"{int(pairs[0][1]['delay_us']) / 1000:g} ms",
                 len(pairs), f'{s_med:.0f}', f'{a_med:.0f}',
-                f'{ov:.1f}% ({min(per):.1f}-{max(per):.1f})', np_)
+                f'{ov:.1f}% ({min(per):.1f}..{max(per):.1f})', np_)
         print('  '.join(f'{str(v):>14}' for v in vals))
         if kernel == 'ours':
             print(f"{arch}: {'PASS' if ov <= 3 else 'MISS'} overhead with "
@@ -229,7 +229,7 @@ def overhead(single):
 EXIT_CAUSES = (
     ('fault', ('exit.npf', 'exit.EPT_VIOLATION', 'exit.DABT_LOW',
                'exit.IABT_LOW')),
-    ('kick', ('exit.intr', 'exit.EXTERNAL_INTERRUPT', 'exit.IRQ')),
+    ('kick', ('exit.interrupt', 'exit.EXTERNAL_INTERRUPT', 'exit.IRQ')),
     ('ack', ('msr_write.4b564d07', 'hvc.c6000060')),
     ('eoi', ('msr_write.80b',)),
     ('sdei', ('hvc.c4000025', 'hvc.c4000026')),
@@ -253,16 +253,33 @@ def trace_counts(run):
     return c
 
 
+def background(tc, ceil):
+    """The exits a window has without async PF, from a baseline run's counts
+    @tc (@ceil the run): every cause but the faulting access as counted
+    (timer ticks, housekeeping: no "page ready" there), and of its faulting
+    accesses only those beyond its touches (the guest's own code and stack
+    pages).  Each touch there is one NPT/stage-2 exit, as many as the run
+    has time for, which the measured run's touches, each an async fault,
+    do not add to.  The baseline is the ceiling for async (the vCPU always
+    in the guest, its timer ticks exits) and sync for the single task (the
+    vCPU away from the guest while it waits, in both)."""
+    bg = dict(tc)
+    bg['fault'] = max(0, tc['fault'] - int(ceil.get('touched', 0)))
+    bg['total'] = sum(bg[c] for c, _ in EXIT_CAUSES) + bg['other']
+    return bg
+
+
 def exit_causes(args):
     """Protocol exits per async fault, by cause, for each delay and async
     mode (async; single, the single task): each round's run's counts less
-    its ceiling run's (the exits the window has anyway), over the run's
-    async faults; the median over the rounds and the range.  False if a
-    kernel's runs were not traced."""
+    its baseline run's background() (the exits the window has anyway), over
+    the run's async faults; the median over the rounds and the range.
+    False if a kernel's runs were not traced."""
     causes = [c for c, _ in EXIT_CAUSES] + ['other', 'total']
     print()
     print('Protocol exits per async fault, by cause (KVM tracepoints: each '
-          'round\'s run less its ceiling run, over its async faults)')
+          'round\'s run less the exits its baseline run had anyway, over its '
+          'async faults)')
     hdr = ('arch', 'kernel', 'delay', 'mode') + tuple(causes) + ('window', 'lost')
     print('  '.join(f'{h:>14}' for h in hdr))
     ok, totals = True, {}
@@ -272,7 +289,9 @@ def exit_causes(args):
         for delay, runs in by_delay(parse(console)).items():
             for mode in ('async', 'single'):
                 per, window, lost = {c: [] for c in causes}, [], 0
-                for ceil, run in zip(runs.get('ceiling', []), runs.get(mode, [])):
+                # The baseline: a run whose vCPU is as busy in the guest.
+                base_mode = 'ceiling' if mode == 'async' else 'sync'
+                for ceil, run in zip(runs.get(base_mode, []), runs.get(mode, [])):
                     tc, tr = trace_counts(ceil), trace_counts(run)
                     faults = int(run['not_present'])
                     if tc is None or tr is None or not faults:
@@ -280,8 +299,9 @@ def exit_causes(args):
                     lost += int(ceil.get('trace_lost', 0)) + \
                         int(run.get('trace_lost', 0))
                     window.append(tc['total'])
+                    bg = background(tc, ceil)
                     for c in causes:
-                        per[c].append((tr[c] - tc[c]) / faults)
+                        per[c].append((tr[c] - bg[c]) / faults)
                 if not window:
                     continue
                 traced = True
@@ -295,9 +315,10 @@ def exit_causes(args):
         if not traced:
             print(f'{arch:>14}  {kernel:>14}  no traced rounds (see {console})')
             ok = False
-    print('window = every exit of the ceiling run (nothing to wait for), the '
-          'median; lost = trace events the buffer dropped (0, or the counts '
-          'are short)')
+    print('window = every exit of the baseline run (async: the ceiling, '
+          'nothing to wait for; single: sync), the median; subtracted: all of '
+          'them but its touches\' mapping exits; lost = trace events the '
+          'buffer dropped (0, or the counts are short)')
     for (arch, kernel, delay, mode), ours in sorted(totals.items()):
         base = totals.get((arch, 'base', delay, mode))
         if kernel != 'ours' or base is None:
