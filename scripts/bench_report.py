@@ -348,7 +348,7 @@ def scale(args):
     print()
     print('Scale: faults in flight at once on one vCPU (apf_bench -S), the '
           "host's time per fault from KVM's tracepoints")
-    hdr = ('arch', 'kernel', 'in flight', 'rounds', 'np/batch',
+    hdr = ('arch', 'kernel', 'in flight', 'limit', 'rounds', 'np/batch',
            'set-up (us)', 'completion (us)', 'sum x first', 'exits/fault',
            'time (ms)', 'lost')
     print('  '.join(f'{h:>15}' for h in hdr))
@@ -371,7 +371,8 @@ def scale(args):
                 t = trace_counts(r)
                 if t and int(r['not_present']):
                     exits.append(t['total'] / int(r['not_present']))
-            vals = (arch, kernel, n, len(rs), f'{npb:.0f}', med(setup),
+            vals = (arch, kernel, n, rs[0].get('limit', '?'), len(rs),
+                    f'{npb:.0f}', med(setup),
                     med(done), f'{cost / first:.2f}x' if first else 'n/a',
                     f'{statistics.median(exits):.2f}' if exits else 'n/a',
                     f"{statistics.median(int(r['time_ms']) for r in rs):.0f}",

@@ -547,6 +547,20 @@ struct bench_args {
 	bool lazy, pin;
 };
 
+/* KVM's limit of async faults in flight per vCPU; 0 if it has none to read. */
+static u64 apf_limit(void)
+{
+	FILE *f = fopen("/sys/module/kvm/parameters/apf_max_per_vcpu", "r");
+	u64 limit = 0;
+
+	if (f) {
+		if (fscanf(f, "%lu", &limit) != 1)
+			limit = 0;
+		fclose(f);
+	}
+	return limit;
+}
+
 /* The scale run's batches: each brings in -S's count of pages. */
 #define SCALE_BATCHES	4
 
@@ -585,6 +599,7 @@ static void scale_run(const struct bench_args *a, u64 inflight)
 	sync_global_from_guest(vm, scale_batches);
 	printf("BENCH scenario=scale mode=scale kernel=%s inflight=%lu vcpus=1 delay_us=%lu ",
 	       kernel_release(), inflight, a->delay_us);
+	printf("limit=%lu ", apf_limit());
 	printf("readers=%lu pages=%lu batches=%lu not_present=%lu ready=%lu ",
 	       a->threads, pages, scale_batches, apf_log.not_present,
 	       apf_log.ready - apf_log.wake_all);
