@@ -237,9 +237,8 @@ EXIT_CAUSES = (
 )
 
 
-def trace_counts(run):
-    """{cause: count} of one run's trace, 'other' the exits of no cause and
-    'total' every exit; None if the run was not traced."""
+def trace_keys(run):
+    """{key: count} of one run's trace (apf_exit_trace.h), or None"""
     if 'trace' not in run:
         return None
     keys = {}
@@ -247,6 +246,15 @@ def trace_counts(run):
         k, _, n = kv.rpartition(':')
         if k:
             keys[k] = keys.get(k, 0) + int(n)
+    return keys
+
+
+def trace_counts(run):
+    """{cause: count} of one run's trace, 'other' the exits of no cause and
+    'total' every exit; None if the run was not traced."""
+    keys = trace_keys(run)
+    if keys is None:
+        return None
     c = {cause: sum(keys.get(k, 0) for k in ks) for cause, ks in EXIT_CAUSES}
     c['total'] = sum(n for k, n in keys.items() if k.startswith('exit.'))
     c['other'] = c['total'] - sum(c[cause] for cause, _ in EXIT_CAUSES)
@@ -282,7 +290,7 @@ def exit_causes(args):
           'async faults)')
     hdr = ('arch', 'kernel', 'delay', 'mode') + tuple(causes) + ('window', 'lost')
     print('  '.join(f'{h:>14}' for h in hdr))
-    ok, totals = True, {}
+    ok, totals, ipis = True, {}, []
     for arg in args:
         arch, kernel, console = arg.split()
         traced = False
@@ -302,6 +310,11 @@ def exit_causes(args):
                     bg = background(tc, ceil)
                     for c in causes:
                         per[c].append((tr[c] - bg[c]) / faults)
+                    kb, kr = trace_keys(ceil), trace_keys(run)
+                    for k in kr:
+                        if k.startswith('ipi.'):
+                            per.setdefault(k, []).append(
+                                (kr[k] - kb.get(k, 0)) / faults)
                 if not window:
                     continue
                 traced = True
@@ -312,6 +325,12 @@ def exit_causes(args):
                 vals = (arch, kernel, f'{delay / 1000:g} ms', mode) + \
                     tuple(cells) + (f'{statistics.median(window):.0f}', lost)
                 print('  '.join(f'{str(v):>14}' for v in vals))
+                senders = sorted(((statistics.median(v), k[4:])
+                                  for k, v in per.items() if k.startswith('ipi.')),
+                                 reverse=True)
+                ipis.append(f'{arch} {kernel} {delay / 1000:g} ms {mode}: ' +
+                            (', '.join(f'{f} {m:.2f}' for m, f in senders
+                                       if abs(m) >= 0.05) or 'none'))
         if not traced:
             print(f'{arch:>14}  {kernel:>14}  no traced rounds (see {console})')
             ok = False
@@ -319,6 +338,10 @@ def exit_causes(args):
           'nothing to wait for; single: sync), the median; subtracted: all of '
           'them but its touches\' mapping exits; lost = trace events the '
           'buffer dropped (0, or the counts are short)')
+    print('IPIs sent per async fault, by the function that sent them (the '
+          'same subtraction; any CPU; 0.05 or more):')
+    for line in ipis:
+        print(f'  {line}')
     for (arch, kernel, delay, mode), ours in sorted(totals.items()):
         base = totals.get((arch, 'base', delay, mode))
         if kernel != 'ours' or base is None:

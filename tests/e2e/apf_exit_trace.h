@@ -10,6 +10,9 @@
  *                       ready" ACK, the x2APIC EOI)
  *   kvm/kvm_hvc_arm64   arm64: which call an "HVC64" exit made (the ACK,
  *                       the SDEI handler's completion)
+ *   ipi/ipi_send_cpu    every IPI and the function that sent it (the kick
+ *                       that makes a vCPU in the guest exit, a scheduler's
+ *                       wake-up), keyed "ipi.FUNCTION"
  *
  * exit_trace_start() clears the trace and turns these events on, for the
  * window only (with @timing, also kvm_entry and the core's
@@ -42,6 +45,7 @@ static const char * const exit_trace_events[] = {
 	"events/kvm/kvm_exit/enable",		/* must exist */
 	"events/kvm/kvm_msr/enable",		/* x86 */
 	"events/kvm/kvm_hvc_arm64/enable",	/* arm64 */
+	"events/ipi/ipi_send_cpu/enable",	/* who sent each IPI */
 };
 
 /* With exit_trace_start(true): the host's time per fault (the scale run). */
@@ -178,6 +182,16 @@ static bool exit_trace_key(const char *line, char *key, size_t size)
 			return false;
 		v = strtoull(q + 1, NULL, 16);
 		snprintf(key, size, "%.*s.%llx", (int)(q - p), p, v);
+		return true;
+	}
+	p = strstr(line, "ipi_send_cpu: ");
+	if (p) {
+		/* "cpu=1 callsite=kvm_vcpu_kick+0x6c/0x90 callback=0x0" */
+		p = strstr(p, "callsite=");
+		if (!p)
+			return false;
+		p += strlen("callsite=");
+		snprintf(key, size, "ipi.%.*s", (int)strcspn(p, "+\n "), p);
 		return true;
 	}
 	p = strstr(line, "kvm_hvc_arm64: ");
