@@ -9,7 +9,10 @@
 # report's protocol exits per fault by cause (issue 17).  At BENCH_DELAY_US
 # the guest also runs a single task (-m single: nothing to overlap, async PF
 # can only cost); the delay curve repeats ceiling, sync and async at each of
-# BENCH_CURVE_US (default "100 1000 5000" us), in the same boot.
+# BENCH_CURVE_US (default "100 1000 5000" us), in the same boot.  Every
+# apf_bench run places its threads as a production VMM does (apf_bench -P
+# 1: the vCPU thread alone on one CPU, the VMM's on the others), so that
+# where the scheduler puts them does not change the exits counted.
 # Then, in the same boot of our kernel, the lazy-restore scenario (issue 14,
 # apf_bench -L): the pages served by a VMM thread pool after a fixed delay,
 # sync, kernel-resolved async, VMM-driven with exits and VMM-driven

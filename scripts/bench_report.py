@@ -151,6 +151,11 @@ def main():
         print('  '.join(f'{str(v):>12}' for v in vals))
     print('work = guest compute units in the window, median of the rounds; '
           'one boot per kernel, runs side by side')
+    for arg in sys.argv[1:]:
+        arch, kernel, console = arg.split()
+        rs = [r for m, v in parse(console).items() if m != 'skipped' for r in v]
+        if rs:
+            print(f'{arch} {kernel}: threads {placement(rs)}')
     kernels = {}
     for arch, kernel, _ in rows:
         kernels.setdefault(arch, set()).add(kernel)

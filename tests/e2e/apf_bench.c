@@ -39,8 +39,8 @@
  * In sync and async the pool serves the userfaultfd messages.  After the
  * window the run goes on until every page is in, for the time that took.
  *
- * With -P 1 (the default) and at least two CPUs, the threads are placed as
- * a production VMM places them: the vCPU thread alone on the first CPU it
+ * With -P 1 (the default) and at least two CPUs, in every scenario, the
+ * threads are placed as a production VMM places them: the vCPU thread alone on the first CPU it
  * may use, every VMM thread (the pool, the userfaultfd and ring readers, the
  * thread that measures) on the others; the same in every mode, the ceiling
  * and the calibration included.  -P 0 leaves them to the scheduler.  KVM's
@@ -535,7 +535,7 @@ static void print_usage(const char *prog)
 {
 	printf("Usage: %s [-L] [-m mode,...] [-d delay_us] [-w window_ms]\n"
 	       "  [-q quantum | -f quantum_pct] [-p pages] [-t pool_threads]\n"
-	       "  [-r rounds] [-P 0|1 (-L: pin the vCPU and VMM threads)]\n"
+	       "  [-r rounds] [-P 0|1 (pin the vCPU and VMM threads)]\n"
 	       "modes: ceiling, sync, async, single; -L: vmm, exitless too\n"
 	       "  -S n,...: the scale runs instead: n faults in flight\n",
 	       prog);
@@ -572,12 +572,16 @@ static u64 apf_limit(void)
 static void scale_run(const struct bench_args *a, u64 inflight)
 {
 	u64 pages = inflight * SCALE_BATCHES, t0, t1;
+	char vcpu_cpus[64], vmm_cpus[64];
 	struct kvm_vcpu *vcpu;
 	struct uffd_desc *uffd;
 	struct kvm_vm *vm;
 	struct ucall uc;
 	void *hva;
 
+	/* The readers on the VMM's CPUs, this thread (the vCPU's) on its own. */
+	TEST_ASSERT(!sched_setaffinity(0, sizeof(lr_pin.vmm), &lr_pin.vmm),
+		    "sched_setaffinity: errno %d", errno);
 	vm = vm_create_with_one_vcpu(&vcpu, guest_scale);
 	page_size = vm->page_size;
 	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, BENCH_GPA,
@@ -589,6 +593,8 @@ static void scale_run(const struct bench_args *a, u64 inflight)
 					a->threads, serve_zero);
 	apf_arch_vm_setup(vm);
 	vcpu_args_set(vcpu, 4, BENCH_GPA, pages, (u64)page_size, inflight);
+	TEST_ASSERT(!sched_setaffinity(0, sizeof(lr_pin.vcpu), &lr_pin.vcpu),
+		    "sched_setaffinity: errno %d", errno);
 
 	exit_trace_start(true);
 	t0 = now_ns();
@@ -603,6 +609,9 @@ static void scale_run(const struct bench_args *a, u64 inflight)
 	printf("readers=%lu pages=%lu batches=%lu not_present=%lu ready=%lu ",
 	       a->threads, pages, scale_batches, apf_log.not_present,
 	       apf_log.ready - apf_log.wake_all);
+	printf("pin=%d vcpu_cpus=%s vmm_cpus=%s ", lr_pin.pinned,
+	       lr_cpus(&lr_pin.vcpu, vcpu_cpus, sizeof(vcpu_cpus)),
+	       lr_cpus(&lr_pin.vmm, vmm_cpus, sizeof(vmm_cpus)));
 	printf("time_ms=%lu", (t1 - t0) / 1000000);
 	exit_trace_print();
 	printf("\n");
@@ -709,7 +718,7 @@ int main(int argc, char *argv[])
 		       a.lazy ? "scenario=lazy " : "", why);
 		return KSFT_SKIP;
 	}
-	lr_pin_plan(a.lazy && a.pin);
+	lr_pin_plan(a.pin);
 
 	/* -S: the scale runs only, each count -r times, interleaved. */
 	for (tok = scale_list ? strtok_r(scale_list, ",", &save) : NULL;
@@ -932,10 +941,10 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	       a->lazy ? "scenario=lazy " : "", kernel_release(), mode,
 	       delay_us, window_ms, quantum);
 	if (a->lazy)
-		printf("pages=%lu threads=%lu pin=%d vcpu_cpus=%s vmm_cpus=%s ",
-		       pages, a->threads, lr_pin.pinned,
-		       lr_cpus(&lr_pin.vcpu, vcpu_cpus, sizeof(vcpu_cpus)),
-		       lr_cpus(&lr_pin.vmm, vmm_cpus, sizeof(vmm_cpus)));
+		printf("pages=%lu threads=%lu ", pages, a->threads);
+	printf("pin=%d vcpu_cpus=%s vmm_cpus=%s ", lr_pin.pinned,
+	       lr_cpus(&lr_pin.vcpu, vcpu_cpus, sizeof(vcpu_cpus)),
+	       lr_cpus(&lr_pin.vmm, vmm_cpus, sizeof(vmm_cpus)));
 	printf("work=%lu parked_work=%lu touched=%lu not_present=%lu ",
 	       work + parked, parked, bench_touched, apf_log.not_present);
 	printf("ready=%lu wake_all=%lu exits=%lu", apf_log.ready,
