@@ -223,6 +223,27 @@ static void add_pending(struct vmm *vmm, u64 off, u32 vcpu_id, u32 token)
 }
 
 /*
+ * The page at @off is in (the prefetcher filled it): the faults waiting for
+ * it are due now, so that a fault the VMM accepted completes as soon as its
+ * page is there, as a vCPU waiting in userfaultfd wakes (UFFDIO_COPY wakes
+ * it), not after its own fetch's delay.  Returns whether one was waiting.
+ */
+static int pending_due_now(struct vmm *vmm, u64 off)
+{
+	int i, found = 0;
+
+	pthread_mutex_lock(&vmm->mem_lock);
+	for (i = 0; i < nr_pending; i++) {
+		if (pending[i].off == off) {
+			pending[i].due = 0;
+			found = 1;
+		}
+	}
+	pthread_mutex_unlock(&vmm->mem_lock);
+	return found;
+}
+
+/*
  * Exitless (-X, KVM_APF_FEATURE_VMM_EXITLESS): each vCPU has a ring, and
  * KVM accepts every async candidate for us: the guest is told "not
  * present", a notice {vcpu, token, gpa} goes to the ring and the eventfd is
@@ -397,9 +418,10 @@ static u8 *add_memfd_slot(struct vmm *vmm, u32 slot, u64 gpa, u64 size,
 
 /*
  * The prefetcher (-P): every page of the image the guest has not touched
- * yet, in order, as a VMM streams a snapshot in behind the faults.  Not
- * the pages the guest dropped since: those come on demand, -d ms late, so
- * that a task touching them parks (a test's snapshot waits for one).
+ * yet, in order, as a VMM streams a snapshot in behind the faults; a fault
+ * waiting for a page it fills completes then.  Not the pages the guest
+ * dropped since: those come on demand, -d ms late, so that a task touching
+ * them parks (a test's snapshot waits for one).
  */
 static void *prefetcher(void *arg)
 {
@@ -409,9 +431,14 @@ static void *prefetcher(void *arg)
 	for (i = 0; i < vmm->image_pages; i++) {
 		/* A snapshot or the exit stops it: not after the whole sweep. */
 		pthread_testcancel();
-		if (page_saved(vmm, i) && !test_page(vmm, vmm->dropped, i) &&
-		    serve_page(vmm, i * PAGE))
-			__atomic_add_fetch(&vmm->prefetched, 1, __ATOMIC_RELAXED);
+		if (!page_saved(vmm, i) || test_page(vmm, vmm->dropped, i) ||
+		    !serve_page(vmm, i * PAGE))
+			continue;
+		__atomic_add_fetch(&vmm->prefetched, 1, __ATOMIC_RELAXED);
+		/* A fault on it waits for its fetch: tell the server. */
+		if (pending_due_now(vmm, i * PAGE) &&
+		    write(vmm->wake[1], "", 1) < 0 && errno != EAGAIN)
+			die("write");
 	}
 	fprintf(stderr, "vmm: every page in %.0f ms after the restore began: %lu %s\n",
 		test_boot_ms(), __atomic_load_n(&vmm->prefetched, __ATOMIC_RELAXED),
