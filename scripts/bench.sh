@@ -71,11 +71,11 @@ for a in ${BENCH_ARCHES:-x86_64 arm64}; do
 	# restored by a new VMM process: eager (the whole image read first),
 	# lazy with async PF off (the vCPU waits in userfaultfd), lazy with
 	# the kernel's async PF, VMM-driven (exits), VMM-driven exitless.
-	# Lazy: each page on demand BENCH_RESTORE_DELAY_MS (10) late, the fault
-	# latency of the published Firecracker restore figure (PRIOR-ART), a
+	# Lazy: each page on demand BENCH_RESTORE_DELAY_MS (2) late (10: the
+	# fault latency of the published Firecracker restore figure), a
 	# prefetcher streaming in the rest.  BENCH_RESTORE_ROUNDS (3) restores a line,
 	# the report's figures their medians.
-	r="vmm/vmm -T -x -c 2 -t 400 -m ${BENCH_RESTORE_MIB:-256} -d ${BENCH_RESTORE_DELAY_MS:-10}"
+	r="vmm/vmm -T -x -c 2 -t 400 -m ${BENCH_RESTORE_MIB:-256} -d ${BENCH_RESTORE_DELAY_MS:-2}"
 	r+=" -k vmm/kernel -i vmm/l2.cpio"
 	r2="kunit.enable=0 apftest=snapshot apftest.rounds=${BENCH_RESTORE_ROUNDS:-3}"
 	printf '%s\n' "restore_eager 600 $r -E -S /tmp/rb-eager $r2" \
