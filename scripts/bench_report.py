@@ -183,7 +183,7 @@ def curve_targets(curve):
             continue
         rec, ratio = r['recovered_v'], r['ratio_v']
         print(f"{arch}: {'PASS' if rec is not None and rec >= 90 else 'MISS'} "
-              f"recovered at 1 ms {r['recovered']} >= 90% (issue 17)")
+              f"recovered at 1 ms {fmt(rec, '{:.1f}%')} >= 90% (issue 17)")
         print(f"{arch}: {'PASS' if ratio and ratio >= 2.5 else 'MISS'} "
               f"async/sync at 1 ms {r['ratio']} >= 2.5x (issue 17)")
 
