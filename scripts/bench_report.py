@@ -266,7 +266,7 @@ def trace_counts(run):
     return c
 
 
-def background(tc, ceil, guest_us=0):
+def background(tc, ceil):
     """The exits a window has without async PF, from a baseline run's counts
     @tc (@ceil the run): every cause but the faulting access as counted
     (timer ticks, housekeeping: no "page ready" there), and of its faulting
@@ -275,14 +275,9 @@ def background(tc, ceil, guest_us=0):
     has time for, which the measured run's touches, each an async fault,
     do not add to.  The baseline is the ceiling for async (the vCPU always
     in the guest, its timer ticks exits) and sync for the single task (the
-    vCPU away from the guest while it waits, in both).  With @guest_us,
-    the measured run's time in the guest (apf_exit_trace.h), the baseline's
-    host interrupts ("kick": its timer ticks) in proportion to it."""
+    vCPU away from the guest while it waits, in both)."""
     bg = dict(tc)
     bg['fault'] = max(0, tc['fault'] - int(ceil.get('touched', 0)))
-    # The host's timer ticks exit a vCPU only while it is in the guest.
-    if guest_us and int(ceil.get('guest_us', 0)):
-        bg['kick'] = tc['kick'] * guest_us / int(ceil['guest_us'])
     bg['total'] = sum(bg[c] for c, _ in EXIT_CAUSES) + bg['other']
     return bg
 
@@ -317,7 +312,7 @@ def exit_causes(args):
                     lost += int(ceil.get('trace_lost', 0)) + \
                         int(run.get('trace_lost', 0))
                     window.append(tc['total'])
-                    bg = background(tc, ceil, int(run.get('guest_us', 0)))
+                    bg = background(tc, ceil)
                     for c in causes:
                         per[c].append((tr[c] - bg[c]) / faults)
                     kb, kr = trace_keys(ceil), trace_keys(run)

@@ -13,18 +13,17 @@
  *   ipi/ipi_send_cpu    every IPI and the function that sent it (the kick
  *                       that makes a vCPU in the guest exit, a scheduler's
  *                       wake-up), keyed "ipi.FUNCTION"
- *   kvm/kvm_entry       with kvm_exit, the vCPU's time in the guest
  *
  * exit_trace_start() clears the trace and turns these events on, for the
- * window only (with @timing, also the core's kvm_apf_not_present and
- * kvm_apf_ready: the host's time per fault, exit_trace_time());
- * exit_trace_stop() ends the window (when the bench reads its counters);
- * exit_trace_print() prints the counts by key (" trace=exit.npf:12,
- * msr_write.4b564d07:5,... trace_lost=N guest_us=N") on the bench's line.
- * The report subtracts a baseline run's counts (the exits the window has
- * anyway: timer ticks, in proportion to the time in the guest, and
- * housekeeping) and splits the rest by cause per async fault.  Only the
- * bench's VM runs meanwhile, so every KVM event in the buffer is its.
+ * window only (with @timing, also kvm_entry and the core's
+ * kvm_apf_not_present and kvm_apf_ready: the host's time per fault,
+ * exit_trace_time()); exit_trace_stop() ends the window (when the bench
+ * reads its counters); exit_trace_print() prints the counts by key
+ * (" trace=exit.npf:12,msr_write.4b564d07:5,... trace_lost=N") on the
+ * bench's line.  The report subtracts the ceiling run's counts (the exits
+ * the window has anyway: timer ticks, housekeeping) and splits the rest by
+ * cause per async fault.  Only the bench's VM runs meanwhile, so every KVM
+ * event in the buffer is its.
  */
 #ifndef APF_EXIT_TRACE_H
 #define APF_EXIT_TRACE_H
@@ -47,11 +46,11 @@ static const char * const exit_trace_events[] = {
 	"events/kvm/kvm_msr/enable",		/* x86 */
 	"events/kvm/kvm_hvc_arm64/enable",	/* arm64 */
 	"events/ipi/ipi_send_cpu/enable",	/* who sent each IPI */
-	"events/kvm/kvm_entry/enable",		/* the time in the guest */
 };
 
 /* With exit_trace_start(true): the host's time per fault (the scale run). */
 static const char * const exit_trace_timing_events[] = {
+	"events/kvm/kvm_entry/enable",
 	"events/kvm_apf/kvm_apf_not_present/enable",
 	"events/kvm_apf/kvm_apf_ready/enable",
 };
@@ -59,16 +58,12 @@ static const char * const exit_trace_timing_events[] = {
 static bool exit_trace_on, exit_trace_timing;
 
 /*
- * From the timestamps: the vCPU's time in the guest (entry to exit: the
- * host's timer ticks land as exits in proportion), and the host's time per
- * fault: an exit whose handling told the guest "not present"
- * (kvm_apf_not_present before the next kvm_entry) counts its exit-to-entry
- * time as set-up, shared by the faults it told; one that delivered "page
- * ready" (kvm_apf_ready) as completion.
+ * The host's time per fault, from the timestamps: an exit whose handling
+ * told the guest "not present" (kvm_apf_not_present before the next
+ * kvm_entry) counts its exit-to-entry time as set-up, shared by the faults
+ * it told; one that delivered "page ready" (kvm_apf_ready) as completion.
  */
 static struct {
-	double entry_ts;	/* the vCPU's last entry; < 0: none yet */
-	double guest_s;		/* entry-to-exit time summed */
 	double exit_ts;		/* the vCPU's last exit; < 0: none yet */
 	unsigned long np, ready;	/* told since it */
 	double setup_s, done_s;
@@ -84,9 +79,6 @@ static void exit_trace_time(const char *line)
 	if (!p || sscanf(p + 2, "%*s %lf:", &ts) != 1)
 		return;
 	if (strstr(line, " kvm_exit: ")) {
-		if (exit_trace_t.entry_ts >= 0)
-			exit_trace_t.guest_s += ts - exit_trace_t.entry_ts;
-		exit_trace_t.entry_ts = -1;
 		exit_trace_t.exit_ts = ts;
 		exit_trace_t.np = 0;
 		exit_trace_t.ready = 0;
@@ -94,10 +86,7 @@ static void exit_trace_time(const char *line)
 		exit_trace_t.np++;
 	} else if (strstr(line, " kvm_apf_ready: ")) {
 		exit_trace_t.ready++;
-	} else if (strstr(line, " kvm_entry: ")) {
-		exit_trace_t.entry_ts = ts;
-		if (exit_trace_t.exit_ts < 0)
-			return;
+	} else if (strstr(line, " kvm_entry: ") && exit_trace_t.exit_ts >= 0) {
 		if (exit_trace_t.np) {
 			exit_trace_t.setup_s += ts - exit_trace_t.exit_ts;
 			exit_trace_t.setup_n += exit_trace_t.np;
@@ -152,7 +141,6 @@ static bool exit_trace_start(bool timing)
 		exit_trace_write(exit_trace_timing_events[i],
 				 exit_trace_timing ? "1" : "0");
 	memset(&exit_trace_t, 0, sizeof(exit_trace_t));
-	exit_trace_t.entry_ts = -1;
 	exit_trace_t.exit_ts = -1;
 	return exit_trace_on && exit_trace_write("tracing_on", "1");
 }
@@ -254,7 +242,8 @@ static void exit_trace_print(void)
 				lost = written - in_buf;
 			continue;
 		}
-		exit_trace_time(line);
+		if (exit_trace_timing)
+			exit_trace_time(line);
 		if (!exit_trace_key(line, key, sizeof(key)))
 			continue;
 		for (i = 0; i < n && strcmp(keys[i], key); i++)
@@ -274,7 +263,7 @@ static void exit_trace_print(void)
 		printf("%s%s:%lu", i ? "," : "", keys[i], counts[i]);
 	if (other)
 		printf("%sunsorted:%lu", n ? "," : "", other);
-	printf(" trace_lost=%lu guest_us=%.0f", lost, exit_trace_t.guest_s * 1e6);
+	printf(" trace_lost=%lu", lost);
 	if (exit_trace_timing)
 		printf(" setup_ns=%.0f setup_n=%lu done_ns=%.0f done_n=%lu",
 		       exit_trace_t.setup_n ?
