@@ -484,6 +484,37 @@ static const char *lr_cpus(const cpu_set_t *set, char *buf, size_t size)
 	return buf;
 }
 
+/* Where the threads run, on the BENCH line: "pin=1 vcpu_cpus=0 vmm_cpus=1 ". */
+static void print_placement(void)
+{
+	char vcpu_cpus[64], vmm_cpus[64];
+
+	printf("pin=%d vcpu_cpus=%s vmm_cpus=%s ", lr_pin.pinned,
+	       lr_cpus(&lr_pin.vcpu, vcpu_cpus, sizeof(vcpu_cpus)),
+	       lr_cpus(&lr_pin.vmm, vmm_cpus, sizeof(vmm_cpus)));
+}
+
+/*
+ * A run's VM: one vCPU running @guest, @pages pages at BENCH_GPA mapped
+ * 1:1 (their host address in *@hva).  This thread on the VMM's CPUs
+ * first: every thread it starts from now on (pool, readers) inherits them.
+ */
+static struct kvm_vm *bench_vm(void *guest, u64 pages, struct kvm_vcpu **vcpu,
+			       void **hva)
+{
+	struct kvm_vm *vm;
+
+	TEST_ASSERT(!sched_setaffinity(0, sizeof(lr_pin.vmm), &lr_pin.vmm),
+		    "sched_setaffinity: errno %d", errno);
+	vm = vm_create_with_one_vcpu(vcpu, guest);
+	page_size = vm->page_size;
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, BENCH_GPA,
+				    BENCH_SLOT, pages, 0);
+	virt_map(vm, BENCH_GPA, BENCH_GPA, pages);
+	*hva = addr_gpa2hva(vm, BENCH_GPA);
+	return vm;
+}
+
 /* Register the restored memory with a (blocking) userfaultfd. */
 static int lr_uffd_register(void *hva, u64 len)
 {
@@ -572,7 +603,6 @@ static u64 apf_limit(void)
 static void scale_run(const struct bench_args *a, u64 inflight)
 {
 	u64 pages = inflight * SCALE_BATCHES, t0, t1;
-	char vcpu_cpus[64], vmm_cpus[64];
 	struct kvm_vcpu *vcpu;
 	struct uffd_desc *uffd;
 	struct kvm_vm *vm;
@@ -580,14 +610,7 @@ static void scale_run(const struct bench_args *a, u64 inflight)
 	void *hva;
 
 	/* The readers on the VMM's CPUs, this thread (the vCPU's) on its own. */
-	TEST_ASSERT(!sched_setaffinity(0, sizeof(lr_pin.vmm), &lr_pin.vmm),
-		    "sched_setaffinity: errno %d", errno);
-	vm = vm_create_with_one_vcpu(&vcpu, guest_scale);
-	page_size = vm->page_size;
-	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, BENCH_GPA,
-				    BENCH_SLOT, pages, 0);
-	virt_map(vm, BENCH_GPA, BENCH_GPA, pages);
-	hva = addr_gpa2hva(vm, BENCH_GPA);
+	vm = bench_vm(guest_scale, pages, &vcpu, &hva);
 	uffd = uffd_setup_demand_paging(UFFDIO_REGISTER_MODE_MISSING,
 					a->delay_us, hva, pages * page_size,
 					a->threads, serve_zero);
@@ -609,9 +632,7 @@ static void scale_run(const struct bench_args *a, u64 inflight)
 	printf("readers=%lu pages=%lu batches=%lu not_present=%lu ready=%lu ",
 	       a->threads, pages, scale_batches, apf_log.not_present,
 	       apf_log.ready - apf_log.wake_all);
-	printf("pin=%d vcpu_cpus=%s vmm_cpus=%s ", lr_pin.pinned,
-	       lr_cpus(&lr_pin.vcpu, vcpu_cpus, sizeof(vcpu_cpus)),
-	       lr_cpus(&lr_pin.vmm, vmm_cpus, sizeof(vmm_cpus)));
+	print_placement();
 	printf("time_ms=%lu", (t1 - t0) / 1000000);
 	exit_trace_print();
 	printf("\n");
@@ -872,25 +893,14 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	bool single = !strcmp(mode, "single");
 	bool async = !strcmp(mode, "async") || !strcmp(mode, "vmm") ||
 		     !strcmp(mode, "exitless") || single;
-	char vcpu_cpus[64], vmm_cpus[64];
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 	pthread_attr_t attr;
 	pthread_t thread;
 	void *hva;
 
-	/*
-	 * The VMM's side first: every thread this one starts from now on
-	 * (pool, readers) inherits its CPUs; the vCPU thread gets its own.
-	 */
-	TEST_ASSERT(!sched_setaffinity(0, sizeof(lr_pin.vmm), &lr_pin.vmm),
-		    "sched_setaffinity: errno %d", errno);
-	vm = vm_create_with_one_vcpu(&vcpu, guest_bench);
-	page_size = vm->page_size;
-	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, BENCH_GPA,
-				    BENCH_SLOT, pages, 0);
-	virt_map(vm, BENCH_GPA, BENCH_GPA, pages);
-	hva = addr_gpa2hva(vm, BENCH_GPA);
+	/* The VMM's side first; the vCPU thread gets its own CPUs below. */
+	vm = bench_vm(guest_bench, pages, &vcpu, &hva);
 	if (present) {
 		memset(hva, 0, pages * page_size);
 	} else if (a->lazy) {
@@ -942,9 +952,7 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	       delay_us, window_ms, quantum);
 	if (a->lazy)
 		printf("pages=%lu threads=%lu ", pages, a->threads);
-	printf("pin=%d vcpu_cpus=%s vmm_cpus=%s ", lr_pin.pinned,
-	       lr_cpus(&lr_pin.vcpu, vcpu_cpus, sizeof(vcpu_cpus)),
-	       lr_cpus(&lr_pin.vmm, vmm_cpus, sizeof(vmm_cpus)));
+	print_placement();
 	printf("work=%lu parked_work=%lu touched=%lu not_present=%lu ",
 	       work + parked, parked, bench_touched, apf_log.not_present);
 	printf("ready=%lu wake_all=%lu exits=%lu", apf_log.ready,

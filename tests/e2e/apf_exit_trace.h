@@ -37,6 +37,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include "apf_util.h"
+
 #define EXIT_TRACE_DIR	"/sys/kernel/tracing/"
 #define EXIT_TRACE_KEYS	64
 #define EXIT_TRACE_KEY	40
@@ -102,16 +104,9 @@ static void exit_trace_time(const char *line)
 static bool exit_trace_write(const char *file, const char *val)
 {
 	char path[128];
-	bool ok;
-	int fd;
 
 	snprintf(path, sizeof(path), EXIT_TRACE_DIR "%s", file);
-	fd = open(path, O_WRONLY | O_TRUNC);
-	if (fd < 0)
-		return false;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok;
+	return write_str(path, val, O_TRUNC);
 }
 
 /*
@@ -220,8 +215,8 @@ static void exit_trace_stop(void)
  */
 static void exit_trace_print(void)
 {
-	static char keys[EXIT_TRACE_KEYS][EXIT_TRACE_KEY];
-	static unsigned long counts[EXIT_TRACE_KEYS];
+	char keys[EXIT_TRACE_KEYS][EXIT_TRACE_KEY];
+	unsigned long counts[EXIT_TRACE_KEYS] = { 0 };
 	unsigned long in_buf, written, lost = 0, other = 0;
 	char line[512], key[EXIT_TRACE_KEY];
 	int n = 0, i;

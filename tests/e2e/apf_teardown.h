@@ -270,16 +270,9 @@ static char tracing[64];
 static bool write_file(const char *name, const char *s, int flags)
 {
 	char path[128];
-	bool ok;
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", tracing, name);
-	fd = open(path, O_WRONLY | flags);
-	if (fd < 0)
-		return false;
-	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
-	close(fd);
-	return ok;
+	return write_str(path, s, flags);
 }
 
 static const char *trace_setup(void)
