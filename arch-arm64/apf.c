@@ -145,14 +145,16 @@ static int apf_area_rw(struct kvm_vcpu *vcpu, void *data, unsigned int offset,
 }
 
 static int apf_area_init(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
-			 gpa_t gpa)
+			 gpa_t gpa, bool ring)
 {
 	int idx, r;
 
-	KUNIT_STATIC_STUB_REDIRECT(apf_area_init, vcpu, area, gpa);
+	KUNIT_STATIC_STUB_REDIRECT(apf_area_init, vcpu, area, gpa, ring);
 	idx = srcu_read_lock(&vcpu->kvm->srcu);
 	r = kvm_gfn_to_hva_cache_init(vcpu->kvm, area, gpa,
-				      sizeof(struct kvm_apf_shared));
+				      sizeof(struct kvm_apf_shared) +
+				      (ring ? sizeof(struct kvm_apf_ready_ring) :
+				       0));
 	srcu_read_unlock(&vcpu->kvm->srcu, idx);
 	return r;
 }
@@ -169,6 +171,12 @@ static void apf_lower_ppi(struct kvm_vcpu *vcpu)
 			apf_set_ppi(vcpu, false);
 		vcpu->arch.apf.ppi_raised = false;
 	}
+}
+
+/* The guest opted in to batched "page ready": its ring follows the area. */
+static bool apf_ring(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.apf.ctrl & KVM_APF_ARM64_READY_RING;
 }
 
 /* Can the guest be told "not present" for a fault now? */
@@ -230,13 +238,16 @@ static int arm64_apf_present(struct kvm_apf_vcpu *apf,
 	if (!(item->flags & (KVM_APF_ITEM_WAKE_ALL | KVM_APF_ITEM_NOTIFIED)) ||
 	    !apf_enabled(vcpu))
 		return 0;
-	r = kvm_async_pf_put_ready(vcpu, &vcpu->arch.apf.area, item);
+	if (apf_ring(vcpu))
+		r = kvm_async_pf_ring_put(vcpu, &vcpu->arch.apf.area, item);
+	else
+		r = kvm_async_pf_put_ready(vcpu, &vcpu->arch.apf.area, item);
 	if (r)
 		return r;
 	if (apf_set_ppi(vcpu, true))
 		return 0;
 	vcpu->arch.apf.ppi_raised = true;
-	return 1;
+	return apf_ring(vcpu) ? KVM_APF_READY_BATCHED : 1;
 }
 
 static bool arm64_apf_can_dequeue(struct kvm_apf_vcpu *apf)
@@ -245,6 +256,9 @@ static bool arm64_apf_can_dequeue(struct kvm_apf_vcpu *apf)
 
 	if (!apf_enabled(vcpu))
 		return true;
+	/* Posting into the ring while "page ready" is raised: one batch. */
+	if (apf_ring(vcpu))
+		return kvm_async_pf_ring_room(vcpu, &vcpu->arch.apf.area);
 	if (vcpu->arch.apf.ppi_raised)
 		return false;
 	return kvm_async_pf_ready_slot_free(vcpu, &vcpu->arch.apf.area);
@@ -366,7 +380,12 @@ static int apf_set_ctrl(struct kvm_vcpu *vcpu, u64 ctrl, bool vmm)
 		apf_disable(vcpu, ctrl);
 		return 0;
 	}
-	if (apf_area_init(vcpu, &area, ctrl & ~(u64)APF_ENABLE_LOW_BITS))
+	/* The ring follows the area in the same page. */
+	if ((ctrl & KVM_APF_ARM64_READY_RING) &&
+	    (ctrl & (SZ_4K - 1) & ~(u64)APF_ENABLE_LOW_BITS))
+		return -EINVAL;
+	if (apf_area_init(vcpu, &area, ctrl & ~(u64)APF_ENABLE_LOW_BITS,
+			  ctrl & KVM_APF_ARM64_READY_RING))
 		return -EINVAL;
 
 	vcpu->arch.apf.area = area;
@@ -468,8 +487,9 @@ static long apf_call(struct kvm_vcpu *vcpu, u64 *val)
 {
 	switch (smccc_get_arg1(vcpu)) {
 	case KVM_APF_ARM64_INFO:
-		val[1] = kvm_apf_guest_error_allowed(vcpu->kvm) ?
-			 KVM_APF_ARM64_INFO_ERROR_STATUS : 0;
+		val[1] = KVM_APF_ARM64_INFO_READY_RING |
+			 (kvm_apf_guest_error_allowed(vcpu->kvm) ?
+			  KVM_APF_ARM64_INFO_ERROR_STATUS : 0);
 		val[2] = KVM_APF_ARM64_SDEI_EVENT;
 		val[3] = apf_ppi(vcpu);
 		return SMCCC_RET_SUCCESS;

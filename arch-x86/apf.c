@@ -26,6 +26,9 @@
 #include "../x86.h"
 #include "apf.h"
 
+/* MSR_KVM_ASYNC_PF_EN: the enable bits below the area's 64-byte alignment */
+#define APF_ENABLE_BITS		0x3f
+
 static struct kvm_vcpu *apf_vcpu(struct kvm_apf_vcpu *apf)
 {
 	return container_of(apf, struct kvm_vcpu, async_pf);
@@ -70,6 +73,12 @@ static void apf_raise_ready(struct kvm_vcpu *vcpu)
 	kvm_apic_set_irq(vcpu, &irq, NULL);
 }
 
+/* The guest opted in to batched "page ready": its ring follows the area. */
+static bool apf_ring(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.apf.msr_en_val & KVM_ASYNC_PF_READY_RING;
+}
+
 static u32 x86_apf_not_present(struct kvm_apf_vcpu *apf,
 			       struct kvm_apf_item *item)
 {
@@ -105,7 +114,7 @@ static u32 x86_apf_not_present(struct kvm_apf_vcpu *apf,
 static int x86_apf_present(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 {
 	struct kvm_vcpu *vcpu = apf_vcpu(apf);
-	int told = 0;
+	int told;
 
 	/* The core writes the "page ready" slot of the common layout. */
 	BUILD_BUG_ON(offsetof(struct kvm_apf_shared, token) !=
@@ -113,8 +122,13 @@ static int x86_apf_present(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 	BUILD_BUG_ON(sizeof(struct kvm_apf_shared) !=
 		     sizeof(struct kvm_vcpu_pv_apf_data));
 
-	if ((item->flags & (KVM_APF_ITEM_WAKE_ALL | KVM_APF_ITEM_NOTIFIED)) &&
-	    kvm_pv_async_pf_enabled(vcpu))
+	if (!(item->flags & (KVM_APF_ITEM_WAKE_ALL | KVM_APF_ITEM_NOTIFIED)) ||
+	    !kvm_pv_async_pf_enabled(vcpu))
+		told = 0;
+	else if (apf_ring(vcpu))
+		told = kvm_async_pf_ring_put(vcpu, &vcpu->arch.apf.data,
+					     item) ?: KVM_APF_READY_BATCHED;
+	else
 		told = kvm_async_pf_put_ready(vcpu, &vcpu->arch.apf.data,
 					      item) ?: 1;
 	if (told >= 0)
@@ -133,8 +147,11 @@ static bool x86_apf_can_dequeue(struct kvm_apf_vcpu *apf)
 
 	if (!kvm_pv_async_pf_enabled(vcpu))
 		return true;
-	return kvm_lapic_enabled(vcpu) &&
-	       kvm_async_pf_ready_slot_free(vcpu, &vcpu->arch.apf.data);
+	if (!kvm_lapic_enabled(vcpu))
+		return false;
+	if (apf_ring(vcpu))
+		return kvm_async_pf_ring_room(vcpu, &vcpu->arch.apf.data);
+	return kvm_async_pf_ready_slot_free(vcpu, &vcpu->arch.apf.data);
 }
 
 static void x86_apf_request(struct kvm_apf_vcpu *apf)
@@ -203,19 +220,26 @@ int kvm_apf_x86_setup(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa, gfn_t gfn,
 }
 
 /**
- * kvm_apf_x86_error_status_refused() - may the guest opt in to error status?
+ * kvm_apf_x86_enable_refused() - may the guest set these enable bits?
  * @vcpu: the vCPU
- * @data: what the guest writes to MSR_KVM_ASYNC_PF_EN
+ * @data: what the guest (or the VMM) writes to MSR_KVM_ASYNC_PF_EN
  *
  * Error status comes with "page ready", which only the interrupt delivers;
  * and only if the VMM let this guest see errors.  When the VMM revokes that,
  * an opt-in already made stays (the value it reads back must be writable);
- * only a new one needs the VMM's consent.
+ * only a new one needs the VMM's consent.  Batched "page ready" needs the
+ * interrupt too, its CPUID bit, and a page-aligned area (the ring follows it
+ * in the same page).
  *
- * Return: true if @data opts in and may not: the write is refused (#GP).
+ * Return: true if @data sets a bit it may not: the write is refused (#GP).
  */
-bool kvm_apf_x86_error_status_refused(struct kvm_vcpu *vcpu, u64 data)
+bool kvm_apf_x86_enable_refused(struct kvm_vcpu *vcpu, u64 data)
 {
+	if ((data & KVM_ASYNC_PF_READY_RING) &&
+	    (!(data & KVM_ASYNC_PF_DELIVERY_AS_INT) ||
+	     !guest_pv_has(vcpu, KVM_FEATURE_ASYNC_PF_RING) ||
+	     (data & (SZ_4K - 1) & ~(u64)APF_ENABLE_BITS)))
+		return true;
 	return (data & KVM_ASYNC_PF_ERROR_STATUS) &&
 	       (!(data & KVM_ASYNC_PF_DELIVERY_AS_INT) ||
 		!guest_pv_has(vcpu, KVM_FEATURE_ASYNC_PF_ERROR) ||
@@ -229,7 +253,8 @@ bool kvm_apf_x86_error_status_refused(struct kvm_vcpu *vcpu, u64 data)
  * @area: set up here if @data enables async PF, untouched otherwise
  * @data: what the guest writes to MSR_KVM_ASYNC_PF_EN
  *
- * The area's first 64 bytes hold reason, token and status.  Called before
+ * The area's first 64 bytes hold reason, token and status, and a ring of
+ * completions follows them if the guest asked for one.  Called before
  * the write changes anything, so that a refused write changes nothing.
  *
  * Return: 0, or -errno if no memslot holds the area: the write is refused.
@@ -243,7 +268,11 @@ int kvm_apf_x86_area_init(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
 		return 0;
 	/* In KUnit a static stub stands in for the memslots. */
 	KUNIT_STATIC_STUB_REDIRECT(kvm_apf_x86_area_init, vcpu, area, data);
-	return kvm_gfn_to_hva_cache_init(vcpu->kvm, area, data & ~0x3f,
+	return kvm_gfn_to_hva_cache_init(vcpu->kvm, area,
+					 data & ~(u64)APF_ENABLE_BITS,
+					 data & KVM_ASYNC_PF_READY_RING ?
+					 sizeof(struct kvm_apf_shared) +
+					 sizeof(struct kvm_apf_ready_ring) :
 					 offsetofend(struct kvm_apf_shared,
 						     status));
 }

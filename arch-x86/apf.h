@@ -9,7 +9,7 @@
 
 int kvm_apf_x86_setup(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa, gfn_t gfn,
 		      bool write, struct kvm_arch_async_pf *arch);
-bool kvm_apf_x86_error_status_refused(struct kvm_vcpu *vcpu, u64 data);
+bool kvm_apf_x86_enable_refused(struct kvm_vcpu *vcpu, u64 data);
 int kvm_apf_x86_area_init(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
 			  u64 data);
 

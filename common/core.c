@@ -625,7 +625,9 @@ static bool requeue_ready(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
  * @apf: the vCPU's state
  *
  * Tells the guest "page ready" for each completed item, oldest first, while
- * the backend says the guest can take one.  A failed fault is delivered
+ * the backend says the guest can take one: one at a time (the next after the
+ * guest's acknowledgment), or to a guest with a ring of completions as many
+ * as the ring takes, all acknowledged at once.  A failed fault is delivered
  * with its error only to a guest that opted in (@apf->report_errors);
  * otherwise it is retried synchronously and, if it still fails, stays first
  * on the done list and is reported to the caller, who exits to the VMM.
@@ -643,10 +645,16 @@ static bool requeue_ready(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 int kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 {
 	struct kvm_apf_item *item;
+	bool batch = false;
 	int told;
 
-	/* One "ready" at a time: the next waits for the guest's ack. */
-	while (!list_empty_careful(&apf->done) && !READ_ONCE(apf->ready_pending) &&
+	/*
+	 * One "ready" at a time, the next waiting for the guest's ack; or, to
+	 * a guest with a ring of completions, one batch at a time: as many as
+	 * the ring takes, then the ack.
+	 */
+	while (!list_empty_careful(&apf->done) &&
+	       (batch || !READ_ONCE(apf->ready_pending)) &&
 	       apf->ops->can_dequeue(apf)) {
 		spin_lock(&apf->lock);
 		item = list_first_entry_or_null(&apf->done, struct kvm_apf_item,
@@ -703,6 +711,8 @@ int kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 				WRITE_ONCE(apf->ready_pending, true);
 			else
 				storm_reset(apf);
+			if (told == KVM_APF_READY_BATCHED)
+				batch = true;
 		} else if (told < 0) {
 			/* Lost, the area broken: no stat fits, traced only. */
 			trace_kvm_apf_ready_lost(apf->vcpu_id, item->token,

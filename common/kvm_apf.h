@@ -50,7 +50,10 @@
  * - where its guest ABI has the shared area (struct kvm_apf_shared, in
  *   <uapi/linux/kvm_para.h>), writes "page ready" with
  *   kvm_async_pf_put_ready() and tests its slot with
- *   kvm_async_pf_ready_slot_free() (x86, arm64);
+ *   kvm_async_pf_ready_slot_free() (x86, arm64); and where the guest opted
+ *   in to batched "page ready" (struct kvm_apf_ready_ring after the area),
+ *   posts with kvm_async_pf_ring_put() and tests the ring with
+ *   kvm_async_pf_ring_room() instead;
  * - sets @report_errors in struct kvm_apf_vcpu when the guest opted in to
  *   "page ready" with an error status, and the VMM allowed it
  *   (kvm_apf_guest_error_allowed()).
@@ -80,6 +83,12 @@ struct kvm;
 struct kvm_enable_cap;
 struct kvm_vcpu;
 struct mm_struct;
+
+/*
+ * What @notify_ready returns when it posted into the guest's ring of
+ * completions: the guest can take more before it acknowledges.
+ */
+#define KVM_APF_READY_BATCHED	2
 
 /* The token of a "page ready" that wakes every parked task. */
 #define KVM_APF_TOKEN_WAKE_ALL	(~0U)
@@ -198,9 +207,12 @@ struct kvm_apf_item {
  *	%KVM_APF_ITEM_NO_ERROR (with @deliver_on_completion, whatever the
  *	result: that flavour has no status).  Return 1 if the guest was told;
  *	0 if it was not and will not be (it does not listen: async PF off,
- *	never told "not present" of @item); the -errno of the guest write
- *	(kvm_async_pf_put_ready()) if writing "page ready" into guest memory
- *	failed, having raised nothing.  After a -errno with a signal pending
+ *	never told "not present" of @item); %KVM_APF_READY_BATCHED if it was
+ *	told through its ring of completions (kvm_async_pf_ring_put()), where
+ *	the core posts more, each raising "page ready" again (a no-op while it
+ *	is raised), before it waits for the one acknowledgment; the -errno of
+ *	the guest write (kvm_async_pf_put_ready(), kvm_async_pf_ring_put()) if
+ *	writing "page ready" into guest memory failed, having raised nothing.  After a -errno with a signal pending
  *	(the write's wait for a page of guest memory on userfaultfd was cut
  *	short) the core calls it again for @item at the next entry; without
  *	one it drops @item, as after 0.  vCPU context, or the worker's with
@@ -389,11 +401,18 @@ int kvm_apf_vcpu_init(struct kvm_apf_vcpu *apf, const struct kvm_apf_ops *ops,
 		      u32 vcpu_id, u32 max);
 void kvm_apf_vcpu_destroy(struct kvm_apf_vcpu *apf);
 unsigned long kvm_async_pf_gfn_to_hva(struct kvm_apf_vcpu *apf, gfn_t gfn);
-/* The "page ready" slot of the guest's struct kvm_apf_shared (vcpu.c). */
+/* The "page ready" slot of the guest's struct kvm_apf_shared (vcpu.c), */
 int kvm_async_pf_put_ready(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
 			   const struct kvm_apf_item *item);
 bool kvm_async_pf_ready_slot_free(struct kvm_vcpu *vcpu,
 				  struct gfn_to_hva_cache *area);
+/* The ring of completions after it (batched "page ready", vcpu.c). */
+bool kvm_async_pf_ring_room(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area);
+int kvm_async_pf_ring_put(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
+			  const struct kvm_apf_item *item);
+int kvm_async_pf_area_rw(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
+			 void *data, unsigned int offset, unsigned int len,
+			 bool write);
 long kvm_async_pf_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 			     unsigned long arg);
 /* VMM-driven async faults (vmm.c). */

@@ -82,10 +82,43 @@ EXPORT_SYMBOL_GPL(kvm_async_pf_gfn_to_hva);
 /*
  * The guest's struct kvm_apf_shared is the same on every arch that has one
  * (x86's struct kvm_vcpu_pv_apf_data is checked against it there); its
- * "page ready" slot, @token and @status, is written and read here only.
- * The memslots are looked up under kvm->srcu, which x86 holds around its
- * run loop and arm64 does not.
+ * "page ready" slot, @token and @status, and the ring of completions that
+ * may follow it (struct kvm_apf_ready_ring) are written and read here only.
  */
+
+/**
+ * kvm_async_pf_area_rw() - read or write part of the guest's shared area
+ * @vcpu: the vCPU, in its own context
+ * @area: its cache of the guest's area (with the ring, if it has one)
+ * @data: what to write, or where to read
+ * @offset: from the start of the area
+ * @len: bytes
+ * @write: write (else read)
+ *
+ * The memslots are looked up under kvm->srcu, which x86 holds around its
+ * run loop and arm64 does not.  A static stub stands in for it in KUnit.
+ *
+ * Return: 0, or -errno from the guest access.
+ */
+int kvm_async_pf_area_rw(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
+			 void *data, unsigned int offset, unsigned int len,
+			 bool write)
+{
+	int idx, r;
+
+	KUNIT_STATIC_STUB_REDIRECT(kvm_async_pf_area_rw, vcpu, area, data,
+				   offset, len, write);
+	idx = srcu_read_lock(&vcpu->kvm->srcu);
+	if (write)
+		r = kvm_write_guest_offset_cached(vcpu->kvm, area, data,
+						  offset, len);
+	else
+		r = kvm_read_guest_offset_cached(vcpu->kvm, area, data,
+						 offset, len);
+	srcu_read_unlock(&vcpu->kvm->srcu, idx);
+	return r;
+}
+EXPORT_SYMBOL_GPL(kvm_async_pf_area_rw);
 
 /**
  * kvm_async_pf_put_ready() - write a "page ready" into the guest's area
@@ -102,23 +135,16 @@ EXPORT_SYMBOL_GPL(kvm_async_pf_gfn_to_hva);
 int kvm_async_pf_put_ready(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
 			   const struct kvm_apf_item *item)
 {
-	struct {
-		u32 token;
-		u32 status;
-	} ready = { item->token, -item->result };
-	int idx, r;
+	struct kvm_apf_ready_entry ready = { item->token, -item->result };
 
 	KUNIT_STATIC_STUB_REDIRECT(kvm_async_pf_put_ready, vcpu, area, item);
 	BUILD_BUG_ON(offsetof(struct kvm_apf_shared, status) !=
 		     offsetofend(struct kvm_apf_shared, token));
 
-	idx = srcu_read_lock(&vcpu->kvm->srcu);
-	r = kvm_write_guest_offset_cached(vcpu->kvm, area, &ready,
-					  offsetof(struct kvm_apf_shared, token),
-					  vcpu->async_pf.report_errors ?
-					  sizeof(ready) : sizeof(ready.token));
-	srcu_read_unlock(&vcpu->kvm->srcu, idx);
-	return r;
+	return kvm_async_pf_area_rw(vcpu, area, &ready,
+				    offsetof(struct kvm_apf_shared, token),
+				    vcpu->async_pf.report_errors ?
+				    sizeof(ready) : sizeof(ready.token), true);
 }
 EXPORT_SYMBOL_GPL(kvm_async_pf_put_ready);
 
@@ -134,17 +160,105 @@ bool kvm_async_pf_ready_slot_free(struct kvm_vcpu *vcpu,
 				  struct gfn_to_hva_cache *area)
 {
 	u32 token;
-	int idx, r;
 
 	KUNIT_STATIC_STUB_REDIRECT(kvm_async_pf_ready_slot_free, vcpu, area);
-	idx = srcu_read_lock(&vcpu->kvm->srcu);
-	r = kvm_read_guest_offset_cached(vcpu->kvm, area, &token,
-					 offsetof(struct kvm_apf_shared, token),
-					 sizeof(token));
-	srcu_read_unlock(&vcpu->kvm->srcu, idx);
-	return !r && !token;
+	return !kvm_async_pf_area_rw(vcpu, area, &token,
+				     offsetof(struct kvm_apf_shared, token),
+				     sizeof(token), false) && !token;
 }
 EXPORT_SYMBOL_GPL(kvm_async_pf_ready_slot_free);
+
+/* The ring of completions follows the area (a page when the guest has one). */
+#define APF_RING_OFFSET		sizeof(struct kvm_apf_shared)
+
+/*
+ * The entries free in the guest's ring, and its @head, read in one access
+ * (the guest may store @tail from another vCPU meanwhile: either value is
+ * fine).  Indices no ring can have (the guest's @tail ahead of @head, or
+ * behind it by more than the ring holds) are -EINVAL: nothing is posted.
+ */
+static int apf_ring_room(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
+			 u32 *head)
+{
+	struct {
+		u32 head;
+		u32 tail;
+	} ix;
+	u32 used;
+	int r;
+
+	BUILD_BUG_ON(offsetofend(struct kvm_apf_ready_ring, tail) != sizeof(ix));
+	r = kvm_async_pf_area_rw(vcpu, area, &ix, APF_RING_OFFSET, sizeof(ix),
+				 false);
+	if (r)
+		return r;
+	used = ix.head - ix.tail;
+	if (used > KVM_APF_READY_RING_ENTRIES)
+		return -EINVAL;
+	*head = ix.head;
+	return KVM_APF_READY_RING_ENTRIES - used;
+}
+
+/**
+ * kvm_async_pf_ring_room() - can the guest's ring take a completion?
+ * @vcpu: the vCPU, in its own context
+ * @area: its cache of the guest's area and ring
+ *
+ * The backends' @can_dequeue when the guest has a ring.
+ *
+ * Return: true if the ring has a free entry; false if it is full, its
+ * indices are impossible, or it cannot be read.
+ */
+bool kvm_async_pf_ring_room(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area)
+{
+	u32 head;
+
+	return apf_ring_room(vcpu, area, &head) > 0;
+}
+EXPORT_SYMBOL_GPL(kvm_async_pf_ring_room);
+
+/**
+ * kvm_async_pf_ring_put() - post a completion into the guest's ring
+ * @vcpu: the vCPU, in its own context
+ * @area: its cache of the guest's area and ring
+ * @item: the fault (or wake-all) to tell: its token, and its result if the
+ *	guest opted in to error status (@report_errors)
+ *
+ * The entry first, then @head: a guest that sees @head sees the entry.  The
+ * backend raises "page ready" after it; the core posts more until the ring
+ * is full or nothing is left, and then waits for the guest's acknowledgment.
+ *
+ * Return: 0; -ENOSPC if the ring is full, -EINVAL if its indices are
+ * impossible (the guest changed them under KVM's feet), or -errno from the
+ * guest access: nothing was posted.
+ */
+int kvm_async_pf_ring_put(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
+			  const struct kvm_apf_item *item)
+{
+	struct kvm_apf_ready_entry entry = {
+		.token = item->token,
+		.status = vcpu->async_pf.report_errors ? -item->result : 0,
+	};
+	u32 head;
+	int r;
+
+	r = apf_ring_room(vcpu, area, &head);
+	if (r <= 0)
+		return r ?: -ENOSPC;
+	r = kvm_async_pf_area_rw(vcpu, area, &entry, APF_RING_OFFSET +
+				 offsetof(struct kvm_apf_ready_ring, entries) +
+				 head % KVM_APF_READY_RING_ENTRIES *
+				 sizeof(entry), sizeof(entry), true);
+	if (r)
+		return r;
+	/* Pairs with the guest's read barrier between @head and the entry. */
+	smp_wmb();
+	head++;
+	return kvm_async_pf_area_rw(vcpu, area, &head, APF_RING_OFFSET +
+				    offsetof(struct kvm_apf_ready_ring, head),
+				    sizeof(head), true);
+}
+EXPORT_SYMBOL_GPL(kvm_async_pf_ring_put);
 
 /**
  * kvm_check_async_pf_completion() - deliver completed async faults
@@ -202,3 +316,7 @@ int kvm_async_pf_wakeup_all(struct kvm_vcpu *vcpu)
 {
 	return kvm_apf_wakeup_all(&vcpu->async_pf);
 }
+
+#ifdef CONFIG_KVM_APF_KUNIT_TEST
+#include "tests/ring_kunit.h"
+#endif

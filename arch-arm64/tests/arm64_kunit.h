@@ -81,7 +81,7 @@ static bool fake_ready_slot_free(struct kvm_vcpu *vcpu,
 }
 
 static int fake_area_init(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
-			  gpa_t gpa)
+			  gpa_t gpa, bool ring)
 {
 	area->gpa = gpa;
 	return vcpu_fake(vcpu)->area_init_result;
@@ -210,13 +210,14 @@ static void arm64_smccc_decode(struct kunit *test)
 	u64 feat[4] = {};
 
 	KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_INFO, 0), SMCCC_RET_SUCCESS);
-	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 1), 0);
+	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 1), KVM_APF_ARM64_INFO_READY_RING);
 	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 2), KVM_APF_ARM64_SDEI_EVENT);
 	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 3), KVM_APF_ARM64_DEFAULT_PPI);
 
 	vcpu->kvm->apf_features = KVM_APF_FEATURE_GUEST_ERROR;
 	hvc_apf(vcpu, KVM_APF_ARM64_INFO, 0);
 	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 1),
+			KVM_APF_ARM64_INFO_READY_RING |
 			KVM_APF_ARM64_INFO_ERROR_STATUS);
 
 	KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, 3, 0), SMCCC_RET_NOT_SUPPORTED);
@@ -242,8 +243,11 @@ static void arm64_smccc_enable(struct kunit *test)
 	struct kvm_vcpu *vcpu = fake_vcpu(test);
 	struct arm64_fake *f = vcpu_fake(vcpu);
 	u64 good = FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED;
-	u64 bad[] = { good | BIT(2), good | BIT(3), good | BIT(5),
-		      good | KVM_APF_ARM64_ERROR_STATUS };
+	u64 ring = KVM_APF_ARM64_ENABLED | KVM_APF_ARM64_READY_RING;
+	/* The ring needs its area 4 KiB aligned. */
+	u64 bad[] = { good | BIT(3), good | BIT(5),
+		      good | KVM_APF_ARM64_ERROR_STATUS,
+		      (FAKE_AREA_GPA + 64) | ring, (FAKE_AREA_GPA + 2048) | ring };
 	int i;
 
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -271,6 +275,11 @@ static void arm64_smccc_enable(struct kunit *test)
 				      good | KVM_APF_ARM64_ERROR_STATUS),
 			SMCCC_RET_SUCCESS);
 	KUNIT_EXPECT_TRUE(test, vcpu->async_pf.report_errors);
+
+	KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_ENABLE,
+				      FAKE_AREA_GPA | ring), SMCCC_RET_SUCCESS);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ctrl, FAKE_AREA_GPA | ring);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.area.gpa, FAKE_AREA_GPA);
 
 	KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_ENABLE, 0),
 			SMCCC_RET_SUCCESS);

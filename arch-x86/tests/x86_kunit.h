@@ -173,11 +173,14 @@ static void x86_msr_en_rules(struct kunit *test)
 	struct kvm_vcpu *vcpu = fake_vcpu(test);
 	struct x86_fake *f = x86_fake(vcpu);
 	u64 good = FAKE_AREA_GPA | EN_ON;
+	u64 ring = good | KVM_ASYNC_PF_READY_RING;
 	u64 bad[] = {
-		good | BIT(5),					/* reserved */
 		(good & ~KVM_ASYNC_PF_DELIVERY_AS_INT) |	/* status needs INT */
 		KVM_ASYNC_PF_ERROR_STATUS,
 		good | KVM_ASYNC_PF_ERROR_STATUS,		/* VMM's consent */
+		ring & ~KVM_ASYNC_PF_DELIVERY_AS_INT,		/* ring needs INT */
+		ring + 64,			/* ring: area 4 KiB aligned */
+		ring + 2048,
 	};
 	int i;
 
@@ -197,8 +200,13 @@ static void x86_msr_en_rules(struct kunit *test)
 	vcpu->arch.pv_cpuid.enforce = true;
 	vcpu->arch.pv_cpuid.features = BIT(KVM_FEATURE_ASYNC_PF) |
 				       BIT(KVM_FEATURE_ASYNC_PF_INT);
-	KUNIT_EXPECT_EQ(test, write_msr_en(vcpu, bad[2]), 1);
+	KUNIT_EXPECT_EQ(test, write_msr_en(vcpu, bad[1]), 1);
+	/* And one that does not offer the ring refuses it. */
+	KUNIT_EXPECT_EQ(test, write_msr_en(vcpu, ring), 1);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.msr_en_val, 0);
 	vcpu->arch.pv_cpuid.enforce = false;
+	KUNIT_EXPECT_EQ(test, write_msr_en(vcpu, ring), 0);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.msr_en_val, ring);
 
 	/* A good one: on, user-only off, a wake-all queued and requested. */
 	KUNIT_EXPECT_EQ(test, write_msr_en(vcpu, good), 0);

@@ -44,6 +44,13 @@ void fz_count(bool accepted);
 void fz_spurious(void);
 /** fz_ready() - A "page ready" for @token with @status (interrupt or poll). */
 void fz_ready(u32 token, u32 status);
+/** fz_ring_take() - Every "page ready" in the ring after @area (no ack). */
+void fz_ring_take(void *area);
+/** fz_ring_pending() - The ring after @area has entries to take. */
+bool fz_ring_pending(void *area);
+/* Bytes to clear for a fresh area: with the ring after it, or without. */
+#define FZ_AREA_BYTES(ring)	(sizeof(struct kvm_apf_shared) +	\
+				 ((ring) ? sizeof(struct kvm_apf_ready_ring) : 0))
 /**
  * fz_parked() - "Not present" for @token: wait for its "page ready" making
  * random calls; returns when it came or the guest dropped the fault.

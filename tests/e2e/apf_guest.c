@@ -5,6 +5,8 @@
  * The arch half is ARCH/apf_arch.c.  Guest code: the selftests library
  * loads the whole program into the guest.
  */
+#include <linux/kvm_para.h>
+
 #include "kvm_util.h"
 #include "ucall_common.h"
 #include "apf_guest.h"
@@ -12,6 +14,7 @@
 struct apf_log apf_log;
 enum apf_mode apf_mode;
 bool apf_want_errors;
+bool apf_want_ring;
 bool apf_no_ack;
 u32 apf_woken;
 
@@ -96,4 +99,25 @@ void apf_guest_woken(u32 token, u32 status)
 		apf_log.unexpected++;
 	WRITE_ONCE(apf_woken_status, status);
 	WRITE_ONCE(apf_woken, token);
+}
+
+void apf_guest_ring_drain(void *area)
+{
+	struct kvm_apf_ready_ring *r = area + sizeof(struct kvm_apf_shared);
+	/* The entries KVM posted before @head are there once @head is. */
+	u32 head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+	u32 tail = r->tail, n = head - tail;
+	struct kvm_apf_ready_entry e;
+
+	/* KVM only ever advances @head by what the ring has room for. */
+	GUEST_ASSERT(n <= KVM_APF_READY_RING_ENTRIES);
+	for (; tail != head; tail++) {
+		e = r->entries[tail % KVM_APF_READY_RING_ENTRIES];
+		apf_guest_woken(e.token, e.status);
+	}
+	/* The entries are read before KVM may reuse them. */
+	__atomic_store_n(&r->tail, tail, __ATOMIC_RELEASE);
+	apf_log.batches++;
+	if (n > apf_log.batch_max)
+		apf_log.batch_max = n;
 }

@@ -39,6 +39,8 @@ struct apf_log {
 	u64 unexpected;		/* notifications that made no sense */
 	u64 work;		/* units of other work done while parked */
 	u64 errors;		/* "page ready" with an error status */
+	u64 batches;		/* rings drained (apf_want_ring), one ack each */
+	u64 batch_max;		/* the most entries one drain took */
 	u32 np_token[APF_MAX_LOG];
 	u64 np_addr[APF_MAX_LOG];	/* where the arch reports it, else 0 */
 	u32 ready_token[APF_MAX_LOG];
@@ -49,6 +51,7 @@ struct apf_log {
 extern struct apf_log apf_log;
 extern enum apf_mode apf_mode;
 extern bool apf_want_errors;	/* opt in to "ready" with an error status */
+extern bool apf_want_ring;	/* opt in to batched "page ready" */
 
 /* Host, after sync_global_from_guest(): how many "ready" named @token. */
 static inline __maybe_unused u64 apf_log_readied(u32 token)
@@ -107,5 +110,13 @@ void apf_guest_abandoned(u32 token, u64 addr);
  * @status: its error status (0: none)
  */
 void apf_guest_woken(u32 token, u32 status);
+
+/**
+ * apf_guest_ring_drain() - Guest, from the arch's "page ready" handler with
+ * apf_want_ring: every entry of the ring after @area, apf_guest_woken() for
+ * each; the caller acknowledges once.
+ * @area: the shared area (struct kvm_apf_shared), the ring follows it
+ */
+void apf_guest_ring_drain(void *area);
 
 #endif /* APF_GUEST_H */

@@ -1012,6 +1012,64 @@ VMM_TEST(batch_readonly_entries_change_nothing)
 	munmap(e, getpagesize());
 }
 
+
+/*
+ * Batched "page ready" (the guest opted in to the ring): the 64 faults the
+ * VMM completes in one KVM_APF_READY_BATCH reach the guest at its next
+ * entry as one notification, all 64 entries in the ring, in the order
+ * given, taken and acknowledged once.  Without the ring the same burst is
+ * 64 notifications and 64 acknowledgments, one at a time.
+ */
+static void ready_burst(struct __test_metadata *_metadata, struct vmm_vm *t,
+			bool ring)
+{
+	const u64 n = 64;
+	struct kvm_apf_ready e[64];
+	u64 i, ready0, batches0;
+	u32 tok[64];
+
+	apf_want_ring = ring;
+	if (vmm_unsupported())
+		SKIP(return, "%s", vmm_unsupported());
+	vmm_create(_metadata, t, F_VMM, false, 1);
+	accept_nowait(_metadata, t, 0, n, tok);
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(vmm_resolve(i), 0);
+		e[i] = (struct kvm_apf_ready){ .vcpu_id = 0, .token = tok[i] };
+	}
+	sync_global_from_guest(t->vm, apf_log);
+	ready0 = apf_log.ready;
+	batches0 = apf_log.batches;
+	ASSERT_EQ(ready_batch(t, e, n), n);
+	EXPECT_EQ(guest_do(_metadata, t, OP_WAIT_READY, 0, ready0 + n),
+		  ready0 + n);
+	sync_global_from_guest(t->vm, apf_log);
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(readied(tok[i], NULL), 1);
+		EXPECT_EQ(apf_log.ready_token[ready0 + i], tok[i]);
+	}
+	EXPECT_EQ(apf_log.unexpected, 0);
+	EXPECT_EQ(vstat(t, "apf_ready"), ready0 + n);
+	if (ring) {
+		EXPECT_EQ(apf_log.batches - batches0, 1);
+		EXPECT_EQ(apf_log.batch_max, n);
+	} else {
+		EXPECT_EQ(apf_log.batches, 0);
+	}
+	TH_LOG("outcome: %lu completions, %lu notification(s) and ack(s)", n,
+	       ring ? apf_log.batches - batches0 : n);
+}
+
+VMM_TEST(ready_ring_burst_one_notification)
+{
+	ready_burst(_metadata, &self->t, true);
+}
+
+VMM_TEST(ready_slot_burst_one_at_a_time)
+{
+	ready_burst(_metadata, &self->t, false);
+}
+
 /*
  * KVM_APF_GET_OWED lists exactly the faults accepted and not completed:
  * E2BIG with too little room (nr set to the count), bad flags, a bad

@@ -5,7 +5,7 @@
  * gives KVM the shared area and acknowledges "page ready"; "not present" is
  * the SDEI event, registered and completed through the SDEI calls over HVC,
  * with the token and reason in the shared area; "page ready" is a PPI with
- * the token in the area.
+ * the token in the area (or, batched, every entry of the ring after it).
  */
 #include <linux/arm_sdei.h>
 #include <linux/arm-smccc.h>
@@ -134,6 +134,7 @@ void guest_apf_enable(void)
 	GUEST_ASSERT_EQ(apf_hvc(ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID,
 				KVM_APF_ARM64_INFO, 0, 0, info), 0);
 	GUEST_ASSERT_EQ(info[1], ev);
+	GUEST_ASSERT(!apf_want_ring || (info[0] & KVM_APF_ARM64_INFO_READY_RING));
 	apf_ppi = info[2];
 	gic_init(GIC_V3, 1);
 	gic_irq_enable(apf_ppi);
@@ -147,7 +148,8 @@ void guest_apf_enable(void)
 	GUEST_ASSERT_EQ(apf_hvc(SDEI_1_0_FN_SDEI_PE_UNMASK, 0, 0, 0, NULL), 0);
 
 	GUEST_ASSERT_EQ(apf_call(KVM_APF_ARM64_ENABLE, apf_area_gpa | APF_EN_BITS |
-				 (apf_want_errors ? KVM_APF_ARM64_ERROR_STATUS : 0)),
+				 (apf_want_errors ? KVM_APF_ARM64_ERROR_STATUS : 0) |
+				 (apf_want_ring ? KVM_APF_ARM64_READY_RING : 0)),
 			0);
 	/* "Page ready" needs interrupts; "not present" (SDEI) does not. */
 	local_irq_enable();
@@ -162,10 +164,11 @@ bool guest_apf_try_enable_errors(void)
 u64 guest_apf_bad_enables(void)
 {
 	u64 bad[] = {
-		/* bits 2, 3 and 5 are reserved */
+		/* bits 3 and 5 are reserved */
 		apf_area_gpa | APF_EN_BITS | BIT_ULL(5),
-		apf_area_gpa | APF_EN_BITS | BIT_ULL(2),
 		apf_area_gpa | APF_EN_BITS | BIT_ULL(3),
+		/* the ring needs the area 4 KiB aligned */
+		(apf_area_gpa + 64) | APF_EN_BITS | KVM_APF_ARM64_READY_RING,
 	};
 	u64 i, accepted = 0;
 
@@ -207,10 +210,14 @@ static void guest_apf_irq(struct ex_regs *regs)
 		apf_log.unexpected++;
 		GUEST_FAIL("unexpected interrupt %u", intid);
 	}
-	apf_guest_woken(READ_ONCE(apf_area->token),
-			apf_want_errors ? READ_ONCE(apf_area->status) : 0);
-	WRITE_ONCE(apf_area->status, 0);
-	WRITE_ONCE(apf_area->token, 0);
+	if (apf_want_ring) {
+		apf_guest_ring_drain(apf_area);
+	} else {
+		apf_guest_woken(READ_ONCE(apf_area->token),
+				apf_want_errors ? READ_ONCE(apf_area->status) : 0);
+		WRITE_ONCE(apf_area->status, 0);
+		WRITE_ONCE(apf_area->token, 0);
+	}
 	/* Not acknowledged, the level PPI stays raised: mask it instead. */
 	if (READ_ONCE(apf_no_ack))
 		gic_irq_disable(intid);
@@ -255,7 +262,8 @@ void guest_apf_wait(void)
 
 void guest_apf_reenable(void)
 {
-	GUEST_ASSERT_EQ(apf_call(KVM_APF_ARM64_ENABLE, apf_area_gpa | APF_EN_BITS),
+	GUEST_ASSERT_EQ(apf_call(KVM_APF_ARM64_ENABLE, apf_area_gpa | APF_EN_BITS |
+				 (apf_want_ring ? KVM_APF_ARM64_READY_RING : 0)),
 			0);
 	gic_irq_enable(apf_ppi);
 }
@@ -276,6 +284,7 @@ void apf_arch_vm_setup(struct kvm_vm *vm)
 	apf_area = (void *)area;
 	apf_area_gpa = addr_gva2gpa(vm, area);
 	sync_global_to_guest(vm, apf_want_errors);
+	sync_global_to_guest(vm, apf_want_ring);
 	sync_global_to_guest(vm, apf_area);
 	sync_global_to_guest(vm, apf_area_gpa);
 

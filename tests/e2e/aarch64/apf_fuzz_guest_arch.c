@@ -7,8 +7,10 @@
  * its SMC32 twin, with random events and arguments, each checked against
  * the ABI (Documentation/virt/kvm/apf/api.rst) and the SDEI v1.0 subset it
  * implements:
- * - ENABLE: bits 2, 3, 5 reserved; bit 4 needs the VMM's consent; an
- *   enable needs the area in a memslot; otherwise -3 and no change;
+ * - ENABLE: bits 3, 5 reserved; bit 4 needs the VMM's consent; an
+ *   enable needs the area in a memslot, and with bit 2 (batched "page
+ *   ready", the ring after the area) 4 KiB-aligned; otherwise -3 and no
+ *   change;
  * - SDEI: calls naming another event get INVALID_PARAMETERS, REGISTER with
  *   no entry point or bad flags too; calls the state does not allow get
  *   DENIED (COMPLETE outside the handler, REGISTER twice, ENABLE of an
@@ -111,6 +113,8 @@ static bool fz_ctrl_ok(u64 ctrl)
 		return false;
 	if (!(ctrl & KVM_APF_ARM64_ENABLED))
 		return true;
+	if ((ctrl & KVM_APF_ARM64_READY_RING) && (ctrl & 0xfc0))
+		return false;
 	return (ctrl & ~0x3full) - fza.area_gpa < 4096;
 }
 
@@ -124,7 +128,8 @@ static void fz_enable(u64 ctrl)
 	 * interrupt the guest as soon as the call returns.
 	 */
 	if (ok && (ctrl & KVM_APF_ARM64_ENABLED)) {
-		memset(fz_area(ctrl), 0, sizeof(struct kvm_apf_shared));
+		memset(fz_area(ctrl), 0,
+		       FZ_AREA_BYTES(ctrl & KVM_APF_ARM64_READY_RING));
 		fz_cur = fz_area(ctrl);
 	}
 	r = fz_hvc(ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID, KVM_APF_ARM64_ENABLE,
@@ -312,8 +317,9 @@ static void fz_info(void)
 	s64 r = fz_hvc(ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID, KVM_APF_ARM64_INFO,
 		       0, 0, 0, x);
 
-	__GUEST_ASSERT(!r && x[0] == (READ_ONCE(fz.vmm_errors) ?
-				     KVM_APF_ARM64_INFO_ERROR_STATUS : 0) &&
+	__GUEST_ASSERT(!r && x[0] == (KVM_APF_ARM64_INFO_READY_RING |
+				     (READ_ONCE(fz.vmm_errors) ?
+				      KVM_APF_ARM64_INFO_ERROR_STATUS : 0)) &&
 		       x[1] == FZ_EV && x[2] == FZ_PPI,
 		       "INFO: %ld %#lx %#lx %#lx", r, x[0], x[1], x[2]);
 	fz_count(true);
@@ -359,6 +365,7 @@ void fz_arch_setup(void)
 {
 	u64 err = READ_ONCE(fz.vmm_errors) && fz_below(&fz.rng, 2) ?
 		  KVM_APF_ARM64_ERROR_STATUS : 0;
+	bool ring;
 
 	if (!(fza.state & S_REG))
 		fz_sdei(SDEI_1_0_FN_SDEI_EVENT_REGISTER, FZ_EV,
@@ -366,7 +373,10 @@ void fz_arch_setup(void)
 	if (!(fza.state & S_EN))
 		fz_sdei(SDEI_1_0_FN_SDEI_EVENT_ENABLE, FZ_EV, 0, 0, 0);
 	fz_sdei(SDEI_1_0_FN_SDEI_PE_UNMASK, 0, 0, 0, 0);
-	fz_enable((fza.area_gpa + fz_below(&fz.rng, 64) * 64) | FZ_ON | err);
+	/* Batched "page ready" half the time, its area at the page's start. */
+	ring = fz_below(&fz.rng, 2);
+	fz_enable((fza.area_gpa + (ring ? 0 : fz_below(&fz.rng, 64) * 64)) |
+		  FZ_ON | err | (ring ? KVM_APF_ARM64_READY_RING : 0));
 }
 
 /* Take a "page ready" from the current area (interrupts off). */
@@ -376,15 +386,19 @@ static void fz_take_ready(void)
 	u32 token, status;
 	s64 r;
 
-	token = a ? READ_ONCE(a->token) : 0;
-	status = a ? READ_ONCE(a->status) : 0;
-	if (token || status)
-		fz_ready(token, status);
-	else
-		fz_spurious();
-	if (a) {
-		WRITE_ONCE(a->status, 0);
-		WRITE_ONCE(a->token, 0);
+	if (a && (fza.ctrl & KVM_APF_ARM64_READY_RING)) {
+		fz_ring_take(a);
+	} else {
+		token = a ? READ_ONCE(a->token) : 0;
+		status = a ? READ_ONCE(a->status) : 0;
+		if (token || status)
+			fz_ready(token, status);
+		else
+			fz_spurious();
+		if (a) {
+			WRITE_ONCE(a->status, 0);
+			WRITE_ONCE(a->token, 0);
+		}
 	}
 	/* Lowers the PPI, whatever was in the area. */
 	r = fz_hvc(ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID, KVM_APF_ARM64_ACK,
@@ -403,13 +417,20 @@ static void fz_irq(struct ex_regs *regs)
 	gic_set_eoi(intid);
 }
 
+static bool fz_ready_waits(struct kvm_apf_shared *a)
+{
+	if (fza.ctrl & KVM_APF_ARM64_READY_RING)
+		return fz_ring_pending(a);
+	return READ_ONCE(a->token);
+}
+
 void fz_arch_poll(void)
 {
 	struct kvm_apf_shared *a = fz_cur;
 
-	if (a && READ_ONCE(a->token)) {
+	if (a && fz_ready_waits(a)) {
 		fz_irq_disable();
-		if (READ_ONCE(a->token))
+		if (fz_ready_waits(a))
 			fz_take_ready();
 		fz_irq_enable();
 	}

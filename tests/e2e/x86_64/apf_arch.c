@@ -3,8 +3,9 @@
  * x86 guest side of async PF (apf_arch.h), as a Linux guest speaks it: the
  * shared area and vector through MSR_KVM_ASYNC_PF_EN/_INT, "not present"
  * as a #PF with the token in CR2 and the reason in the shared area, "page
- * ready" as an interrupt with the token in the shared area, acknowledged
- * through MSR_KVM_ASYNC_PF_ACK.
+ * ready" as an interrupt with the token in the shared area (or, batched,
+ * every entry of the ring after it), acknowledged through
+ * MSR_KVM_ASYNC_PF_ACK.
  */
 #include <linux/kvm_para.h>
 
@@ -45,7 +46,8 @@ void guest_apf_enable(void)
 	x2apic_enable();
 	wrmsr(MSR_KVM_ASYNC_PF_INT, APF_VECTOR);
 	wrmsr(MSR_KVM_ASYNC_PF_EN, apf_area_gpa | APF_EN_BITS |
-	      (apf_want_errors ? KVM_ASYNC_PF_ERROR_STATUS : 0));
+	      (apf_want_errors ? KVM_ASYNC_PF_ERROR_STATUS : 0) |
+	      (apf_want_ring ? KVM_ASYNC_PF_READY_RING : 0));
 	/* KVM makes a fault async only if it can interrupt the guest. */
 	asm volatile("sti");
 }
@@ -71,8 +73,9 @@ bool guest_apf_try_enable_errors(void)
 u64 guest_apf_bad_enables(void)
 {
 	u64 bad[] = {
-		/* bit 5 is still reserved */
-		apf_area_gpa | APF_EN_BITS | BIT_ULL(5),
+		/* the ring needs the area 4 KiB aligned, and interrupts */
+		(apf_area_gpa + 64) | APF_EN_BITS | KVM_ASYNC_PF_READY_RING,
+		apf_area_gpa | KVM_ASYNC_PF_ENABLED | KVM_ASYNC_PF_READY_RING,
 		/* error status needs interrupt delivery of "page ready" */
 		apf_area_gpa | KVM_ASYNC_PF_ENABLED | KVM_ASYNC_PF_ERROR_STATUS,
 		/* an area in no memslot (the #GP must leave the MSR as it was) */
@@ -126,10 +129,14 @@ static void guest_apf_ready(struct ex_regs *regs)
 {
 	struct kvm_apf_shared *shared = (void *)apf_area;
 
-	apf_guest_woken(READ_ONCE(shared->token),
-			apf_want_errors ? READ_ONCE(shared->status) : 0);
-	WRITE_ONCE(shared->status, 0);
-	WRITE_ONCE(apf_area->token, 0);
+	if (apf_want_ring) {
+		apf_guest_ring_drain(shared);
+	} else {
+		apf_guest_woken(READ_ONCE(shared->token),
+				apf_want_errors ? READ_ONCE(shared->status) : 0);
+		WRITE_ONCE(shared->status, 0);
+		WRITE_ONCE(apf_area->token, 0);
+	}
 	if (!READ_ONCE(apf_no_ack))
 		wrmsr(MSR_KVM_ASYNC_PF_ACK, 1);
 	x2apic_write_reg(APIC_EOI, 0);
@@ -177,7 +184,8 @@ void guest_apf_wait(void)
 
 void guest_apf_reenable(void)
 {
-	wrmsr(MSR_KVM_ASYNC_PF_EN, apf_area_gpa | APF_EN_BITS);
+	wrmsr(MSR_KVM_ASYNC_PF_EN, apf_area_gpa | APF_EN_BITS |
+	      (apf_want_ring ? KVM_ASYNC_PF_READY_RING : 0));
 }
 
 const char *apf_arch_unsupported(void)
@@ -187,6 +195,8 @@ const char *apf_arch_unsupported(void)
 
 	if (!(e->eax & BIT(KVM_FEATURE_ASYNC_PF_INT)))
 		return "KVM does not offer KVM_FEATURE_ASYNC_PF_INT";
+	if (apf_want_ring && !(e->eax & BIT(KVM_FEATURE_ASYNC_PF_RING)))
+		return "KVM does not offer KVM_FEATURE_ASYNC_PF_RING";
 	return NULL;
 }
 
@@ -195,6 +205,7 @@ void apf_arch_vm_setup(struct kvm_vm *vm)
 	vm_vaddr_t area;
 
 	sync_global_to_guest(vm, apf_want_errors);
+	sync_global_to_guest(vm, apf_want_ring);
 	area = vm_vaddr_alloc_page(vm);
 	apf_area = (void *)area;
 	apf_area_gpa = addr_gva2gpa(vm, area);

@@ -2,10 +2,11 @@
 /*
  * x86 part of apf_fuzz_guest_test: random writes and reads of
  * MSR_KVM_ASYNC_PF_EN, _INT and _ACK, each checked against the ABI's rules
- * (upstream's, plus bit 4, KVM_ASYNC_PF_ERROR_STATUS):
- * - EN: bit 5 reserved; bit 4 needs bit 3 (interrupt delivery) and the
- *   VMM's KVM_APF_FEATURE_GUEST_ERROR; enabled (bits 0 and 3) needs the
- *   area's gpa (bits 6-63) in a memslot; otherwise #GP and no change.
+ * (upstream's, plus bits 4 and 5, KVM_ASYNC_PF_ERROR_STATUS and _READY_RING):
+ * - EN: bit 4 needs bit 3 (interrupt delivery) and the VMM's
+ *   KVM_APF_FEATURE_GUEST_ERROR; bit 5 needs bit 3 and a 4 KiB-aligned
+ *   area (its ring follows it); enabled (bits 0 and 3) needs the area's gpa
+ *   (bits 6-63) in a memslot; otherwise #GP and no change.
  *   This VM does not enforce PV CPUID, so the CPUID bits gate nothing.
  * - INT: bits 8-63 reserved (#GP); vectors below 32 are not written (a
  *   guest that points "page ready" at an exception hurts only itself, and
@@ -81,7 +82,8 @@ void fz_irq_disable(void)
 /* What KVM must do with an EN write: accept it? */
 static bool fz_en_ok(u64 val)
 {
-	if (val & BIT_ULL(5))
+	if ((val & KVM_ASYNC_PF_READY_RING) &&
+	    (!(val & KVM_ASYNC_PF_DELIVERY_AS_INT) || (val & 0xfc0)))
 		return false;
 	/* A new opt-in needs the VMM's consent; one in force stays. */
 	if ((val & KVM_ASYNC_PF_ERROR_STATUS) &&
@@ -105,7 +107,8 @@ static void fz_write_en(u64 val)
 	 * soon as the write is done.
 	 */
 	if (ok && fz_en_on(val)) {
-		memset(fz_area(val), 0, sizeof(struct kvm_vcpu_pv_apf_data));
+		memset(fz_area(val), 0,
+		       FZ_AREA_BYTES(val & KVM_ASYNC_PF_READY_RING));
 		fz_cur = fz_area(val);
 	}
 	vec = wrmsr_safe(MSR_KVM_ASYNC_PF_EN, val);
@@ -204,9 +207,13 @@ void fz_arch_setup(void)
 	u64 err = READ_ONCE(fz.vmm_errors) && fz_below(&fz.rng, 2) ?
 		  KVM_ASYNC_PF_ERROR_STATUS : 0;
 
+	bool ring = fz_below(&fz.rng, 2);
+
 	fz_write_int(32 + fz_below(&fz.rng, 224));
-	fz_write_en((fza.area_gpa + fz_below(&fz.rng, 64) * 64) | FZ_EN_ON |
-		    KVM_ASYNC_PF_SEND_ALWAYS | err);
+	/* Batched "page ready" half the time, its area at the page's start. */
+	fz_write_en((fza.area_gpa + (ring ? 0 : fz_below(&fz.rng, 64) * 64)) |
+		    FZ_EN_ON | KVM_ASYNC_PF_SEND_ALWAYS | err |
+		    (ring ? KVM_ASYNC_PF_READY_RING : 0));
 }
 
 /* Take a "page ready" from the current area (interrupts off). */
@@ -215,6 +222,11 @@ static void fz_take_ready(void)
 	struct kvm_apf_shared *a = (void *)fz_cur;
 	u32 token, status;
 
+	if (a && (fza.en & KVM_ASYNC_PF_READY_RING)) {
+		fz_ring_take(a);
+		wrmsr(MSR_KVM_ASYNC_PF_ACK, 1);
+		return;
+	}
 	token = a ? READ_ONCE(a->token) : 0;
 	status = a ? READ_ONCE(a->status) : 0;
 	if (token || status)
@@ -234,14 +246,21 @@ static void fz_ready_irq(struct ex_regs *regs)
 	x2apic_write_reg(APIC_EOI, 0);
 }
 
+static bool fz_ready_waits(struct kvm_apf_shared *a)
+{
+	if (fza.en & KVM_ASYNC_PF_READY_RING)
+		return fz_ring_pending(a);
+	return READ_ONCE(a->token);
+}
+
 /* A "page ready" whose interrupt has not come (yet). */
 void fz_arch_poll(void)
 {
 	struct kvm_apf_shared *a = (void *)fz_cur;
 
-	if (a && READ_ONCE(a->token)) {
+	if (a && fz_ready_waits(a)) {
 		fz_irq_disable();
-		if (READ_ONCE(a->token))
+		if (fz_ready_waits(a))
 			fz_take_ready();
 		fz_irq_enable();
 	}
