@@ -103,6 +103,14 @@ static inline struct kvm_apf_shared *fz_area(u64 ctrl)
 	return (void *)(fza.area_gva + ((ctrl & ~0x3full) - fza.area_gpa));
 }
 
+/* "Page ready" goes to the ring after the area enabled last (fz_cur). */
+static bool fz_cur_ring;
+
+static inline bool fz_ring_on(void)
+{
+	return READ_ONCE(fz_cur_ring);
+}
+
 static bool fz_ctrl_ok(u64 ctrl)
 {
 	if (ctrl & 0x3f & ~(u64)KVM_APF_ARM64_ENABLE_BITS)
@@ -131,6 +139,7 @@ static void fz_enable(u64 ctrl)
 		memset(fz_area(ctrl), 0,
 		       FZ_AREA_BYTES(ctrl & KVM_APF_ARM64_READY_RING));
 		fz_cur = fz_area(ctrl);
+		fz_cur_ring = ctrl & KVM_APF_ARM64_READY_RING;
 	}
 	r = fz_hvc(ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID, KVM_APF_ARM64_ENABLE,
 		   ctrl, 0, 0, NULL);
@@ -386,7 +395,7 @@ static void fz_take_ready(void)
 	u32 token, status;
 	s64 r;
 
-	if (a && (fza.ctrl & KVM_APF_ARM64_READY_RING)) {
+	if (a && fz_ring_on()) {
 		fz_ring_take(a);
 	} else {
 		token = a ? READ_ONCE(a->token) : 0;
@@ -419,7 +428,7 @@ static void fz_irq(struct ex_regs *regs)
 
 static bool fz_ready_waits(struct kvm_apf_shared *a)
 {
-	if (fza.ctrl & KVM_APF_ARM64_READY_RING)
+	if (fz_ring_on())
 		return fz_ring_pending(a);
 	return READ_ONCE(a->token);
 }

@@ -42,6 +42,13 @@ static inline bool fz_en_on(u64 en)
 
 /* The area "page ready" is written to now (the last one enabled). */
 static struct kvm_vcpu_pv_apf_data *fz_cur;
+/* And whether it is written to the ring after that area (batched). */
+static bool fz_cur_ring;
+
+static inline bool fz_ring_on(void)
+{
+	return READ_ONCE(fz_cur_ring);
+}
 
 static inline struct kvm_vcpu_pv_apf_data *fz_area(u64 en)
 {
@@ -110,6 +117,7 @@ static void fz_write_en(u64 val)
 		memset(fz_area(val), 0,
 		       FZ_AREA_BYTES(val & KVM_ASYNC_PF_READY_RING));
 		fz_cur = fz_area(val);
+		fz_cur_ring = val & KVM_ASYNC_PF_READY_RING;
 	}
 	vec = wrmsr_safe(MSR_KVM_ASYNC_PF_EN, val);
 	__GUEST_ASSERT(ok ? !vec : vec == GP_VECTOR,
@@ -222,7 +230,7 @@ static void fz_take_ready(void)
 	struct kvm_apf_shared *a = (void *)fz_cur;
 	u32 token, status;
 
-	if (a && (fza.en & KVM_ASYNC_PF_READY_RING)) {
+	if (a && fz_ring_on()) {
 		fz_ring_take(a);
 		wrmsr(MSR_KVM_ASYNC_PF_ACK, 1);
 		return;
@@ -248,7 +256,7 @@ static void fz_ready_irq(struct ex_regs *regs)
 
 static bool fz_ready_waits(struct kvm_apf_shared *a)
 {
-	if (fza.en & KVM_ASYNC_PF_READY_RING)
+	if (fz_ring_on())
 		return fz_ring_pending(a);
 	return READ_ONCE(a->token);
 }
