@@ -256,9 +256,17 @@ static bool arm64_apf_can_dequeue(struct kvm_apf_vcpu *apf)
 
 	if (!apf_enabled(vcpu))
 		return true;
-	/* Posting into the ring while "page ready" is raised: one batch. */
+	/*
+	 * Posting into the ring while "page ready" is raised for this batch
+	 * (the core's ready_pending); but a PPI raised by a restore, whose
+	 * batch the guest may be draining, holds everything, the wake-all
+	 * too, until its ACK: an entry posted after the guest read @head
+	 * would find the PPI lowered by that ACK, and wait.
+	 */
 	if (apf_ring(vcpu))
-		return kvm_async_pf_ring_room(vcpu, &vcpu->arch.apf.area);
+		return (!vcpu->arch.apf.ppi_raised ||
+			READ_ONCE(vcpu->async_pf.ready_pending)) &&
+		       kvm_async_pf_ring_room(vcpu, &vcpu->arch.apf.area);
 	if (vcpu->arch.apf.ppi_raised)
 		return false;
 	return kvm_async_pf_ready_slot_free(vcpu, &vcpu->arch.apf.area);

@@ -89,6 +89,12 @@ for a in ${BENCH_ARCHES:-x86_64 arm64}; do
 	echo "apf_bench_scale 1200 apf/apf_bench -S ${BENCH_SCALE:-64,256,1024,4096}" \
 		"-d ${BENCH_SCALE_DELAY_US:-1000} -t 4 -r ${BENCH_SCALE_ROUNDS:-2}" \
 		>> "$OUT/bench.list"
+	# The burst runs: BENCH_BURST completions at once (a chunk of pages
+	# mapped by one fetch, BENCH_SCALE_DELAY_US late), "page ready" one
+	# at a time and batched (the ring), side by side.
+	echo "apf_bench_burst 1200 apf/apf_bench -B ${BENCH_BURST:-16,64,256}" \
+		"-d ${BENCH_SCALE_DELAY_US:-1000} -r ${BENCH_BURST_ROUNDS:-3}" \
+		>> "$OUT/bench.list"
 	KERNEL_ARGS_EXTRA="kvm.apf_max_per_vcpu=4096" \
 	E2E_LIST="$OUT/bench.list" E2E_TAG="bench-ours" E2E_KMEMLEAK= "$S/e2e.sh" "$a" \
 		> /dev/null || true

@@ -150,9 +150,16 @@ static void uapi_numbers_pinned(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_apf_shared, status), 8UL);
 	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_apf_shared, np_token), 12UL);
 	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_apf_shared, np_addr), 16UL);
+	KUNIT_EXPECT_EQ(test, KVM_APF_READY_RING_ENTRIES, 256);
+	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_apf_ready_ring, tail), 4UL);
+	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_apf_ready_ring, entries), 64UL);
+	KUNIT_EXPECT_EQ(test, sizeof(struct kvm_apf_ready_ring), 2112UL);
+	KUNIT_EXPECT_EQ(test, sizeof(struct kvm_apf_ready_entry), 8UL);
 #ifdef CONFIG_X86
 	KUNIT_EXPECT_EQ(test, KVM_ASYNC_PF_ERROR_STATUS, 0x10);
 	KUNIT_EXPECT_EQ(test, KVM_FEATURE_ASYNC_PF_ERROR, 20);
+	KUNIT_EXPECT_EQ(test, KVM_ASYNC_PF_READY_RING, 0x20);
+	KUNIT_EXPECT_EQ(test, KVM_FEATURE_ASYNC_PF_RING, 21);
 	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_vcpu_pv_apf_data, status), 8UL);
 #endif
 #ifdef CONFIG_ARM64
@@ -165,7 +172,9 @@ static void uapi_numbers_pinned(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, KVM_REG_ARM_APF_SDEI_CTX(19), 0x6030000000144173ULL);
 	KUNIT_EXPECT_EQ(test, KVM_APF_SDEI_CTX_REGS, 20);
 	KUNIT_EXPECT_EQ(test, KVM_REG_ARM_VENDOR_HYP_BIT_APF, 63);
-	KUNIT_EXPECT_EQ(test, KVM_APF_ARM64_ENABLE_BITS, 0x13UL);
+	KUNIT_EXPECT_EQ(test, KVM_APF_ARM64_ENABLE_BITS, 0x17UL);
+	KUNIT_EXPECT_EQ(test, KVM_APF_ARM64_READY_RING, 4UL);
+	KUNIT_EXPECT_EQ(test, KVM_APF_ARM64_INFO_READY_RING, 2UL);
 	KUNIT_EXPECT_EQ(test, KVM_APF_ARM64_ERROR_STATUS, 0x10UL);
 	KUNIT_EXPECT_EQ(test, KVM_APF_ARM64_SEND_ALWAYS, 2UL);
 	KUNIT_EXPECT_EQ(test, KVM_APF_SDEI_STATE_BITS, 0x1f);

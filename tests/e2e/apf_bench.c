@@ -36,6 +36,14 @@
  * completion (apf_exit_trace.h), so that a cost that grows with the faults
  * in flight shows (the kernel's limit: kvm.apf_max_per_vcpu).
  *
+ * -B N,...: the burst runs (issue 17's batched "page ready"): the guest as
+ * in the scale runs, N faults at once; one VMM thread serves the pages a
+ * chunk of N at a time, as one remote fetch: -d us after the first fault on
+ * a chunk it maps the whole chunk and wakes its faults at once, so that the
+ * N completions come together.  Each count runs twice in a round, side by
+ * side: "page ready" one at a time (mode=slot) and batched (mode=ring, the
+ * guest opted in to the ring); the exits of the run by cause.
+ *
  * In sync and async the pool serves the userfaultfd messages.  After the
  * window the run goes on until every page is in, for the time that took.
  *
@@ -568,7 +576,8 @@ static void print_usage(const char *prog)
 	       "  [-q quantum | -f quantum_pct] [-p pages] [-t pool_threads]\n"
 	       "  [-r rounds] [-P 0|1 (pin the vCPU and VMM threads)]\n"
 	       "modes: ceiling, sync, async, single; -L: vmm, exitless too\n"
-	       "  -S n,...: the scale runs instead: n faults in flight\n",
+	       "  -S n,...: the scale runs instead: n faults in flight\n"
+	       "  -B n,...: the burst runs instead: n completions at once\n",
 	       prog);
 	exit(KSFT_FAIL);
 }
@@ -592,53 +601,134 @@ static u64 apf_limit(void)
 	return limit;
 }
 
+/*
+ * The burst runs' VMM (-B): one thread, one remote fetch per chunk of
+ * @chunk bytes.  The chunks come in order (the guest waits for each), and
+ * a message on a chunk already served (a fault raised before its pages
+ * were mapped, read after) is only woken.
+ */
+struct burst_server {
+	int uffd;
+	u64 base, chunk, delay_us;
+	u8 *served;		/* per chunk */
+};
+
+static void burst_map(struct burst_server *b, u64 start)
+{
+	struct uffdio_range wake = { .start = start, .len = b->chunk };
+	struct uffdio_zeropage z;
+	u64 off;
+
+	/* Every page, none of them woken yet; then all of them at once. */
+	for (off = 0; off < b->chunk; off += page_size) {
+		z = (struct uffdio_zeropage){
+			.range = { .start = start + off, .len = page_size },
+			.mode = UFFDIO_ZEROPAGE_MODE_DONTWAKE,
+		};
+		TEST_ASSERT(!ioctl(b->uffd, UFFDIO_ZEROPAGE, &z) || errno == EEXIST,
+			    "UFFDIO_ZEROPAGE: errno %d", errno);
+	}
+	TEST_ASSERT(!ioctl(b->uffd, UFFDIO_WAKE, &wake), "UFFDIO_WAKE: errno %d",
+		    errno);
+}
+
+static void *burst_serve(void *arg)
+{
+	struct burst_server *b = arg;
+	struct uffd_msg msg;
+	u64 chunk;
+
+	for (;;) {
+		if (read(b->uffd, &msg, sizeof(msg)) != sizeof(msg)) {
+			TEST_ASSERT(errno == EINTR || errno == EAGAIN,
+				    "userfaultfd read: errno %d", errno);
+			continue;
+		}
+		if (msg.event != UFFD_EVENT_PAGEFAULT)
+			continue;
+		chunk = (msg.arg.pagefault.address - b->base) / b->chunk;
+		if (!b->served[chunk]) {
+			usleep(b->delay_us);	/* the fetch of the chunk */
+			b->served[chunk] = 1;
+		}
+		burst_map(b, b->base + chunk * b->chunk);
+	}
+	return NULL;
+}
+
 /* The scale run's batches: each brings in -S's count of pages. */
 #define SCALE_BATCHES	4
 
 /*
- * One scale run, in a child process: @inflight faults at once on one vCPU,
- * SCALE_BATCHES times, each page served -d us late by -t userfaultfd
- * readers; the host's time per fault from the tracepoints' timestamps.
+ * One scale run (@mode "scale"), in a child process: @inflight faults at
+ * once on one vCPU, SCALE_BATCHES times, each page served -d us late by -t
+ * userfaultfd readers; the host's time per fault from the tracepoints'
+ * timestamps.  Or one burst run (@mode "slot" or "ring"): the same guest,
+ * its pages served a chunk of @inflight at a time (burst_serve()), "page
+ * ready" one at a time or batched; the exits by cause.
  */
-static void scale_run(const struct bench_args *a, u64 inflight)
+static void scale_run(const struct bench_args *a, u64 inflight,
+		      const char *mode)
 {
 	u64 pages = inflight * SCALE_BATCHES, t0, t1;
+	bool burst = strcmp(mode, "scale");
+	struct burst_server b = {};
+	struct uffd_desc *uffd = NULL;
 	struct kvm_vcpu *vcpu;
-	struct uffd_desc *uffd;
 	struct kvm_vm *vm;
 	struct ucall uc;
+	pthread_t t;
 	void *hva;
 
 	/* The readers on the VMM's CPUs, this thread (the vCPU's) on its own. */
 	vm = bench_vm(guest_scale, pages, &vcpu, &hva);
-	uffd = uffd_setup_demand_paging(UFFDIO_REGISTER_MODE_MISSING,
-					a->delay_us, hva, pages * page_size,
-					a->threads, serve_zero);
+	if (burst) {
+		b = (struct burst_server){
+			.uffd = lr_uffd_register(hva, pages * page_size),
+			.base = (u64)hva, .chunk = inflight * page_size,
+			.delay_us = a->delay_us,
+			.served = calloc(SCALE_BATCHES, 1),
+		};
+		TEST_ASSERT(b.served, "no memory");
+		TEST_ASSERT(!pthread_create(&t, NULL, burst_serve, &b),
+			    "pthread_create");
+	} else {
+		uffd = uffd_setup_demand_paging(UFFDIO_REGISTER_MODE_MISSING,
+						a->delay_us, hva,
+						pages * page_size, a->threads,
+						serve_zero);
+	}
+	apf_want_ring = !strcmp(mode, "ring");
 	apf_arch_vm_setup(vm);
 	vcpu_args_set(vcpu, 4, BENCH_GPA, pages, (u64)page_size, inflight);
 	TEST_ASSERT(!sched_setaffinity(0, sizeof(lr_pin.vcpu), &lr_pin.vcpu),
 		    "sched_setaffinity: errno %d", errno);
 
-	exit_trace_start(true);
+	/* Timestamps for the scale runs; for the bursts, counts only. */
+	exit_trace_start(!burst);
 	t0 = now_ns();
 	TEST_ASSERT_EQ(run_to_ucall(vcpu, &uc), UCALL_DONE);
 	t1 = now_ns();
 	exit_trace_stop();
 	sync_global_from_guest(vm, apf_log);
 	sync_global_from_guest(vm, scale_batches);
-	printf("BENCH scenario=scale mode=scale kernel=%s inflight=%lu vcpus=1 delay_us=%lu ",
-	       kernel_release(), inflight, a->delay_us);
+	printf("BENCH scenario=%s mode=%s kernel=%s inflight=%lu vcpus=1 delay_us=%lu ",
+	       burst ? "burst" : "scale", mode, kernel_release(), inflight,
+	       a->delay_us);
 	printf("limit=%lu ", apf_limit());
 	printf("readers=%lu pages=%lu batches=%lu not_present=%lu ready=%lu ",
-	       a->threads, pages, scale_batches, apf_log.not_present,
-	       apf_log.ready - apf_log.wake_all);
+	       burst ? 1 : a->threads, pages, scale_batches,
+	       apf_log.not_present, apf_log.ready - apf_log.wake_all);
+	/* With the ring: the notifications the guest took (one ack each). */
+	printf("notifications=%lu ", apf_want_ring ? apf_log.batches :
+	       apf_log.ready);
 	print_placement();
 	printf("time_ms=%lu", (t1 - t0) / 1000000);
 	exit_trace_print();
 	printf("\n");
 	fflush(stdout);
-	uffd_stop_demand_paging(uffd);
-	kvm_vm_free(vm);
+	if (uffd)
+		uffd_stop_demand_paging(uffd);
 	_exit(0);
 }
 
@@ -655,8 +745,9 @@ static u64 run_one(const struct bench_args *a, const char *mode, u64 quantum)
 
 	TEST_ASSERT(shared != MAP_FAILED, "mmap");
 	pid = fork();
-	if (!pid && !strcmp(mode, "scale"))
-		scale_run(a, quantum);
+	if (!pid && (!strcmp(mode, "scale") || !strcmp(mode, "slot") ||
+		     !strcmp(mode, "ring")))
+		scale_run(a, quantum, mode);
 	if (!pid)
 		bench(a, mode, quantum, shared);
 	waitpid(pid, &status, 0);
@@ -678,17 +769,20 @@ int main(int argc, char *argv[])
 				.quantum = 0, .quantum_pct = 100, .pages = 8192,
 				.rounds = 3, .threads = 4, .pin = true };
 	char *modes[8], *list = strdup("ceiling,sync,async"), *tok, *save;
-	char *scale_list = NULL;
+	char *scale_list = NULL, *burst_list = NULL;
 	u64 scale_n[8];
 	int nscale = 0;
 	int opt, nmodes = 0, i;
 	const char *why;
 	u64 q, rate, r;
 
-	while ((opt = getopt(argc, argv, "LS:m:d:w:q:f:p:r:t:P:")) != -1) {
+	while ((opt = getopt(argc, argv, "LS:B:m:d:w:q:f:p:r:t:P:")) != -1) {
 		switch (opt) {
 		case 'S':
 			scale_list = strdup(optarg);
+			break;
+		case 'B':
+			burst_list = scale_list = strdup(optarg);
 			break;
 		case 'L':
 			a.lazy = true;
@@ -749,9 +843,16 @@ int main(int argc, char *argv[])
 		if (!scale_n[nscale++])
 			print_usage(argv[0]);
 	}
+	/* -B: the burst runs only, each count -r times, both modes in turn. */
 	for (r = 0; r < a.rounds; r++)
-		for (i = 0; i < nscale; i++)
-			run_one(&a, "scale", scale_n[i]);
+		for (i = 0; i < nscale; i++) {
+			if (!burst_list) {
+				run_one(&a, "scale", scale_n[i]);
+				continue;
+			}
+			run_one(&a, "slot", scale_n[i]);
+			run_one(&a, "ring", scale_n[i]);
+		}
 	if (nscale)
 		return 0;
 

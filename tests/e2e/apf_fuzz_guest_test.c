@@ -33,6 +33,7 @@
  */
 #include <sys/mman.h>
 #include <linux/kvm.h>
+#include <linux/kvm_para.h>
 
 #include "kvm_util.h"
 #include "processor.h"
