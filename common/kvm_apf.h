@@ -212,10 +212,11 @@ struct kvm_apf_item {
  *	the core posts more, each raising "page ready" again (a no-op while it
  *	is raised), before it waits for the one acknowledgment; the -errno of
  *	the guest write (kvm_async_pf_put_ready(), kvm_async_pf_ring_put()) if
- *	writing "page ready" into guest memory failed, having raised nothing.  After a -errno with a signal pending
- *	(the write's wait for a page of guest memory on userfaultfd was cut
- *	short) the core calls it again for @item at the next entry; without
- *	one it drops @item, as after 0.  vCPU context, or the worker's with
+ *	writing "page ready" into guest memory failed, having raised
+ *	nothing.  After a -errno with a signal pending (the write's wait for a
+ *	page of guest memory on userfaultfd was cut short) the core calls it
+ *	again for @item at the next entry; without one it drops @item, as
+ *	after 0.  vCPU context, or the worker's with
  *	@deliver_on_completion (where only a positive return counts as told).
  * @can_dequeue: can the guest take a "page ready" now?  vCPU context.
  * @request: make the vCPU call kvm_check_async_pf_completion() before it

@@ -19,7 +19,9 @@
  * token (linux/kvm_apf_guest.h) while the CPU runs other tasks.  "Page
  * ready" wakes it; the access is retried.  If "page ready" carried an error
  * status, the task gets SIGBUS (BUS_ADRERR) for the address the host
- * reported, instead of retrying an access that cannot succeed.
+ * reported, instead of retrying an access that cannot succeed.  Where the
+ * host offers batched "page ready" (INFO), each CPU opts in: the PPI then
+ * says the ring after its area holds completions, all taken before the ACK.
  */
 #define pr_fmt(fmt) "kvm-apf: " fmt
 
@@ -66,12 +68,19 @@ struct apf_cpu {
 	bool enabled;
 };
 
-static DEFINE_PER_CPU(struct kvm_apf_shared, apf_area) __aligned(64);
+/* The shared area and, for batched "page ready", the ring after it. */
+struct apf_page {
+	struct kvm_apf_shared area;
+	struct kvm_apf_ready_ring ring;
+};
+
+static DEFINE_PER_CPU(struct apf_page, apf_page) __aligned(SZ_4K);
 static DEFINE_PER_CPU(struct apf_cpu, apf_cpu);
 
 static u32 apf_event;
 static int apf_irq;
 static bool apf_errors;		/* the host lets this guest see errors */
+static bool apf_ring;		/* the host offers batched "page ready" */
 static enum cpuhp_state apf_hp_state;
 
 static unsigned long apf_smccc(unsigned long sub, unsigned long arg,
@@ -125,7 +134,7 @@ static void apf_park(struct callback_head *work)
 /* The SDEI event: "page not present" for the access @regs was making. */
 static int apf_not_present(u32 event, struct pt_regs *regs, void *arg)
 {
-	struct kvm_apf_shared *area = this_cpu_ptr(&apf_area);
+	struct kvm_apf_shared *area = this_cpu_ptr(&apf_page.area);
 	struct apf_pending *p;
 	u64 addr;
 	u32 token;
@@ -153,10 +162,17 @@ static int apf_not_present(u32 event, struct pt_regs *regs, void *arg)
 /* The PPI: "page ready". */
 static irqreturn_t apf_ready(int irq, void *dev)
 {
-	struct kvm_apf_shared *area = this_cpu_ptr(&apf_area);
+	struct kvm_apf_shared *area = this_cpu_ptr(&apf_page.area);
 	struct arm_smccc_res res;
 	u32 token, status;
 
+	if (apf_ring) {
+		/* The batch, then the one ACK (the host posts nothing before). */
+		kvm_apf_guest_ring_drain(this_cpu_ptr(&apf_page.ring),
+					 apf_errors);
+		apf_smccc(KVM_APF_ARM64_ACK, 0, &res);
+		return IRQ_HANDLED;
+	}
 	token = READ_ONCE(area->token);
 	status = apf_errors ? READ_ONCE(area->status) : 0;
 	WRITE_ONCE(area->status, 0);
@@ -171,15 +187,18 @@ static irqreturn_t apf_ready(int irq, void *dev)
 /* On @cpu itself: turn async PF on, or off (waking what it parked). */
 static int apf_cpu_enable(unsigned int cpu)
 {
-	struct kvm_apf_shared *area = this_cpu_ptr(&apf_area);
+	struct apf_page *page = this_cpu_ptr(&apf_page);
 	unsigned long ctrl = KVM_APF_ARM64_ENABLED;
 	struct arm_smccc_res res;
 
-	memset(area, 0, sizeof(*area));
+	/* A fresh area, and an empty ring (what is left there is dropped). */
+	memset(page, 0, sizeof(*page));
 	if (apf_errors)
 		ctrl |= KVM_APF_ARM64_ERROR_STATUS;
+	if (apf_ring)
+		ctrl |= KVM_APF_ARM64_READY_RING;
 	if (apf_smccc(KVM_APF_ARM64_ENABLE,
-		      per_cpu_ptr_to_phys(area) | ctrl, &res)) {
+		      per_cpu_ptr_to_phys(page) | ctrl, &res)) {
 		pr_warn("CPU%u: enable refused (%ld)\n", cpu, (long)res.a0);
 		return 0;	/* the CPU works without async PF */
 	}
@@ -316,6 +335,7 @@ static int __init kvm_apf_arm64_init(void)
 		return -ENODEV;
 	}
 	apf_errors = res.a1 & KVM_APF_ARM64_INFO_ERROR_STATUS;
+	apf_ring = res.a1 & KVM_APF_ARM64_INFO_READY_RING;
 	apf_event = res.a2;
 
 	apf_irq = apf_map_ppi(res.a3);
@@ -324,7 +344,7 @@ static int __init kvm_apf_arm64_init(void)
 		return apf_irq;
 	}
 	ret = request_percpu_irq(apf_irq, apf_ready, "kvm-apf-ready",
-				 &apf_area);
+				 &apf_page);
 	if (ret)
 		return ret;
 	ret = sdei_event_register(apf_event, apf_not_present, NULL);
@@ -350,7 +370,7 @@ static int __init kvm_apf_arm64_init(void)
 unregister:
 	sdei_event_unregister(apf_event);
 free_irq:
-	free_percpu_irq(apf_irq, &apf_area);
+	free_percpu_irq(apf_irq, &apf_page);
 	return ret;
 }
 device_initcall(kvm_apf_arm64_init);

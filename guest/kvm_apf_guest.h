@@ -8,7 +8,9 @@
  * positive errno saying the page will never be there).  Meanwhile the task
  * sleeps here and the CPU runs others.  A "page ready" may arrive before
  * the task got to sleep; a wake-all (token ~0) wakes every task parked from
- * one CPU, when the host dropped that CPU's outstanding faults.
+ * one CPU, when the host dropped that CPU's outstanding faults.  A guest
+ * that opted in to batched "page ready" takes many at once from the ring
+ * of completions after its shared area (kvm_apf_guest_ring_drain()).
  *
  * The arch code delivers the notifications; this is the table in between.
  */
@@ -40,6 +42,8 @@ void kvm_apf_guest_fault_init(struct kvm_apf_guest_fault *fault, u32 token);
 u32 kvm_apf_guest_wait(const struct kvm_apf_guest_fault *fault);
 void kvm_apf_guest_wake(u32 token, u32 status);
 void kvm_apf_guest_wake_cpu(int cpu);
+struct kvm_apf_ready_ring;
+u32 kvm_apf_guest_ring_drain(struct kvm_apf_ready_ring *ring, bool errors);
 #endif
 
 #ifdef CONFIG_KVM_APF_GUEST_X86

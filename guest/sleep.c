@@ -32,6 +32,7 @@
 #include <linux/debugfs.h>
 #include <linux/hash.h>
 #include <linux/kvm_apf_guest.h>
+#include <linux/kvm_para.h>
 #include <linux/percpu.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
@@ -371,6 +372,42 @@ again:
 		apf_sweep_cpu(full, true);
 }
 EXPORT_SYMBOL_GPL(kvm_apf_guest_wake);
+
+/**
+ * kvm_apf_guest_ring_drain() - take every batched "page ready"
+ * @ring: this CPU's ring of completions (after its shared area)
+ * @errors: this CPU opted in to error status (else statuses read as 0)
+ *
+ * From the "page ready" handler, before its one acknowledgment: each entry
+ * from @tail up to @head is kvm_apf_guest_wake()'d, in order, then @tail
+ * says they are taken.  Indices the host could not have written (@tail
+ * ahead of @head, or behind it by more than the ring holds) take nothing
+ * and are repaired (@tail = @head): the host holds what it has until then.
+ *
+ * Return: the entries taken.
+ */
+u32 kvm_apf_guest_ring_drain(struct kvm_apf_ready_ring *ring, bool errors)
+{
+	/* The host wrote the entries before @head. */
+	u32 head = smp_load_acquire(&ring->head);
+	u32 tail = READ_ONCE(ring->tail), n = head - tail, i;
+	struct kvm_apf_ready_entry e;
+
+	if (n > KVM_APF_READY_RING_ENTRIES) {
+		pr_warn_ratelimited("kvm_apf: ready ring head %u, tail %u: reset\n",
+				    head, tail);
+		WRITE_ONCE(ring->tail, head);
+		return 0;
+	}
+	for (i = 0; i < n; i++, tail++) {
+		e = ring->entries[tail % KVM_APF_READY_RING_ENTRIES];
+		kvm_apf_guest_wake(e.token, errors ? e.status : 0);
+	}
+	/* Taken: the host may write them again after the acknowledgment. */
+	smp_store_release(&ring->tail, tail);
+	return n;
+}
+EXPORT_SYMBOL_GPL(kvm_apf_guest_ring_drain);
 
 static int apf_stats_show(struct seq_file *m, void *unused)
 {

@@ -422,8 +422,9 @@ def scale(args):
 def burst(args):
     """The burst runs (apf_bench -B, our kernel): N completions at once,
     "page ready" one at a time (slot) and batched (ring), side by side:
-    every exit of the run by cause per async fault (timer ticks and the
-    guest's own page faults included: nothing is subtracted), the median
+    every exit of the measured batches (all but the first, which maps the
+    guest's own pages) by cause per async fault (timer ticks included:
+    nothing is subtracted), the median
     over the rounds and the range; the notifications the guest took per
     fault; with issue 17's target (batched, N >= 16: at most 1.5)."""
     causes = [c for c, _ in EXIT_CAUSES] + ['other', 'total']
@@ -441,7 +442,8 @@ def burst(args):
         return
     print()
     print('Bursts: N completions at once on one vCPU (apf_bench -B), every '
-          'exit of the run per async fault, by cause (KVM tracepoints)')
+          'exit of the measured batches per async fault, by cause (KVM '
+          'tracepoints)')
     hdr = ('arch', 'kernel', 'N', 'ready') + tuple(causes) + \
         ('notif/fault', 'rounds', 'lost')
     print('  '.join(f'{h:>13}' for h in hdr))

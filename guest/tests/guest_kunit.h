@@ -382,6 +382,98 @@ static void guest_unclaimed_ready_bounded(struct kunit *test)
 	apf_test_drop_early(0x70000, 0x70000 + APF_TEST_FLOOD);
 }
 
+/* A ring as the host leaves it: @n entries from @tail, @tokens/@status. */
+static struct kvm_apf_ready_ring *apf_test_ring(struct kunit *test, u32 tail,
+						 u32 n, const u32 *tokens,
+						 const u32 *status)
+{
+	struct kvm_apf_ready_ring *r = kunit_kzalloc(test, sizeof(*r),
+						     GFP_KERNEL);
+	u32 i;
+
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	for (i = 0; i < n; i++) {
+		r->entries[(tail + i) % KVM_APF_READY_RING_ENTRIES].token =
+			tokens[i];
+		r->entries[(tail + i) % KVM_APF_READY_RING_ENTRIES].status =
+			status[i];
+	}
+	r->tail = tail;
+	r->head = tail + n;
+	return r;
+}
+
+/*
+ * A batch: every entry taken in order, across the indices' wrap at 2^32
+ * and the ring's, each task with its own status (an opted-in CPU), a
+ * wake-all among them waking this CPU's tasks; @tail = @head after.
+ */
+static void guest_ring_batch(struct kunit *test)
+{
+	const u32 tokens[] = { 0x5001, KVM_APF_GUEST_WAKE_ALL, 0x5101 };
+	const u32 status[] = { EIO, EIO, 0 };
+	struct apf_test_parker *a, *b, *c;
+	struct kvm_apf_ready_ring *r;
+	int cpu;
+
+	migrate_disable();
+	cpu = smp_processor_id();
+	a = apf_test_park(test, 0x5001, cpu);
+	b = apf_test_park(test, 0x5101, cpu);
+	c = apf_test_park(test, 0x5201, cpu);	/* woken by the wake-all */
+	r = apf_test_ring(test, 0xffffffff, 3, tokens, status);
+	KUNIT_EXPECT_EQ(test, kvm_apf_guest_ring_drain(r, true), 3);
+	migrate_enable();
+	KUNIT_EXPECT_EQ(test, r->tail, 2);
+	KUNIT_ASSERT_TRUE(test, apf_test_woke(a));
+	KUNIT_ASSERT_TRUE(test, apf_test_woke(b));
+	KUNIT_ASSERT_TRUE(test, apf_test_woke(c));
+	KUNIT_EXPECT_EQ(test, a->status, EIO);
+	KUNIT_EXPECT_EQ(test, b->status, 0);
+	KUNIT_EXPECT_EQ(test, c->status, 0);
+	/* Nothing new: nothing taken. */
+	KUNIT_EXPECT_EQ(test, kvm_apf_guest_ring_drain(r, true), 0);
+}
+
+/* A CPU that did not opt in to error status reads every status as 0. */
+static void guest_ring_no_errors(struct kunit *test)
+{
+	const u32 tokens[] = { 0x5301 }, status[] = { EIO };
+	struct apf_test_parker *p = apf_test_park(test, 0x5301,
+						  apf_test_this_cpu());
+	struct kvm_apf_ready_ring *r = apf_test_ring(test, 7, 1, tokens, status);
+
+	KUNIT_EXPECT_EQ(test, kvm_apf_guest_ring_drain(r, false), 1);
+	KUNIT_ASSERT_TRUE(test, apf_test_woke(p));
+	KUNIT_EXPECT_EQ(test, p->status, 0);
+}
+
+/*
+ * Indices the host could not have written (a torn or stray write: @tail
+ * ahead of @head, or more entries than the ring holds) wake nobody, and
+ * the ring is reset to empty (@tail = @head) for the host's next batch.
+ */
+static void guest_ring_impossible_indices(struct kunit *test)
+{
+	const u32 tokens[] = { 0x5401 }, status[] = { 0 };
+	struct apf_test_parker *p = apf_test_park(test, 0x5401,
+						  apf_test_this_cpu());
+	struct kvm_apf_ready_ring *r = apf_test_ring(test, 0, 1, tokens, status);
+
+	r->head = 5;
+	r->tail = 7;
+	KUNIT_EXPECT_EQ(test, kvm_apf_guest_ring_drain(r, true), 0);
+	KUNIT_EXPECT_EQ(test, r->tail, 5);
+	r->head = KVM_APF_READY_RING_ENTRIES + 1;
+	r->tail = 0;
+	KUNIT_EXPECT_EQ(test, kvm_apf_guest_ring_drain(r, true), 0);
+	KUNIT_EXPECT_EQ(test, r->tail, KVM_APF_READY_RING_ENTRIES + 1);
+	msleep(20);
+	KUNIT_EXPECT_FALSE(test, completion_done(&p->done));
+	kvm_apf_guest_wake(0x5401, 0);
+	KUNIT_ASSERT_TRUE(test, apf_test_woke(p));
+}
+
 static struct kunit_case kvm_apf_guest_cases[] = {
 	KUNIT_CASE(guest_ready_before_park),
 	KUNIT_CASE(guest_park_then_ready),
@@ -390,6 +482,9 @@ static struct kunit_case kvm_apf_guest_cases[] = {
 	KUNIT_CASE(guest_many_parked),
 	KUNIT_CASE(guest_stale_ready),
 	KUNIT_CASE(guest_unclaimed_ready_bounded),
+	KUNIT_CASE(guest_ring_batch),
+	KUNIT_CASE(guest_ring_no_errors),
+	KUNIT_CASE(guest_ring_impossible_indices),
 	{}
 };
 

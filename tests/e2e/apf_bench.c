@@ -42,7 +42,8 @@
  * a chunk it maps the whole chunk and wakes its faults at once, so that the
  * N completions come together.  Each count runs twice in a round, side by
  * side: "page ready" one at a time (mode=slot) and batched (mode=ring, the
- * guest opted in to the ring); the exits of the run by cause.
+ * guest opted in to the ring); the exits by cause of every batch but the
+ * first (which maps the guest's own pages).
  *
  * In sync and async the pool serves the userfaultfd messages.  After the
  * window the run goes on until every page is in, for the time that took.
@@ -124,7 +125,8 @@ static u64 scale_batches;	/* guest: batches whose faults all completed */
  * faults in flight on this vCPU; compute until every one of them
  * is ready; again, until @pages are in.
  */
-static void guest_scale(u64 gva, u64 pages, u64 page_size, u64 inflight)
+static void guest_scale(u64 gva, u64 pages, u64 page_size, u64 inflight,
+			u64 warm)
 {
 	u64 base, i, issued = 0, v;
 
@@ -138,6 +140,9 @@ static void guest_scale(u64 gva, u64 pages, u64 page_size, u64 inflight)
 		       issued)
 			apf_guest_compute(APF_PARK_CHUNK);
 		WRITE_ONCE(scale_batches, scale_batches + 1);
+		/* @warm: the host measures from the second batch on. */
+		if (warm && !base)
+			GUEST_SYNC(1);
 	}
 	GUEST_DONE();
 }
@@ -603,10 +608,15 @@ static u64 apf_limit(void)
 
 /*
  * The burst runs' VMM (-B): one thread, one remote fetch per chunk of
- * @chunk bytes.  The chunks come in order (the guest waits for each), and
- * a message on a chunk already served (a fault raised before its pages
- * were mapped, read after) is only woken.
+ * @chunk bytes, once every page of the chunk has faulted (the guest makes
+ * them all async at once), or BURST_WAIT_MS after the first if some do not
+ * (a fault that went synchronous stops the guest's touches); then -d us
+ * for the fetch and the whole chunk is mapped and woken at once.  The
+ * chunks come in order (the guest waits for each); a message on a chunk
+ * already served (raised before it was mapped, read after) is only woken.
  */
+#define BURST_WAIT_MS	1000
+
 struct burst_server {
 	int uffd;
 	u64 base, chunk, delay_us;
@@ -632,13 +642,15 @@ static void burst_map(struct burst_server *b, u64 start)
 		    errno);
 }
 
-static void *burst_serve(void *arg)
+/* The next fault's chunk, or -1 if none came within @ms (-1: no bound). */
+static s64 burst_next(struct burst_server *b, int ms, u64 *page)
 {
-	struct burst_server *b = arg;
+	struct pollfd p = { .fd = b->uffd, .events = POLLIN };
 	struct uffd_msg msg;
-	u64 chunk;
 
 	for (;;) {
+		if (poll(&p, 1, ms) == 0)
+			return -1;
 		if (read(b->uffd, &msg, sizeof(msg)) != sizeof(msg)) {
 			TEST_ASSERT(errno == EINTR || errno == EAGAIN,
 				    "userfaultfd read: errno %d", errno);
@@ -646,11 +658,42 @@ static void *burst_serve(void *arg)
 		}
 		if (msg.event != UFFD_EVENT_PAGEFAULT)
 			continue;
-		chunk = (msg.arg.pagefault.address - b->base) / b->chunk;
-		if (!b->served[chunk]) {
-			usleep(b->delay_us);	/* the fetch of the chunk */
-			b->served[chunk] = 1;
+		*page = (msg.arg.pagefault.address - b->base) / page_size;
+		return *page * page_size / b->chunk;
+	}
+}
+
+static void *burst_serve(void *arg)
+{
+	u64 per_chunk, page, faulted, end;
+	struct burst_server *b = arg;
+	s64 chunk, next;
+	u8 *seen;
+
+	per_chunk = b->chunk / page_size;
+	seen = calloc(per_chunk, 1);
+	TEST_ASSERT(seen, "no memory");
+	for (;;) {
+		chunk = burst_next(b, -1, &page);
+		if (b->served[chunk]) {
+			burst_map(b, b->base + chunk * b->chunk);
+			continue;
 		}
+		/* Every page of the chunk faulted, or the bound. */
+		memset(seen, 0, per_chunk);
+		seen[page % per_chunk] = 1;
+		faulted = 1;
+		end = now_ns() + BURST_WAIT_MS * 1000000ull;
+		while (faulted < per_chunk && now_ns() < end) {
+			next = burst_next(b, (end - now_ns()) / 1000000 + 1,
+					  &page);
+			if (next == chunk && !seen[page % per_chunk]) {
+				seen[page % per_chunk] = 1;
+				faulted++;
+			}
+		}
+		usleep(b->delay_us);	/* the fetch of the chunk */
+		b->served[chunk] = 1;
 		burst_map(b, b->base + chunk * b->chunk);
 	}
 	return NULL;
@@ -670,8 +713,9 @@ static void *burst_serve(void *arg)
 static void scale_run(const struct bench_args *a, u64 inflight,
 		      const char *mode)
 {
-	u64 pages = inflight * SCALE_BATCHES, t0, t1;
+	u64 pages = inflight * SCALE_BATCHES, t0, t1, batches0 = 0;
 	bool burst = strcmp(mode, "scale");
+	struct apf_log log0 = {};
 	struct burst_server b = {};
 	struct uffd_desc *uffd = NULL;
 	struct kvm_vcpu *vcpu;
@@ -700,11 +744,23 @@ static void scale_run(const struct bench_args *a, u64 inflight,
 	}
 	apf_want_ring = !strcmp(mode, "ring");
 	apf_arch_vm_setup(vm);
-	vcpu_args_set(vcpu, 4, BENCH_GPA, pages, (u64)page_size, inflight);
+	vcpu_args_set(vcpu, 5, BENCH_GPA, pages, (u64)page_size, inflight,
+		      (u64)burst);
 	TEST_ASSERT(!sched_setaffinity(0, sizeof(lr_pin.vcpu), &lr_pin.vcpu),
 		    "sched_setaffinity: errno %d", errno);
 
-	/* Timestamps for the scale runs; for the bursts, counts only. */
+	/*
+	 * The bursts: the first batch (the guest's own pages mapped, the
+	 * handlers' paths taken) is not measured; the rest, counts only.
+	 * The scale runs: every batch, with timestamps.
+	 */
+	if (burst) {
+		TEST_ASSERT_EQ(run_to_ucall(vcpu, &uc), UCALL_SYNC);
+		sync_global_from_guest(vm, apf_log);
+		sync_global_from_guest(vm, scale_batches);
+		log0 = apf_log;
+		batches0 = scale_batches;
+	}
 	exit_trace_start(!burst);
 	t0 = now_ns();
 	TEST_ASSERT_EQ(run_to_ucall(vcpu, &uc), UCALL_DONE);
@@ -717,11 +773,14 @@ static void scale_run(const struct bench_args *a, u64 inflight,
 	       a->delay_us);
 	printf("limit=%lu ", apf_limit());
 	printf("readers=%lu pages=%lu batches=%lu not_present=%lu ready=%lu ",
-	       burst ? 1 : a->threads, pages, scale_batches,
-	       apf_log.not_present, apf_log.ready - apf_log.wake_all);
+	       burst ? 1 : a->threads, pages - batches0 * inflight,
+	       scale_batches - batches0,
+	       apf_log.not_present - log0.not_present,
+	       apf_log.ready - apf_log.wake_all -
+	       (log0.ready - log0.wake_all));
 	/* With the ring: the notifications the guest took (one ack each). */
-	printf("notifications=%lu ", apf_want_ring ? apf_log.batches :
-	       apf_log.ready);
+	printf("notifications=%lu ", apf_want_ring ?
+	       apf_log.batches - log0.batches : apf_log.ready - log0.ready);
 	print_placement();
 	printf("time_ms=%lu", (t1 - t0) / 1000000);
 	exit_trace_print();
@@ -769,7 +828,8 @@ int main(int argc, char *argv[])
 				.quantum = 0, .quantum_pct = 100, .pages = 8192,
 				.rounds = 3, .threads = 4, .pin = true };
 	char *modes[8], *list = strdup("ceiling,sync,async"), *tok, *save;
-	char *scale_list = NULL, *burst_list = NULL;
+	char *scale_list = NULL;
+	bool burst = false;
 	u64 scale_n[8];
 	int nscale = 0;
 	int opt, nmodes = 0, i;
@@ -782,7 +842,8 @@ int main(int argc, char *argv[])
 			scale_list = strdup(optarg);
 			break;
 		case 'B':
-			burst_list = scale_list = strdup(optarg);
+			scale_list = strdup(optarg);
+			burst = true;
 			break;
 		case 'L':
 			a.lazy = true;
@@ -846,7 +907,7 @@ int main(int argc, char *argv[])
 	/* -B: the burst runs only, each count -r times, both modes in turn. */
 	for (r = 0; r < a.rounds; r++)
 		for (i = 0; i < nscale; i++) {
-			if (!burst_list) {
+			if (!burst) {
 				run_one(&a, "scale", scale_n[i]);
 				continue;
 			}

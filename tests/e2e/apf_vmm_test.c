@@ -1012,7 +1012,6 @@ VMM_TEST(batch_readonly_entries_change_nothing)
 	munmap(e, getpagesize());
 }
 
-
 /*
  * Batched "page ready" (the guest opted in to the ring): the 64 faults the
  * VMM completes in one KVM_APF_READY_BATCH reach the guest at its next
