@@ -470,7 +470,8 @@ def burst(args):
     print('ready: slot = one "page ready" at a time, each acknowledged; '
           'ring = batched (one notification and one ack for what the ring '
           'holds); notif/fault = "page ready" notifications the guest took '
-          'per fault')
+          'per fault; arm64\'s sdei is the "not present" handler\'s return '
+          '(an HVC per fault), which batching "page ready" cannot remove')
     for (arch, n, mode), total in sorted(totals.items()):
         if mode != 'ring' or n < 16:
             continue
