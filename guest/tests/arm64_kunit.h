@@ -46,7 +46,7 @@ static int apf_test_init(struct kunit *test)
 /* The SDEI event as the host raises it: area written, handler entered. */
 static void apf_test_event(u32 token, u64 addr, u64 pstate)
 {
-	struct kvm_apf_shared *area = this_cpu_ptr(&apf_area);
+	struct kvm_apf_shared *area = this_cpu_ptr(&apf_page.area);
 	struct pt_regs regs = { .pstate = pstate };
 
 	area->np_token = token;
@@ -84,7 +84,7 @@ static void guest_arm64_not_present(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, apf_test_busy(), 0);
 	apf_test_event(0x5001, 0x40001234, PSR_MODE_EL0t);
-	KUNIT_EXPECT_EQ(test, this_cpu_ptr(&apf_area)->reason, 0);
+	KUNIT_EXPECT_EQ(test, this_cpu_ptr(&apf_page.area)->reason, 0);
 	KUNIT_EXPECT_EQ(test, apf_test_busy(), 1);
 	KUNIT_EXPECT_EQ(test, p->fault.token, 0x5001);
 	KUNIT_EXPECT_EQ(test, p->fault.cpu, smp_processor_id());
@@ -117,7 +117,7 @@ static void guest_arm64_not_present_ignored(struct kunit *test)
 	struct kvm_apf_shared *area;
 
 	migrate_disable();	/* the handlers' CPU is the test's */
-	area = this_cpu_ptr(&apf_area);
+	area = this_cpu_ptr(&apf_page.area);
 	area->reason = 0;
 	local_irq_disable();
 	apf_not_present(KVM_APF_ARM64_SDEI_EVENT, &regs, NULL);
@@ -141,7 +141,7 @@ static void guest_arm64_pending_full(struct kunit *test)
 		apf_test_event(0x6000 + i, 0x2000 + i, PSR_MODE_EL0t);
 	KUNIT_EXPECT_EQ(test, apf_test_busy(), GENMASK(APF_PENDING - 1, 0));
 	apf_test_event(0x6100, 0x3000, PSR_MODE_EL0t);
-	KUNIT_EXPECT_EQ(test, this_cpu_ptr(&apf_area)->reason, 0);
+	KUNIT_EXPECT_EQ(test, this_cpu_ptr(&apf_page.area)->reason, 0);
 	KUNIT_EXPECT_EQ(test, apf_test_busy(), GENMASK(APF_PENDING - 1, 0));
 
 	for (i = 0; i < APF_PENDING; i++)
@@ -162,7 +162,8 @@ static void guest_arm64_ready(struct kunit *test)
 	struct kvm_apf_shared *area;
 
 	migrate_disable();	/* the handlers' CPU is the test's */
-	area = this_cpu_ptr(&apf_area);
+	area = this_cpu_ptr(&apf_page.area);
+	apf_ring = false;
 	apf_errors = true;
 	apf_test_fault_here(&f, 0x7001);
 	area->token = 0x7001;
@@ -191,6 +192,39 @@ static void guest_arm64_ready(struct kunit *test)
 }
 
 /*
+ * Batched "page ready": the PPI takes every entry of the ring, each with
+ * its status, then makes the one ACK; the slot is not looked at.
+ */
+static void guest_arm64_ready_ring(struct kunit *test)
+{
+	struct kvm_apf_guest_fault f, g;
+	struct kvm_apf_ready_ring *r;
+
+	migrate_disable();	/* the handlers' CPU is the test's */
+	r = this_cpu_ptr(&apf_page.ring);
+	apf_ring = true;
+	apf_errors = true;
+	apf_test_fault_here(&f, 0xb001);
+	apf_test_fault_here(&g, 0xb101);
+	r->tail = KVM_APF_READY_RING_ENTRIES - 1;
+	r->entries[KVM_APF_READY_RING_ENTRIES - 1] =
+		(struct kvm_apf_ready_entry){ 0xb001, EIO };
+	r->entries[0] = (struct kvm_apf_ready_entry){ 0xb101, 0 };
+	r->head = KVM_APF_READY_RING_ENTRIES + 1;
+	this_cpu_ptr(&apf_page.area)->token = 0xdead;	/* not looked at */
+	apf_ready(0, NULL);
+	KUNIT_EXPECT_EQ(test, r->tail, KVM_APF_READY_RING_ENTRIES + 1);
+	KUNIT_EXPECT_EQ(test, apf_t.calls, 1);
+	KUNIT_EXPECT_EQ(test, apf_t.sub[0], KVM_APF_ARM64_ACK);
+	KUNIT_EXPECT_EQ(test, kvm_apf_guest_wait(&f), EIO);
+	KUNIT_EXPECT_EQ(test, kvm_apf_guest_wait(&g), 0);
+	KUNIT_EXPECT_EQ(test, this_cpu_ptr(&apf_page.area)->token, 0xdead);
+	this_cpu_ptr(&apf_page.area)->token = 0;
+	apf_ring = false;
+	migrate_enable();
+}
+
+/*
  * Enabling names this CPU's area with ENABLED, ERROR_STATUS only when the
  * host offers it, never SEND_ALWAYS; a refusal leaves the CPU without
  * async PF.  Disabling says so to the host and wakes what the CPU parked.
@@ -203,9 +237,10 @@ static void guest_arm64_enable_disable(struct kunit *test)
 
 	migrate_disable();	/* the handlers' CPU is the test's */
 	cpu = smp_processor_id();
-	pa = per_cpu_ptr_to_phys(this_cpu_ptr(&apf_area));
+	pa = per_cpu_ptr_to_phys(this_cpu_ptr(&apf_page.area));
 
-	KUNIT_EXPECT_EQ(test, pa % sizeof(struct kvm_apf_shared), 0);
+	KUNIT_EXPECT_EQ(test, pa % SZ_4K, 0);	/* the ring's rule */
+	apf_ring = false;
 	apf_errors = true;
 	apf_cpu_enable(cpu);
 	KUNIT_EXPECT_EQ(test, apf_t.calls, 1);
@@ -234,6 +269,17 @@ static void guest_arm64_enable_disable(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, this_cpu_ptr(&apf_cpu)->enabled);
 	apf_cpu_disable(cpu);
 	KUNIT_EXPECT_EQ(test, apf_t.calls, 5);
+
+	/* Offered the ring: opted in, the ring emptied first. */
+	apf_t.ret = 0;
+	apf_ring = true;
+	this_cpu_ptr(&apf_page.ring)->head = 7;
+	apf_cpu_enable(cpu);
+	KUNIT_EXPECT_EQ(test, apf_t.arg[5], pa | KVM_APF_ARM64_ENABLED |
+			KVM_APF_ARM64_READY_RING);
+	KUNIT_EXPECT_EQ(test, this_cpu_ptr(&apf_page.ring)->head, 0);
+	apf_cpu_disable(cpu);
+	apf_ring = false;
 	migrate_enable();
 }
 
@@ -253,7 +299,8 @@ static void guest_arm64_syscore_crash_off(struct kunit *test)
 	migrate_disable();	/* the handlers' CPU is the test's */
 	cpu = smp_processor_id();
 	c = this_cpu_ptr(&apf_cpu);
-	pa = per_cpu_ptr_to_phys(this_cpu_ptr(&apf_area));
+	pa = per_cpu_ptr_to_phys(this_cpu_ptr(&apf_page.area));
+	apf_ring = false;
 	apf_errors = false;
 	apf_cpu_enable(cpu);
 	KUNIT_EXPECT_EQ(test, apf_t.calls, 1);
@@ -295,6 +342,7 @@ static struct kunit_case kvm_apf_guest_arm64_cases[] = {
 	KUNIT_CASE(guest_arm64_not_present_ignored),
 	KUNIT_CASE(guest_arm64_pending_full),
 	KUNIT_CASE(guest_arm64_ready),
+	KUNIT_CASE(guest_arm64_ready_ring),
 	KUNIT_CASE(guest_arm64_enable_disable),
 	KUNIT_CASE(guest_arm64_syscore_crash_off),
 	{}

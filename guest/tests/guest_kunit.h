@@ -410,7 +410,7 @@ static struct kvm_apf_ready_ring *apf_test_ring(struct kunit *test, u32 tail,
  */
 static void guest_ring_batch(struct kunit *test)
 {
-	const u32 tokens[] = { 0x5001, KVM_APF_GUEST_WAKE_ALL, 0x5101 };
+	const u32 tokens[] = { 0xa001, KVM_APF_GUEST_WAKE_ALL, 0xa101 };
 	const u32 status[] = { EIO, EIO, 0 };
 	struct apf_test_parker *a, *b, *c;
 	struct kvm_apf_ready_ring *r;
@@ -418,9 +418,9 @@ static void guest_ring_batch(struct kunit *test)
 
 	migrate_disable();
 	cpu = smp_processor_id();
-	a = apf_test_park(test, 0x5001, cpu);
-	b = apf_test_park(test, 0x5101, cpu);
-	c = apf_test_park(test, 0x5201, cpu);	/* woken by the wake-all */
+	a = apf_test_park(test, 0xa001, cpu);
+	b = apf_test_park(test, 0xa101, cpu);
+	c = apf_test_park(test, 0xa201, cpu);	/* woken by the wake-all */
 	r = apf_test_ring(test, 0xffffffff, 3, tokens, status);
 	KUNIT_EXPECT_EQ(test, kvm_apf_guest_ring_drain(r, true), 3);
 	migrate_enable();
@@ -438,8 +438,8 @@ static void guest_ring_batch(struct kunit *test)
 /* A CPU that did not opt in to error status reads every status as 0. */
 static void guest_ring_no_errors(struct kunit *test)
 {
-	const u32 tokens[] = { 0x5301 }, status[] = { EIO };
-	struct apf_test_parker *p = apf_test_park(test, 0x5301,
+	const u32 tokens[] = { 0xa301 }, status[] = { EIO };
+	struct apf_test_parker *p = apf_test_park(test, 0xa301,
 						  apf_test_this_cpu());
 	struct kvm_apf_ready_ring *r = apf_test_ring(test, 7, 1, tokens, status);
 
@@ -455,8 +455,8 @@ static void guest_ring_no_errors(struct kunit *test)
  */
 static void guest_ring_impossible_indices(struct kunit *test)
 {
-	const u32 tokens[] = { 0x5401 }, status[] = { 0 };
-	struct apf_test_parker *p = apf_test_park(test, 0x5401,
+	const u32 tokens[] = { 0xa401 }, status[] = { 0 };
+	struct apf_test_parker *p = apf_test_park(test, 0xa401,
 						  apf_test_this_cpu());
 	struct kvm_apf_ready_ring *r = apf_test_ring(test, 0, 1, tokens, status);
 
@@ -470,7 +470,7 @@ static void guest_ring_impossible_indices(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, r->tail, KVM_APF_READY_RING_ENTRIES + 1);
 	msleep(20);
 	KUNIT_EXPECT_FALSE(test, completion_done(&p->done));
-	kvm_apf_guest_wake(0x5401, 0);
+	kvm_apf_guest_wake(0xa401, 0);
 	KUNIT_ASSERT_TRUE(test, apf_test_woke(p));
 }
 
