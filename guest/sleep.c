@@ -86,8 +86,10 @@ static atomic64_t apf_early_stamp;
  * What this guest was told, for its tests and its admin (debugfs
  * kvm_apf_guest/stats): "page not present"s taken, "page ready"s (wake-alls
  * included, as the host counts them), of which wake-alls and errors, and
- * the tasks parked now.  With no fault in flight, not_present == ready -
- * wake_all when no wake-all came, and the host's counts are the same.
+ * the tasks parked now; and the batches of "page ready" taken from the
+ * ring (each one notification and one acknowledgment).  With no fault in
+ * flight, not_present == ready - wake_all when no wake-all came, and the
+ * host's counts are the same.
  */
 static struct {
 	atomic_long_t not_present;
@@ -95,6 +97,7 @@ static struct {
 	atomic_long_t wake_all;
 	atomic_long_t error;
 	atomic_long_t parked;
+	atomic_long_t batches;
 } apf_stats;
 
 static struct apf_bucket *apf_bucket(u32 token)
@@ -405,18 +408,20 @@ u32 kvm_apf_guest_ring_drain(struct kvm_apf_ready_ring *ring, bool errors)
 	}
 	/* Taken: the host may write them again after the acknowledgment. */
 	smp_store_release(&ring->tail, tail);
+	atomic_long_inc(&apf_stats.batches);
 	return n;
 }
 EXPORT_SYMBOL_GPL(kvm_apf_guest_ring_drain);
 
 static int apf_stats_show(struct seq_file *m, void *unused)
 {
-	seq_printf(m, "not_present %ld\nready %ld\nwake_all %ld\nerror %ld\nparked %ld\n",
+	seq_printf(m, "not_present %ld\nready %ld\nwake_all %ld\nerror %ld\nparked %ld\nbatches %ld\n",
 		   atomic_long_read(&apf_stats.not_present),
 		   atomic_long_read(&apf_stats.ready),
 		   atomic_long_read(&apf_stats.wake_all),
 		   atomic_long_read(&apf_stats.error),
-		   atomic_long_read(&apf_stats.parked));
+		   atomic_long_read(&apf_stats.parked),
+		   atomic_long_read(&apf_stats.batches));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(apf_stats);
