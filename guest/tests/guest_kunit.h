@@ -384,8 +384,8 @@ static void guest_unclaimed_ready_bounded(struct kunit *test)
 
 /* A ring as the host leaves it: @n entries from @tail, @tokens/@status. */
 static struct kvm_apf_ready_ring *apf_test_ring(struct kunit *test, u32 tail,
-						 u32 n, const u32 *tokens,
-						 const u32 *status)
+						u32 n, const u32 *tokens,
+						const u32 *status)
 {
 	struct kvm_apf_ready_ring *r = kunit_kzalloc(test, sizeof(*r),
 						     GFP_KERNEL);

@@ -7,7 +7,7 @@
  * controller and the exits that differ per arch are in ARCH.c.
  *
  * Usage: vmm [-c CPUS] -k KERNEL [-i INITRD] [-m MIB] [-r N] [-t SECONDS] [-x]
- *            [-d MS] [-a] [-V | -X] [-b GPA:MIB] [-n] [-e] [-U fix|retry|stop] [-T]
+ *            [-d MS] [-a] [-V | -X] [-b GPA:MIB] [-n] [-O] [-e] [-U fix|retry|stop] [-T]
  *            [-S DIR] [-R DIR] [-P | -E] [-F] [-D] [CMDLINE...]
  *   CMDLINE: words added to the arch's kernel command line (arch_cmdline:
  *            the console on our UART, panic=-1, what the machine needs);
@@ -23,6 +23,10 @@
  *   -b:      an unresolvable region of MIB MiB at GPA (hex), not RAM;
  *   -n:      do not offer the guest async PF (x86: KVM's CPUID feature
  *            bits; arm64: the vendor hypercall service's bit);
+ *   -O:      x86: do not offer batched "page ready" (CPUID's
+ *            KVM_FEATURE_ASYNC_PF_RING): "page ready" one at a time, as
+ *            for a guest without the ring (arm64's KVM offers it in INFO,
+ *            which no VMM can hide: refused there);
  *   -V:      VMM-driven async PF (KVM_APF_FEATURE_VMM): accept the faults
  *            on dropped pages KVM hands over, complete them with
  *            KVM_APF_READY_BATCH (mem.c);
@@ -724,7 +728,7 @@ static int restore_in_new_process(int argc, char **argv, int nopts,
 
 static const char usage_text[] =
 	"vmm [-c CPUS] -k KERNEL [-i INITRD] [-m MIB] [-r N] [-t SECONDS] [-x]\n"
-	"           [-d MS] [-a] [-V | -X] [-b GPA:MIB] [-n] [-e] [-U fix|retry|stop] [-T]\n"
+	"           [-d MS] [-a] [-V | -X] [-b GPA:MIB] [-n] [-O] [-e] [-U fix|retry|stop] [-T]\n"
 	"           [-S DIR] [-R DIR] [-P | -E] [-F] [-D] [CMDLINE...]";
 
 static void print_usage(void)
@@ -757,7 +761,7 @@ int main(int argc, char **argv)
 		die("calloc");
 	memcpy(args, argv, argc * sizeof(*args));
 
-	while ((opt = getopt(argc, argv, "+c:k:i:m:r:t:xd:aVXb:neU:TS:R:PEFD")) != -1) {
+	while ((opt = getopt(argc, argv, "+c:k:i:m:r:t:xd:aVXb:nOeU:TS:R:PEFD")) != -1) {
 		switch (opt) {
 		case 'c':
 			vmm.nr_vcpus = atoi(optarg);
@@ -795,6 +799,9 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			vmm.no_apf = 1;
+			break;
+		case 'O':
+			vmm.no_ready_ring = 1;
 			break;
 		case 'V':
 			vmm.apf_features |= KVM_APF_FEATURE_VMM;

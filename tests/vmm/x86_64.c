@@ -436,6 +436,9 @@ static void setup_cpuid(struct vcpu *vcpu)
 				e->eax &= ~(BIT(KVM_FEATURE_ASYNC_PF) |
 					    BIT(KVM_FEATURE_ASYNC_PF_VMEXIT) |
 					    BIT(KVM_FEATURE_ASYNC_PF_INT));
+			/* -O: "page ready" one at a time (no ring). */
+			if (vcpu->vmm->no_ready_ring)
+				e->eax &= ~BIT(KVM_FEATURE_ASYNC_PF_RING);
 			break;
 		}
 		if (vcpu->vmm->xsave_legacy)
