@@ -5,8 +5,9 @@
  * accepted and read back the same), random values for every async PF
  * register (KVM_REG_ARM_APF_*), and random values of the vendor-hyp bitmap
  * whose bit 63 hides them, each checked against api.rst:
- * - CTRL: the ENABLE word's rules (bits 2, 3, 5 reserved, bit 4 needs the
- *   VMM's consent, an enable needs the area in a memslot), -EINVAL;
+ * - CTRL: the ENABLE word's rules (bits 3, 5 reserved, bit 4 needs the
+ *   VMM's consent, an enable needs the area in a memslot, and with bit 2,
+ *   the ring, 4 KiB aligned), -EINVAL;
  * - PPI: 16-31 (-EINVAL), not a timer's (-EBUSY), not moved while raised
  *   (-EBUSY; its own value is always accepted);
  * - SDEI_STATE: no unknown bits, enabled or running only registered,
@@ -64,13 +65,19 @@ void fzu_guest_poll(void)
 	struct kvm_apf_shared *a = (void *)READ_ONCE(g_area);
 	struct arm_smccc_res res;
 
-	if (a && READ_ONCE(a->token)) {
+	if (a && READ_ONCE(g_ring)) {
+		if (!fzu_ring_pending((u64)a))
+			return;
+		fzu_ring_take((u64)a);
+	} else if (a && READ_ONCE(a->token)) {
 		g_ready++;
 		WRITE_ONCE(a->status, 0);
 		WRITE_ONCE(a->token, 0);
-		smccc_hvc(ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID,
-			  KVM_APF_ARM64_ACK, 0, 0, 0, 0, 0, 0, &res);
+	} else {
+		return;
 	}
+	smccc_hvc(ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID, KVM_APF_ARM64_ACK, 0,
+		  0, 0, 0, 0, 0, &res);
 }
 
 static struct {
@@ -204,8 +211,11 @@ static bool fzu_ctrl_ok(u64 ctrl)
 	    !(fa.ctrl & KVM_APF_ARM64_ERROR_STATUS) &&
 	    !(m.cap & KVM_APF_FEATURE_GUEST_ERROR))
 		return false;
-	return !(ctrl & KVM_APF_ARM64_ENABLED) ||
-	       (ctrl & ~0x3full) - fa.area_gpa < 4096;
+	if (!(ctrl & KVM_APF_ARM64_ENABLED))
+		return true;
+	if ((ctrl & KVM_APF_ARM64_READY_RING) && (ctrl & 0xfc0))
+		return false;
+	return (ctrl & ~0x3full) - fa.area_gpa < 4096;
 }
 
 static bool fzu_state_ok(u64 s)
@@ -317,9 +327,12 @@ static void fzu_apf_set(struct kvm_vcpu *vcpu)
 	if (!want && id == KVM_REG_ARM_APF_CTRL && (v & KVM_APF_ARM64_ENABLED)) {
 		u64 gva = fa.area_gva + ((v & ~0x3full) - fa.area_gpa);
 
-		memset(addr_gva2hva(m.vm, gva), 0, 64);
+		memset(addr_gva2hva(m.vm, gva), 0,
+		       FZU_AREA_BYTES(v & KVM_APF_ARM64_READY_RING));
 		g_area = gva;
+		g_ring = !!(v & KVM_APF_ARM64_READY_RING);
 		sync_global_to_guest(m.vm, g_area);
+		sync_global_to_guest(m.vm, g_ring);
 	}
 	r = fzu_set(vcpu, id, &v);
 	if (want == 1)

@@ -2,8 +2,9 @@
 /*
  * x86 part of apf_fuzz_uapi_test: KVM_SET_MSRS of MSR_KVM_ASYNC_PF_EN, _INT
  * and _ACK with random values, each checked against the rules the guest's
- * writes have too (bit 5 reserved; bit 4 needs bit 3 and the VMM's
- * KVM_APF_FEATURE_GUEST_ERROR; enabled needs the area in a memslot; INT
+ * writes have too (bit 4 needs bit 3 and the VMM's
+ * KVM_APF_FEATURE_GUEST_ERROR; bit 5, the ring, needs bit 3 and a 4 KiB
+ * aligned area; enabled needs the area in a memslot; INT
  * bits 8-63 reserved), and read back with KVM_GET_MSRS.  "Page ready"
  * vectors below 32 are not set (they would hit the guest's exception
  * handlers, which no host check is about).  The guest runs with interrupts
@@ -24,7 +25,9 @@ static void fzu_take_ready(void)
 {
 	struct kvm_apf_shared *a = (void *)g_area;
 
-	if (a && READ_ONCE(a->token)) {
+	if (a && READ_ONCE(g_ring)) {
+		fzu_ring_take(g_area);
+	} else if (a && READ_ONCE(a->token)) {
 		g_ready++;
 		WRITE_ONCE(a->status, 0);
 		WRITE_ONCE(a->token, 0);
@@ -62,7 +65,8 @@ void fzu_guest_poll(void)
 {
 	struct kvm_apf_shared *a = (void *)READ_ONCE(g_area);
 
-	if (a && READ_ONCE(a->token)) {
+	if (a && (READ_ONCE(g_ring) ? fzu_ring_pending((u64)a) :
+		  READ_ONCE(a->token))) {
 		asm volatile("cli");
 		fzu_take_ready();
 		asm volatile("sti");
@@ -114,7 +118,8 @@ static u64 fzu_gen_en(void)
 
 static bool fzu_en_ok(u64 val)
 {
-	if (val & BIT_ULL(5))
+	if ((val & KVM_ASYNC_PF_READY_RING) &&
+	    (!(val & KVM_ASYNC_PF_DELIVERY_AS_INT) || (val & 0xfc0)))
 		return false;
 	/* A new opt-in needs the VMM's consent; one in force stays. */
 	if ((val & KVM_ASYNC_PF_ERROR_STATUS) &&
@@ -138,9 +143,12 @@ static void fzu_set_msr(struct kvm_vcpu *vcpu, u32 msr, u64 val, bool ok,
 	if (ok && msr == MSR_KVM_ASYNC_PF_EN && (val & FZU_EN_ON) == FZU_EN_ON) {
 		u64 gva = fx.area_gva + ((val & ~0x3full) - fx.area_gpa);
 
-		memset(addr_gva2hva(m.vm, gva), 0, 64);
+		memset(addr_gva2hva(m.vm, gva), 0,
+		       FZU_AREA_BYTES(val & KVM_ASYNC_PF_READY_RING));
 		g_area = gva;
+		g_ring = !!(val & KVM_ASYNC_PF_READY_RING);
 		sync_global_to_guest(m.vm, g_area);
+		sync_global_to_guest(m.vm, g_ring);
 	}
 	r = _vcpu_set_msr(vcpu, msr, val);
 	FZ_ASSERT(r == ok, "KVM_SET_MSRS %#x = %#lx: %d, expected %d", msr, val,
