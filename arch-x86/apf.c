@@ -2,12 +2,14 @@
 /*
  * x86 backend of the KVM async page fault core (virt/kvm/apf/).
  *
- * The guest ABI is unchanged from upstream x86 (an existing Linux guest sees
- * no difference): MSR_KVM_ASYNC_PF_EN gives the shared area and the enable
+ * The guest ABI is upstream x86's (an existing Linux guest sees no
+ * difference): MSR_KVM_ASYNC_PF_EN gives the shared area and the enable
  * bits, MSR_KVM_ASYNC_PF_INT the "page ready" vector; "page not present" is
  * a synthetic #PF with CR2 = token (or a #PF vmexit to L1), "page ready" an
  * interrupt with the token in the shared area, one at a time until the guest
- * writes MSR_KVM_ASYNC_PF_ACK.  What moved to the core: the queue, the
+ * writes MSR_KVM_ASYNC_PF_ACK.  Two opt-ins are added: error status (bit 4)
+ * and batched "page ready" (bit 5: the ring after the area, one interrupt
+ * and one ACK for all it holds).  What moved to the core: the queue, the
  * tokens, duplicate-fault suppression, the ordering of "ready pending".
  *
  * x86.c keeps upstream's functions (the MSR writes, whether a fault can go

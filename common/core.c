@@ -604,11 +604,16 @@ static void error_repeat(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
  * returns to user space for the signal before the guest runs, and the next
  * entry tells the guest.  Without a signal pending the write failed for
  * good (the area is broken) and the caller drops the "page ready", as it
- * always did, so that the vCPU cannot loop on it.
+ * always did, so that the vCPU cannot loop on it.  A ring of completions
+ * that had no room after all (-ENOSPC: the guest moved its indices since
+ * @can_dequeue looked) holds it too, signal or not: the guest empties the
+ * ring and acknowledges, or the storm guard takes over.
  */
-static bool requeue_ready(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
+static bool requeue_ready(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item,
+			  int told)
 {
-	if (!signal_pending(current))
+	/* The guest's ring had no room after all: held, as for a full ring. */
+	if (told != -ENOSPC && !signal_pending(current))
 		return false;
 	spin_lock(&apf->lock);
 	item->flags |= KVM_APF_ITEM_READY_RETRY;
@@ -699,7 +704,7 @@ int kvm_apf_check_completion(struct kvm_apf_vcpu *apf)
 			error_repeat(apf, item);
 		}
 		told = apf->ops->notify_ready(apf, item);
-		if (told < 0 && requeue_ready(apf, item)) {
+		if (told < 0 && requeue_ready(apf, item, told)) {
 			apf->held = true;
 			return 0;
 		}

@@ -402,7 +402,7 @@ int kvm_apf_vcpu_init(struct kvm_apf_vcpu *apf, const struct kvm_apf_ops *ops,
 		      u32 vcpu_id, u32 max);
 void kvm_apf_vcpu_destroy(struct kvm_apf_vcpu *apf);
 unsigned long kvm_async_pf_gfn_to_hva(struct kvm_apf_vcpu *apf, gfn_t gfn);
-/* The "page ready" slot of the guest's struct kvm_apf_shared (vcpu.c), */
+/* The "page ready" slot of the guest's struct kvm_apf_shared (vcpu.c). */
 int kvm_async_pf_put_ready(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
 			   const struct kvm_apf_item *item);
 bool kvm_async_pf_ready_slot_free(struct kvm_vcpu *vcpu,

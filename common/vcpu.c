@@ -228,9 +228,10 @@ EXPORT_SYMBOL_GPL(kvm_async_pf_ring_room);
  * backend raises "page ready" after it; the core posts more until the ring
  * is full or nothing is left, and then waits for the guest's acknowledgment.
  *
- * Return: 0; -ENOSPC if the ring is full, -EINVAL if its indices are
- * impossible (the guest changed them under KVM's feet), or -errno from the
- * guest access: nothing was posted.
+ * Return: 0; -ENOSPC if the ring has no room: it is full, or its indices
+ * are impossible (the guest changed them since @can_dequeue looked; the
+ * core holds the completion, as for a full ring); or -errno from the guest
+ * access: nothing was posted.
  */
 int kvm_async_pf_ring_put(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
 			  const struct kvm_apf_item *item)
@@ -242,9 +243,10 @@ int kvm_async_pf_ring_put(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
 	u32 head;
 	int r;
 
+	BUILD_BUG_ON(!is_power_of_2(KVM_APF_READY_RING_ENTRIES));
 	r = apf_ring_room(vcpu, area, &head);
 	if (r <= 0)
-		return r ?: -ENOSPC;
+		return r == -EINVAL || !r ? -ENOSPC : r;
 	r = kvm_async_pf_area_rw(vcpu, area, &entry, APF_RING_OFFSET +
 				 offsetof(struct kvm_apf_ready_ring, entries) +
 				 head % KVM_APF_READY_RING_ENTRIES *

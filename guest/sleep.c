@@ -384,8 +384,9 @@ EXPORT_SYMBOL_GPL(kvm_apf_guest_wake);
  * From the "page ready" handler, before its one acknowledgment: each entry
  * from @tail up to @head is kvm_apf_guest_wake()'d, in order, then @tail
  * says they are taken.  Indices the host could not have written (@tail
- * ahead of @head, or behind it by more than the ring holds) take nothing
- * and are repaired (@tail = @head): the host holds what it has until then.
+ * ahead of @head, or behind it by more than the ring holds) are repaired
+ * (@tail = @head), and since the entries between are lost, every task this
+ * CPU parked wakes and retries its access (as for a wake-all).
  *
  * Return: the entries taken.
  */
@@ -400,6 +401,7 @@ u32 kvm_apf_guest_ring_drain(struct kvm_apf_ready_ring *ring, bool errors)
 		pr_warn_ratelimited("kvm_apf: ready ring head %u, tail %u: reset\n",
 				    head, tail);
 		WRITE_ONCE(ring->tail, head);
+		kvm_apf_guest_wake_cpu(smp_processor_id());
 		return 0;
 	}
 	for (i = 0; i < n; i++, tail++) {

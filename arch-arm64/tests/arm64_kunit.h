@@ -18,6 +18,7 @@ struct arm64_fake {
 	struct kvm kvm;
 	struct kvm_vcpu vcpu;
 	struct kvm_apf_shared area;	/* the guest's shared area */
+	struct kvm_apf_ready_ring ring;	/* and the ring after it */
 	int area_init_result;
 	int ppi_level;
 	int ppi_raises;
@@ -51,6 +52,26 @@ static int fake_area_rw(struct kvm_vcpu *vcpu, void *data, unsigned int offset,
 		memcpy(area + offset, data, len);
 	else
 		memcpy(data, area + offset, len);
+	return 0;
+}
+
+/* The core's ring code (batched "page ready"), on the area and ring. */
+static int fake_ring_rw(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
+			void *data, unsigned int offset, unsigned int len,
+			bool write)
+{
+	u8 *mem = (u8 *)&vcpu_fake(vcpu)->area;
+
+	BUILD_BUG_ON(offsetof(struct arm64_fake, ring) !=
+		     offsetofend(struct arm64_fake, area));
+	if (area != &vcpu->arch.apf.area ||
+	    offset + len > sizeof(struct kvm_apf_shared) +
+			   sizeof(struct kvm_apf_ready_ring))
+		return -EFAULT;
+	if (write)
+		memcpy(mem + offset, data, len);
+	else
+		memcpy(data, mem + offset, len);
 	return 0;
 }
 
@@ -132,6 +153,7 @@ static struct kvm_vcpu *fresh_vcpu(struct kunit *test)
 	kunit_activate_static_stub(test, kvm_async_pf_ready_slot_free,
 				   fake_ready_slot_free);
 	kunit_activate_static_stub(test, apf_area_init, fake_area_init);
+	kunit_activate_static_stub(test, kvm_async_pf_area_rw, fake_ring_rw);
 	kunit_activate_static_stub(test, apf_ppi_own, fake_ppi_own);
 	return vcpu;
 }
@@ -862,6 +884,55 @@ static void arm64_vendor_hyp_bmap_gates(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, apf_ppi(vcpu), KVM_APF_ARM64_DEFAULT_PPI);
 }
 
+/*
+ * Batched "page ready": the enable's wake-all goes into the ring, not the
+ * slot, with the PPI; more completions join the batch while it is raised
+ * (the core's ready_pending), with no new edge; a PPI that a restore
+ * raised (its batch unknown to the core) holds every post until the
+ * guest's ACK; a full ring takes nothing.
+ */
+static void arm64_ready_ring(struct kunit *test)
+{
+	struct kvm_apf_item item = { .token = 0x4100,
+				     .flags = KVM_APF_ITEM_NOTIFIED };
+	const struct kvm_apf_ops *ops = &kvm_arch_apf_ops;
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	struct arm64_fake *f = vcpu_fake(vcpu);
+	struct kvm_apf_vcpu *apf = &vcpu->async_pf;
+
+	KUNIT_ASSERT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_ENABLE,
+				      FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED |
+				      KVM_APF_ARM64_READY_RING),
+			SMCCC_RET_SUCCESS);
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(apf), 0);
+	KUNIT_EXPECT_EQ(test, f->ring.head, 1);
+	KUNIT_EXPECT_EQ(test, f->ring.entries[0].token, KVM_APF_TOKEN_WAKE_ALL);
+	KUNIT_EXPECT_EQ(test, f->area.token, 0);
+	KUNIT_EXPECT_EQ(test, f->ppi_level, 1);
+	KUNIT_EXPECT_TRUE(test, apf->ready_pending);
+
+	KUNIT_EXPECT_TRUE(test, ops->can_dequeue(apf));
+	KUNIT_EXPECT_EQ(test, ops->notify_ready(apf, &item),
+			KVM_APF_READY_BATCHED);
+	KUNIT_EXPECT_EQ(test, f->ring.head, 2);
+	KUNIT_EXPECT_EQ(test, f->ring.entries[1].token, 0x4100);
+	KUNIT_EXPECT_EQ(test, f->ppi_raises, 1);
+
+	/* As after a restore of a raised PPI: held until the ACK. */
+	apf->ready_pending = false;
+	KUNIT_EXPECT_FALSE(test, ops->can_dequeue(apf));
+	f->ring.tail = f->ring.head;
+	KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_ACK, 0),
+			SMCCC_RET_SUCCESS);
+	KUNIT_EXPECT_EQ(test, f->ppi_level, 0);
+	KUNIT_EXPECT_TRUE(test, ops->can_dequeue(apf));
+
+	f->ring.head = f->ring.tail + KVM_APF_READY_RING_ENTRIES;
+	KUNIT_EXPECT_FALSE(test, ops->can_dequeue(apf));
+	KUNIT_EXPECT_EQ(test, ops->notify_ready(apf, &item), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, f->ppi_level, 0);
+}
+
 static struct kunit_case arm64_cases[] = {
 	KUNIT_CASE(arm64_smccc_decode),
 	KUNIT_CASE(arm64_smccc_enable),
@@ -878,6 +949,7 @@ static struct kunit_case arm64_cases[] = {
 	KUNIT_CASE(arm64_migration_ready_raised),
 	KUNIT_CASE(arm64_migration_ready_raised_edges),
 	KUNIT_CASE(arm64_vendor_hyp_bmap_gates),
+	KUNIT_CASE(arm64_ready_ring),
 	{}
 };
 

@@ -24,6 +24,7 @@ struct x86_fake {
 	struct kvm_vcpu vcpu;
 	struct kvm_lapic apic;
 	struct kvm_apf_shared area;	/* the guest's shared area */
+	struct kvm_apf_ready_ring ring;	/* and the ring after it */
 	int area_init_result;
 	int put_ready_result;		/* the "page ready" write fails so */
 	int injected;			/* "not present" injections */
@@ -55,6 +56,26 @@ static int fake_put_ready(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
 	f->area.token = item->token;
 	if (vcpu->async_pf.report_errors)
 		f->area.status = -item->result;
+	return 0;
+}
+
+/* The core's ring code (batched "page ready"), on the area and ring. */
+static int fake_ring_rw(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
+			void *data, unsigned int offset, unsigned int len,
+			bool write)
+{
+	u8 *mem = (u8 *)&x86_fake(vcpu)->area;
+
+	BUILD_BUG_ON(offsetof(struct x86_fake, ring) !=
+		     offsetofend(struct x86_fake, area));
+	if (area != &vcpu->arch.apf.data ||
+	    offset + len > sizeof(struct kvm_apf_shared) +
+			   sizeof(struct kvm_apf_ready_ring))
+		return -EFAULT;
+	if (write)
+		memcpy(mem + offset, data, len);
+	else
+		memcpy(data, mem + offset, len);
 	return 0;
 }
 
@@ -117,6 +138,7 @@ static struct kvm_vcpu *fake_vcpu(struct kunit *test)
 	kunit_activate_static_stub(test, apf_inject_not_present,
 				   fake_inject_not_present);
 	kunit_activate_static_stub(test, apf_raise_ready, fake_raise_ready);
+	kunit_activate_static_stub(test, kvm_async_pf_area_rw, fake_ring_rw);
 	return vcpu;
 }
 
@@ -414,6 +436,44 @@ static void x86_can_dequeue(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, x86_apf_can_dequeue(&vcpu->async_pf));
 }
 
+/*
+ * Batched "page ready": the enable's wake-all and a completion go into the
+ * ring, not the slot, each post raising the vector (already pending: one
+ * interrupt), and both wait for the one ACK; a full ring takes nothing.
+ */
+static void x86_ready_ring(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	struct x86_fake *f = x86_fake(vcpu);
+	struct kvm_apf_vcpu *apf = &vcpu->async_pf;
+	struct kvm_apf_item *item = fake_item(test, 0x4100);
+
+	item->flags = KVM_APF_ITEM_NOTIFIED;
+	KUNIT_ASSERT_EQ(test, write_msr_int(vcpu, FAKE_VECTOR), 0);
+	KUNIT_ASSERT_EQ(test, write_msr_en(vcpu, FAKE_AREA_GPA | EN_ON |
+					   KVM_ASYNC_PF_READY_RING), 0);
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(apf), 0);
+	KUNIT_EXPECT_EQ(test, f->ring.head, 1);
+	KUNIT_EXPECT_EQ(test, f->ring.entries[0].token, KVM_APF_TOKEN_WAKE_ALL);
+	KUNIT_EXPECT_EQ(test, f->area.token, 0);
+	KUNIT_EXPECT_EQ(test, f->raised, 1);
+	KUNIT_EXPECT_TRUE(test, apf->ready_pending);
+
+	KUNIT_EXPECT_TRUE(test, x86_apf_can_dequeue(apf));
+	KUNIT_EXPECT_EQ(test, x86_apf_present(apf, item), KVM_APF_READY_BATCHED);
+	KUNIT_EXPECT_EQ(test, f->ring.head, 2);
+	KUNIT_EXPECT_EQ(test, f->ring.entries[1].token, 0x4100);
+	KUNIT_EXPECT_EQ(test, f->raised, 2);
+
+	f->ring.head = f->ring.tail + KVM_APF_READY_RING_ENTRIES;
+	KUNIT_EXPECT_FALSE(test, x86_apf_can_dequeue(apf));
+	KUNIT_EXPECT_EQ(test, x86_apf_present(apf, item), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, f->raised, 2);
+	f->ring.tail = f->ring.head;
+	KUNIT_EXPECT_EQ(test, guest_wrmsr(vcpu, MSR_KVM_ASYNC_PF_ACK, 1), 0);
+	KUNIT_EXPECT_FALSE(test, apf->ready_pending);
+}
+
 static struct kunit_case x86_cases[] = {
 	KUNIT_CASE(x86_msr_en_rules),
 	KUNIT_CASE(x86_msr_en_consent),
@@ -423,6 +483,7 @@ static struct kunit_case x86_cases[] = {
 	KUNIT_CASE(x86_ready_status),
 	KUNIT_CASE(x86_ready_write_fails),
 	KUNIT_CASE(x86_can_dequeue),
+	KUNIT_CASE(x86_ready_ring),
 	{}
 };
 

@@ -26,6 +26,7 @@ struct ring_fake {
 	} mem;			/* the guest's area and ring */
 	int raised;		/* "page ready" raised (each post) */
 	int acks;
+	bool lie;		/* @can_dequeue says there is room anyway */
 };
 
 static struct ring_fake *ring_fake(struct kvm_vcpu *vcpu)
@@ -73,7 +74,8 @@ static int ring_present(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 
 static bool ring_can_dequeue(struct kvm_apf_vcpu *apf)
 {
-	return kvm_async_pf_ring_room(ring_vcpu(apf), NULL);
+	return ring_fake(ring_vcpu(apf))->lie ||
+	       kvm_async_pf_ring_room(ring_vcpu(apf), NULL);
 }
 
 static void ring_nop(struct kvm_apf_vcpu *apf)
@@ -265,7 +267,7 @@ static void ring_impossible_indices_post_nothing(struct kunit *test)
 		KUNIT_EXPECT_TRUE(test, apf->held);
 		KUNIT_EXPECT_EQ(test, f->raised, 0);
 		KUNIT_EXPECT_EQ(test, kvm_async_pf_ring_put(&f->vcpu, NULL,
-							    &item), -EINVAL);
+							    &item), -ENOSPC);
 		for (j = 0; j < KVM_APF_READY_RING_ENTRIES; j++)
 			KUNIT_EXPECT_EQ(test, f->mem.ring.entries[j].token, 0);
 	}
@@ -274,6 +276,39 @@ static void ring_impossible_indices_post_nothing(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, ring_drain(f, seen, NULL), 3);
 	for (i = 0; i < 3; i++)
 		KUNIT_EXPECT_EQ(test, seen[i], tokens[i]);
+}
+
+/*
+ * The guest moves its indices between KVM's look (@can_dequeue) and the
+ * post, from another vCPU: the post finds no room, and the completion is
+ * held, first, not dropped; it goes once the ring is repaired.
+ */
+static void ring_refused_post_is_held(struct kunit *test)
+{
+	struct ring_fake *f = ring_setup(test, 64);
+	struct kvm_apf_vcpu *apf = &f->vcpu.async_pf;
+	u32 tokens[3], seen[3];
+	int i;
+
+	ring_complete(test, f, 3, tokens, 0);
+	f->mem.ring.head = 4;
+	f->mem.ring.tail = 5;		/* impossible: no room */
+	f->lie = true;
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(apf), 0);
+	KUNIT_EXPECT_EQ(test, f->mem.ring.head, 4);
+	KUNIT_EXPECT_EQ(test, f->raised, 0);
+	KUNIT_EXPECT_TRUE(test, apf->held);
+	KUNIT_EXPECT_FALSE(test, apf->ready_pending);
+	KUNIT_EXPECT_EQ(test, apf->queued, 3);
+	KUNIT_EXPECT_EQ(test, f->stats.apf_ready, 0);
+
+	f->lie = false;
+	f->mem.ring.tail = 4;
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(apf), 0);
+	KUNIT_ASSERT_EQ(test, ring_drain(f, seen, NULL), 3);
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_EQ(test, seen[i], tokens[i]);
+	KUNIT_EXPECT_EQ(test, apf->queued, 0);
 }
 
 /*
@@ -307,6 +342,7 @@ static struct kunit_case ring_cases[] = {
 	KUNIT_CASE(ring_full_holds_rest),
 	KUNIT_CASE(ring_indices_wrap),
 	KUNIT_CASE(ring_impossible_indices_post_nothing),
+	KUNIT_CASE(ring_refused_post_is_held),
 	KUNIT_CASE(ring_wake_all_and_status_in_batch),
 	{}
 };

@@ -410,8 +410,8 @@ static struct kvm_apf_ready_ring *apf_test_ring(struct kunit *test, u32 tail,
  */
 static void guest_ring_batch(struct kunit *test)
 {
-	const u32 tokens[] = { 0xa001, KVM_APF_GUEST_WAKE_ALL, 0xa101 };
-	const u32 status[] = { EIO, EIO, 0 };
+	const u32 tokens[] = { 0xa001, 0xa101, KVM_APF_GUEST_WAKE_ALL };
+	const u32 status[] = { EIO, ENOENT, EIO };
 	struct apf_test_parker *a, *b, *c;
 	struct kvm_apf_ready_ring *r;
 	int cpu;
@@ -428,8 +428,9 @@ static void guest_ring_batch(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, apf_test_woke(a));
 	KUNIT_ASSERT_TRUE(test, apf_test_woke(b));
 	KUNIT_ASSERT_TRUE(test, apf_test_woke(c));
+	/* Each by its own entry (the wake-all, last, gives 0). */
 	KUNIT_EXPECT_EQ(test, a->status, EIO);
-	KUNIT_EXPECT_EQ(test, b->status, 0);
+	KUNIT_EXPECT_EQ(test, b->status, ENOENT);
 	KUNIT_EXPECT_EQ(test, c->status, 0);
 	/* Nothing new: nothing taken. */
 	KUNIT_EXPECT_EQ(test, kvm_apf_guest_ring_drain(r, true), 0);
@@ -450,28 +451,36 @@ static void guest_ring_no_errors(struct kunit *test)
 
 /*
  * Indices the host could not have written (a torn or stray write: @tail
- * ahead of @head, or more entries than the ring holds) wake nobody, and
- * the ring is reset to empty (@tail = @head) for the host's next batch.
+ * ahead of @head, or more entries than the ring holds) take no entry; the
+ * ring is reset to empty (@tail = @head) for the host's next batch, and the
+ * CPU's parked tasks wake (status 0) and retry, the entries being lost.
  */
 static void guest_ring_impossible_indices(struct kunit *test)
 {
-	const u32 tokens[] = { 0xa401 }, status[] = { 0 };
-	struct apf_test_parker *p = apf_test_park(test, 0xa401,
-						  apf_test_this_cpu());
-	struct kvm_apf_ready_ring *r = apf_test_ring(test, 0, 1, tokens, status);
+	const u32 tokens[] = { 0xa401 }, status[] = { EIO };
+	struct apf_test_parker *p, *q;
+	struct kvm_apf_ready_ring *r;
+	int cpu;
 
+	migrate_disable();
+	cpu = smp_processor_id();
+	p = apf_test_park(test, 0xa401, cpu);
+	r = apf_test_ring(test, 0, 1, tokens, status);
 	r->head = 5;
 	r->tail = 7;
 	KUNIT_EXPECT_EQ(test, kvm_apf_guest_ring_drain(r, true), 0);
 	KUNIT_EXPECT_EQ(test, r->tail, 5);
+	KUNIT_ASSERT_TRUE(test, apf_test_woke(p));
+	KUNIT_EXPECT_EQ(test, p->status, 0);
+
+	q = apf_test_park(test, 0xa501, cpu);
 	r->head = KVM_APF_READY_RING_ENTRIES + 1;
 	r->tail = 0;
 	KUNIT_EXPECT_EQ(test, kvm_apf_guest_ring_drain(r, true), 0);
 	KUNIT_EXPECT_EQ(test, r->tail, KVM_APF_READY_RING_ENTRIES + 1);
-	msleep(20);
-	KUNIT_EXPECT_FALSE(test, completion_done(&p->done));
-	kvm_apf_guest_wake(0xa401, 0);
-	KUNIT_ASSERT_TRUE(test, apf_test_woke(p));
+	migrate_enable();
+	KUNIT_ASSERT_TRUE(test, apf_test_woke(q));
+	KUNIT_EXPECT_EQ(test, q->status, 0);
 }
 
 static struct kunit_case kvm_apf_guest_cases[] = {
