@@ -135,7 +135,8 @@ static int x86_apf_present(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 					      item) ?: 1;
 	if (told >= 0)
 		trace_kvm_async_pf_ready(item->token, item->cr2_or_gpa);
-	if (told > 0)
+	/* Once per batch: the rest of it joins the pending interrupt. */
+	if (told == 1 || (told > 0 && !READ_ONCE(apf->ready_pending)))
 		apf_raise_ready(vcpu);
 
 	vcpu->arch.apf.halted = false;

@@ -209,8 +209,10 @@ struct kvm_apf_item {
  *	0 if it was not and will not be (it does not listen: async PF off,
  *	never told "not present" of @item); %KVM_APF_READY_BATCHED if it was
  *	told through its ring of completions (kvm_async_pf_ring_put()), where
- *	the core posts more, each raising "page ready" again (a no-op while it
- *	is raised), before it waits for the one acknowledgment; the -errno of
+ *	the core posts more before it waits for the one acknowledgment ("page
+ *	ready" raised for the batch: by its first post, where @ready_pending
+ *	is still false, or by each, as the backend finds cheaper); -ENOSPC if
+ *	the ring had no room after all (the core holds @item); the -errno of
  *	the guest write (kvm_async_pf_put_ready(), kvm_async_pf_ring_put()) if
  *	writing "page ready" into guest memory failed, having raised
  *	nothing.  After a -errno with a signal pending (the write's wait for a
