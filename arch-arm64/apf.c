@@ -47,6 +47,16 @@ static bool apf_offered(struct kvm_vcpu *vcpu)
 }
 
 /*
+ * Batched "page ready" is offered: its bit of the bitmap is set too, which
+ * a VMM clears (before the first run) to migrate to a host without it.
+ */
+static bool apf_ring_offered(struct kvm_vcpu *vcpu)
+{
+	return test_bit(KVM_REG_ARM_VENDOR_HYP_BIT_APF_RING,
+			&vcpu->kvm->arch.smccc_feat.vendor_hyp_bmap);
+}
+
+/*
  * The "page ready" PPI: the VMM's choice (KVM_REG_ARM_APF_PPI), the one the
  * first run claimed, or, while neither happened (0, an SGI number), the
  * default.
@@ -388,9 +398,10 @@ static int apf_set_ctrl(struct kvm_vcpu *vcpu, u64 ctrl, bool vmm)
 		apf_disable(vcpu, ctrl);
 		return 0;
 	}
-	/* The ring follows the area in the same page. */
+	/* The ring follows the area in the same page; if offered. */
 	if ((ctrl & KVM_APF_ARM64_READY_RING) &&
-	    (ctrl & (SZ_4K - 1) & ~(u64)APF_ENABLE_LOW_BITS))
+	    ((ctrl & (SZ_4K - 1) & ~(u64)APF_ENABLE_LOW_BITS) ||
+	     !apf_ring_offered(vcpu)))
 		return -EINVAL;
 	if (apf_area_init(vcpu, &area, ctrl & ~(u64)APF_ENABLE_LOW_BITS,
 			  ctrl & KVM_APF_ARM64_READY_RING))
@@ -479,13 +490,14 @@ bool kvm_apf_arm64_call_allowed(struct kvm_vcpu *vcpu, u32 func_id)
  * @val: x0-x3 of ARM_SMCCC_VENDOR_HYP_KVM_FEATURES_FUNC_ID (bit N of the
  *	128 is function N), x0 the vendor-hyp bitmap
  *
- * The call's bit is set if offered; the bitmap's bit for it, which is no
- * function's number, is cleared from x0.
+ * The call's bit is set if offered; the bitmap's bits for it and for its
+ * ring, which are no function's numbers, are cleared from x0.
  */
 void kvm_apf_arm64_hyp_features(struct kvm_vcpu *vcpu, u64 *val)
 {
 	BUILD_BUG_ON(ARM_SMCCC_KVM_FUNC_APF >= 128);
-	val[0] &= ~BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF);
+	val[0] &= ~(BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF) |
+		    BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF_RING));
 	if (apf_offered(vcpu))
 		val[ARM_SMCCC_KVM_FUNC_APF / 32] |=
 			BIT(ARM_SMCCC_KVM_FUNC_APF % 32);
@@ -495,7 +507,8 @@ static long apf_call(struct kvm_vcpu *vcpu, u64 *val)
 {
 	switch (smccc_get_arg1(vcpu)) {
 	case KVM_APF_ARM64_INFO:
-		val[1] = KVM_APF_ARM64_INFO_READY_RING |
+		val[1] = (apf_ring_offered(vcpu) ?
+			  KVM_APF_ARM64_INFO_READY_RING : 0) |
 			 (kvm_apf_guest_error_allowed(vcpu->kvm) ?
 			  KVM_APF_ARM64_INFO_ERROR_STATUS : 0);
 		val[2] = KVM_APF_ARM64_SDEI_EVENT;

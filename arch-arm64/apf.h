@@ -11,7 +11,9 @@
 
 #ifdef CONFIG_KVM_APF_ARM64
 /* Added to the vendor-hyp bitmap's default (and only) features. */
-#define KVM_APF_ARM64_VENDOR_HYP_FEATURES	BIT(KVM_REG_ARM_VENDOR_HYP_BIT_APF)
+#define KVM_APF_ARM64_VENDOR_HYP_FEATURES	\
+	(BIT(KVM_REG_ARM_VENDOR_HYP_BIT_APF) |	\
+	 BIT(KVM_REG_ARM_VENDOR_HYP_BIT_APF_RING))
 
 int kvm_apf_arm64_first_run(struct kvm_vcpu *vcpu);
 void kvm_apf_arm64_vcpu_reset(struct kvm_vcpu *vcpu);

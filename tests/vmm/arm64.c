@@ -212,16 +212,16 @@ void arch_setup_vcpu(struct vcpu *vcpu)
 	if (ioctl(vcpu->fd, KVM_ARM_VCPU_INIT, &init))
 		die("KVM_ARM_VCPU_INIT");
 	mpidr[vcpu->id] = get_reg(vcpu, MPIDR_EL1);
-	/* -O: not for arm64, whose KVM offers the ring in INFO. */
-	if (vcpu->vmm->no_ready_ring) {
-		fprintf(stderr, "vmm: -O: arm64's KVM offers the ring (INFO): no VMM hides it\n");
-		exit(2);
-	}
 	/* -n: async PF not offered (the guest's discovery finds no service). */
 	if (vcpu->vmm->no_apf)
 		set_reg(vcpu, KVM_REG_ARM_VENDOR_HYP_BMAP,
 			get_reg(vcpu, KVM_REG_ARM_VENDOR_HYP_BMAP) &
 			~BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF));
+	/* -O: batched "page ready" not offered (INFO does not name it). */
+	if (vcpu->vmm->no_ready_ring)
+		set_reg(vcpu, KVM_REG_ARM_VENDOR_HYP_BMAP,
+			get_reg(vcpu, KVM_REG_ARM_VENDOR_HYP_BMAP) &
+			~BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF_RING));
 	if (vcpu->id || vcpu->vmm->restore_dir)
 		return;
 	set_reg(vcpu, CORE_REG(regs.pstate), PSR_MODE_EL1h | PSR_D_BIT |

@@ -23,10 +23,9 @@
  *   -b:      an unresolvable region of MIB MiB at GPA (hex), not RAM;
  *   -n:      do not offer the guest async PF (x86: KVM's CPUID feature
  *            bits; arm64: the vendor hypercall service's bit);
- *   -O:      x86: do not offer batched "page ready" (CPUID's
- *            KVM_FEATURE_ASYNC_PF_RING): "page ready" one at a time, as
- *            for a guest without the ring (arm64's KVM offers it in INFO,
- *            which no VMM can hide: refused there);
+ *   -O:      do not offer batched "page ready" (x86: CPUID's
+ *            KVM_FEATURE_ASYNC_PF_RING; arm64: the vendor hypercall
+ *            service's ring bit): "page ready" one at a time;
  *   -V:      VMM-driven async PF (KVM_APF_FEATURE_VMM): accept the faults
  *            on dropped pages KVM hands over, complete them with
  *            KVM_APF_READY_BATCH (mem.c);

@@ -33,7 +33,7 @@ struct vmm {
 	u64 apf_features;	/* KVM_ENABLE_CAP(KVM_CAP_APF_FEATURES) */
 	int test;		/* -T: report the test device's verdict */
 	int no_apf;		/* -n: do not offer the guest async PF */
-	int no_ready_ring;	/* -O: x86, do not offer batched "page ready" */
+	int no_ready_ring;	/* -O: do not offer batched "page ready" */
 	int boot;		/* 0, then one more after each reset */
 
 	/* Late memory (mem.c) */

@@ -14,8 +14,9 @@
  *   unregister pending only running (-EINVAL); SDEI_CTX(19): AArch64 EL0t,
  *   EL1t or EL1h (-EINVAL); SDEI_EP, _ARG, the other CTX: anything;
  * - with bit 63 of KVM_REG_ARM_VENDOR_HYP_BMAP clear, none of them is
- *   listed, read or written (-ENOENT); the bitmap itself takes bits 0, 1
- *   and 63 and changes only before the first KVM_RUN (-EBUSY).
+ *   listed, read or written (-ENOENT); the bitmap itself takes bits 0, 1,
+ *   62 (the ring) and 63 and changes only before the first KVM_RUN
+ *   (-EBUSY); without bit 62, CTRL refuses the ring.
  * A rejected write leaves the register as it was.  While the guest's SDEI
  * handler is due to run (delivered, not completed), its saved context,
  * state and entry point are left alone: the VMM would break its own guest.
@@ -40,6 +41,7 @@
 #define S_PEND		KVM_APF_SDEI_UNREGISTER_PENDING
 #define BMAP_OK		(BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_FUNC_FEAT) | \
 			 BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_PTP) | \
+			 BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF_RING) | \
 			 BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF))
 
 void fzu_sdei_handler(void);
@@ -213,7 +215,8 @@ static bool fzu_ctrl_ok(u64 ctrl)
 		return false;
 	if (!(ctrl & KVM_APF_ARM64_ENABLED))
 		return true;
-	if ((ctrl & KVM_APF_ARM64_READY_RING) && (ctrl & 0xfc0))
+	if ((ctrl & KVM_APF_ARM64_READY_RING) &&
+	    ((ctrl & 0xfc0) || !(fa.bmap & BIT_ULL(62))))
 		return false;
 	return (ctrl & ~0x3full) - fa.area_gpa < 4096;
 }
@@ -282,7 +285,8 @@ static u64 fzu_gen(u64 id, int *want)
 			mode == PSR_MODE_EL1h ? 0 : -EINVAL;
 		return v;
 	case KVM_REG_ARM_VENDOR_HYP_BMAP:
-		v = fz_below(&rng, 2) ? fa.bmap ^ BIT_ULL(63) : fz_value(&rng);
+		v = fz_below(&rng, 2) ? fa.bmap ^ BIT_ULL(62 + fz_below(&rng, 2)) :
+		    fz_value(&rng);
 		if (fz_below(&rng, 2))
 			v &= BMAP_OK;
 		if (v & ~BMAP_OK)
@@ -291,6 +295,10 @@ static u64 fzu_gen(u64 id, int *want)
 			*want = -EBUSY;
 		/* A VMM hides async PF from a guest that never had it on. */
 		else if (!(v & BIT_ULL(63)) && (fa.ctrl & KVM_APF_ARM64_ENABLED))
+			*want = 2;
+		/* And the ring from a guest that never opted in to it. */
+		else if (!(v & BIT_ULL(62)) &&
+			 (fa.ctrl & KVM_APF_ARM64_READY_RING))
 			*want = 2;
 		return v;
 	default:
