@@ -507,24 +507,6 @@ static void arm64_ppi_ready_and_ack(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ctrl, 0);
 	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.sdei.state, 0);
 	KUNIT_EXPECT_EQ(test, apf_ppi(vcpu), KVM_APF_ARM64_DEFAULT_PPI);
-
-	/* Async PF without the ring: INFO does not offer it, ENABLE refuses. */
-	*bmap |= BIT(KVM_REG_ARM_VENDOR_HYP_BIT_APF);
-	KUNIT_EXPECT_EQ(test, features_x3(vcpu, &x0), BIT(0));
-	KUNIT_EXPECT_EQ(test, x0, (u64)GENMASK(1, 0));
-	hvc_apf(vcpu, KVM_APF_ARM64_INFO, 0);
-	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 1), 0);
-	KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_ENABLE,
-				      FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED |
-				      KVM_APF_ARM64_READY_RING),
-			SMCCC_RET_INVALID_PARAMETER);
-	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_CTRL,
-				      FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED |
-				      KVM_APF_ARM64_READY_RING), -EINVAL);
-	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ctrl, 0);
-	KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_ENABLE,
-				      FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED),
-			SMCCC_RET_SUCCESS);
 }
 
 /* A guest at EL1 is told only if it asked for SEND_ALWAYS. */
