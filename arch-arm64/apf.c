@@ -131,27 +131,15 @@ static int apf_ppi_claim(struct kvm_vcpu *vcpu, u32 intid)
 }
 
 /*
- * Write or read part of the shared area (KUnit replaces guest memory).
- * Unlike x86, arm64 does not hold kvm->srcu around the run loop: the
- * memslots are looked up under it here, whatever the caller (a request on
- * entry, a hypercall, KVM_SET_ONE_REG).
+ * Write or read part of the shared area, with the core's accessor (which
+ * takes kvm->srcu: arm64 does not hold it around the run loop; KUnit
+ * replaces guest memory there).
  */
 static int apf_area_rw(struct kvm_vcpu *vcpu, void *data, unsigned int offset,
 		       unsigned int len, bool write)
 {
-	struct gfn_to_hva_cache *area = &vcpu->arch.apf.area;
-	int idx, r;
-
-	KUNIT_STATIC_STUB_REDIRECT(apf_area_rw, vcpu, data, offset, len, write);
-	idx = srcu_read_lock(&vcpu->kvm->srcu);
-	if (write)
-		r = kvm_write_guest_offset_cached(vcpu->kvm, area, data,
-						  offset, len);
-	else
-		r = kvm_read_guest_offset_cached(vcpu->kvm, area, data,
-						 offset, len);
-	srcu_read_unlock(&vcpu->kvm->srcu, idx);
-	return r;
+	return kvm_async_pf_area_rw(vcpu, &vcpu->arch.apf.area, data, offset,
+				    len, write);
 }
 
 static int apf_area_init(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,

@@ -41,20 +41,6 @@ static int fake_set_ppi(struct kvm_vcpu *vcpu, bool level)
 	return 0;
 }
 
-static int fake_area_rw(struct kvm_vcpu *vcpu, void *data, unsigned int offset,
-			unsigned int len, bool write)
-{
-	u8 *area = (u8 *)&vcpu_fake(vcpu)->area;
-
-	if (offset + len > sizeof(struct kvm_apf_shared))
-		return -EFAULT;
-	if (write)
-		memcpy(area + offset, data, len);
-	else
-		memcpy(data, area + offset, len);
-	return 0;
-}
-
 /* The core's ring code (batched "page ready"), on the area and ring. */
 static int fake_ring_rw(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
 			void *data, unsigned int offset, unsigned int len,
@@ -86,7 +72,8 @@ static int fake_put_ready(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
 
 	if (area != &vcpu->arch.apf.area)
 		return -EFAULT;
-	return fake_area_rw(vcpu, &ready, offsetof(struct kvm_apf_shared, token),
+	return fake_ring_rw(vcpu, area, &ready,
+			    offsetof(struct kvm_apf_shared, token),
 			    vcpu->async_pf.report_errors ? sizeof(ready) :
 			    sizeof(ready.token), true);
 }
@@ -97,7 +84,8 @@ static bool fake_ready_slot_free(struct kvm_vcpu *vcpu,
 	u32 token;
 
 	return area == &vcpu->arch.apf.area &&
-	       !fake_area_rw(vcpu, &token, offsetof(struct kvm_apf_shared, token),
+	       !fake_ring_rw(vcpu, area, &token,
+			     offsetof(struct kvm_apf_shared, token),
 			     sizeof(token), false) && !token;
 }
 
@@ -148,7 +136,6 @@ static struct kvm_vcpu *fresh_vcpu(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fake_destroy, f), 0);
 
 	kunit_activate_static_stub(test, apf_set_ppi, fake_set_ppi);
-	kunit_activate_static_stub(test, apf_area_rw, fake_area_rw);
 	kunit_activate_static_stub(test, kvm_async_pf_put_ready, fake_put_ready);
 	kunit_activate_static_stub(test, kvm_async_pf_ready_slot_free,
 				   fake_ready_slot_free);

@@ -44,8 +44,12 @@ void fz_count(bool accepted);
 void fz_spurious(void);
 /** fz_ready() - A "page ready" for @token with @status (interrupt or poll). */
 void fz_ready(u32 token, u32 status);
-/** fz_ring_take() - Every "page ready" in the ring after @area (no ack). */
-void fz_ring_take(void *area);
+/**
+ * fz_take() - What "page ready" brought (no ack): every entry of the ring
+ * after @a if @ring, else its slot (nothing there: spurious).
+ */
+struct kvm_apf_shared;
+void fz_take(struct kvm_apf_shared *a, bool ring);
 /** fz_ring_pending() - The ring after @area has entries to take. */
 bool fz_ring_pending(void *area);
 /* Bytes to clear for a fresh area: with the ring after it, or without. */

@@ -117,7 +117,7 @@ void fz_ready(u32 token, u32 status)
  * caller acknowledges once.  A "page ready" with the ring empty is spurious.
  * Indices no ring can have are KVM's bug (it only ever advances @head).
  */
-void fz_ring_take(void *area)
+static void fz_ring_take(void *area)
 {
 	struct kvm_apf_ready_ring *r = area + sizeof(struct kvm_apf_shared);
 	u32 head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
@@ -133,6 +133,26 @@ void fz_ring_take(void *area)
 		fz_ready(e.token, e.status);
 	}
 	__atomic_store_n(&r->tail, tail, __ATOMIC_RELEASE);
+}
+
+void fz_take(struct kvm_apf_shared *a, bool ring)
+{
+	u32 token, status;
+
+	if (a && ring) {
+		fz_ring_take(a);
+		return;
+	}
+	token = a ? READ_ONCE(a->token) : 0;
+	status = a ? READ_ONCE(a->status) : 0;
+	if (token || status)
+		fz_ready(token, status);
+	else
+		fz_spurious();
+	if (a) {
+		WRITE_ONCE(a->status, 0);
+		WRITE_ONCE(a->token, 0);
+	}
 }
 
 bool fz_ring_pending(void *area)

@@ -391,24 +391,9 @@ void fz_arch_setup(void)
 /* Take a "page ready" from the current area (interrupts off). */
 static void fz_take_ready(void)
 {
-	struct kvm_apf_shared *a = fz_cur;
-	u32 token, status;
 	s64 r;
 
-	if (a && fz_ring_on()) {
-		fz_ring_take(a);
-	} else {
-		token = a ? READ_ONCE(a->token) : 0;
-		status = a ? READ_ONCE(a->status) : 0;
-		if (token || status)
-			fz_ready(token, status);
-		else
-			fz_spurious();
-		if (a) {
-			WRITE_ONCE(a->status, 0);
-			WRITE_ONCE(a->token, 0);
-		}
-	}
+	fz_take(fz_cur, fz_ring_on());
 	/* Lowers the PPI, whatever was in the area. */
 	r = fz_hvc(ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID, KVM_APF_ARM64_ACK,
 		   0, 0, 0, NULL);

@@ -227,24 +227,7 @@ void fz_arch_setup(void)
 /* Take a "page ready" from the current area (interrupts off). */
 static void fz_take_ready(void)
 {
-	struct kvm_apf_shared *a = (void *)fz_cur;
-	u32 token, status;
-
-	if (a && fz_ring_on()) {
-		fz_ring_take(a);
-		wrmsr(MSR_KVM_ASYNC_PF_ACK, 1);
-		return;
-	}
-	token = a ? READ_ONCE(a->token) : 0;
-	status = a ? READ_ONCE(a->status) : 0;
-	if (token || status)
-		fz_ready(token, status);
-	else
-		fz_spurious();
-	if (a) {
-		WRITE_ONCE(a->status, 0);
-		WRITE_ONCE(a->token, 0);
-	}
+	fz_take((void *)fz_cur, fz_ring_on());
 	wrmsr(MSR_KVM_ASYNC_PF_ACK, 1);
 }
 
