@@ -50,11 +50,6 @@ void fz_ready(u32 token, u32 status);
  */
 struct kvm_apf_shared;
 void fz_take(struct kvm_apf_shared *a, bool ring);
-/** fz_ring_pending() - The ring after @area has entries to take. */
-bool fz_ring_pending(void *area);
-/* Bytes to clear for a fresh area: with the ring after it, or without. */
-#define FZ_AREA_BYTES(ring)	(sizeof(struct kvm_apf_shared) +	\
-				 ((ring) ? sizeof(struct kvm_apf_ready_ring) : 0))
 /**
  * fz_parked() - "Not present" for @token: wait for its "page ready" making
  * random calls; returns when it came or the guest dropped the fault.

@@ -40,6 +40,7 @@
 #include "ucall_common.h"
 #include "userfaultfd_util.h"
 #include "apf_util.h"
+#include "apf_guest.h"
 #include "apf_fuzz.h"
 #include "apf_fuzz_guest_arch.h"
 
@@ -112,35 +113,14 @@ void fz_ready(u32 token, u32 status)
 		fz.woken = 1;
 }
 
-/*
- * Batched "page ready": take every entry of the ring after @area, then the
- * caller acknowledges once.  A "page ready" with the ring empty is spurious.
- * Indices no ring can have are KVM's bug (it only ever advances @head).
- */
-static void fz_ring_take(void *area)
-{
-	struct kvm_apf_ready_ring *r = area + sizeof(struct kvm_apf_shared);
-	u32 head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
-	u32 tail = r->tail;
-	struct kvm_apf_ready_entry e;
-
-	__GUEST_ASSERT(head - tail <= KVM_APF_READY_RING_ENTRIES,
-		       "ring head %u, tail %u", head, tail);
-	if (head == tail)
-		fz_spurious();
-	for (; tail != head; tail++) {
-		e = r->entries[tail % KVM_APF_READY_RING_ENTRIES];
-		fz_ready(e.token, e.status);
-	}
-	__atomic_store_n(&r->tail, tail, __ATOMIC_RELEASE);
-}
-
 void fz_take(struct kvm_apf_shared *a, bool ring)
 {
 	u32 token, status;
 
+	/* Batched "page ready": an empty ring is a spurious one. */
 	if (a && ring) {
-		fz_ring_take(a);
+		if (!apf_ring_drain(a, fz_ready))
+			fz_spurious();
 		return;
 	}
 	token = a ? READ_ONCE(a->token) : 0;
@@ -153,13 +133,6 @@ void fz_take(struct kvm_apf_shared *a, bool ring)
 		WRITE_ONCE(a->status, 0);
 		WRITE_ONCE(a->token, 0);
 	}
-}
-
-bool fz_ring_pending(void *area)
-{
-	struct kvm_apf_ready_ring *r = area + sizeof(struct kvm_apf_shared);
-
-	return READ_ONCE(r->head) != READ_ONCE(r->tail);
 }
 
 static void fz_touch(void)

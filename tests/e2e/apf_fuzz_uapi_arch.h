@@ -21,10 +21,6 @@ extern u64 g_ready;		/* "page ready"s taken */
 extern u64 g_ring;		/* "page ready" comes in the ring after it */
 
 void fzu_ring_take(u64 area);
-bool fzu_ring_pending(u64 area);
-/* Bytes of a fresh area: with the ring after it, or without. */
-#define FZU_AREA_BYTES(ring)	(sizeof(struct kvm_apf_shared) +	\
-				 ((ring) ? sizeof(struct kvm_apf_ready_ring) : 0))
 
 extern u64 rng;			/* the host's PRNG */
 

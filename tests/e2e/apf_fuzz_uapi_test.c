@@ -40,6 +40,7 @@
 #include "processor.h"
 #include "ucall_common.h"
 #include "apf_util.h"
+#include "apf_guest.h"
 #include "apf_fuzz.h"
 #include "apf_fuzz_uapi_arch.h"
 
@@ -53,26 +54,16 @@ u64 g_area;
 u64 g_ready;
 u64 g_ring;
 
+/* Guest: a "page ready" taken from the ring. */
+static void fzu_ring_entry(u32 token, u32 status)
+{
+	g_ready++;
+}
+
 /* Guest: take every entry of the ring after the area @a (no ack). */
 void fzu_ring_take(u64 a)
 {
-	struct kvm_apf_ready_ring *r = (void *)(a + sizeof(struct kvm_apf_shared));
-	u32 head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
-	u32 tail = r->tail;
-
-	__GUEST_ASSERT(head - tail <= KVM_APF_READY_RING_ENTRIES,
-		       "ring head %u, tail %u", head, tail);
-	for (; tail != head; tail++)
-		g_ready++;
-	__atomic_store_n(&r->tail, tail, __ATOMIC_RELEASE);
-}
-
-/* Guest: are there entries in the ring after the area @a? */
-bool fzu_ring_pending(u64 a)
-{
-	struct kvm_apf_ready_ring *r = (void *)(a + sizeof(struct kvm_apf_shared));
-
-	return READ_ONCE(r->head) != READ_ONCE(r->tail);
+	apf_ring_drain((void *)a, fzu_ring_entry);
 }
 
 u64 rng;			/* the host's PRNG */

@@ -101,7 +101,7 @@ void apf_guest_woken(u32 token, u32 status)
 	WRITE_ONCE(apf_woken, token);
 }
 
-void apf_guest_ring_drain(void *area)
+u32 apf_ring_drain(void *area, void (*take)(u32 token, u32 status))
 {
 	struct kvm_apf_ready_ring *r = area + sizeof(struct kvm_apf_shared);
 	/* The entries KVM posted before @head are there once @head is. */
@@ -110,13 +110,28 @@ void apf_guest_ring_drain(void *area)
 	struct kvm_apf_ready_entry e;
 
 	/* KVM only ever advances @head by what the ring has room for. */
-	GUEST_ASSERT(n <= KVM_APF_READY_RING_ENTRIES);
+	__GUEST_ASSERT(n <= KVM_APF_READY_RING_ENTRIES, "ring head %u, tail %u",
+		       head, tail);
 	for (; tail != head; tail++) {
 		e = r->entries[tail % KVM_APF_READY_RING_ENTRIES];
-		apf_guest_woken(e.token, e.status);
+		take(e.token, e.status);
 	}
 	/* The entries are read before KVM may reuse them. */
 	__atomic_store_n(&r->tail, tail, __ATOMIC_RELEASE);
+	return n;
+}
+
+bool apf_ring_pending(void *area)
+{
+	struct kvm_apf_ready_ring *r = area + sizeof(struct kvm_apf_shared);
+
+	return READ_ONCE(r->head) != READ_ONCE(r->tail);
+}
+
+void apf_guest_ring_drain(void *area)
+{
+	u32 n = apf_ring_drain(area, apf_guest_woken);
+
 	apf_log.batches++;
 	if (n > apf_log.batch_max)
 		apf_log.batch_max = n;

@@ -111,6 +111,22 @@ void apf_guest_abandoned(u32 token, u64 addr);
  */
 void apf_guest_woken(u32 token, u32 status);
 
+/* Bytes of a fresh area: with the ring after it (batched), or without. */
+#define APF_AREA_BYTES(ring)	(sizeof(struct kvm_apf_shared) +	\
+				 ((ring) ? sizeof(struct kvm_apf_ready_ring) : 0))
+
+/**
+ * apf_ring_drain() - Guest: every entry of the ring after @area, in order,
+ * to @take; then the ring says they are taken (the caller acknowledges).
+ * @area: the shared area (struct kvm_apf_shared), the ring follows it
+ * @take: called with each entry's token and status
+ * Return: the entries taken.
+ */
+u32 apf_ring_drain(void *area, void (*take)(u32 token, u32 status));
+
+/** apf_ring_pending() - Guest: the ring after @area has entries to take. */
+bool apf_ring_pending(void *area);
+
 /**
  * apf_guest_ring_drain() - Guest, from the arch's "page ready" handler with
  * apf_want_ring: every entry of the ring after @area, apf_guest_woken() for

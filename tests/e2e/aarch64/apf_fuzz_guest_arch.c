@@ -31,6 +31,7 @@
 #include "gic.h"
 #include "processor.h"
 #include "vgic.h"
+#include "apf_guest.h"
 #include "apf_fuzz.h"
 #include "apf_fuzz_guest_arch.h"
 #include "apf_sdei_entry.h"
@@ -137,7 +138,7 @@ static void fz_enable(u64 ctrl)
 	 */
 	if (ok && (ctrl & KVM_APF_ARM64_ENABLED)) {
 		memset(fz_area(ctrl), 0,
-		       FZ_AREA_BYTES(ctrl & KVM_APF_ARM64_READY_RING));
+		       APF_AREA_BYTES(ctrl & KVM_APF_ARM64_READY_RING));
 		fz_cur = fz_area(ctrl);
 		fz_cur_ring = ctrl & KVM_APF_ARM64_READY_RING;
 	}
@@ -414,7 +415,7 @@ static void fz_irq(struct ex_regs *regs)
 static bool fz_ready_waits(struct kvm_apf_shared *a)
 {
 	if (fz_ring_on())
-		return fz_ring_pending(a);
+		return apf_ring_pending(a);
 	return READ_ONCE(a->token);
 }
 

@@ -30,6 +30,7 @@
 #include "kvm_util.h"
 #include "processor.h"
 #include "vgic.h"
+#include "apf_guest.h"
 #include "apf_fuzz.h"
 #include "apf_fuzz_uapi_arch.h"
 #include "apf_sdei_entry.h"
@@ -68,7 +69,7 @@ void fzu_guest_poll(void)
 	struct arm_smccc_res res;
 
 	if (a && READ_ONCE(g_ring)) {
-		if (!fzu_ring_pending((u64)a))
+		if (!apf_ring_pending(a))
 			return;
 		fzu_ring_take((u64)a);
 	} else if (a && READ_ONCE(a->token)) {
@@ -336,7 +337,7 @@ static void fzu_apf_set(struct kvm_vcpu *vcpu)
 		u64 gva = fa.area_gva + ((v & ~0x3full) - fa.area_gpa);
 
 		memset(addr_gva2hva(m.vm, gva), 0,
-		       FZU_AREA_BYTES(v & KVM_APF_ARM64_READY_RING));
+		       APF_AREA_BYTES(v & KVM_APF_ARM64_READY_RING));
 		g_area = gva;
 		g_ring = !!(v & KVM_APF_ARM64_READY_RING);
 		sync_global_to_guest(m.vm, g_area);

@@ -20,6 +20,7 @@
 #include "kvm_util.h"
 #include "apic.h"
 #include "processor.h"
+#include "apf_guest.h"
 #include "apf_fuzz.h"
 #include "apf_fuzz_guest_arch.h"
 
@@ -115,7 +116,7 @@ static void fz_write_en(u64 val)
 	 */
 	if (ok && fz_en_on(val)) {
 		memset(fz_area(val), 0,
-		       FZ_AREA_BYTES(val & KVM_ASYNC_PF_READY_RING));
+		       APF_AREA_BYTES(val & KVM_ASYNC_PF_READY_RING));
 		fz_cur = fz_area(val);
 		fz_cur_ring = val & KVM_ASYNC_PF_READY_RING;
 	}
@@ -240,7 +241,7 @@ static void fz_ready_irq(struct ex_regs *regs)
 static bool fz_ready_waits(struct kvm_apf_shared *a)
 {
 	if (fz_ring_on())
-		return fz_ring_pending(a);
+		return apf_ring_pending(a);
 	return READ_ONCE(a->token);
 }
 

@@ -16,6 +16,7 @@
 #include "kvm_util.h"
 #include "apic.h"
 #include "processor.h"
+#include "apf_guest.h"
 #include "apf_fuzz.h"
 #include "apf_fuzz_uapi_arch.h"
 
@@ -65,7 +66,7 @@ void fzu_guest_poll(void)
 {
 	struct kvm_apf_shared *a = (void *)READ_ONCE(g_area);
 
-	if (a && (READ_ONCE(g_ring) ? fzu_ring_pending((u64)a) :
+	if (a && (READ_ONCE(g_ring) ? apf_ring_pending(a) :
 		  READ_ONCE(a->token))) {
 		asm volatile("cli");
 		fzu_take_ready();
@@ -144,7 +145,7 @@ static void fzu_set_msr(struct kvm_vcpu *vcpu, u32 msr, u64 val, bool ok,
 		u64 gva = fx.area_gva + ((val & ~0x3full) - fx.area_gpa);
 
 		memset(addr_gva2hva(m.vm, gva), 0,
-		       FZU_AREA_BYTES(val & KVM_ASYNC_PF_READY_RING));
+		       APF_AREA_BYTES(val & KVM_ASYNC_PF_READY_RING));
 		g_area = gva;
 		g_ring = !!(val & KVM_ASYNC_PF_READY_RING);
 		sync_global_to_guest(m.vm, g_area);
