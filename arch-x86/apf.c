@@ -7,15 +7,17 @@
  * bits, MSR_KVM_ASYNC_PF_INT the "page ready" vector; "page not present" is
  * a synthetic #PF with CR2 = token (or a #PF vmexit to L1), "page ready" an
  * interrupt with the token in the shared area, one at a time until the guest
- * writes MSR_KVM_ASYNC_PF_ACK.  Two opt-ins are added: error status (bit 4)
- * and batched "page ready" (bit 5: the ring after the area, one interrupt
- * and one ACK for all it holds).  What moved to the core: the queue, the
- * tokens, duplicate-fault suppression, the ordering of "ready pending".
+ * writes MSR_KVM_ASYNC_PF_ACK.  Three opt-ins are added: error status (bit
+ * 4), batched "page ready" (bit 5: the ring after the area, one interrupt
+ * and one ACK for all it holds), and "page not present" as #VE (bit 8 of
+ * MSR_KVM_ASYNC_PF_INT: the token in the area, any CPL, Intel only).  What
+ * moved to the core: the queue, the tokens, duplicate-fault suppression,
+ * the ordering of "ready pending".
  *
  * x86.c keeps upstream's functions (the MSR writes, whether a fault can go
- * async or be delivered, the gfn lookup) and changes them in place; here are
- * the core's ops for x86, what they write to the guest, and the rules the
- * error status adds to MSR_KVM_ASYNC_PF_EN.
+ * async, the gfn lookup) and changes them in place; here are the core's ops
+ * for x86, how "not present" can reach the guest, what they write to it,
+ * and the rules the opt-ins add to MSR_KVM_ASYNC_PF_EN and _INT.
  */
 #include <linux/kvm_host.h>
 #include <linux/kvm_para.h>
@@ -30,6 +32,20 @@
 
 /* MSR_KVM_ASYNC_PF_EN: the enable bits below the area's 64-byte alignment */
 #define APF_ENABLE_BITS		0x3f
+
+/*
+ * #VE (vector 20) is an architectural exception on Intel only, where VM
+ * entry injects it like any other.  AMD reserves vector 20, and its VMRUN
+ * fails (VMEXIT_INVALID) for an injected event "impossible for the guest
+ * mode" (APM vol. 2, 15.20): AMD guests keep the #PF.  This parameter is
+ * for emulated AMD hosts that deliver vector 20 (QEMU's TCG), where the
+ * #VE guest ABI can then be tested end to end; never on AMD silicon.  It
+ * counts when a VMM asks for CPUID and when a guest opts in.
+ */
+static bool apf_ve_on_amd;
+module_param(apf_ve_on_amd, bool, 0644);
+MODULE_PARM_DESC(apf_ve_on_amd,
+		 "Offer async PF \"not present\" as #VE on AMD too: only for emulators (QEMU TCG), never on AMD silicon");
 
 static struct kvm_vcpu *apf_vcpu(struct kvm_apf_vcpu *apf)
 {
@@ -47,6 +63,34 @@ static int apf_put_user_notpresent(struct kvm_vcpu *vcpu)
 	KUNIT_STATIC_STUB_REDIRECT(apf_put_user_notpresent, vcpu);
 	return kvm_write_guest_cached(vcpu->kvm, &vcpu->arch.apf.data, &reason,
 				      sizeof(reason));
+}
+
+/*
+ * The #VE information: the token (and the address, which KVM does not know
+ * here: 0), then the busy word, @reason.
+ */
+static int apf_put_ve_info(struct kvm_vcpu *vcpu, u32 token)
+{
+	u8 info[offsetofend(struct kvm_vcpu_pv_apf_data, np_addr) -
+		offsetof(struct kvm_vcpu_pv_apf_data, np_token)] = {};
+	u32 reason = KVM_PV_REASON_PAGE_NOT_PRESENT;
+
+	BUILD_BUG_ON(offsetofend(struct kvm_vcpu_pv_apf_data, np_token) !=
+		     offsetof(struct kvm_vcpu_pv_apf_data, np_addr));
+	memcpy(info, &token, sizeof(token));
+	return kvm_async_pf_area_rw(vcpu, &vcpu->arch.apf.data, info,
+				    offsetof(struct kvm_vcpu_pv_apf_data,
+					     np_token), sizeof(info), true) ?:
+	       kvm_async_pf_area_rw(vcpu, &vcpu->arch.apf.data, &reason,
+				    offsetof(struct kvm_vcpu_pv_apf_data, flags),
+				    sizeof(reason), true);
+}
+
+/* "Page not present" as #VE: vector 20, no error code. */
+static void apf_inject_ve(struct kvm_vcpu *vcpu)
+{
+	KUNIT_STATIC_STUB_REDIRECT(apf_inject_ve, vcpu);
+	kvm_queue_exception(vcpu, VE_VECTOR);
 }
 
 /* "Page not present": a #PF with CR2 = @token, or a #PF vmexit to L1. */
@@ -81,6 +125,72 @@ static bool apf_ring(struct kvm_vcpu *vcpu)
 	return vcpu->arch.apf.msr_en_val & KVM_ASYNC_PF_READY_RING;
 }
 
+/* The guest opted in to "page not present" as #VE. */
+static bool apf_ve(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.apf.msr_int_val & KVM_ASYNC_PF_DELIVERY_AS_VE;
+}
+
+static int apf_cpl(struct kvm_vcpu *vcpu)
+{
+	KUNIT_STATIC_STUB_REDIRECT(apf_cpl, vcpu);
+	return kvm_x86_call(get_cpl)(vcpu);
+}
+
+/*
+ * The #VE busy word: @reason is KVM_PV_REASON_PAGE_NOT_PRESENT from a #VE
+ * until the guest has read the token and cleared it.  No #VE meanwhile:
+ * a fault taken before the guest read the token (in an NMI handler, say)
+ * waits synchronously instead of overwriting it.  An area that cannot be
+ * read counts as busy.
+ */
+static bool apf_ve_busy(struct kvm_vcpu *vcpu)
+{
+	u32 reason;
+
+	return kvm_async_pf_area_rw(vcpu, &vcpu->arch.apf.data, &reason,
+				    offsetof(struct kvm_vcpu_pv_apf_data, flags),
+				    sizeof(reason), false) || reason;
+}
+
+enum apf_carrier { APF_NONE, APF_PF, APF_VE };
+
+/*
+ * How "page not present" can reach the guest now.  L2 faulted: a #PF
+ * vmexit to L1, if L1 opted in (#VE is for L1's own faults).  Else paging
+ * must be on (the real mode IDT is unlikely to handle either), and then
+ * #VE at any CPL if the guest opted in and its busy word is clear, or a
+ * #PF in user mode (in kernel mode too with KVM_ASYNC_PF_SEND_ALWAYS).
+ * Interrupts must be allowed for any of them: kvm_can_do_async_pf().
+ */
+static enum apf_carrier apf_carrier(struct kvm_vcpu *vcpu)
+{
+	if (!kvm_pv_async_pf_enabled(vcpu))
+		return APF_NONE;
+	if (is_guest_mode(vcpu))
+		return vcpu->arch.apf.delivery_as_pf_vmexit &&
+		       !(vcpu->arch.apf.send_user_only && !apf_cpl(vcpu)) ?
+		       APF_PF : APF_NONE;
+	if (!is_paging(vcpu))
+		return APF_NONE;
+	if (apf_ve(vcpu))
+		return apf_ve_busy(vcpu) ? APF_NONE : APF_VE;
+	if (vcpu->arch.apf.send_user_only && !apf_cpl(vcpu))
+		return APF_NONE;
+	return APF_PF;
+}
+
+/**
+ * kvm_can_deliver_async_pf() - can the guest be told "page not present" now?
+ * @vcpu: the vCPU, in its context
+ *
+ * Return: true if a #PF, a #PF vmexit or a #VE can tell it (apf_carrier()).
+ */
+bool kvm_can_deliver_async_pf(struct kvm_vcpu *vcpu)
+{
+	return apf_carrier(vcpu) != APF_NONE;
+}
+
 static u32 x86_apf_not_present(struct kvm_apf_vcpu *apf,
 			       struct kvm_apf_item *item)
 {
@@ -88,7 +198,15 @@ static u32 x86_apf_not_present(struct kvm_apf_vcpu *apf,
 
 	trace_kvm_async_pf_not_present(item->token, item->cr2_or_gpa);
 
-	if (kvm_can_deliver_async_pf(vcpu) && !apf_put_user_notpresent(vcpu)) {
+	switch (apf_carrier(vcpu)) {
+	case APF_VE:
+		if (apf_put_ve_info(vcpu, item->token))
+			break;
+		apf_inject_ve(vcpu);
+		return KVM_APF_ITEM_NOTIFIED;
+	case APF_PF:
+		if (apf_put_user_notpresent(vcpu))
+			break;
 		apf_inject_not_present(vcpu, item->token);
 		/*
 		 * Delivered as a #PF vmexit, the token reaches L1's own wait
@@ -97,6 +215,8 @@ static u32 x86_apf_not_present(struct kvm_apf_vcpu *apf,
 		 */
 		return KVM_APF_ITEM_NOTIFIED |
 		       (is_guest_mode(vcpu) ? KVM_APF_ITEM_NO_ERROR : 0);
+	case APF_NONE:
+		break;
 	}
 	/*
 	 * No paravirtual "not present" possible, but an artificial halt still
@@ -251,14 +371,63 @@ bool kvm_apf_x86_enable_refused(struct kvm_vcpu *vcpu, u64 data)
 }
 
 /**
+ * kvm_apf_x86_ve_supported() - can KVM tell this host's guests "not present" with #VE?
+ *
+ * Return: true on Intel (VMX), where VM entry injects #VE like any other
+ * hardware exception; false on AMD, unless the apf_ve_on_amd parameter
+ * says the host is an emulator that delivers vector 20.
+ */
+bool kvm_apf_x86_ve_supported(void)
+{
+	KUNIT_STATIC_STUB_REDIRECT(kvm_apf_x86_ve_supported);
+	return boot_cpu_has(X86_FEATURE_VMX) || apf_ve_on_amd;
+}
+
+/**
+ * kvm_apf_x86_int_refused() - may the guest set these MSR_KVM_ASYNC_PF_INT bits?
+ * @vcpu: the vCPU
+ * @data: what the guest (or the VMM) writes to MSR_KVM_ASYNC_PF_INT
+ *
+ * Bits 0-7 are the "page ready" vector.  Bit 8 asks for "page not present"
+ * as #VE, which needs its CPUID bit and a host that can inject #VE
+ * (kvm_apf_x86_ve_supported()); a VMM restoring it onto a host that cannot
+ * gets the refusal at KVM_SET_MSRS.  Bits 9-63 are reserved.
+ *
+ * Return: true if @data sets a bit it may not: the write is refused (#GP).
+ */
+bool kvm_apf_x86_int_refused(struct kvm_vcpu *vcpu, u64 data)
+{
+	if (data & ~(u64)(KVM_ASYNC_PF_VEC_MASK | KVM_ASYNC_PF_DELIVERY_AS_VE))
+		return true;
+	return (data & KVM_ASYNC_PF_DELIVERY_AS_VE) &&
+	       (!kvm_apf_x86_ve_supported() ||
+		!guest_pv_has(vcpu, KVM_FEATURE_ASYNC_PF_VE) ||
+		vcpu->arch.guest_state_protected);
+}
+
+/*
+ * How much of the area KVM reads and writes: up to the #VE information
+ * (whether or not the guest asks for #VE, which MSR_KVM_ASYNC_PF_INT may
+ * turn on later), and the ring too if asked for.
+ */
+static unsigned long apf_area_len(u64 data)
+{
+	return data & KVM_ASYNC_PF_READY_RING ?
+	       sizeof(struct kvm_apf_shared) +
+	       sizeof(struct kvm_apf_ready_ring) :
+	       offsetofend(struct kvm_apf_shared, np_addr);
+}
+
+/**
  * kvm_apf_x86_area_init() - the guest's shared area, from MSR_KVM_ASYNC_PF_EN
  * @vcpu: the vCPU
  * @area: set up here if @data enables async PF, untouched otherwise
  * @data: what the guest writes to MSR_KVM_ASYNC_PF_EN
  *
- * The area's first 64 bytes hold reason, token and status, and a ring of
- * completions follows them if the guest asked for one.  Called before
- * the write changes anything, so that a refused write changes nothing.
+ * The area's first 64 bytes hold reason, token, status and the #VE
+ * information, and a ring of completions follows them if the guest asked
+ * for one.  Called before the write changes anything, so that a refused
+ * write changes nothing.
  *
  * Return: 0, or -errno if no memslot holds the area: the write is refused.
  */
@@ -273,11 +442,7 @@ int kvm_apf_x86_area_init(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
 	KUNIT_STATIC_STUB_REDIRECT(kvm_apf_x86_area_init, vcpu, area, data);
 	return kvm_gfn_to_hva_cache_init(vcpu->kvm, area,
 					 data & ~(u64)APF_ENABLE_BITS,
-					 data & KVM_ASYNC_PF_READY_RING ?
-					 sizeof(struct kvm_apf_shared) +
-					 sizeof(struct kvm_apf_ready_ring) :
-					 offsetofend(struct kvm_apf_shared,
-						     status));
+					 apf_area_len(data));
 }
 
 #ifdef CONFIG_KVM_APF_KUNIT_TEST

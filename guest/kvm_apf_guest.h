@@ -40,6 +40,8 @@ struct kvm_apf_guest_fault {
 #ifdef CONFIG_KVM_APF_GUEST
 void kvm_apf_guest_fault_init(struct kvm_apf_guest_fault *fault, u32 token);
 u32 kvm_apf_guest_wait(const struct kvm_apf_guest_fault *fault);
+u32 kvm_apf_guest_wait_in_place(const struct kvm_apf_guest_fault *fault,
+				void (*halt)(void));
 void kvm_apf_guest_wake(u32 token, u32 status);
 void kvm_apf_guest_wake_cpu(int cpu);
 struct kvm_apf_ready_ring;
@@ -48,7 +50,18 @@ u32 kvm_apf_guest_ring_drain(struct kvm_apf_ready_ring *ring, bool errors);
 
 #ifdef CONFIG_KVM_APF_GUEST_X86
 struct pt_regs;
+struct kvm_vcpu_pv_apf_data;
 void kvm_apf_guest_x86_error(struct pt_regs *regs);
+bool kvm_apf_guest_x86_ve(struct pt_regs *regs,
+			  struct kvm_vcpu_pv_apf_data *area);
+/* arch/x86/kernel/kvm.c's, for the #VE handler. */
+bool kvm_handle_async_pf_ve(struct pt_regs *regs);
+#else
+struct pt_regs;
+static inline bool kvm_handle_async_pf_ve(struct pt_regs *regs)
+{
+	return false;
+}
 #endif
 
 #ifdef CONFIG_KVM_APF_GUEST_ARM64

@@ -87,7 +87,8 @@ static atomic64_t apf_early_stamp;
  * kvm_apf_guest/stats): "page not present"s taken, "page ready"s (wake-alls
  * included, as the host counts them), of which wake-alls and errors, and
  * the tasks parked now; and the batches of "page ready" taken from the
- * ring (each one notification and one acknowledgment).  With no fault in
+ * ring (each one notification and one acknowledgment); and the waits in
+ * place, where a kernel-mode fault could not schedule (in_place).  With no fault in
  * flight, not_present == ready - wake_all when no wake-all came, and the
  * host's counts are the same.
  */
@@ -98,6 +99,7 @@ static struct {
 	atomic_long_t error;
 	atomic_long_t parked;
 	atomic_long_t batches;
+	atomic_long_t in_place;
 } apf_stats;
 
 static struct apf_bucket *apf_bucket(u32 token)
@@ -213,6 +215,56 @@ static bool apf_queue(struct apf_bucket *b, struct apf_sleeper *n,
 	return park;
 }
 
+/* Asleep until @n is unhashed: its "page ready" or a wake-all. */
+static void apf_sleep(struct apf_sleeper *n)
+{
+	DECLARE_SWAITQUEUE(wait);
+
+	for (;;) {
+		prepare_to_swait_exclusive(&n->wq, &wait, TASK_UNINTERRUPTIBLE);
+		if (hlist_unhashed(&n->link))
+			break;
+		local_irq_enable();
+		schedule();
+		local_irq_disable();
+	}
+	finish_swait(&n->wq, &wait);
+}
+
+/* @halt (or sleep) until the page of @fault is ready: its status. */
+static u32 apf_wait(const struct kvm_apf_guest_fault *fault,
+		    void (*halt)(void))
+{
+	struct apf_bucket *b = apf_bucket(fault->token);
+	struct apf_sleeper n;
+	unsigned long flags;
+	u32 status;
+
+	local_irq_save(flags);
+	if (!apf_queue(b, &n, fault, &status))
+		goto out;
+	atomic_long_inc(&apf_stats.parked);
+	if (halt) {
+		atomic_long_inc(&apf_stats.in_place);
+		while (!hlist_unhashed_lockless(&n.link))
+			halt();
+	} else {
+		apf_sleep(&n);
+	}
+	atomic_long_dec(&apf_stats.parked);
+	/*
+	 * The waker unhashed @n and woke its queue under the bucket lock:
+	 * once that lock is free again it no longer touches @n (which is on
+	 * this stack), and its store of the status is visible.
+	 */
+	raw_spin_lock(&b->lock);
+	status = n.status;
+	raw_spin_unlock(&b->lock);
+out:
+	local_irq_restore(flags);
+	return status;
+}
+
 /**
  * kvm_apf_guest_wait() - park the current task until its page is ready
  * @fault: the "page not present" it got, from kvm_apf_guest_fault_init()
@@ -227,39 +279,29 @@ static bool apf_queue(struct apf_bucket *b, struct apf_sleeper *n,
  */
 u32 kvm_apf_guest_wait(const struct kvm_apf_guest_fault *fault)
 {
-	struct apf_bucket *b = apf_bucket(fault->token);
-	DECLARE_SWAITQUEUE(wait);
-	struct apf_sleeper n;
-	unsigned long flags;
-	u32 status;
-
-	local_irq_save(flags);
-	if (!apf_queue(b, &n, fault, &status))
-		goto out;
-	atomic_long_inc(&apf_stats.parked);
-	for (;;) {
-		prepare_to_swait_exclusive(&n.wq, &wait, TASK_UNINTERRUPTIBLE);
-		if (hlist_unhashed(&n.link))
-			break;
-		local_irq_enable();
-		schedule();
-		local_irq_disable();
-	}
-	finish_swait(&n.wq, &wait);
-	atomic_long_dec(&apf_stats.parked);
-	/*
-	 * The waker unhashed @n and woke its queue under the bucket lock:
-	 * once that lock is free again it no longer touches @n (which is on
-	 * this stack), and its store of the status is visible.
-	 */
-	raw_spin_lock(&b->lock);
-	status = n.status;
-	raw_spin_unlock(&b->lock);
-out:
-	local_irq_restore(flags);
-	return status;
+	return apf_wait(fault, NULL);
 }
 EXPORT_SYMBOL_GPL(kvm_apf_guest_wait);
+
+/**
+ * kvm_apf_guest_wait_in_place() - wait for the page without scheduling
+ * @fault: the "page not present" it got, from kvm_apf_guest_fault_init()
+ * @halt: waits for the next interrupt and lets it in; called, and returns,
+ *	with interrupts disabled (x86: sti; hlt; cli)
+ *
+ * For a context that cannot schedule, in kernel mode with interrupts on
+ * (preemption disabled, say): the CPU halts, taking interrupts, until the
+ * "page ready" or a wake-all of the CPU, both of which arrive on it.  On
+ * the CPU that was told, with interrupts disabled.
+ *
+ * Return: as kvm_apf_guest_wait().
+ */
+u32 kvm_apf_guest_wait_in_place(const struct kvm_apf_guest_fault *fault,
+				void (*halt)(void))
+{
+	return apf_wait(fault, halt);
+}
+EXPORT_SYMBOL_GPL(kvm_apf_guest_wait_in_place);
 
 /* Under the bucket lock. */
 static void apf_wake_one(struct apf_sleeper *n, u32 status)
@@ -417,13 +459,14 @@ EXPORT_SYMBOL_GPL(kvm_apf_guest_ring_drain);
 
 static int apf_stats_show(struct seq_file *m, void *unused)
 {
-	seq_printf(m, "not_present %ld\nready %ld\nwake_all %ld\nerror %ld\nparked %ld\nbatches %ld\n",
+	seq_printf(m, "not_present %ld\nready %ld\nwake_all %ld\nerror %ld\nparked %ld\nbatches %ld\nin_place %ld\n",
 		   atomic_long_read(&apf_stats.not_present),
 		   atomic_long_read(&apf_stats.ready),
 		   atomic_long_read(&apf_stats.wake_all),
 		   atomic_long_read(&apf_stats.error),
 		   atomic_long_read(&apf_stats.parked),
-		   atomic_long_read(&apf_stats.batches));
+		   atomic_long_read(&apf_stats.batches),
+		   atomic_long_read(&apf_stats.in_place));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(apf_stats);

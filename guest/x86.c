@@ -1,18 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KVM asynchronous page faults, x86 guest side: what arch/x86/kernel/kvm.c
- * does with a "page ready" that carries an error status.
+ * does with a "page ready" that carries an error status, and with "page
+ * not present" delivered as #VE.
  *
  * x86 says "page not present" with a #PF whose CR2 holds the token, not
- * the address, and AMD's nested page fault does not tell the host the
- * virtual address either.  So the address for the SIGBUS is the memory
- * operand of the instruction that faulted, decoded as the #GP handler does.
+ * the address, or with a #VE whose token is in the shared area; and AMD's
+ * nested page fault does not tell the host the virtual address either.
+ * So the address for the SIGBUS is the memory operand of the instruction
+ * that faulted, decoded as the #GP handler does.
  */
 #include <linux/kvm_apf_guest.h>
+#include <linux/kvm_para.h>
+#include <linux/preempt.h>
+#include <linux/rcupdate.h>
 #include <linux/sched/signal.h>
+#include <linux/uaccess.h>
+#include <asm/extable.h>
 #include <asm/insn.h>
 #include <asm/insn-eval.h>
 #include <asm/ptrace.h>
+#include <asm/traps.h>
 #include <kunit/static_stub.h>
 
 /* The address the user instruction at @regs->ip accesses; NULL if none. */
@@ -64,6 +72,92 @@ void kvm_apf_guest_x86_error(struct pt_regs *regs)
 	local_irq_restore(flags);
 }
 EXPORT_SYMBOL_GPL(kvm_apf_guest_x86_error);
+
+/* sti; hlt; cli: the "page ready" interrupt cannot slip in before the hlt. */
+static void apf_x86_halt(void)
+{
+	KUNIT_STATIC_STUB_REDIRECT(apf_x86_halt);
+	safe_halt();
+	local_irq_disable();
+}
+
+/* Asleep, or (!@sleep) halted in place, until the page is ready. */
+static u32 apf_x86_wait(const struct kvm_apf_guest_fault *fault, bool sleep)
+{
+	KUNIT_STATIC_STUB_REDIRECT(apf_x86_wait, fault, sleep);
+	return sleep ? kvm_apf_guest_wait(fault) :
+		       kvm_apf_guest_wait_in_place(fault, apf_x86_halt);
+}
+
+static bool apf_x86_fixup(struct pt_regs *regs)
+{
+	KUNIT_STATIC_STUB_REDIRECT(apf_x86_fixup, regs);
+	return fixup_exception(regs, X86_TRAP_VE, 0, 0);
+}
+
+static void apf_x86_die(struct pt_regs *regs, const char *why)
+{
+	KUNIT_STATIC_STUB_REDIRECT(apf_x86_die, regs, why);
+	die(why, regs, 0);
+}
+
+/*
+ * May the kernel code the #VE interrupted sleep?  Only if the kernel counts
+ * what forbids it (CONFIG_PREEMPT_COUNT): no preemption, interrupt or
+ * softirq count, no atomic user access (pagefault_disable()), no RCU
+ * read-side section, interrupts on.
+ */
+static bool apf_x86_can_sleep(struct pt_regs *regs)
+{
+	return IS_ENABLED(CONFIG_PREEMPT_COUNT) && !preempt_count() &&
+	       !pagefault_disabled() && !rcu_preempt_depth() &&
+	       (regs->flags & X86_EFLAGS_IF);
+}
+
+/**
+ * kvm_apf_guest_x86_ve() - "page not present" delivered as #VE
+ * @regs: the registers at the #VE
+ * @area: this CPU's shared area, where KVM put the token
+ *
+ * KVM sets the busy word (@area->flags) with the token and clears nothing;
+ * this reads the token, then clears it, which lets KVM send the next #VE.
+ * A user task sleeps until "page ready" and gets SIGBUS if its status says
+ * the page is gone.  Kernel code (KVM delivers only where interrupts are
+ * on) sleeps if it may (apf_x86_can_sleep()), else the CPU halts in place;
+ * a page that is gone then takes the exception-table fixup of the faulting
+ * instruction (a uaccess returns -EFAULT), or oopses where there is none.
+ * Called from the #VE handler, interrupts disabled.
+ *
+ * Return: false if this #VE is not KVM's "page not present" (the busy word
+ * is not set), for the caller to handle; true once handled.
+ */
+bool kvm_apf_guest_x86_ve(struct pt_regs *regs,
+			  struct kvm_vcpu_pv_apf_data *area)
+{
+	struct kvm_apf_guest_fault fault;
+	u32 status;
+
+	if (READ_ONCE(area->flags) != KVM_PV_REASON_PAGE_NOT_PRESENT)
+		return false;
+	kvm_apf_guest_fault_init(&fault, READ_ONCE(area->np_token));
+	/* The token read before the busy word is free for the next #VE. */
+	smp_store_release(&area->flags, 0);
+
+	if (user_mode(regs)) {
+		if (apf_x86_wait(&fault, true))
+			kvm_apf_guest_x86_error(regs);
+		return true;
+	}
+	if (!(regs->flags & X86_EFLAGS_IF)) {
+		apf_x86_die(regs, "KVM async page fault: #VE with interrupts off");
+		return true;
+	}
+	status = apf_x86_wait(&fault, apf_x86_can_sleep(regs));
+	if (status && !apf_x86_fixup(regs))
+		apf_x86_die(regs, "KVM async page fault: page lost in kernel mode");
+	return true;
+}
+EXPORT_SYMBOL_GPL(kvm_apf_guest_x86_ve);
 
 #ifdef CONFIG_KVM_APF_GUEST_KUNIT_TEST
 #include "tests/x86_kunit.h"

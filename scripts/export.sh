@@ -202,10 +202,11 @@ ls "$ex/patches"
 #     struct kvm_vcpu_stat_generic: the members are a struct's, indented as
 #     in every struct_group() upstream; aligning them with the parenthesis
 #     (column 28) gets a TABSTOP warning instead.
-#   BIT_MACRO on KVM_ASYNC_PF_ERROR_STATUS in the x86 uAPI asm/kvm_para.h:
-#     BIT() is not uAPI; its neighbours KVM_ASYNC_PF_* are (1 << n) too.
+#   BIT_MACRO on KVM_ASYNC_PF_ERROR_STATUS, _READY_RING and _DELIVERY_AS_VE
+#     in the x86 uAPI asm/kvm_para.h: BIT() is not uAPI; their neighbours
+#     KVM_ASYNC_PF_* are (1 << n) too.
 allowed='COMPLEX_MACRO ^\+#define KVM_APF_VCPU_STATS\(\)
-BIT_MACRO ^\+#define KVM_ASYNC_PF_ERROR_STATUS[[:space:]]+\(1 << 4\)$
+BIT_MACRO ^\+#define KVM_ASYNC_PF_(ERROR_STATUS|READY_RING|DELIVERY_AS_VE)[[:space:]]+\(1 << [458]\)$
 EMBEDDED_FILENAME ^\+source "virt/kvm/Kconfig\.apf"$
 PARENTHESIS_ALIGNMENT ^\+\t\tu64 apf_not_present;$'
 cp_pl=$TREE/scripts/checkpatch.pl

@@ -2,8 +2,8 @@
 /*
  * KUnit tests for the x86 backend, included at the end of apf.c: the
  * MSR_KVM_ASYNC_PF_EN and _INT rules (written as the guest does, through
- * kvm_set_msr_common()), "page not present" as a #PF or a #PF vmexit (or
- * an artificial halt), "page ready" with and without the error status, and
+ * kvm_set_msr_common()), "page not present" as a #PF, a #PF vmexit or a
+ * #VE (or an artificial halt), "page ready" with and without the error status, and
  * when a "page ready" may be delivered.  Intel and AMD share
  * all of it: the vendor code is reached only through the injection, which
  * a static stub replaces here.  A vCPU that never runs stands in for a real
@@ -29,6 +29,9 @@ struct x86_fake {
 	int put_ready_result;		/* the "page ready" write fails so */
 	int injected;			/* "not present" injections */
 	u32 injected_token;
+	int ve_injected;		/* "not present" #VE injections */
+	int cpl;			/* the guest's CPL */
+	int area_rw_result;		/* reading the area fails so */
 	int raised;			/* "page ready" interrupts */
 	u8 raised_vector;
 };
@@ -68,10 +71,17 @@ static int fake_ring_rw(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
 
 	BUILD_BUG_ON(offsetof(struct x86_fake, ring) !=
 		     offsetofend(struct x86_fake, area));
-	if (area != &vcpu->arch.apf.data ||
-	    offset + len > sizeof(struct kvm_apf_shared) +
-			   sizeof(struct kvm_apf_ready_ring))
+	if (area != &vcpu->arch.apf.data)
 		return -EFAULT;
+	/* kvm_{read,write}_guest_offset_cached() WARN and refuse then. */
+	if (offset + len > area->len) {
+		KUNIT_FAIL(kunit_get_current_test(),
+			   "area access at %u+%u beyond the %lu bytes cached",
+			   offset, len, area->len);
+		return -EINVAL;
+	}
+	if (x86_fake(vcpu)->area_rw_result)
+		return x86_fake(vcpu)->area_rw_result;
 	if (write)
 		memcpy(mem + offset, data, len);
 	else
@@ -89,6 +99,7 @@ static int fake_area_init(struct kvm_vcpu *vcpu, struct gfn_to_hva_cache *area,
 			  u64 data)
 {
 	area->gpa = data & ~0x3f;
+	area->len = apf_area_len(data);
 	return x86_fake(vcpu)->area_init_result;
 }
 
@@ -96,6 +107,26 @@ static void fake_inject_not_present(struct kvm_vcpu *vcpu, u32 token)
 {
 	x86_fake(vcpu)->injected++;
 	x86_fake(vcpu)->injected_token = token;
+}
+
+static void fake_inject_ve(struct kvm_vcpu *vcpu)
+{
+	x86_fake(vcpu)->ve_injected++;
+}
+
+static int fake_cpl(struct kvm_vcpu *vcpu)
+{
+	return x86_fake(vcpu)->cpl;
+}
+
+static bool fake_ve_supported(void)
+{
+	return true;
+}
+
+static bool fake_ve_unsupported(void)
+{
+	return false;
 }
 
 static void fake_raise_ready(struct kvm_vcpu *vcpu)
@@ -139,6 +170,10 @@ static struct kvm_vcpu *fake_vcpu(struct kunit *test)
 				   fake_inject_not_present);
 	kunit_activate_static_stub(test, apf_raise_ready, fake_raise_ready);
 	kunit_activate_static_stub(test, kvm_async_pf_area_rw, fake_ring_rw);
+	kunit_activate_static_stub(test, apf_inject_ve, fake_inject_ve);
+	kunit_activate_static_stub(test, apf_cpl, fake_cpl);
+	kunit_activate_static_stub(test, kvm_apf_x86_ve_supported,
+				   fake_ve_unsupported);
 	return vcpu;
 }
 
@@ -266,15 +301,38 @@ static void x86_msr_en_consent(struct kunit *test)
 			en & ~KVM_ASYNC_PF_ERROR_STATUS);
 }
 
-/* MSR_KVM_ASYNC_PF_INT: bits 8-63 reserved; the vector is "page ready"'s. */
+/*
+ * MSR_KVM_ASYNC_PF_INT: the vector is "page ready"'s; bit 8 (#VE) needs a
+ * host that can inject #VE (Intel) and its CPUID bit; bits 9-63 reserved.
+ */
 static void x86_msr_int_rules(struct kunit *test)
 {
 	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	u64 ve = FAKE_VECTOR | KVM_ASYNC_PF_DELIVERY_AS_VE;
 
-	KUNIT_EXPECT_EQ(test, write_msr_int(vcpu, 0x1f3), 1);
+	/* An AMD host: bit 8 is refused, whatever CPUID says. */
+	KUNIT_EXPECT_EQ(test, write_msr_int(vcpu, ve), 1);
+	KUNIT_EXPECT_EQ(test, write_msr_int(vcpu, BIT_ULL(9) | FAKE_VECTOR), 1);
 	KUNIT_EXPECT_EQ(test, write_msr_int(vcpu, BIT_ULL(63)), 1);
 	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.msr_int_val, 0);
 	KUNIT_EXPECT_EQ(test, write_msr_int(vcpu, FAKE_VECTOR), 0);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.vec, FAKE_VECTOR);
+
+	/* An Intel host: only with the CPUID bit, never for protected state. */
+	kunit_activate_static_stub(test, kvm_apf_x86_ve_supported,
+				   fake_ve_supported);
+	vcpu->arch.pv_cpuid.enforce = true;
+	vcpu->arch.pv_cpuid.features = BIT(KVM_FEATURE_ASYNC_PF) |
+				       BIT(KVM_FEATURE_ASYNC_PF_INT);
+	KUNIT_EXPECT_EQ(test, write_msr_int(vcpu, ve), 1);
+	vcpu->arch.pv_cpuid.features |= BIT(KVM_FEATURE_ASYNC_PF_VE);
+	vcpu->arch.guest_state_protected = true;
+	KUNIT_EXPECT_EQ(test, write_msr_int(vcpu, ve), 1);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.msr_int_val, FAKE_VECTOR);
+	vcpu->arch.guest_state_protected = false;
+	KUNIT_EXPECT_EQ(test, write_msr_int(vcpu, BIT_ULL(9) | ve), 1);
+	KUNIT_EXPECT_EQ(test, write_msr_int(vcpu, ve), 0);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.msr_int_val, ve);
 	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.vec, FAKE_VECTOR);
 }
 
@@ -331,6 +389,98 @@ static void x86_not_present_nested(struct kunit *test)
 			KVM_APF_ITEM_NOTIFIED | KVM_APF_ITEM_NO_ERROR);
 	KUNIT_EXPECT_EQ(test, f->injected, 1);
 	vcpu->arch.hflags &= ~HF_GUEST_MASK;
+}
+
+/* Without #VE, kernel mode gets no #PF unless the guest sent SEND_ALWAYS. */
+static void x86_not_present_user_only(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	struct x86_fake *f = x86_fake(vcpu);
+	struct kvm_apf_item *item = fake_item(test, 0x4300);
+
+	guest_enable(test, vcpu, EN_ON & ~KVM_ASYNC_PF_SEND_ALWAYS);
+	KUNIT_EXPECT_FALSE(test, kvm_can_deliver_async_pf(vcpu));
+	KUNIT_EXPECT_EQ(test, x86_apf_not_present(&vcpu->async_pf, item), 0);
+	KUNIT_EXPECT_TRUE(test, kvm_test_request(KVM_REQ_APF_HALT, vcpu));
+	f->cpl = 3;
+	KUNIT_EXPECT_EQ(test, x86_apf_not_present(&vcpu->async_pf, item),
+			KVM_APF_ITEM_NOTIFIED);
+	KUNIT_EXPECT_EQ(test, f->injected, 1);
+	KUNIT_EXPECT_EQ(test, f->ve_injected, 0);
+}
+
+/*
+ * "Not present" as #VE: at any CPL, the token in the area and then the
+ * busy word; none while the guest has not cleared it (nor when the area
+ * cannot be read): an artificial halt instead.  L2's faults still go to L1
+ * as #PF vmexits, and paging off gets nothing.
+ */
+static void x86_not_present_ve(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	struct x86_fake *f = x86_fake(vcpu);
+	struct kvm_apf_vcpu *apf = &vcpu->async_pf;
+	struct kvm_apf_item *item = fake_item(test, 0x4500);
+
+	kunit_activate_static_stub(test, kvm_apf_x86_ve_supported,
+				   fake_ve_supported);
+	guest_enable(test, vcpu, (EN_ON & ~KVM_ASYNC_PF_SEND_ALWAYS) |
+			 KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT);
+	KUNIT_ASSERT_EQ(test, write_msr_int(vcpu, FAKE_VECTOR |
+					    KVM_ASYNC_PF_DELIVERY_AS_VE), 0);
+	f->area.np_addr = 0xdead;
+
+	/* Kernel mode (CPL 0), SEND_ALWAYS not set. */
+	KUNIT_EXPECT_TRUE(test, kvm_can_deliver_async_pf(vcpu));
+	KUNIT_EXPECT_EQ(test, x86_apf_not_present(apf, item),
+			KVM_APF_ITEM_NOTIFIED);
+	KUNIT_EXPECT_EQ(test, f->ve_injected, 1);
+	KUNIT_EXPECT_EQ(test, f->injected, 0);
+	KUNIT_EXPECT_EQ(test, f->area.reason, KVM_PV_REASON_PAGE_NOT_PRESENT);
+	KUNIT_EXPECT_EQ(test, f->area.np_token, 0x4500);
+	KUNIT_EXPECT_EQ(test, f->area.np_addr, 0);
+	KUNIT_EXPECT_EQ(test, f->area.token, 0);	/* "page ready"'s slot */
+	KUNIT_EXPECT_FALSE(test, kvm_test_request(KVM_REQ_APF_HALT, vcpu));
+
+	/* Busy: the guest has not read the token yet. */
+	item = fake_item(test, 0x4600);
+	KUNIT_EXPECT_FALSE(test, kvm_can_deliver_async_pf(vcpu));
+	KUNIT_EXPECT_EQ(test, x86_apf_not_present(apf, item), 0);
+	KUNIT_EXPECT_EQ(test, f->ve_injected, 1);
+	KUNIT_EXPECT_EQ(test, f->area.np_token, 0x4500);
+	KUNIT_EXPECT_TRUE(test, kvm_test_request(KVM_REQ_APF_HALT, vcpu));
+	kvm_clear_request(KVM_REQ_APF_HALT, vcpu);
+
+	/* Read and cleared: the next one goes, in user mode too. */
+	f->area.reason = 0;
+	f->cpl = 3;
+	KUNIT_EXPECT_EQ(test, x86_apf_not_present(apf, item),
+			KVM_APF_ITEM_NOTIFIED);
+	KUNIT_EXPECT_EQ(test, f->ve_injected, 2);
+	KUNIT_EXPECT_EQ(test, f->area.np_token, 0x4600);
+
+	/* An area KVM cannot read counts as busy. */
+	f->area.reason = 0;
+	f->area_rw_result = -EFAULT;
+	KUNIT_EXPECT_EQ(test, x86_apf_not_present(apf, item), 0);
+	KUNIT_EXPECT_EQ(test, f->ve_injected, 2);
+	KUNIT_EXPECT_TRUE(test, kvm_test_request(KVM_REQ_APF_HALT, vcpu));
+	f->area_rw_result = 0;
+
+	/* L2 faulted: a #PF vmexit to L1, no #VE. */
+	vcpu->arch.hflags |= HF_GUEST_MASK;
+	KUNIT_EXPECT_EQ(test, x86_apf_not_present(apf, item),
+			KVM_APF_ITEM_NOTIFIED | KVM_APF_ITEM_NO_ERROR);
+	KUNIT_EXPECT_EQ(test, f->injected, 1);
+	KUNIT_EXPECT_EQ(test, f->ve_injected, 2);
+	vcpu->arch.hflags &= ~HF_GUEST_MASK;
+
+	/* Paging off. */
+	f->area.reason = 0;
+	vcpu->arch.cr0 &= ~X86_CR0_PG;
+	KUNIT_EXPECT_FALSE(test, kvm_can_deliver_async_pf(vcpu));
+	KUNIT_EXPECT_EQ(test, x86_apf_not_present(apf, item), 0);
+	KUNIT_EXPECT_EQ(test, f->ve_injected, 2);
 }
 
 /* "Page ready": the token (and the status, if opted in) and the vector. */
@@ -480,6 +630,8 @@ static struct kunit_case x86_cases[] = {
 	KUNIT_CASE(x86_msr_int_rules),
 	KUNIT_CASE(x86_not_present_pf),
 	KUNIT_CASE(x86_not_present_nested),
+	KUNIT_CASE(x86_not_present_user_only),
+	KUNIT_CASE(x86_not_present_ve),
 	KUNIT_CASE(x86_ready_status),
 	KUNIT_CASE(x86_ready_write_fails),
 	KUNIT_CASE(x86_can_dequeue),

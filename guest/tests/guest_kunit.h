@@ -483,6 +483,61 @@ static void guest_ring_impossible_indices(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, q->status, 0);
 }
 
+/* What a halted CPU takes: a "page ready" (or a wake-all) on its 2nd halt. */
+static u32 apf_test_halt_token;
+static int apf_test_halt_cpu;
+static int apf_test_halts;
+
+static void apf_test_halt(void)
+{
+	if (++apf_test_halts != 2)
+		return;
+	if (apf_test_halt_token == KVM_APF_GUEST_WAKE_ALL)
+		kvm_apf_guest_wake_cpu(apf_test_halt_cpu);
+	else
+		kvm_apf_guest_wake(apf_test_halt_token, EIO);
+}
+
+static u32 apf_test_wait_in_place(struct kvm_apf_guest_fault *f, u32 token)
+{
+	apf_test_fault(f, 0x1a00, apf_test_this_cpu());
+	apf_test_halt_token = token;
+	apf_test_halt_cpu = f->cpu;
+	apf_test_halts = 0;
+	return kvm_apf_guest_wait_in_place(f, apf_test_halt);
+}
+
+/*
+ * A context that cannot schedule halts in place until its "page ready"
+ * (and takes its status) or a wake-all of its CPU; not at all if the
+ * "page ready" came first.  The table holds nothing of it afterwards.
+ */
+static void guest_wait_in_place(struct kunit *test)
+{
+	long in_place = atomic_long_read(&apf_stats.in_place);
+	struct kvm_apf_guest_fault f;
+
+	KUNIT_EXPECT_EQ(test, apf_test_wait_in_place(&f, 0x1a00), EIO);
+	KUNIT_EXPECT_EQ(test, apf_test_halts, 2);
+	KUNIT_EXPECT_FALSE(test, apf_test_has(0x1a00, false));
+	KUNIT_EXPECT_FALSE(test, apf_test_has(0x1a00, true));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&apf_stats.in_place),
+			in_place + 1);
+
+	KUNIT_EXPECT_EQ(test, apf_test_wait_in_place(&f, KVM_APF_GUEST_WAKE_ALL),
+			0);
+	KUNIT_EXPECT_EQ(test, apf_test_halts, 2);
+	KUNIT_EXPECT_FALSE(test, apf_test_has(0x1a00, false));
+
+	apf_test_fault(&f, 0x1a01, apf_test_this_cpu());
+	kvm_apf_guest_wake(0x1a01, ENXIO);
+	apf_test_halts = 0;
+	KUNIT_EXPECT_EQ(test, kvm_apf_guest_wait_in_place(&f, apf_test_halt),
+			ENXIO);
+	KUNIT_EXPECT_EQ(test, apf_test_halts, 0);
+	KUNIT_EXPECT_FALSE(test, apf_test_has(0x1a01, true));
+}
+
 static struct kunit_case kvm_apf_guest_cases[] = {
 	KUNIT_CASE(guest_ready_before_park),
 	KUNIT_CASE(guest_park_then_ready),
@@ -494,6 +549,7 @@ static struct kunit_case kvm_apf_guest_cases[] = {
 	KUNIT_CASE(guest_ring_batch),
 	KUNIT_CASE(guest_ring_no_errors),
 	KUNIT_CASE(guest_ring_impossible_indices),
+	KUNIT_CASE(guest_wait_in_place),
 	{}
 };
 

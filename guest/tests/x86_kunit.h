@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * KUnit: the x86 guest's SIGBUS for a page that came back with an error
- * (x86.c, which includes this).  The user instructions live in a real user
- * mapping of the test's own mm.
+ * KUnit: the x86 guest's SIGBUS for a page that came back with an error,
+ * and its "page not present" by #VE (x86.c, which includes this).  The user
+ * instructions live in a real user mapping of the test's own mm; static
+ * stubs stand in for the wait, the exception fixup and the oops.
  */
 #include <kunit/test.h>
 #include <kunit/static_stub.h>
@@ -69,8 +70,163 @@ static void guest_x86_sigbus_names_operand(struct kunit *test)
 	apf_x86_test_error_at(test, &regs, NULL);
 }
 
+/* What the #VE handler did, through its stubs. */
+static struct {
+	int waits, sleeps, fixups, dies;
+	u32 token, status;
+	bool fixup;
+	const char *why;
+} apf_ve_test;
+
+static u32 apf_ve_test_wait(const struct kvm_apf_guest_fault *fault,
+			    bool sleep)
+{
+	apf_ve_test.waits++;
+	apf_ve_test.sleeps += sleep;
+	apf_ve_test.token = fault->token;
+	return apf_ve_test.status;
+}
+
+static bool apf_ve_test_fixup(struct pt_regs *regs)
+{
+	apf_ve_test.fixups++;
+	return apf_ve_test.fixup;
+}
+
+static void apf_ve_test_die(struct pt_regs *regs, const char *why)
+{
+	apf_ve_test.dies++;
+	apf_ve_test.why = why;
+}
+
+/*
+ * A #VE at @regs with KVM's busy word @busy and token 0x7700, interrupts
+ * disabled as in the handler; @status is what "page ready" brings, @fixup
+ * whether the faulting instruction has an exception-table entry.
+ */
+static bool apf_ve_test_run(struct kunit *test, struct pt_regs *regs, u32 busy,
+			    u32 status, bool fixup)
+{
+	struct kvm_vcpu_pv_apf_data area = {
+		.flags = busy, .np_token = 0x7700, .token = 0x42,
+	};
+	unsigned long flags;
+	bool handled;
+
+	kunit_activate_static_stub(test, apf_x86_wait, apf_ve_test_wait);
+	kunit_activate_static_stub(test, apf_x86_fixup, apf_ve_test_fixup);
+	kunit_activate_static_stub(test, apf_x86_die, apf_ve_test_die);
+	kunit_activate_static_stub(test, apf_x86_sigbus, apf_x86_test_sigbus);
+	memset(&apf_ve_test, 0, sizeof(apf_ve_test));
+	apf_ve_test.status = status;
+	apf_ve_test.fixup = fixup;
+	apf_x86_test_signals = 0;
+	local_irq_save(flags);
+	handled = kvm_apf_guest_x86_ve(regs, &area);
+	local_irq_restore(flags);
+	/* The busy word is cleared once the token is read; "ready" untouched. */
+	KUNIT_EXPECT_EQ(test, area.flags, 0);
+	KUNIT_EXPECT_EQ(test, area.token, 0x42);
+	if (apf_ve_test.waits)
+		KUNIT_EXPECT_EQ(test, apf_ve_test.token, 0x7700);
+	return handled;
+}
+
+/* No busy word: not KVM's #VE, left to the caller, nothing done. */
+static void guest_x86_ve_not_kvms(struct kunit *test)
+{
+	struct pt_regs regs = { .cs = __KERNEL_CS, .flags = X86_EFLAGS_IF };
+
+	KUNIT_EXPECT_FALSE(test, apf_ve_test_run(test, &regs, 0, 0, false));
+	KUNIT_EXPECT_EQ(test, apf_ve_test.waits, 0);
+	KUNIT_EXPECT_EQ(test, apf_ve_test.dies, 0);
+}
+
+/* User mode: asleep; SIGBUS if the page came back with an error. */
+static void guest_x86_ve_user(struct kunit *test)
+{
+	struct pt_regs regs = {
+		.cs = __USER_CS, .ss = __USER_DS, .flags = X86_EFLAGS_IF,
+	};
+	u32 np = KVM_PV_REASON_PAGE_NOT_PRESENT;
+
+	KUNIT_EXPECT_TRUE(test, apf_ve_test_run(test, &regs, np, 0, false));
+	KUNIT_EXPECT_EQ(test, apf_ve_test.sleeps, 1);
+	KUNIT_EXPECT_EQ(test, apf_x86_test_signals, 0);
+	KUNIT_EXPECT_TRUE(test, apf_ve_test_run(test, &regs, np, EIO, false));
+	KUNIT_EXPECT_EQ(test, apf_ve_test.sleeps, 1);
+	KUNIT_EXPECT_EQ(test, apf_x86_test_signals, 1);
+	KUNIT_EXPECT_EQ(test, apf_ve_test.fixups + apf_ve_test.dies, 0);
+}
+
+/*
+ * Kernel mode: asleep where the interrupted code may sleep, halted in place
+ * where it may not (preemption or page faults disabled); with interrupts
+ * off, an oops (KVM broke its rule).
+ */
+static void guest_x86_ve_kernel_wait(struct kunit *test)
+{
+	struct pt_regs regs = { .cs = __KERNEL_CS, .flags = X86_EFLAGS_IF };
+	u32 np = KVM_PV_REASON_PAGE_NOT_PRESENT;
+
+	KUNIT_EXPECT_TRUE(test, apf_ve_test_run(test, &regs, np, 0, false));
+	KUNIT_EXPECT_EQ(test, apf_ve_test.waits, 1);
+	KUNIT_EXPECT_EQ(test, apf_ve_test.sleeps,
+			IS_ENABLED(CONFIG_PREEMPT_COUNT) ? 1 : 0);
+	KUNIT_EXPECT_EQ(test, apf_ve_test.fixups + apf_ve_test.dies, 0);
+
+	preempt_disable();
+	KUNIT_EXPECT_TRUE(test, apf_ve_test_run(test, &regs, np, 0, false));
+	preempt_enable();
+	KUNIT_EXPECT_EQ(test, apf_ve_test.waits, 1);
+	KUNIT_EXPECT_EQ(test, apf_ve_test.sleeps, 0);
+
+	pagefault_disable();
+	KUNIT_EXPECT_TRUE(test, apf_ve_test_run(test, &regs, np, 0, false));
+	pagefault_enable();
+	KUNIT_EXPECT_EQ(test, apf_ve_test.waits, 1);
+	KUNIT_EXPECT_EQ(test, apf_ve_test.sleeps, 0);
+
+	regs.flags = 0;
+	KUNIT_EXPECT_TRUE(test, apf_ve_test_run(test, &regs, np, 0, false));
+	KUNIT_EXPECT_EQ(test, apf_ve_test.waits, 0);
+	KUNIT_EXPECT_EQ(test, apf_ve_test.dies, 1);
+}
+
+/*
+ * Kernel mode, the page gone: the fixup of the faulting instruction (a
+ * uaccess returns -EFAULT), asleep or halted alike; an oops without one.
+ */
+static void guest_x86_ve_kernel_error(struct kunit *test)
+{
+	struct pt_regs regs = { .cs = __KERNEL_CS, .flags = X86_EFLAGS_IF };
+	u32 np = KVM_PV_REASON_PAGE_NOT_PRESENT;
+
+	KUNIT_EXPECT_TRUE(test, apf_ve_test_run(test, &regs, np, EIO, true));
+	KUNIT_EXPECT_EQ(test, apf_ve_test.fixups, 1);
+	KUNIT_EXPECT_EQ(test, apf_ve_test.dies, 0);
+
+	KUNIT_EXPECT_TRUE(test, apf_ve_test_run(test, &regs, np, EIO, false));
+	KUNIT_EXPECT_EQ(test, apf_ve_test.fixups, 1);
+	KUNIT_EXPECT_EQ(test, apf_ve_test.dies, 1);
+	KUNIT_EXPECT_STREQ(test, apf_ve_test.why,
+			   "KVM async page fault: page lost in kernel mode");
+
+	preempt_disable();
+	KUNIT_EXPECT_TRUE(test, apf_ve_test_run(test, &regs, np, EIO, true));
+	preempt_enable();
+	KUNIT_EXPECT_EQ(test, apf_ve_test.sleeps, 0);
+	KUNIT_EXPECT_EQ(test, apf_ve_test.fixups, 1);
+	KUNIT_EXPECT_EQ(test, apf_ve_test.dies, 0);
+	KUNIT_EXPECT_EQ(test, apf_x86_test_signals, 0);
+}
+
 static struct kunit_case kvm_apf_guest_x86_cases[] = {
 	KUNIT_CASE(guest_x86_sigbus_names_operand),
+	KUNIT_CASE(guest_x86_ve_not_kvms),
+	KUNIT_CASE(guest_x86_ve_user),
+	KUNIT_CASE(guest_x86_ve_kernel_wait),
+	KUNIT_CASE(guest_x86_ve_kernel_error),
 	{}
 };
 

@@ -22,21 +22,6 @@
 
 #define APF_DELAY_US	20000
 
-static void guest_code(u64 gva, u64 pages, u64 page_size)
-{
-	u64 i;
-
-	guest_apf_enable();
-	asm volatile("" ::: "memory");
-	for (i = 0; i < pages; i++) {
-		u64 v = READ_ONCE(*(u64 *)(gva + i * page_size));
-
-		GUEST_ASSERT_EQ(v, pattern(gva + i * page_size));
-	}
-	guest_apf_disable();
-	GUEST_DONE();
-}
-
 struct apf_vm {
 	struct kvm_vm *vm;
 	struct kvm_vcpu *vcpu;
@@ -45,7 +30,7 @@ struct apf_vm {
 
 static void apf_vm_create(struct apf_vm *t, enum apf_mode mode, u32 delay_us)
 {
-	t->vm = vm_create_with_one_vcpu(&t->vcpu, guest_code);
+	t->vm = vm_create_with_one_vcpu(&t->vcpu, delayed_mem_guest_read);
 	t->uffd = delayed_mem_add(t->vm, delay_us);
 	apf_arch_vm_setup(t->vm);
 	apf_mode = mode;

@@ -16,7 +16,9 @@
 #include <sys/ioctl.h>
 
 #include "kvm_util.h"
+#include "ucall_common.h"
 #include "userfaultfd_util.h"
+#include "apf_guest.h"
 
 #define TEST_SLOT	10
 #define TEST_GPA	0x10000000ul
@@ -28,6 +30,26 @@
 static inline u64 pattern(u64 gpa)
 {
 	return gpa ^ 0x6170662d64617461ull;	/* "apf-data" */
+}
+
+/*
+ * Guest: async PF on, read each of @pages pages from @gva (the slot) and
+ * check its pattern, async PF off; done.
+ */
+static void __maybe_unused delayed_mem_guest_read(u64 gva, u64 pages,
+						  u64 page_size)
+{
+	u64 i;
+
+	guest_apf_enable();
+	asm volatile("" ::: "memory");
+	for (i = 0; i < pages; i++) {
+		u64 v = READ_ONCE(*(u64 *)(gva + i * page_size));
+
+		GUEST_ASSERT_EQ(v, pattern(gva + i * page_size));
+	}
+	guest_apf_disable();
+	GUEST_DONE();
 }
 
 static size_t page_size;

@@ -15,6 +15,9 @@ struct apf_log apf_log;
 enum apf_mode apf_mode;
 bool apf_want_errors;
 bool apf_want_ring;
+bool apf_want_ve;
+u64 apf_ve_busy_touch;
+u64 apf_ve_busy_value;
 bool apf_no_ack;
 u32 apf_woken;
 

@@ -41,6 +41,7 @@ struct apf_log {
 	u64 errors;		/* "page ready" with an error status */
 	u64 batches;		/* rings drained (apf_want_ring), one ack each */
 	u64 batch_max;		/* the most entries one drain took */
+	u64 ve;			/* "not present" as #VE (apf_want_ve, x86) */
 	u32 np_token[APF_MAX_LOG];
 	u64 np_addr[APF_MAX_LOG];	/* where the arch reports it, else 0 */
 	u32 ready_token[APF_MAX_LOG];
@@ -52,6 +53,17 @@ extern struct apf_log apf_log;
 extern enum apf_mode apf_mode;
 extern bool apf_want_errors;	/* opt in to "ready" with an error status */
 extern bool apf_want_ring;	/* opt in to batched "page ready" */
+/*
+ * x86: opt in to "not present" as #VE (kernel mode too: no SEND_ALWAYS);
+ * arm64 has no #VE (apf_arch_unsupported() says so).
+ */
+extern bool apf_want_ve;
+/*
+ * With apf_want_ve: the first #VE reads this address (another missing page)
+ * into apf_ve_busy_value before it clears the busy word; 0: none.
+ */
+extern u64 apf_ve_busy_touch;
+extern u64 apf_ve_busy_value;
 
 /* Host, after sync_global_from_guest(): how many "ready" named @token. */
 static inline __maybe_unused u64 apf_log_readied(u32 token)

@@ -95,6 +95,10 @@ void arch_create_vm(struct vmm *vmm)
 	u32 nr_irqs = GIC_NR_IRQS;
 
 	vmm->ram_base = RAM_BASE;
+	if (vmm->ve_on_tcg) {
+		errno = 0;
+		die("-G: arm64 has no #VE (its \"not present\" is the SDEI event)");
+	}
 	if (ioctl(vmm->vm_fd, KVM_CREATE_DEVICE, &dev))
 		die("KVM_CREATE_DEVICE vGICv3");
 	vgic_fd = dev.fd;

@@ -26,6 +26,9 @@
  *   -O:      do not offer batched "page ready" (x86: CPUID's
  *            KVM_FEATURE_ASYNC_PF_RING; arm64: the vendor hypercall
  *            service's ring bit): "page ready" one at a time;
+ *   -G:      x86 on QEMU's TCG (an emulated AMD host): have KVM offer
+ *            "not present" as #VE (kvm.apf_ve_on_amd, set for this run
+ *            and restored at exit; an error on any other host);
  *   -V:      VMM-driven async PF (KVM_APF_FEATURE_VMM): accept the faults
  *            on dropped pages KVM hands over, complete them with
  *            KVM_APF_READY_BATCH (mem.c);
@@ -727,7 +730,7 @@ static int restore_in_new_process(int argc, char **argv, int nopts,
 
 static const char usage_text[] =
 	"vmm [-c CPUS] -k KERNEL [-i INITRD] [-m MIB] [-r N] [-t SECONDS] [-x]\n"
-	"           [-d MS] [-a] [-V | -X] [-b GPA:MIB] [-n] [-O] [-e] [-U fix|retry|stop] [-T]\n"
+	"           [-d MS] [-a] [-V | -X] [-b GPA:MIB] [-n] [-O] [-G] [-e] [-U fix|retry|stop] [-T]\n"
 	"           [-S DIR] [-R DIR] [-P | -E] [-F] [-D] [CMDLINE...]";
 
 static void print_usage(void)
@@ -760,7 +763,7 @@ int main(int argc, char **argv)
 		die("calloc");
 	memcpy(args, argv, argc * sizeof(*args));
 
-	while ((opt = getopt(argc, argv, "+c:k:i:m:r:t:xd:aVXb:nOeU:TS:R:PEFD")) != -1) {
+	while ((opt = getopt(argc, argv, "+c:k:i:m:r:t:xd:aVXb:nOGeU:TS:R:PEFD")) != -1) {
 		switch (opt) {
 		case 'c':
 			vmm.nr_vcpus = atoi(optarg);
@@ -801,6 +804,9 @@ int main(int argc, char **argv)
 			break;
 		case 'O':
 			vmm.no_ready_ring = 1;
+			break;
+		case 'G':
+			vmm.ve_on_tcg = 1;
 			break;
 		case 'V':
 			vmm.apf_features |= KVM_APF_FEATURE_VMM;

@@ -34,6 +34,7 @@ struct vmm {
 	int test;		/* -T: report the test device's verdict */
 	int no_apf;		/* -n: do not offer the guest async PF */
 	int no_ready_ring;	/* -O: do not offer batched "page ready" */
+	int ve_on_tcg;		/* x86 -G: #VE "not present" on QEMU's TCG */
 	int boot;		/* 0, then one more after each reset */
 
 	/* Late memory (mem.c) */

@@ -13,10 +13,12 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 #include <asm/bootparam.h>
 #include <asm/kvm_para.h>
 #include <linux/kernel.h>
@@ -85,9 +87,58 @@
 
 static u64 kernel_entry;
 
+#define VE_PARAM	"/sys/module/kvm/parameters/apf_ve_on_amd"
+
+static pid_t ve_param_owner;
+
+static void ve_param_restore(void)
+{
+	int fd;
+
+	if (ve_param_owner != getpid())
+		return;
+	fd = open(VE_PARAM, O_WRONLY);
+	if (fd < 0 || write(fd, "N", 1) != 1)
+		fprintf(stderr, "vmm: -G: could not restore %s\n", VE_PARAM);
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * -G: on QEMU's TCG (the hypervisor leaf says "TCGTCGTCGTCG"), which
+ * delivers an injected vector 20 on its emulated AMD CPU, have KVM offer
+ * "not present" as #VE for this run (Documentation/api.rst).
+ */
+static void ve_on_tcg(void)
+{
+	u32 sig[3];
+	char was = 0;
+	int fd;
+
+	asm volatile("cpuid" : "=b"(sig[0]), "=c"(sig[1]), "=d"(sig[2])
+		     : "a"(0x40000000), "c"(0) : "memory");
+	if (memcmp(sig, "TCGTCGTCGTCG", sizeof(sig))) {
+		errno = 0;
+		die("-G: this host is not QEMU's TCG");
+	}
+	fd = open(VE_PARAM, O_RDWR);
+	if (fd < 0 || read(fd, &was, 1) != 1)
+		die("-G: " VE_PARAM);
+	if (was == 'N') {
+		if (pwrite(fd, "Y", 1, 0) != 1)
+			die("-G: write " VE_PARAM);
+		ve_param_owner = getpid();
+		atexit(ve_param_restore);
+	}
+	close(fd);
+}
+
 void arch_create_vm(struct vmm *vmm)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+
+	if (vmm->ve_on_tcg)
+		ve_on_tcg();
 
 	/* Needed by VMX for real mode only; harmless elsewhere. */
 	if (ioctl(vmm->vm_fd, KVM_SET_TSS_ADDR, TSS_ADDR))

@@ -270,6 +270,8 @@ void guest_apf_reenable(void)
 
 const char *apf_arch_unsupported(void)
 {
+	if (apf_want_ve)
+		return "arm64 has no #VE: its \"not present\" is the SDEI event";
 	if (!(kvm_check_cap(KVM_CAP_APF_FEATURES) & KVM_APF_FEATURE_ASYNC_PF))
 		return "KVM does not offer async PF (KVM_CAP_APF_FEATURES)";
 	return NULL;

@@ -2,7 +2,8 @@
 /*
  * x86 guest side of async PF (apf_arch.h), as a Linux guest speaks it: the
  * shared area and vector through MSR_KVM_ASYNC_PF_EN/_INT, "not present"
- * as a #PF with the token in CR2 and the reason in the shared area, "page
+ * as a #PF with the token in CR2 and the reason in the shared area (or, with
+ * apf_want_ve, a #VE with the token in the area and the busy word), "page
  * ready" as an interrupt with the token in the shared area (or, batched,
  * every entry of the ring after it), acknowledged through
  * MSR_KVM_ASYNC_PF_ACK.
@@ -41,11 +42,19 @@ asm(".text\n"
 struct kvm_vcpu_pv_apf_data *apf_area;	/* guest virtual */
 u64 apf_area_gpa;
 
+/* With #VE, kernel mode (this ring-0 guest) needs no SEND_ALWAYS. */
+static u64 apf_en_bits(void)
+{
+	return apf_want_ve ? APF_EN_BITS & ~KVM_ASYNC_PF_SEND_ALWAYS :
+			     APF_EN_BITS;
+}
+
 void guest_apf_enable(void)
 {
 	x2apic_enable();
-	wrmsr(MSR_KVM_ASYNC_PF_INT, APF_VECTOR);
-	wrmsr(MSR_KVM_ASYNC_PF_EN, apf_area_gpa | APF_EN_BITS |
+	wrmsr(MSR_KVM_ASYNC_PF_INT, APF_VECTOR |
+	      (apf_want_ve ? KVM_ASYNC_PF_DELIVERY_AS_VE : 0));
+	wrmsr(MSR_KVM_ASYNC_PF_EN, apf_area_gpa | apf_en_bits() |
 	      (apf_want_errors ? KVM_ASYNC_PF_ERROR_STATUS : 0) |
 	      (apf_want_ring ? KVM_ASYNC_PF_READY_RING : 0));
 	/* KVM makes a fault async only if it can interrupt the guest. */
@@ -104,18 +113,9 @@ void guest_apf_disable(void)
 	wrmsr(MSR_KVM_ASYNC_PF_EN, 0);
 }
 
-void guest_apf_not_present(struct ex_regs *regs)
+/* "Not present" for @token, its notification taken: park, or abandon. */
+static void apf_took_not_present(struct ex_regs *regs, u32 token)
 {
-	u32 reason = READ_ONCE(apf_area->flags);
-	u32 token = apf_read_cr2();
-
-	if (reason != KVM_PV_REASON_PAGE_NOT_PRESENT) {
-		/* A real #PF: nothing in this test should take one. */
-		apf_log.unexpected++;
-		GUEST_FAIL("#PF at %lx, cr2 %lx, reason %u", regs->rip,
-			   apf_read_cr2(), reason);
-	}
-	WRITE_ONCE(apf_area->flags, 0);
 	if (regs->rip == (u64)apf_nowait_insn) {
 		apf_guest_abandoned(token, 0);
 		regs->rax = token;
@@ -123,6 +123,49 @@ void guest_apf_not_present(struct ex_regs *regs)
 		return;
 	}
 	apf_guest_parked(token, 0);
+}
+
+void guest_apf_not_present(struct ex_regs *regs)
+{
+	u32 reason = READ_ONCE(apf_area->flags);
+	u32 token = apf_read_cr2();
+
+	/* A real #PF, or one while #VE carries "not present". */
+	if (reason != KVM_PV_REASON_PAGE_NOT_PRESENT || apf_want_ve) {
+		apf_log.unexpected++;
+		GUEST_FAIL("#PF at %lx, cr2 %lx, reason %u", regs->rip,
+			   apf_read_cr2(), reason);
+	}
+	WRITE_ONCE(apf_area->flags, 0);
+	apf_took_not_present(regs, token);
+}
+
+/*
+ * "Not present" as #VE: the token in the area, whose flags are the busy
+ * word; read the token, then clear it.  apf_ve_busy_touch: the first #VE
+ * touches that address (another missing page) before clearing it, with
+ * interrupts on: KVM must not send a second #VE meanwhile.
+ */
+static void guest_apf_ve(struct ex_regs *regs)
+{
+	u32 busy = READ_ONCE(apf_area->flags);
+	u32 token = READ_ONCE(apf_area->np_token);
+	u64 touch = READ_ONCE(apf_ve_busy_touch);
+
+	if (busy != KVM_PV_REASON_PAGE_NOT_PRESENT || !apf_want_ve) {
+		apf_log.unexpected++;
+		GUEST_FAIL("#VE at %lx, busy word %u", regs->rip, busy);
+	}
+	apf_log.ve++;
+	if (touch) {
+		WRITE_ONCE(apf_ve_busy_touch, 0);
+		guest_irq_enable();
+		WRITE_ONCE(apf_ve_busy_value, READ_ONCE(*(u64 *)touch));
+		guest_irq_disable();
+		GUEST_ASSERT_EQ(READ_ONCE(apf_area->np_token), token);
+	}
+	WRITE_ONCE(apf_area->flags, 0);
+	apf_took_not_present(regs, token);
 }
 
 static void guest_apf_ready(struct ex_regs *regs)
@@ -184,7 +227,7 @@ void guest_apf_wait(void)
 
 void guest_apf_reenable(void)
 {
-	wrmsr(MSR_KVM_ASYNC_PF_EN, apf_area_gpa | APF_EN_BITS |
+	wrmsr(MSR_KVM_ASYNC_PF_EN, apf_area_gpa | apf_en_bits() |
 	      (apf_want_ring ? KVM_ASYNC_PF_READY_RING : 0));
 }
 
@@ -197,6 +240,8 @@ const char *apf_arch_unsupported(void)
 		return "KVM does not offer KVM_FEATURE_ASYNC_PF_INT";
 	if (apf_want_ring && !(e->eax & BIT(KVM_FEATURE_ASYNC_PF_RING)))
 		return "KVM does not offer KVM_FEATURE_ASYNC_PF_RING";
+	if (apf_want_ve && !(e->eax & BIT(KVM_FEATURE_ASYNC_PF_VE)))
+		return "KVM does not offer KVM_FEATURE_ASYNC_PF_VE (AMD, no kvm.apf_ve_on_amd)";
 	return NULL;
 }
 
@@ -206,12 +251,14 @@ void apf_arch_vm_setup(struct kvm_vm *vm)
 
 	sync_global_to_guest(vm, apf_want_errors);
 	sync_global_to_guest(vm, apf_want_ring);
+	sync_global_to_guest(vm, apf_want_ve);
 	area = vm_vaddr_alloc_page(vm);
 	apf_area = (void *)area;
 	apf_area_gpa = addr_gva2gpa(vm, area);
 	sync_global_to_guest(vm, apf_area);
 	sync_global_to_guest(vm, apf_area_gpa);
 	vm_install_exception_handler(vm, PF_VECTOR, guest_apf_not_present);
+	vm_install_exception_handler(vm, VE_VECTOR, guest_apf_ve);
 	vm_install_exception_handler(vm, APF_VECTOR, guest_apf_ready);
 }
 

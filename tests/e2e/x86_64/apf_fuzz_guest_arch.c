@@ -21,6 +21,7 @@
 #include "apic.h"
 #include "processor.h"
 #include "apf_guest.h"
+#include "apf_x86.h"
 #include "apf_fuzz.h"
 #include "apf_fuzz_guest_arch.h"
 
@@ -297,8 +298,12 @@ const char *fz_arch_unsupported(void)
 
 void fz_arch_vm_setup(struct kvm_vm *vm)
 {
+	struct kvm_vcpu *vcpu;
 	int v;
 
+	/* The model knows no #VE: bit 8 of _INT is refused like bits 9-63. */
+	list_for_each_entry(vcpu, &vm->vcpus, list)
+		apf_x86_hide_ve(vcpu);
 	fza.area_gva = vm_vaddr_alloc_page(vm);
 	fza.area_gpa = addr_gva2gpa(vm, fza.area_gva);
 	sync_global_to_guest(vm, fza);

@@ -17,6 +17,7 @@
 #include "apic.h"
 #include "processor.h"
 #include "apf_guest.h"
+#include "apf_x86.h"
 #include "apf_fuzz.h"
 #include "apf_fuzz_uapi_arch.h"
 
@@ -92,6 +93,8 @@ void fzu_arch_vm_setup(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 	 * fault it was not told about would wait for ever for the slot.
 	 */
 	fx.intv = 0xf3;
+	/* The model knows no #VE: bit 8 of _INT is refused like bits 9-63. */
+	apf_x86_hide_ve(vcpu);
 	vcpu_set_msr(vcpu, MSR_KVM_ASYNC_PF_INT, fx.intv);
 	vm_install_exception_handler(vm, PF_VECTOR, fzu_not_present);
 	for (v = 32; v < 256; v++)

@@ -34,4 +34,17 @@ extern char apf_nowait_insn[], apf_nowait_out[];
 /* The "not present" #PF handler apf_arch_vm_setup() installs. */
 void guest_apf_not_present(struct ex_regs *regs);
 
+#define X86_FEATURE_KVM_APF_VE	KVM_X86_CPU_FEATURE(KVM_CPUID_FEATURES, 0, \
+						    EAX, KVM_FEATURE_ASYNC_PF_VE)
+
+/*
+ * Hide "not present" as #VE from @vcpu's guest, and have KVM hold it to
+ * its CPUID: bit 8 of MSR_KVM_ASYNC_PF_INT is then refused, on every host.
+ */
+static inline void apf_x86_hide_ve(struct kvm_vcpu *vcpu)
+{
+	vcpu_clear_cpuid_feature(vcpu, X86_FEATURE_KVM_APF_VE);
+	vcpu_enable_cap(vcpu, KVM_CAP_ENFORCE_PV_FEATURE_CPUID, 1);
+}
+
 #endif /* APF_X86_H */
