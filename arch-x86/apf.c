@@ -27,6 +27,7 @@
 #include "../cpuid.h"
 #include "../lapic.h"
 #include "../mmu.h"
+#include "../smm.h"
 #include "../x86.h"
 #include "apf.h"
 
@@ -39,8 +40,9 @@
  * fails (VMEXIT_INVALID) for an injected event "impossible for the guest
  * mode" (APM vol. 2, 15.20): AMD guests keep the #PF.  This parameter is
  * for emulated AMD hosts that deliver vector 20 (QEMU's TCG), where the
- * #VE guest ABI can then be tested end to end; never on AMD silicon.  It
- * counts when a VMM asks for CPUID and when a guest opts in.
+ * #VE guest ABI can then be tested end to end; never on AMD silicon, which
+ * it refuses (no CPUID hypervisor bit).  It counts when a VMM asks for
+ * CPUID and when a guest opts in.
  */
 static bool apf_ve_on_amd;
 module_param(apf_ve_on_amd, bool, 0644);
@@ -173,8 +175,10 @@ static enum apf_carrier apf_carrier(struct kvm_vcpu *vcpu)
 		       APF_PF : APF_NONE;
 	if (!is_paging(vcpu))
 		return APF_NONE;
+	/* SMM has its own IDT; protected state takes no injected #VE. */
 	if (apf_ve(vcpu))
-		return apf_ve_busy(vcpu) ? APF_NONE : APF_VE;
+		return is_smm(vcpu) || vcpu->arch.guest_state_protected ||
+		       apf_ve_busy(vcpu) ? APF_NONE : APF_VE;
 	if (vcpu->arch.apf.send_user_only && !apf_cpl(vcpu))
 		return APF_NONE;
 	return APF_PF;
@@ -375,12 +379,14 @@ bool kvm_apf_x86_enable_refused(struct kvm_vcpu *vcpu, u64 data)
  *
  * Return: true on Intel (VMX), where VM entry injects #VE like any other
  * hardware exception; false on AMD, unless the apf_ve_on_amd parameter
- * says the host is an emulator that delivers vector 20.
+ * says the host is an emulator that delivers vector 20 (it must be a
+ * guest itself: never on AMD silicon).
  */
 bool kvm_apf_x86_ve_supported(void)
 {
 	KUNIT_STATIC_STUB_REDIRECT(kvm_apf_x86_ve_supported);
-	return boot_cpu_has(X86_FEATURE_VMX) || apf_ve_on_amd;
+	return boot_cpu_has(X86_FEATURE_VMX) ||
+	       (apf_ve_on_amd && boot_cpu_has(X86_FEATURE_HYPERVISOR));
 }
 
 /**

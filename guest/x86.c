@@ -10,6 +10,8 @@
  * So the address for the SIGBUS is the memory operand of the instruction
  * that faulted, decoded as the #GP handler does.
  */
+#include <linux/bitfield.h>
+#include <linux/extable.h>
 #include <linux/kvm_apf_guest.h>
 #include <linux/kvm_para.h>
 #include <linux/preempt.h>
@@ -102,16 +104,44 @@ static void apf_x86_die(struct pt_regs *regs, const char *why)
 }
 
 /*
- * May the kernel code the #VE interrupted sleep?  Only if the kernel counts
- * what forbids it (CONFIG_PREEMPT_COUNT): no preemption, interrupt or
- * softirq count, no atomic user access (pagefault_disable()), no RCU
- * read-side section, interrupts on.
+ * Is @ip a user access (copy_{to,from}_user(), get_user(), ...), whose
+ * exception-table entry gives -EFAULT?  Upstream's #PF handler sleeps in
+ * kernel code only there; elsewhere a task may be between setting its
+ * state and calling schedule(), or in a trampoline RCU Tasks may free.
+ */
+static bool apf_x86_uaccess_site(unsigned long ip)
+{
+	const struct exception_table_entry *e;
+
+	KUNIT_STATIC_STUB_REDIRECT(apf_x86_uaccess_site, ip);
+	e = search_exception_tables(ip);
+	if (!e)
+		return false;
+	switch (FIELD_GET(EX_DATA_TYPE_MASK, e->data)) {
+	case EX_TYPE_UACCESS:
+	case EX_TYPE_UCOPY_LEN:
+		return true;
+	case EX_TYPE_IMM_REG:
+		return FIELD_GET(EX_DATA_IMM_MASK, e->data) == -EFAULT;
+	default:
+		return false;
+	}
+}
+
+/*
+ * May the kernel code the #VE interrupted sleep?  Only a user access, by a
+ * running task (TASK_RUNNING), where the kernel counts what forbids it
+ * (CONFIG_PREEMPT_COUNT): no preemption, interrupt or softirq count, no
+ * atomic user access (pagefault_disable()), no RCU read-side section,
+ * interrupts on.
  */
 static bool apf_x86_can_sleep(struct pt_regs *regs)
 {
 	return IS_ENABLED(CONFIG_PREEMPT_COUNT) && !preempt_count() &&
 	       !pagefault_disabled() && !rcu_preempt_depth() &&
-	       (regs->flags & X86_EFLAGS_IF);
+	       (regs->flags & X86_EFLAGS_IF) &&
+	       READ_ONCE(current->__state) == TASK_RUNNING &&
+	       apf_x86_uaccess_site(regs->ip);
 }
 
 /**
@@ -123,7 +153,8 @@ static bool apf_x86_can_sleep(struct pt_regs *regs)
  * this reads the token, then clears it, which lets KVM send the next #VE.
  * A user task sleeps until "page ready" and gets SIGBUS if its status says
  * the page is gone.  Kernel code (KVM delivers only where interrupts are
- * on) sleeps if it may (apf_x86_can_sleep()), else the CPU halts in place;
+ * on) sleeps if it may (apf_x86_can_sleep(): a user access, as the #PF
+ * handler sleeps in), else the CPU halts in place;
  * a page that is gone then takes the exception-table fixup of the faulting
  * instruction (a uaccess returns -EFAULT), or oopses where there is none.
  * Called from the #VE handler, interrupts disabled.

@@ -475,8 +475,18 @@ static void x86_not_present_ve(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->ve_injected, 2);
 	vcpu->arch.hflags &= ~HF_GUEST_MASK;
 
-	/* Paging off. */
+	/* SMM (its own IDT), protected state: no #VE. */
 	f->area.reason = 0;
+	vcpu->arch.hflags |= HF_SMM_MASK;
+	KUNIT_EXPECT_EQ(test, kvm_can_deliver_async_pf(vcpu),
+			!IS_ENABLED(CONFIG_KVM_SMM));
+	vcpu->arch.hflags &= ~HF_SMM_MASK;
+	vcpu->arch.guest_state_protected = true;
+	KUNIT_EXPECT_FALSE(test, kvm_can_deliver_async_pf(vcpu));
+	vcpu->arch.guest_state_protected = false;
+	KUNIT_EXPECT_TRUE(test, kvm_can_deliver_async_pf(vcpu));
+
+	/* Paging off. */
 	vcpu->arch.cr0 &= ~X86_CR0_PG;
 	KUNIT_EXPECT_FALSE(test, kvm_can_deliver_async_pf(vcpu));
 	KUNIT_EXPECT_EQ(test, x86_apf_not_present(apf, item), 0);

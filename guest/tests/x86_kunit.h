@@ -99,6 +99,26 @@ static void apf_ve_test_die(struct pt_regs *regs, const char *why)
 	apf_ve_test.why = why;
 }
 
+/* Whether the faulting instruction is a user access (apf_x86_uaccess_site()). */
+static bool apf_ve_test_uaccess;
+
+static bool apf_ve_test_uaccess_site(unsigned long ip)
+{
+	return apf_ve_test_uaccess;
+}
+
+/* Before anything else: activating a stub allocates (it may sleep). */
+static void apf_ve_test_stubs(struct kunit *test, bool uaccess)
+{
+	kunit_activate_static_stub(test, apf_x86_wait, apf_ve_test_wait);
+	kunit_activate_static_stub(test, apf_x86_fixup, apf_ve_test_fixup);
+	kunit_activate_static_stub(test, apf_x86_die, apf_ve_test_die);
+	kunit_activate_static_stub(test, apf_x86_sigbus, apf_x86_test_sigbus);
+	kunit_activate_static_stub(test, apf_x86_uaccess_site,
+				   apf_ve_test_uaccess_site);
+	apf_ve_test_uaccess = uaccess;
+}
+
 /*
  * A #VE at @regs with KVM's busy word @busy and token 0x7700, interrupts
  * disabled as in the handler; @status is what "page ready" brings, @fixup
@@ -113,10 +133,6 @@ static bool apf_ve_test_run(struct kunit *test, struct pt_regs *regs, u32 busy,
 	unsigned long flags;
 	bool handled;
 
-	kunit_activate_static_stub(test, apf_x86_wait, apf_ve_test_wait);
-	kunit_activate_static_stub(test, apf_x86_fixup, apf_ve_test_fixup);
-	kunit_activate_static_stub(test, apf_x86_die, apf_ve_test_die);
-	kunit_activate_static_stub(test, apf_x86_sigbus, apf_x86_test_sigbus);
 	memset(&apf_ve_test, 0, sizeof(apf_ve_test));
 	apf_ve_test.status = status;
 	apf_ve_test.fixup = fixup;
@@ -137,6 +153,7 @@ static void guest_x86_ve_not_kvms(struct kunit *test)
 {
 	struct pt_regs regs = { .cs = __KERNEL_CS, .flags = X86_EFLAGS_IF };
 
+	apf_ve_test_stubs(test, true);
 	KUNIT_EXPECT_FALSE(test, apf_ve_test_run(test, &regs, 0, 0, false));
 	KUNIT_EXPECT_EQ(test, apf_ve_test.waits, 0);
 	KUNIT_EXPECT_EQ(test, apf_ve_test.dies, 0);
@@ -150,6 +167,7 @@ static void guest_x86_ve_user(struct kunit *test)
 	};
 	u32 np = KVM_PV_REASON_PAGE_NOT_PRESENT;
 
+	apf_ve_test_stubs(test, false);
 	KUNIT_EXPECT_TRUE(test, apf_ve_test_run(test, &regs, np, 0, false));
 	KUNIT_EXPECT_EQ(test, apf_ve_test.sleeps, 1);
 	KUNIT_EXPECT_EQ(test, apf_x86_test_signals, 0);
@@ -159,21 +177,47 @@ static void guest_x86_ve_user(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, apf_ve_test.fixups + apf_ve_test.dies, 0);
 }
 
-/*
- * Kernel mode: asleep where the interrupted code may sleep, halted in place
- * where it may not (preemption or page faults disabled); with interrupts
- * off, an oops (KVM broke its rule).
- */
-static void guest_x86_ve_kernel_wait(struct kunit *test)
+/* Kernel mode, one #VE: did it wait once, asleep (@sleeps 1) or in place? */
+static void apf_ve_test_kernel(struct kunit *test, int sleeps)
 {
 	struct pt_regs regs = { .cs = __KERNEL_CS, .flags = X86_EFLAGS_IF };
 	u32 np = KVM_PV_REASON_PAGE_NOT_PRESENT;
 
 	KUNIT_EXPECT_TRUE(test, apf_ve_test_run(test, &regs, np, 0, false));
 	KUNIT_EXPECT_EQ(test, apf_ve_test.waits, 1);
-	KUNIT_EXPECT_EQ(test, apf_ve_test.sleeps,
-			IS_ENABLED(CONFIG_PREEMPT_COUNT) ? 1 : 0);
+	KUNIT_EXPECT_EQ(test, apf_ve_test.sleeps, sleeps);
 	KUNIT_EXPECT_EQ(test, apf_ve_test.fixups + apf_ve_test.dies, 0);
+}
+
+/*
+ * Kernel mode: asleep only at a user access by a running task that may
+ * sleep; halted in place elsewhere: any other instruction, a task between
+ * setting its state and schedule(), preemption, softirqs or page faults
+ * disabled, an RCU read-side section.  With interrupts off, an oops (KVM
+ * broke its rule).
+ */
+static void guest_x86_ve_kernel_wait(struct kunit *test)
+{
+	struct pt_regs regs = { .cs = __KERNEL_CS, .flags = X86_EFLAGS_IF };
+	u32 np = KVM_PV_REASON_PAGE_NOT_PRESENT;
+
+	apf_ve_test_stubs(test, true);
+	apf_ve_test_kernel(test, IS_ENABLED(CONFIG_PREEMPT_COUNT) ? 1 : 0);
+	apf_ve_test_uaccess = false;
+	apf_ve_test_kernel(test, 0);
+	apf_ve_test_uaccess = true;
+
+	set_current_state(TASK_INTERRUPTIBLE);
+	apf_ve_test_kernel(test, 0);
+	__set_current_state(TASK_RUNNING);
+
+	rcu_read_lock();
+	apf_ve_test_kernel(test, 0);
+	rcu_read_unlock();
+
+	local_bh_disable();
+	apf_ve_test_kernel(test, 0);
+	local_bh_enable();
 
 	preempt_disable();
 	KUNIT_EXPECT_TRUE(test, apf_ve_test_run(test, &regs, np, 0, false));
@@ -202,6 +246,7 @@ static void guest_x86_ve_kernel_error(struct kunit *test)
 	struct pt_regs regs = { .cs = __KERNEL_CS, .flags = X86_EFLAGS_IF };
 	u32 np = KVM_PV_REASON_PAGE_NOT_PRESENT;
 
+	apf_ve_test_stubs(test, true);
 	KUNIT_EXPECT_TRUE(test, apf_ve_test_run(test, &regs, np, EIO, true));
 	KUNIT_EXPECT_EQ(test, apf_ve_test.fixups, 1);
 	KUNIT_EXPECT_EQ(test, apf_ve_test.dies, 0);
@@ -221,12 +266,44 @@ static void guest_x86_ve_kernel_error(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, apf_x86_test_signals, 0);
 }
 
+/* The first entry of the kernel's exception table of @type, or NULL. */
+static unsigned long apf_ve_test_site(int type)
+{
+	extern struct exception_table_entry __start___ex_table[];
+	extern struct exception_table_entry __stop___ex_table[];
+	struct exception_table_entry *e;
+
+	for (e = __start___ex_table; e < __stop___ex_table; e++)
+		if (FIELD_GET(EX_DATA_TYPE_MASK, e->data) == type)
+			return (unsigned long)&e->insn + e->insn;
+	return 0;
+}
+
+/*
+ * The kernel's own user accesses are sites to sleep at: copy_*_user()'s
+ * (EX_TYPE_UACCESS); an MSR access (EX_TYPE_RDMSR_SAFE) or no entry at
+ * all is not.
+ */
+static void guest_x86_ve_uaccess_sites(struct kunit *test)
+{
+	unsigned long uaccess = apf_ve_test_site(EX_TYPE_UACCESS);
+	unsigned long msr = apf_ve_test_site(EX_TYPE_RDMSR_SAFE);
+
+	KUNIT_ASSERT_NE(test, uaccess, 0);
+	KUNIT_EXPECT_TRUE(test, apf_x86_uaccess_site(uaccess));
+	KUNIT_ASSERT_NE(test, msr, 0);
+	KUNIT_EXPECT_FALSE(test, apf_x86_uaccess_site(msr));
+	KUNIT_EXPECT_FALSE(test,
+			   apf_x86_uaccess_site((unsigned long)apf_ve_test_site));
+}
+
 static struct kunit_case kvm_apf_guest_x86_cases[] = {
 	KUNIT_CASE(guest_x86_sigbus_names_operand),
 	KUNIT_CASE(guest_x86_ve_not_kvms),
 	KUNIT_CASE(guest_x86_ve_user),
 	KUNIT_CASE(guest_x86_ve_kernel_wait),
 	KUNIT_CASE(guest_x86_ve_kernel_error),
+	KUNIT_CASE(guest_x86_ve_uaccess_sites),
 	{}
 };
 

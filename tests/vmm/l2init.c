@@ -26,10 +26,12 @@
  * fixed:    (VMM -b, no -e) the same read: the VMM gets the memory-fault
  *           exit, fixes the backing, and the read completes with the data.
  * efault:   (x86, VMM -e -G -b: "not present" as #VE) a process write()s
- *           the unresolvable region to a pipe: the kernel's copy from it
- *           waits in kernel mode, and the error status takes the fixup:
- *           write() fails with EFAULT, no memory-fault exit reaches the
- *           VMM, the guest and its other processes go on.
+ *           the unresolvable region to a pipe, and waits on a futex there:
+ *           the kernel's reads of it wait in kernel mode (write()'s asleep,
+ *           the futex's first halted in place: it reads under a spinlock),
+ *           and the error status takes the fixup: both fail with EFAULT, no
+ *           memory-fault exit reaches the VMM, the guest and its other
+ *           processes go on.
  * hotplug:  the toucher runs on CPU 1 while CPU 1 goes offline and online
  *           again with its faults in flight: it finishes with its data, no
  *           task stays parked, async PF is on again on CPU 1.
@@ -61,9 +63,11 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 /* tools/include: the kernel's types and helpers, as the selftests have them */
 #include <linux/compiler.h>
+#include <linux/futex.h>
 #include <linux/kernel.h>
 #include <linux/types.h>
 /* The test device: one byte-wide MMIO register (tests/vmm/testdev.c). */
@@ -155,18 +159,18 @@ static double now(void)
 }
 
 struct gstats {
-	long not_present, ready, wake_all, error, parked, batches;
+	long not_present, ready, wake_all, error, parked, batches, in_place;
 };
 
 static struct gstats guest_stats(void)
 {
 	static const char fmt[] =
-		"not_present %ld ready %ld wake_all %ld error %ld parked %ld batches %ld";
-	struct gstats s = { -1, -1, -1, -1, -1, -1 };
+		"not_present %ld ready %ld wake_all %ld error %ld parked %ld batches %ld in_place %ld";
+	struct gstats s = { -1, -1, -1, -1, -1, -1, -1 };
 	FILE *f = fopen("/sys/kernel/debug/kvm_apf_guest/stats", "r");
 
 	if (!f || fscanf(f, fmt, &s.not_present, &s.ready, &s.wake_all,
-			 &s.error, &s.parked, &s.batches) != 6)
+			 &s.error, &s.parked, &s.batches, &s.in_place) != 7)
 		printf("apftest: no kvm_apf_guest/stats\n");
 	if (f)
 		fclose(f);
@@ -614,21 +618,33 @@ static void check_read(const char *tag, int expect_sigbus, long errors_max,
 
 #define NO_SIGBUS	"no SIGBUS with BUS_ADRERR at the address read"
 
+/* 1 if @n failed with EFAULT, 0 if it did not fail, else 2. */
+static int efault_of(const char *what, u64 gpa, ssize_t n)
+{
+	printf("apftest: efault: %s gpa 0x%llx: %zd (%s)\n", what,
+	       (unsigned long long)gpa, n, n < 0 ? strerror(errno) : "done");
+	return n < 0 ? (errno == EFAULT ? 1 : 2) : 0;
+}
+
 /*
- * In a child process: write the word at @p to a pipe; exits 1 if write()
- * fails with EFAULT, 0 if it succeeds, else 2.
+ * In a child process: write the word at @p (@gpa) to a pipe, then wait on
+ * a futex there (for 1 ms, if it can be read); exits 1 if both fail with
+ * EFAULT, 0 if neither fails, else 2.
  */
 static __noreturn void write_or_efault(u64 *p, u64 gpa)
 {
-	int fds[2];
-	ssize_t n;
+	struct timespec ms = { .tv_nsec = 1000000 };
+	int fds[2], w, f;
+	long r;
 
 	if (pipe(fds))
 		_exit(2);
-	n = write(fds[1], p, sizeof(*p));
-	printf("apftest: efault: write() of gpa 0x%llx: %zd (%s)\n",
-	       (unsigned long long)gpa, n, n < 0 ? strerror(errno) : "written");
-	_exit(n < 0 ? (errno == EFAULT ? 1 : 2) : 0);
+	w = efault_of("write() to a pipe from", gpa, write(fds[1], p, sizeof(*p)));
+	r = syscall(SYS_futex, p, FUTEX_WAIT_PRIVATE, 0, &ms, NULL, 0);
+	if (r < 0 && errno == ETIMEDOUT)
+		r = 0;
+	f = efault_of("FUTEX_WAIT at", gpa, r);
+	_exit(w == f ? w : 2);
 }
 
 /*
@@ -677,12 +693,18 @@ static void test_bad(int expect_sigbus, int efault)
 		 exits, expect_sigbus ? 0 : 2);
 	/*
 	 * After the fixup of its first fault, x86's user copy retries the
-	 * bytes one by one: the first of them faults again, a second error.
+	 * bytes one by one: the first of them faults again, a second error;
+	 * the futex reads once under its lock, once more without: 4 in all.
 	 */
-	check_read(tag, expect_sigbus, efault ? 2 : 1,
-		   efault ? "write() did not fail with EFAULT" : NO_SIGBUS, st,
+	check_read(tag, expect_sigbus, efault ? 4 : 1,
+		   efault ? "write() and FUTEX_WAIT did not fail with EFAULT" :
+			    NO_SIGBUS, st,
 		   exits == (expect_sigbus ? 0 : 2), why,
 		   &sh->work, &sh->stop, comp, before);
+	if (efault)
+		check(guest_stats().in_place > before.in_place,
+		      "efault_futex_waited_in_place",
+		      "no wait in place: the futex's read under its lock must not sleep");
 }
 
 static int write_file(const char *path, const char *s)

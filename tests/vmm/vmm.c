@@ -26,9 +26,10 @@
  *   -O:      do not offer batched "page ready" (x86: CPUID's
  *            KVM_FEATURE_ASYNC_PF_RING; arm64: the vendor hypercall
  *            service's ring bit): "page ready" one at a time;
- *   -G:      x86 on QEMU's TCG (an emulated AMD host): have KVM offer
- *            "not present" as #VE (kvm.apf_ve_on_amd, set for this run
- *            and restored at exit; an error on any other host);
+ *   -G:      x86: KVM must offer "not present" as #VE: Intel does; on
+ *            QEMU's TCG (an emulated AMD host) have it offer it
+ *            (kvm.apf_ve_on_amd, set for this run and restored at exit);
+ *            on AMD silicon exit with status 4 (skipped);
  *   -V:      VMM-driven async PF (KVM_APF_FEATURE_VMM): accept the faults
  *            on dropped pages KVM hands over, complete them with
  *            KVM_APF_READY_BATCH (mem.c);
@@ -52,7 +53,7 @@
  *            restore on; if the guest then dies (a triple fault) or times
  *            out, the log gets the last events.
  * Exit status: 0 when the guest reboots or powers off (with -T: and its
- * tests passed), 1 on an error or a timeout.
+ * tests passed), 1 on an error or a timeout, 4 when -G cannot be had.
  */
 #define _GNU_SOURCE
 #include <errno.h>

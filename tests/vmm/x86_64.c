@@ -104,22 +104,46 @@ static void ve_param_restore(void)
 		close(fd);
 }
 
+/* Does KVM offer "not present" as #VE (KVM_FEATURE_ASYNC_PF_VE)? */
+static int ve_offered(struct vmm *vmm)
+{
+	struct kvm_cpuid2 *cpuid;
+	int i, ve = 0;
+
+	cpuid = calloc(1, sizeof(*cpuid) +
+		       MAX_CPUID_ENTRIES * sizeof(cpuid->entries[0]));
+	if (!cpuid)
+		die("calloc");
+	cpuid->nent = MAX_CPUID_ENTRIES;
+	if (ioctl(vmm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid))
+		die("KVM_GET_SUPPORTED_CPUID");
+	for (i = 0; i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == KVM_CPUID_FEATURES)
+			ve = !!(cpuid->entries[i].eax &
+				BIT(KVM_FEATURE_ASYNC_PF_VE));
+	free(cpuid);
+	return ve;
+}
+
 /*
- * -G: on QEMU's TCG (the hypervisor leaf says "TCGTCGTCGTCG"), which
- * delivers an injected vector 20 on its emulated AMD CPU, have KVM offer
- * "not present" as #VE for this run (Documentation/api.rst).
+ * -G: KVM must offer "not present" as #VE.  Intel does.  QEMU's TCG (the
+ * hypervisor leaf says "TCGTCGTCGTCG") delivers an injected vector 20 on
+ * its emulated AMD CPU: have KVM offer it there for this run
+ * (Documentation/api.rst).  AMD silicon cannot: the test is skipped.
  */
-static void ve_on_tcg(void)
+static void ve_on_tcg(struct vmm *vmm)
 {
 	u32 sig[3];
 	char was = 0;
 	int fd;
 
+	if (ve_offered(vmm))
+		return;
 	asm volatile("cpuid" : "=b"(sig[0]), "=c"(sig[1]), "=d"(sig[2])
 		     : "a"(0x40000000), "c"(0) : "memory");
 	if (memcmp(sig, "TCGTCGTCGTCG", sizeof(sig))) {
-		errno = 0;
-		die("-G: this host is not QEMU's TCG");
+		fprintf(stderr, "vmm: -G: skipped: KVM offers no #VE here (AMD)\n");
+		exit(4);	/* KSFT_SKIP */
 	}
 	fd = open(VE_PARAM, O_RDWR);
 	if (fd < 0 || read(fd, &was, 1) != 1)
@@ -138,7 +162,7 @@ void arch_create_vm(struct vmm *vmm)
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 
 	if (vmm->ve_on_tcg)
-		ve_on_tcg();
+		ve_on_tcg(vmm);
 
 	/* Needed by VMX for real mode only; harmless elsewhere. */
 	if (ioctl(vmm->vm_fd, KVM_SET_TSS_ADDR, TSS_ADDR))
