@@ -164,8 +164,9 @@ struct gstats {
 
 static struct gstats guest_stats(void)
 {
+	/* %ld skips the whitespace before the number; a name needs its own. */
 	static const char fmt[] =
-		"not_present %ld ready %ld wake_all %ld error %ld parked %ld batches %ld in_place %ld";
+		"not_present%ld ready%ld wake_all%ld error%ld parked%ld batches%ld in_place%ld";
 	struct gstats s = { -1, -1, -1, -1, -1, -1, -1 };
 	FILE *f = fopen("/sys/kernel/debug/kvm_apf_guest/stats", "r");
 
