@@ -72,7 +72,7 @@ static struct {
 	unsigned long setup_n, done_n;
 } exit_trace_t;
 
-static void exit_trace_time(const char *line)
+static inline void exit_trace_time(const char *line)
 {
 	const char *p = strstr(line, "] ");
 	double ts;
@@ -101,7 +101,7 @@ static void exit_trace_time(const char *line)
 	}
 }
 
-static bool exit_trace_write(const char *file, const char *val)
+static inline bool exit_trace_write(const char *file, const char *val)
 {
 	char path[128];
 
@@ -109,19 +109,26 @@ static bool exit_trace_write(const char *file, const char *val)
 	return write_str(path, val, O_TRUNC);
 }
 
-/*
- * Returns whether the window is traced (no tracefs, no kvm_exit: not).
- * @timing: also the events of the host's time per fault (one vCPU).
- */
-static bool exit_trace_start(bool timing)
+/* tracefs mounted, tracing off; false without tracefs. */
+static inline bool exit_trace_mount(void)
 {
-	unsigned int i;
-
 	mkdir(EXIT_TRACE_DIR, 0755);
 	if (mount("tracefs", EXIT_TRACE_DIR, "tracefs", 0, NULL) &&
 	    errno != EBUSY)
 		return false;
-	exit_trace_write("tracing_on", "0");
+	return exit_trace_write("tracing_on", "0");
+}
+
+/*
+ * Returns whether the window is traced (no tracefs, no kvm_exit: not).
+ * @timing: also the events of the host's time per fault (one vCPU).
+ */
+static inline bool exit_trace_start(bool timing)
+{
+	unsigned int i;
+
+	if (!exit_trace_mount())
+		return false;
 	/*
 	 * Per CPU: room for about 100,000 events, a window's few thousand;
 	 * four times that for the timing run's tens of thousands of faults.
@@ -141,7 +148,7 @@ static bool exit_trace_start(bool timing)
 }
 
 /* The key of one trace line into @key; false if it is none of ours. */
-static bool exit_trace_key(const char *line, char *key, size_t size)
+static inline bool exit_trace_key(const char *line, char *key, size_t size)
 {
 	const char *p, *q;
 	unsigned long long v;
@@ -203,7 +210,7 @@ static bool exit_trace_key(const char *line, char *key, size_t size)
 }
 
 /* The window's end: no event is recorded after it. */
-static void exit_trace_stop(void)
+static inline void exit_trace_stop(void)
 {
 	exit_trace_write("tracing_on", "0");
 }
@@ -213,7 +220,7 @@ static void exit_trace_stop(void)
  * KEY:N,..." and " trace_lost=N" (the events the buffer dropped: if not 0,
  * the counts are short).  Nothing if the window was not traced.
  */
-static void exit_trace_print(void)
+static inline void exit_trace_print(void)
 {
 	char keys[EXIT_TRACE_KEYS][EXIT_TRACE_KEY];
 	unsigned long counts[EXIT_TRACE_KEYS] = { 0 };
@@ -266,6 +273,60 @@ static void exit_trace_print(void)
 		       exit_trace_t.setup_n, exit_trace_t.done_n ?
 		       exit_trace_t.done_s * 1e9 / exit_trace_t.done_n : 0,
 		       exit_trace_t.done_n);
+}
+
+/*
+ * One event alone, for a test that counts it by guest physical address:
+ * gpa_trace_start(@event, "kvm/kvm_guest_fault") traces it from a clear
+ * buffer; gpa_trace_count() ends that, and counts the lines whose address
+ * (the number after @key) falls on each of @pages pages from @gpa into
+ * @per_page.  Returns the events the buffer lost (if not 0, the counts are
+ * short), or -1 if @event could not be traced.
+ */
+static inline bool gpa_trace_event(const char *event, const char *val)
+{
+	char file[64];
+
+	snprintf(file, sizeof(file), "events/%s/enable", event);
+	return exit_trace_write(file, val);
+}
+
+static inline bool gpa_trace_start(const char *event)
+{
+	return exit_trace_mount() && exit_trace_write("buffer_size_kb", "1024") &&
+	       exit_trace_write("trace", "") && gpa_trace_event(event, "1") &&
+	       exit_trace_write("tracing_on", "1");
+}
+
+static inline long gpa_trace_count(const char *event, const char *key, u64 gpa,
+			    u64 pages, unsigned int *per_page)
+{
+	unsigned long in_buf, written, lost = 0;
+	unsigned long long addr;
+	char line[512];
+	const char *p;
+	FILE *f;
+
+	exit_trace_write("tracing_on", "0");
+	gpa_trace_event(event, "0");
+	memset(per_page, 0, pages * sizeof(*per_page));
+	f = fopen(EXIT_TRACE_DIR "trace", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "# entries-in-buffer/entries-written: %lu/%lu",
+			   &in_buf, &written) == 2)
+			lost = written - in_buf;
+		p = line[0] == '#' ? NULL : strstr(line, key);
+		if (!p)
+			continue;
+		addr = strtoull(p + strlen(key), NULL, 16);
+		if (addr >= gpa && addr < gpa + pages * getpagesize())
+			per_page[(addr - gpa) / getpagesize()]++;
+	}
+	fclose(f);
+	exit_trace_write("trace", "");
+	return lost;
 }
 
 #endif /* APF_EXIT_TRACE_H */
