@@ -280,12 +280,35 @@ static void arm64_apf_kick(struct kvm_apf_vcpu *apf)
 	kvm_vcpu_kick(apf_vcpu(apf));
 }
 
+/* Map a page into stage 2 (KUnit replaces mmu.c here). */
+static void apf_map(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
+{
+	KUNIT_STATIC_STUB_REDIRECT(apf_map, vcpu, gpa, write);
+	kvm_arm_apf_prefault(vcpu, gpa, write);
+}
+
+/*
+ * The page of @item is in: map it now, as the guest's retried access would,
+ * so that the retry takes no second stage-2 fault (x86 prefaults alike).
+ * Should the page be gone again, nothing is mapped and the retry faults.
+ */
+static void arm64_apf_prefault(struct kvm_apf_vcpu *apf,
+			       struct kvm_apf_item *item)
+{
+	struct kvm_vcpu *vcpu = apf_vcpu(apf);
+
+	vcpu->arch.apf.prefaulting = true;
+	apf_map(vcpu, item->cr2_or_gpa, item->flags & KVM_APF_ITEM_WRITE);
+	vcpu->arch.apf.prefaulting = false;
+}
+
 const struct kvm_apf_ops kvm_arch_apf_ops = {
 	.notify_not_present = arm64_apf_not_present,
 	.notify_ready = arm64_apf_present,
 	.can_dequeue = arm64_apf_can_dequeue,
 	.request = arm64_apf_request,
 	.kick = arm64_apf_kick,
+	.prefault = arm64_apf_prefault,
 	.gfn_to_hva = kvm_async_pf_gfn_to_hva,
 	.needs_ack = true,
 	.vmm_driven = true,
@@ -426,7 +449,8 @@ static int apf_set_ctrl(struct kvm_vcpu *vcpu, u64 ctrl, bool vmm)
  * @writable: whether @pfn may be mapped writable
  *
  * Return: 1 if the fault is now async (the guest was told "not present",
- * or the VMM resolves it, and it must be resumed without mapping anything);
+ * or the VMM resolves it, and it must be resumed without mapping anything),
+ * or if it is a prefault's and the page is not there (nothing is mapped);
  * -EFAULT if the VMM decides on it first (KVM_RUN returns the memory-fault
  * exit kvm_async_pf_setup() prepared); 0 if @pfn is set.
  */
@@ -441,6 +465,8 @@ int kvm_apf_arm64_faultin(struct kvm_vcpu *vcpu,
 				    writable, NULL);
 	if (!async)
 		return 0;
+	if (vcpu->arch.apf.prefaulting)
+		return 1;
 	if (apf_can_notify(vcpu)) {
 		r = kvm_async_pf_setup(vcpu, gfn_to_gpa(fault_gfn), fault_gfn,
 				       gfn_to_hva_memslot(slot, fault_gfn),

@@ -9,6 +9,9 @@
 
 #include <linux/kvm_host.h>
 
+/* mmu.c: map a completed async fault's page (the core's @prefault) */
+void kvm_arm_apf_prefault(struct kvm_vcpu *vcpu, phys_addr_t ipa, bool write);
+
 #ifdef CONFIG_KVM_APF_ARM64
 /* Added to the vendor-hyp bitmap's default (and only) features. */
 #define KVM_APF_ARM64_VENDOR_HYP_FEATURES	\

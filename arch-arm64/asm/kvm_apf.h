@@ -32,6 +32,8 @@ struct kvm_apf_sdei {
  *	the default off a PPI another device owns
  * @ppi_claimed: @ppi is ours in the vGIC (from the vCPU's first run)
  * @ppi_raised: "page ready" is raised until the guest's ACK
+ * @prefaulting: a completed fault's page is being mapped (the core's
+ *	@prefault): its stage-2 fault-in neither waits nor goes async
  * @area: the shared area (struct kvm_apf_shared)
  * @sdei: the "page not present" event
  */
@@ -41,6 +43,7 @@ struct kvm_apf_arm64 {
 	bool ppi_chosen;
 	bool ppi_claimed;
 	bool ppi_raised;
+	bool prefaulting;
 	struct gfn_to_hva_cache area;
 	struct kvm_apf_sdei sdei;
 };

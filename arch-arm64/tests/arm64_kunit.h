@@ -7,6 +7,7 @@
  */
 #include <kunit/test.h>
 #include <kunit/static_stub.h>
+#include <linux/sched/mm.h>
 #include <uapi/linux/arm_sdei.h>
 
 #define FAKE_AREA_GPA	0x80000000ULL
@@ -23,6 +24,10 @@ struct arm64_fake {
 	int ppi_level;
 	int ppi_raises;
 	int ppi_unowned;	/* vGIC calls on a PPI the vCPU has not claimed */
+	int maps;		/* pages mapped by a prefault, the last: */
+	gpa_t map_gpa;
+	bool map_write;
+	bool map_prefaulting;	/* with the fault-in told so */
 	void *owner[VGIC_NR_PRIVATE_IRQS];	/* the vGIC's PPI owners */
 };
 
@@ -111,9 +116,24 @@ static int fake_ppi_own(struct kvm_vcpu *vcpu, u32 intid, bool claim)
 	return 0;
 }
 
+static void fake_map(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
+{
+	struct arm64_fake *f = vcpu_fake(vcpu);
+
+	f->maps++;
+	f->map_gpa = gpa;
+	f->map_write = write;
+	f->map_prefaulting = vcpu->arch.apf.prefaulting;
+}
+
 static void fake_destroy(void *data)
 {
 	kvm_async_pf_vcpu_destroy(&((struct arm64_fake *)data)->vcpu);
+}
+
+static void fake_mmput(void *mm)
+{
+	mmput(mm);
 }
 
 /* A vCPU that has not run yet: its "page ready" PPI not claimed. */
@@ -125,6 +145,11 @@ static struct kvm_vcpu *fresh_vcpu(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, f);
 	vcpu = &f->vcpu;
 	vcpu->kvm = &f->kvm;
+	/* The VMM's address space, with nothing at any hva. */
+	f->kvm.mm = mm_alloc();
+	KUNIT_ASSERT_NOT_NULL(test, f->kvm.mm);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fake_mmput,
+							f->kvm.mm), 0);
 	vcpu->vcpu_id = 1;
 	vcpu->cpu = -1;
 	f->kvm.arch.vgic.in_kernel = true;
@@ -142,6 +167,7 @@ static struct kvm_vcpu *fresh_vcpu(struct kunit *test)
 	kunit_activate_static_stub(test, apf_area_init, fake_area_init);
 	kunit_activate_static_stub(test, kvm_async_pf_area_rw, fake_ring_rw);
 	kunit_activate_static_stub(test, apf_ppi_own, fake_ppi_own);
+	kunit_activate_static_stub(test, apf_map, fake_map);
 	return vcpu;
 }
 
@@ -938,6 +964,42 @@ static void arm64_ready_ring(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->ppi_level, 0);
 }
 
+/*
+ * "Page ready" maps the page first (the core's @prefault), for a read or a
+ * write as the guest's access was, with the fault-in told not to wait or go
+ * async meanwhile.  Through the core, a completed fault whose page the VMM's
+ * address space does not have is told but not mapped.
+ */
+static void arm64_prefault_at_ready(struct kunit *test)
+{
+	struct kvm_apf_item item = { .cr2_or_gpa = 0x5000, .gfn = 5,
+				     .flags = KVM_APF_ITEM_WRITE };
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	struct arm64_fake *f = vcpu_fake(vcpu);
+	struct kvm_apf_vcpu *apf = &vcpu->async_pf;
+	u32 token;
+
+	kvm_arch_apf_ops.prefault(apf, &item);
+	KUNIT_EXPECT_EQ(test, f->maps, 1);
+	KUNIT_EXPECT_EQ(test, f->map_gpa, 0x5000);
+	KUNIT_EXPECT_TRUE(test, f->map_write);
+	KUNIT_EXPECT_TRUE(test, f->map_prefaulting);
+	KUNIT_EXPECT_FALSE(test, vcpu->arch.apf.prefaulting);
+	item.cr2_or_gpa = 0x6000;
+	item.flags = 0;
+	kvm_arch_apf_ops.prefault(apf, &item);
+	KUNIT_EXPECT_EQ(test, f->maps, 2);
+	KUNIT_EXPECT_EQ(test, f->map_gpa, 0x6000);
+	KUNIT_EXPECT_FALSE(test, f->map_write);
+
+	guest_ready(test, vcpu, 0);
+	token = guest_parked(test, vcpu);
+	KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(apf, token, 0), 0);
+	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(apf), 0);
+	KUNIT_EXPECT_EQ(test, f->area.token, token);
+	KUNIT_EXPECT_EQ(test, f->maps, 2);
+}
+
 static struct kunit_case arm64_cases[] = {
 	KUNIT_CASE(arm64_smccc_decode),
 	KUNIT_CASE(arm64_smccc_enable),
@@ -955,6 +1017,7 @@ static struct kunit_case arm64_cases[] = {
 	KUNIT_CASE(arm64_migration_ready_raised_edges),
 	KUNIT_CASE(arm64_vendor_hyp_bmap_gates),
 	KUNIT_CASE(arm64_ready_ring),
+	KUNIT_CASE(arm64_prefault_at_ready),
 	{}
 };
 

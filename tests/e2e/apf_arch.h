@@ -37,8 +37,8 @@ extern const bool apf_arch_dup_halts;
  * KVM's tracepoint for a stage-2 fault (x86: a TDP fault) and the text in its
  * line before the faulting guest physical address.
  */
-extern const char apf_arch_s2_fault_event[];
-extern const char apf_arch_s2_fault_gpa[];
+extern const char * const apf_arch_s2_fault_event;
+extern const char * const apf_arch_s2_fault_gpa;
 
 /* The error status opt-in bit of the enable word apf_vmm_get_enable() reads. */
 extern const u64 apf_arch_en_error_status;

@@ -298,8 +298,8 @@ static inline bool gpa_trace_start(const char *event)
 	       exit_trace_write("tracing_on", "1");
 }
 
-static inline long gpa_trace_count(const char *event, const char *key, u64 gpa,
-			    u64 pages, unsigned int *per_page)
+static inline long gpa_trace_count(const char *event, const char *key,
+				   u64 gpa, u64 pages, unsigned int *per_page)
 {
 	unsigned long in_buf, written, lost = 0;
 	unsigned long long addr;

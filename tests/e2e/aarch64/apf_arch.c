@@ -61,8 +61,8 @@ static s64 apf_call(u64 sub, u64 arg)
 /* A second fault on a gfn in flight is synchronous (no halt on arm64). */
 const bool apf_arch_dup_halts;
 /* "ipa 0x10000000, hsr 0x93800007, hxfar 0x10000000, pc 0x..." */
-const char apf_arch_s2_fault_event[] = "kvm/kvm_guest_fault";
-const char apf_arch_s2_fault_gpa[] = "ipa ";
+const char * const apf_arch_s2_fault_event = "kvm/kvm_guest_fault";
+const char * const apf_arch_s2_fault_gpa = "ipa ";
 
 /* Where the SDEI handler resumes (0: the interrupted context). */
 u64 apf_sdei_resume;

@@ -23,8 +23,8 @@ const u64 apf_arch_en_error_status = KVM_ASYNC_PF_ERROR_STATUS;
 /* A second fault on a gfn in flight halts the vCPU until its "page ready". */
 const bool apf_arch_dup_halts = true;
 /* "vcpu 0 rip 0x... address 0x0000000010000000 error_code 0x4" */
-const char apf_arch_s2_fault_event[] = "kvm/kvm_page_fault";
-const char apf_arch_s2_fault_gpa[] = " address ";
+const char * const apf_arch_s2_fault_event = "kvm/kvm_page_fault";
+const char * const apf_arch_s2_fault_gpa = " address ";
 
 /*
  * guest_touch_nowait(gva, val), rdi and rsi: its access is apf_nowait_insn;
