@@ -16,12 +16,14 @@
  * otherwise it is resolved synchronously, exactly as before.
  */
 #include <linux/arm-smccc.h>
+#include <linux/bitfield.h>
 #include <linux/kvm_host.h>
 #include <linux/kvm_para.h>
 #include <kunit/static_stub.h>
 #include <kvm/arm_hypercalls.h>
 #include <kvm/arm_vgic.h>
 #include <asm/kvm_emulate.h>
+#include <asm/kvm_mmu.h>
 
 #include "apf.h"
 #include "vgic/vgic.h"
@@ -280,25 +282,81 @@ static void arm64_apf_kick(struct kvm_apf_vcpu *apf)
 	kvm_vcpu_kick(apf_vcpu(apf));
 }
 
-/* Map a page into stage 2 (KUnit replaces mmu.c here). */
-static void apf_map(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
+/*
+ * The syndrome of the guest's retry of the access that faulted with @esr: a
+ * translation fault (level 3) by the same read, write or instruction fetch
+ * (a permission fault that went async has had its mapping zapped since).
+ * 0 if @esr is no stage-2 abort.
+ */
+static u64 apf_retry_esr(struct kvm_vcpu *vcpu, u64 esr)
 {
-	KUNIT_STATIC_STUB_REDIRECT(apf_map, vcpu, gpa, write);
-	kvm_arm_apf_prefault(vcpu, gpa, write);
+	u64 cur = vcpu->arch.fault.esr_el2;
+	bool write, exec;
+
+	if (ESR_ELx_EC(esr) != ESR_ELx_EC_DABT_LOW &&
+	    ESR_ELx_EC(esr) != ESR_ELx_EC_IABT_LOW)
+		return 0;
+	vcpu->arch.fault.esr_el2 = esr;
+	write = kvm_is_write_fault(vcpu);
+	exec = kvm_vcpu_trap_is_exec_fault(vcpu);
+	vcpu->arch.fault.esr_el2 = cur;
+	return ESR_ELx_IL | ESR_ELx_FSC_FAULT_L(3) | (write ? ESR_ELx_WNR : 0) |
+	       FIELD_PREP(ESR_ELx_EC_MASK, exec ? ESR_ELx_EC_IABT_LOW :
+						  ESR_ELx_EC_DABT_LOW);
 }
 
 /*
- * The page of @item is in: map it now, as the guest's retried access would,
- * so that the retry takes no second stage-2 fault (x86 prefaults alike).
- * Should the page be gone again, nothing is mapped and the retry faults.
+ * Map @gpa as the stage-2 fault @esr (apf_retry_esr()) would, through mmu.c.
+ * A failure is the retry's to report: the error exit mmu.c may prepare
+ * meanwhile is undone, as KVM_RUN goes on (KUnit replaces mmu.c here).
+ */
+static void apf_map(struct kvm_vcpu *vcpu, gpa_t gpa, u64 esr)
+{
+	typeof(vcpu->run->memory_fault) mf;
+	struct kvm_memory_slot *slot;
+	unsigned long hva;
+	u32 exit_reason;
+	bool writable;
+	int idx;
+	u64 cur;
+
+	KUNIT_STATIC_STUB_REDIRECT(apf_map, vcpu, gpa, esr);
+	idx = srcu_read_lock(&vcpu->kvm->srcu);
+	slot = gfn_to_memslot(vcpu->kvm, gpa_to_gfn(gpa));
+	hva = gfn_to_hva_memslot_prot(slot, gpa_to_gfn(gpa), &writable);
+	if (!kvm_is_error_hva(hva) && (writable || !(esr & ESR_ELx_WNR))) {
+		mf = vcpu->run->memory_fault;
+		exit_reason = vcpu->run->exit_reason;
+		cur = vcpu->arch.fault.esr_el2;
+		vcpu->arch.fault.esr_el2 = esr;
+		kvm_arm_apf_map(vcpu, gpa, slot, hva);
+		vcpu->arch.fault.esr_el2 = cur;
+		vcpu->run->exit_reason = exit_reason;
+		vcpu->run->memory_fault = mf;
+	}
+	srcu_read_unlock(&vcpu->kvm->srcu, idx);
+}
+
+/*
+ * The page of @item is in: map it now, as the guest's retry of the access
+ * would (x86 prefaults alike), so that the retry takes no second fault.
+ * Not on a nested or protected stage 2, nor while the dirty ring waits to
+ * be harvested (each write mapping takes one of its entries, and a batch
+ * of "page ready" prefaults many); should the page be gone again, nothing
+ * is mapped either (kvm_apf_arm64_faultin()): the retry faults.
  */
 static void arm64_apf_prefault(struct kvm_apf_vcpu *apf,
 			       struct kvm_apf_item *item)
 {
 	struct kvm_vcpu *vcpu = apf_vcpu(apf);
+	u64 esr = apf_retry_esr(vcpu, item->arch.esr);
 
+	if (!esr || kvm_is_nested_s2_mmu(vcpu->kvm, vcpu->arch.hw_mmu) ||
+	    vcpu_is_protected(vcpu) ||
+	    kvm_test_request(KVM_REQ_DIRTY_RING_SOFT_FULL, vcpu))
+		return;
 	vcpu->arch.apf.prefaulting = true;
-	apf_map(vcpu, item->cr2_or_gpa, item->flags & KVM_APF_ITEM_WRITE);
+	apf_map(vcpu, item->cr2_or_gpa, esr);
 	vcpu->arch.apf.prefaulting = false;
 }
 
@@ -450,7 +508,8 @@ static int apf_set_ctrl(struct kvm_vcpu *vcpu, u64 ctrl, bool vmm)
  *
  * Return: 1 if the fault is now async (the guest was told "not present",
  * or the VMM resolves it, and it must be resumed without mapping anything),
- * or if it is a prefault's and the page is not there (nothing is mapped);
+ * or if it is a prefault's and the page is not there or in error (nothing is
+ * mapped and nothing signalled: the guest's retry meets it);
  * -EFAULT if the VMM decides on it first (KVM_RUN returns the memory-fault
  * exit kvm_async_pf_setup() prepared); 0 if @pfn is set.
  */
@@ -463,14 +522,16 @@ int kvm_apf_arm64_faultin(struct kvm_vcpu *vcpu,
 
 	*pfn = __gfn_to_pfn_memslot(slot, gfn, false, false, &async, write,
 				    writable, NULL);
+	if (vcpu->arch.apf.prefaulting)
+		return async || is_error_noslot_pfn(*pfn);
 	if (!async)
 		return 0;
-	if (vcpu->arch.apf.prefaulting)
-		return 1;
 	if (apf_can_notify(vcpu)) {
+		struct kvm_arch_async_pf arch = { .esr = kvm_vcpu_get_esr(vcpu) };
+
 		r = kvm_async_pf_setup(vcpu, gfn_to_gpa(fault_gfn), fault_gfn,
 				       gfn_to_hva_memslot(slot, fault_gfn),
-				       write ? KVM_APF_ITEM_WRITE : 0, NULL);
+				       write ? KVM_APF_ITEM_WRITE : 0, &arch);
 		if (r >= 0)
 			return r ? -EFAULT : 1;
 	}

@@ -10,7 +10,8 @@
 #include <linux/kvm_host.h>
 
 /* mmu.c: map a completed async fault's page (the core's @prefault) */
-void kvm_arm_apf_prefault(struct kvm_vcpu *vcpu, phys_addr_t ipa, bool write);
+int kvm_arm_apf_map(struct kvm_vcpu *vcpu, phys_addr_t ipa,
+		    struct kvm_memory_slot *memslot, unsigned long hva);
 
 #ifdef CONFIG_KVM_APF_ARM64
 /* Added to the vendor-hyp bitmap's default (and only) features. */

@@ -295,10 +295,24 @@ static void x86_apf_kick(struct kvm_apf_vcpu *apf)
 	kvm_vcpu_kick(apf_vcpu(apf));
 }
 
+/* Map the page as the guest's retry would (KUnit replaces mmu.c here). */
+static void apf_map(struct kvm_vcpu *vcpu, struct kvm_apf_item *item)
+{
+	KUNIT_STATIC_STUB_REDIRECT(apf_map, vcpu, item);
+	kvm_arch_async_page_ready(vcpu, item->cr2_or_gpa, &item->arch);
+}
+
+/*
+ * Not while the dirty ring waits to be harvested: each write mapping takes
+ * one of its entries, and a batch of "page ready" prefaults many.  The
+ * guest's retry then faults, and exits for the harvest, as usual.
+ */
 static void x86_apf_ready(struct kvm_apf_vcpu *apf, struct kvm_apf_item *item)
 {
-	kvm_arch_async_page_ready(apf_vcpu(apf), item->cr2_or_gpa,
-				  &item->arch);
+	struct kvm_vcpu *vcpu = apf_vcpu(apf);
+
+	if (!kvm_test_request(KVM_REQ_DIRTY_RING_SOFT_FULL, vcpu))
+		apf_map(vcpu, item);
 }
 
 /*

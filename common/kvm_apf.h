@@ -226,8 +226,8 @@ struct kvm_apf_item {
  * @kick: make a running or blocked vCPU notice @request.  Any context; must
  *	not sleep.
  * @prefault: optional; the page of @item is in: map it into the guest now
- *	(x86: prefault the faulting address; arm64: map it as the stage-2
- *	fault would), so that the guest's retry does not fault.  vCPU context.
+ *	(x86: prefault the faulting address; arm64: replay the stage-2
+ *	fault), so that the guest's retry does not fault.  vCPU context.
  * @gfn_to_hva: optional; the host address that backs @gfn now, or an error
  *	hva if no memslot holds it.  Before a failed fault is retried, the
  *	core translates its gfn again with it, as the VMM may have moved the

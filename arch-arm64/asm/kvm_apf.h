@@ -48,11 +48,15 @@ struct kvm_apf_arm64 {
 	struct kvm_apf_sdei sdei;
 };
 
-/*
- * What the async PF core keeps of arm64's in each fault: nothing, the gfn
- * and the token are the core's.
+/**
+ * struct kvm_arch_async_pf - what the async PF core keeps of arm64's in
+ *	each fault (the gfn and the token are the core's)
+ * @esr: the syndrome of the stage-2 fault, which the prefault at "page
+ *	ready" replays: a read, a write or an instruction fetch, a walk of
+ *	the guest's own page tables
  */
 struct kvm_arch_async_pf {
+	u64 esr;
 };
 
 #endif /* __ARM64_KVM_APF_H__ */

@@ -26,7 +26,7 @@ struct arm64_fake {
 	int ppi_unowned;	/* vGIC calls on a PPI the vCPU has not claimed */
 	int maps;		/* pages mapped by a prefault, the last: */
 	gpa_t map_gpa;
-	bool map_write;
+	u64 map_esr;
 	bool map_prefaulting;	/* with the fault-in told so */
 	void *owner[VGIC_NR_PRIVATE_IRQS];	/* the vGIC's PPI owners */
 };
@@ -116,13 +116,13 @@ static int fake_ppi_own(struct kvm_vcpu *vcpu, u32 intid, bool claim)
 	return 0;
 }
 
-static void fake_map(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
+static void fake_map(struct kvm_vcpu *vcpu, gpa_t gpa, u64 esr)
 {
 	struct arm64_fake *f = vcpu_fake(vcpu);
 
 	f->maps++;
 	f->map_gpa = gpa;
-	f->map_write = write;
+	f->map_esr = esr;
 	f->map_prefaulting = vcpu->arch.apf.prefaulting;
 }
 
@@ -145,6 +145,7 @@ static struct kvm_vcpu *fresh_vcpu(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, f);
 	vcpu = &f->vcpu;
 	vcpu->kvm = &f->kvm;
+	vcpu->arch.hw_mmu = &f->kvm.arch.mmu;	/* not a nested stage 2 */
 	/* The VMM's address space, with nothing at any hva. */
 	f->kvm.mm = mm_alloc();
 	KUNIT_ASSERT_NOT_NULL(test, f->kvm.mm);
@@ -964,40 +965,71 @@ static void arm64_ready_ring(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->ppi_level, 0);
 }
 
+/* Stage-2 syndromes (level 3), as the guest's faults and retries give them */
+#define FAKE_ESR(ec, bits)	(((u64)ESR_ELx_EC_##ec << ESR_ELx_EC_SHIFT) | \
+				 ESR_ELx_IL | (bits))
+#define FAKE_READ	FAKE_ESR(DABT_LOW, ESR_ELx_FSC_FAULT_L(3))
+#define FAKE_WRITE	FAKE_ESR(DABT_LOW, ESR_ELx_FSC_FAULT_L(3) | ESR_ELx_WNR)
+#define FAKE_WRITE_PERM	FAKE_ESR(DABT_LOW, ESR_ELx_FSC_PERM_L(3) | ESR_ELx_WNR)
+#define FAKE_EXEC	FAKE_ESR(IABT_LOW, ESR_ELx_FSC_FAULT_L(3))
+#define FAKE_WALK	FAKE_ESR(DABT_LOW, ESR_ELx_FSC_FAULT_L(3) | ESR_ELx_S1PTW)
+#define FAKE_WALK_PERM	FAKE_ESR(DABT_LOW, ESR_ELx_FSC_PERM_L(3) | ESR_ELx_S1PTW)
+
 /*
- * "Page ready" maps the page first (the core's @prefault), for a read or a
- * write as the guest's access was, with the fault-in told not to wait or go
- * async meanwhile.  Through the core, a completed fault whose page the VMM's
- * address space does not have is told but not mapped.
+ * "Page ready" maps the page first (the core's @prefault), as a translation
+ * fault by the access that went async would: a read, a write (also after a
+ * permission fault, whose mapping is gone by now), an instruction fetch, a
+ * stage-1 walk (a write only if it was a permission fault), with the
+ * fault-in told not to wait, go async or signal meanwhile.  Not for another
+ * syndrome, nor while the dirty ring waits to be harvested.  Through the
+ * core, a completed fault whose page the VMM's address space does not have
+ * is told but not mapped.
  */
 static void arm64_prefault_at_ready(struct kunit *test)
 {
-	struct kvm_apf_item item = { .cr2_or_gpa = 0x5000, .gfn = 5,
-				     .flags = KVM_APF_ITEM_WRITE };
+	static const struct {
+		u64 fault, retry;
+	} cases[] = {
+		{ FAKE_READ, FAKE_READ },
+		{ FAKE_WRITE, FAKE_WRITE },
+		{ FAKE_WRITE_PERM, FAKE_WRITE },
+		{ FAKE_EXEC, FAKE_EXEC },
+		{ FAKE_WALK, FAKE_READ },
+		{ FAKE_WALK_PERM, FAKE_WRITE },
+	};
+	struct kvm_apf_item item = { .cr2_or_gpa = 0x5000, .gfn = 5 };
 	struct kvm_vcpu *vcpu = fake_vcpu(test);
 	struct arm64_fake *f = vcpu_fake(vcpu);
 	struct kvm_apf_vcpu *apf = &vcpu->async_pf;
+	unsigned int i;
 	u32 token;
 
+	vcpu->arch.fault.esr_el2 = FAKE_EXEC;	/* the current exit's: kept */
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		item.arch.esr = cases[i].fault;
+		kvm_arch_apf_ops.prefault(apf, &item);
+		KUNIT_EXPECT_EQ(test, f->maps, i + 1);
+		KUNIT_EXPECT_EQ(test, f->map_gpa, 0x5000);
+		KUNIT_EXPECT_EQ_MSG(test, f->map_esr, cases[i].retry,
+				    "fault %#llx", cases[i].fault);
+		KUNIT_EXPECT_TRUE(test, f->map_prefaulting);
+		KUNIT_EXPECT_FALSE(test, vcpu->arch.apf.prefaulting);
+		KUNIT_EXPECT_EQ(test, vcpu->arch.fault.esr_el2, FAKE_EXEC);
+	}
+	item.arch.esr = 0;		/* no stage-2 abort: nothing to replay */
 	kvm_arch_apf_ops.prefault(apf, &item);
-	KUNIT_EXPECT_EQ(test, f->maps, 1);
-	KUNIT_EXPECT_EQ(test, f->map_gpa, 0x5000);
-	KUNIT_EXPECT_TRUE(test, f->map_write);
-	KUNIT_EXPECT_TRUE(test, f->map_prefaulting);
-	KUNIT_EXPECT_FALSE(test, vcpu->arch.apf.prefaulting);
-	item.cr2_or_gpa = 0x6000;
-	item.flags = 0;
+	item.arch.esr = FAKE_WRITE;
+	kvm_make_request(KVM_REQ_DIRTY_RING_SOFT_FULL, vcpu);
 	kvm_arch_apf_ops.prefault(apf, &item);
-	KUNIT_EXPECT_EQ(test, f->maps, 2);
-	KUNIT_EXPECT_EQ(test, f->map_gpa, 0x6000);
-	KUNIT_EXPECT_FALSE(test, f->map_write);
+	KUNIT_EXPECT_EQ(test, f->maps, ARRAY_SIZE(cases));
+	kvm_clear_request(KVM_REQ_DIRTY_RING_SOFT_FULL, vcpu);
 
 	guest_ready(test, vcpu, 0);
 	token = guest_parked(test, vcpu);
 	KUNIT_EXPECT_EQ(test, kvm_apf_user_ready(apf, token, 0), 0);
 	KUNIT_EXPECT_EQ(test, kvm_apf_check_completion(apf), 0);
 	KUNIT_EXPECT_EQ(test, f->area.token, token);
-	KUNIT_EXPECT_EQ(test, f->maps, 2);
+	KUNIT_EXPECT_EQ(test, f->maps, ARRAY_SIZE(cases));
 }
 
 static struct kunit_case arm64_cases[] = {

@@ -34,6 +34,7 @@ struct x86_fake {
 	int area_rw_result;		/* reading the area fails so */
 	int raised;			/* "page ready" interrupts */
 	u8 raised_vector;
+	int maps;			/* pages prefaulted */
 };
 
 static struct x86_fake *x86_fake(struct kvm_vcpu *vcpu)
@@ -135,6 +136,11 @@ static void fake_raise_ready(struct kvm_vcpu *vcpu)
 	x86_fake(vcpu)->raised_vector = vcpu->arch.apf.vec;
 }
 
+static void fake_map(struct kvm_vcpu *vcpu, struct kvm_apf_item *item)
+{
+	x86_fake(vcpu)->maps++;
+}
+
 static void fake_destroy(void *data)
 {
 	kvm_async_pf_vcpu_destroy(&((struct x86_fake *)data)->vcpu);
@@ -174,6 +180,7 @@ static struct kvm_vcpu *fake_vcpu(struct kunit *test)
 	kunit_activate_static_stub(test, apf_cpl, fake_cpl);
 	kunit_activate_static_stub(test, kvm_apf_x86_ve_supported,
 				   fake_ve_unsupported);
+	kunit_activate_static_stub(test, apf_map, fake_map);
 	return vcpu;
 }
 
@@ -634,6 +641,25 @@ static void x86_ready_ring(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, apf->ready_pending);
 }
 
+/*
+ * The prefault at "page ready" maps the page, but not while the dirty ring
+ * waits to be harvested (a batch of "page ready" would overfill it).
+ */
+static void x86_prefault_dirty_ring(struct kunit *test)
+{
+	struct kvm_apf_item item = { .cr2_or_gpa = 0x5000, .gfn = 5 };
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	struct x86_fake *f = x86_fake(vcpu);
+
+	kvm_arch_apf_ops.prefault(&vcpu->async_pf, &item);
+	KUNIT_EXPECT_EQ(test, f->maps, 1);
+	kvm_make_request(KVM_REQ_DIRTY_RING_SOFT_FULL, vcpu);
+	kvm_arch_apf_ops.prefault(&vcpu->async_pf, &item);
+	KUNIT_EXPECT_EQ(test, f->maps, 1);
+	KUNIT_EXPECT_TRUE(test, kvm_test_request(KVM_REQ_DIRTY_RING_SOFT_FULL,
+						 vcpu));
+}
+
 static struct kunit_case x86_cases[] = {
 	KUNIT_CASE(x86_msr_en_rules),
 	KUNIT_CASE(x86_msr_en_consent),
@@ -646,6 +672,7 @@ static struct kunit_case x86_cases[] = {
 	KUNIT_CASE(x86_ready_write_fails),
 	KUNIT_CASE(x86_can_dequeue),
 	KUNIT_CASE(x86_ready_ring),
+	KUNIT_CASE(x86_prefault_dirty_ring),
 	{}
 };
 
