@@ -29,7 +29,11 @@
 # the VMM's threads (pool, readers) on the others; 0 leaves them to the
 # scheduler.  The report's header says where they ran.
 # Last, in the same boot, a Linux guest booted by the reference VMM: the
-# Linux-guest rows (BENCH_GUEST_DELAY_MS, BENCH_GUEST_PAGES).
+# Linux-guest rows (BENCH_GUEST_DELAY_MS, BENCH_GUEST_PAGES); issue 17's
+# points with a real guest scheduler: the delay curve at each of
+# BENCH_GUEST_CURVE_MS (default "0.1 1 5"; pages enough for about 1.3 s of
+# delays, at least BENCH_GUEST_PAGES), and the toucher alone (no other
+# process: nothing to overlap) at BENCH_GUEST_DELAY_MS, async PF on and off.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 S=$REPO/scripts
@@ -67,6 +71,18 @@ for a in ${BENCH_ARCHES:-x86_64 arm64}; do
 	g2="kunit.enable=0 apftest=workload apftest.pages=${BENCH_GUEST_PAGES:-256}"
 	printf '%s\n' "linux_guest_apf_on 400 $g $g2" \
 		"linux_guest_apf_off 400 $g -n $g2" >> "$OUT/bench.list"
+	g="vmm/vmm -T -x -c 2 -t 240 -k vmm/kernel -i vmm/l2.cpio"
+	for d in ${BENCH_GUEST_CURVE_MS:-0.1 1 5}; do
+		n=$(awk -v d="$d" -v p="${BENCH_GUEST_PAGES:-256}" \
+			'BEGIN { n = int(1300 / d); print (n > p ? n : p) }')
+		c="kunit.enable=0 apftest=workload apftest.pages=$n"
+		printf '%s\n' "linux_guest_apf_on_${d}ms 400 $g -d $d $c" \
+			"linux_guest_apf_off_${d}ms 400 $g -d $d -n $c"
+	done >> "$OUT/bench.list"
+	g2+=" apftest.computers=0"
+	printf '%s\n' "linux_guest_single_on 400 $g -d ${BENCH_GUEST_DELAY_MS:-10} $g2" \
+		"linux_guest_single_off 400 $g -d ${BENCH_GUEST_DELAY_MS:-10} -n $g2" \
+		>> "$OUT/bench.list"
 	# The same guest snapshotted with tasks parked on faults in flight and
 	# restored by a new VMM process: eager (the whole image read first),
 	# lazy with async PF off (the vCPU waits in userfaultfd), lazy with

@@ -172,6 +172,8 @@ def main():
         bad = True
     if not linux_guest(sys.argv[1:]):
         bad = True
+    if not linux_guest_curve(sys.argv[1:]):
+        bad = True
     if not restore(sys.argv[1:]):
         bad = True
     return 1 if bad else 0
@@ -515,6 +517,67 @@ def linux_guest(args):
           'reads), and while the reader waited, with async PF on and off (VMM '
           '-n); recovered = (on - off) / (alone - off); one boot per arch, '
           'both runs in it')
+    return ok
+
+
+GUEST_CURVE = re.compile(r'^# running linux_guest_apf_on_([\d.]+)ms$')
+
+
+def linux_guest_curve(args):
+    """Issue 17's points with a real guest scheduler: the Linux-guest rows
+    at each delay of the curve (BENCH_GUEST_CURVE_MS), and the toucher
+    alone (nothing to overlap), async PF on and off; False if a boot that
+    ran them gave no result."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from guest_report import guest_rows
+    ok, curve, single = True, [], []
+    for arg in args:
+        arch, kernel, console = arg.split()
+        if kernel != 'ours':
+            continue
+        with open(console, errors='replace') as f:
+            delays = [m.group(1) for m in map(GUEST_CURVE.match, f) if m]
+        for d in sorted(set(delays), key=float):
+            curve.append((arch, d, guest_rows(console, f'linux_guest_apf_on_{d}ms',
+                                              f'linux_guest_apf_off_{d}ms')))
+        if delays:
+            single.append((arch, guest_rows(console, 'linux_guest_single_on',
+                                            'linux_guest_single_off')))
+    if not curve:
+        return True
+    print()
+    print('Linux guest, the delay curve: the same workload, each page served '
+          'DELAY late (pages: about 1.3 s of delays)')
+    hdr = ('arch', 'delay (ms)', 'pages', 'wait on (s)', 'wait off (s)',
+           'rate alone', 'rate on', 'rate off', 'on/off', 'recovered',
+           'np / ready')
+    print('  '.join(f'{h:>12}' for h in hdr))
+    for arch, d, r in curve:
+        if r is None:
+            print(f'{arch:>12}  {d:>12}  no result')
+            ok = False
+            continue
+        vals = (arch, d, r['pages'], f"{r['wait_on']:.2f}", f"{r['wait_off']:.2f}",
+                f"{r['alone']:.0f}", f"{r['rate_on']:.0f}", f"{r['rate_off']:.0f}",
+                f"{r['ratio']:.2f}x", fmt(r['recovered'] and r['recovered'] * 100, '{:.0f}%'),
+                f"{r['np']} / {r['ready']}")
+        print('  '.join(f'{str(v):>12}' for v in vals))
+    print('Linux guest, nothing to overlap: the toucher alone (apftest.computers=0), '
+          'its wait for the same pages with async PF on and off')
+    hdr = ('arch', 'pages', 'wait on (s)', 'wait off (s)', 'overhead', 'np / ready')
+    print('  '.join(f'{h:>12}' for h in hdr))
+    for arch, r in single:
+        if r is None:
+            print(f'{arch:>12}  no result')
+            ok = False
+            continue
+        vals = (arch, r['pages'], f"{r['wait_on']:.2f}", f"{r['wait_off']:.2f}",
+                fmt(r['wait_off'] and (r['wait_on'] / r['wait_off'] - 1) * 100,
+                    '{:+.1f}%'), f"{r['np']} / {r['ready']}")
+        print('  '.join(f'{str(v):>12}' for v in vals))
+    print('one run of each, async PF on and off side by side in one boot per arch; '
+          'overhead = wait on / wait off - 1 (what async PF costs where it '
+          'cannot win: a real guest idles while its only task waits)')
     return ok
 
 

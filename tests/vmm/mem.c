@@ -79,12 +79,17 @@ static void add_slot(struct vmm *vmm, u32 slot, u64 gpa, u64 size, void *hva)
 		die("KVM_SET_USER_MEMORY_REGION slot %u", slot);
 }
 
-static u64 now_ms(void)
+static u64 now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+	return ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
+}
+
+static u64 now_ms(void)
+{
+	return now_us() / 1000;
 }
 
 static int test_page(struct vmm *vmm, u8 *map, u64 i)
@@ -200,7 +205,7 @@ int mem_settle(struct vmm *vmm, int timeout_s)
  * the ones the VMM accepted, with their token.
  */
 static struct pending {
-	u64 off, due;
+	u64 off, due;		/* due: now_us() */
 	u32 vcpu_id, token;	/* token 0: a userfaultfd fault */
 } pending[MAX_PENDING];
 static int nr_pending;
@@ -216,8 +221,8 @@ static void add_pending(struct vmm *vmm, u64 off, u32 vcpu_id, u32 token)
 	}
 	pending[nr_pending++] = (struct pending){
 		.off = off, .vcpu_id = vcpu_id, .token = token,
-		.due = now_ms() + ((vmm->saved[i / 8] & (1 << (i % 8))) ||
-				   vmm->delay_all ? vmm->delay_ms : 0),
+		.due = now_us() + ((vmm->saved[i / 8] & (1 << (i % 8))) ||
+				   vmm->delay_all ? vmm->delay_us : 0),
 	};
 	pthread_mutex_unlock(&vmm->mem_lock);
 }
@@ -309,8 +314,9 @@ static void drain_rings(struct vmm *vmm)
 }
 
 /*
- * The server: each fault is served -d ms after it arrived; a page never
- * dropped (fresh memory the guest touches first) at once.
+ * The server: each fault is served -d ms after it arrived (to the
+ * microsecond: ppoll()); a page never dropped (fresh memory the guest
+ * touches first) at once.
  */
 static void *uffd_server(void *arg)
 {
@@ -324,8 +330,9 @@ static void *uffd_server(void *arg)
 			{ .fd = vmm->ring_efd, .events = POLLIN },
 		};
 		struct uffd_msg msg;
-		u64 t = now_ms();
-		int wait = -1;
+		struct timespec ts;
+		u64 t = now_us();
+		s64 wait = -1;
 
 		pthread_mutex_lock(&vmm->mem_lock);
 		for (i = 0; i < nr_pending; i++) {
@@ -350,7 +357,9 @@ static void *uffd_server(void *arg)
 		if (nr_pending == MAX_PENDING)
 			p[0].events = 0;	/* full: serve before reading more */
 		pthread_mutex_unlock(&vmm->mem_lock);
-		if (poll(p, 3, wait) < 0 && errno != EINTR)
+		ts.tv_sec = wait / 1000000;
+		ts.tv_nsec = wait % 1000000 * 1000;
+		if (ppoll(p, 3, wait < 0 ? NULL : &ts, NULL) < 0 && errno != EINTR)
 			die("poll userfaultfd");
 		if (p[2].revents & POLLIN)
 			drain_rings(vmm);

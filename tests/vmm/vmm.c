@@ -17,7 +17,7 @@
  *   -t:      fail, printing the vCPU state, if a boot runs longer;
  *   -x:      x86: offer no XSAVE state beyond SSE (see x86_64.c);
  *   -d:      serve a page the guest dropped MS milliseconds after its fault
- *            (mem.c);
+ *            (mem.c), a decimal: 0.1 is 100 us;
  *   -a:      serve all of RAM through userfaultfd from the start, every
  *            missing page -d late;
  *   -b:      an unresolvable region of MIB MiB at GPA (hex), not RAM;
@@ -787,8 +787,8 @@ int main(int argc, char **argv)
 		case 'x':
 			vmm.xsave_legacy = 1;
 			break;
-		case 'd':
-			vmm.delay_ms = strtoul(optarg, NULL, 0);
+		case 'd':	/* ms, e.g. 0.1 */
+			vmm.delay_us = strtod(optarg, NULL) * 1000 + 0.5;
 			break;
 		case 'a':
 			vmm.delay_all = 1;

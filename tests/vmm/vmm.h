@@ -38,7 +38,7 @@ struct vmm {
 	int boot;		/* 0, then one more after each reset */
 
 	/* Late memory (mem.c) */
-	unsigned int delay_ms;	/* -d: a dropped page is served this late */
+	unsigned int delay_us;	/* -d: a dropped page is served this late */
 	int delay_all;		/* -a: every missing page, from the start */
 	int uffd;		/* registered on RAM, or -1 */
 	pthread_t uffd_thread;
