@@ -484,6 +484,14 @@ def burst(args):
               if slot is not None else '')
 
 
+def guest_cols(r):
+    """The columns of one Linux-guest row (guest_report.guest_rows())."""
+    return (r['pages'], f"{r['wait_on']:.2f}", f"{r['wait_off']:.2f}",
+            f"{r['alone']:.0f}", f"{r['rate_on']:.0f}", f"{r['rate_off']:.0f}",
+            f"{r['ratio']:.2f}x", fmt(r['recovered'] and r['recovered'] * 100, '{:.0f}%'),
+            f"{r['np']} / {r['ready']}")
+
+
 def linux_guest(args):
     """The Linux-guest rows: the same workload in a Linux guest booted by
     the reference VMM, async PF on and off; False if a boot gave none."""
@@ -508,11 +516,7 @@ def linux_guest(args):
             print(f'{arch:>12}  no result')
             ok = False
             continue
-        vals = (arch, r['pages'], f"{r['wait_on']:.2f}", f"{r['wait_off']:.2f}",
-                f"{r['alone']:.0f}", f"{r['rate_on']:.0f}", f"{r['rate_off']:.0f}",
-                f"{r['ratio']:.2f}x", fmt(r['recovered'] and r['recovered'] * 100, '{:.0f}%'),
-                f"{r['np']} / {r['ready']}")
-        print('  '.join(f'{str(v):>12}' for v in vals))
+        print('  '.join(f'{str(v):>12}' for v in (arch,) + guest_cols(r)))
     print('rate = the computing processes\' work per second: alone (before the '
           'reads), and while the reader waited, with async PF on and off (VMM '
           '-n); recovered = (on - off) / (alone - off); one boot per arch, '
@@ -557,11 +561,7 @@ def linux_guest_curve(args):
             print(f'{arch:>12}  {d:>12}  no result')
             ok = False
             continue
-        vals = (arch, d, r['pages'], f"{r['wait_on']:.2f}", f"{r['wait_off']:.2f}",
-                f"{r['alone']:.0f}", f"{r['rate_on']:.0f}", f"{r['rate_off']:.0f}",
-                f"{r['ratio']:.2f}x", fmt(r['recovered'] and r['recovered'] * 100, '{:.0f}%'),
-                f"{r['np']} / {r['ready']}")
-        print('  '.join(f'{str(v):>12}' for v in vals))
+        print('  '.join(f'{str(v):>12}' for v in (arch, d) + guest_cols(r)))
     print('Linux guest, nothing to overlap: the toucher alone (apftest.computers=0), '
           'its wait for the same pages with async PF on and off')
     hdr = ('arch', 'pages', 'wait on (s)', 'wait off (s)', 'overhead', 'np / ready')
