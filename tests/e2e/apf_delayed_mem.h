@@ -55,6 +55,27 @@ static void __maybe_unused delayed_mem_guest_read(u64 gva, u64 pages,
 static size_t page_size;
 static void *page_base;		/* host address of TEST_GPA */
 static int uffd_served;
+static struct apf_log *served_after_work;	/* the guest's, or NULL */
+static struct timespec served_after_work_end;
+
+/*
+ * With delayed_mem_serve_after_work(): wait until the guest has logged its
+ * "not present" for page @i and done work while parked on it (at most 30 s
+ * for all pages together: a guest that never parks costs one bound).
+ */
+static inline void await_guest_work(u64 i)
+{
+	struct timespec ts, end = served_after_work_end;
+
+	while (READ_ONCE(served_after_work->not_present) <= i ||
+	       !READ_ONCE(served_after_work->work_during[i])) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if (ts.tv_sec > end.tv_sec ||
+		    (ts.tv_sec == end.tv_sec && ts.tv_nsec > end.tv_nsec))
+			return;
+		usleep(100);
+	}
+}
 
 /* Fill each page with its pattern, after the reader thread's delay. */
 static inline int serve_page(int mode, int uffd, struct uffd_msg *msg)
@@ -70,6 +91,8 @@ static inline int serve_page(int mode, int uffd, struct uffd_msg *msg)
 	TEST_ASSERT(buf, "no memory");
 	/* The slot is identity-mapped: guest virtual = guest physical. */
 	gpa = TEST_GPA + (addr - (u64)page_base);
+	if (served_after_work && (gpa - TEST_GPA) / page_size < APF_MAX_LOG)
+		await_guest_work((gpa - TEST_GPA) / page_size);
 	for (i = 0; i < page_size / 8; i++)
 		buf[i] = pattern(gpa + i * 8);
 	copy = (struct uffdio_copy){ .dst = addr, .src = (u64)buf,
@@ -125,9 +148,25 @@ static inline struct uffd_desc *delayed_mem_add(struct kvm_vm *vm, u32 delay_us)
 	virt_map(vm, TEST_GPA, TEST_GPA, TEST_PAGES);
 	page_base = addr_gpa2hva(vm, TEST_GPA);
 	uffd_served = 0;
+	served_after_work = NULL;
 	return uffd_setup_demand_paging(UFFDIO_REGISTER_MODE_MISSING, delay_us,
 					page_base, TEST_PAGES * page_size, 1,
 					serve_page);
+}
+
+/*
+ * Host, before the guest runs: serve page i only once the guest parked on
+ * its i-th "not present" and did work there, so that "page ready" cannot
+ * come before the guest parked, however late the host runs its vCPU.  For
+ * a guest that touches the pages in order and parks on each (APF_MODE_PARK):
+ * expect_one_async_fault_per_page()'s "work during every wait" is then a
+ * property of async PF, not of the host's scheduling.
+ */
+static inline void delayed_mem_serve_after_work(struct kvm_vm *vm)
+{
+	clock_gettime(CLOCK_MONOTONIC, &served_after_work_end);
+	served_after_work_end.tv_sec += 30;
+	served_after_work = addr_gva2hva(vm, (vm_vaddr_t)&apf_log);
 }
 
 /*
@@ -135,9 +174,9 @@ static inline struct uffd_desc *delayed_mem_add(struct kvm_vm *vm, u32 delay_us)
  * delayed page: exactly one "not present" per page with distinct tokens,
  * one wake-all (sent when the guest enabled async PF), then one "ready" per
  * token, each acknowledged (or no next one would have come), other work
- * done during every wait, and KVM's counters equal to what the guest saw
- * (where the kernel has them).  Needs kselftest_harness.h, apf_guest.h and
- * apf_util.h first.
+ * done during every wait (so serve with delayed_mem_serve_after_work()),
+ * and KVM's counters equal to what the guest saw (where the kernel has
+ * them).  Needs kselftest_harness.h, apf_guest.h and apf_util.h first.
  */
 static inline void expect_one_async_fault_per_page(struct __test_metadata *_metadata,
 						   struct kvm_vcpu *vcpu)

@@ -74,13 +74,15 @@ void apf_guest_parked(u32 token, u64 addr)
 	} else {
 		/* Park the faulting "task": do other work until it is. */
 		guest_irq_enable();
-		while (READ_ONCE(apf_woken) != token)
+		while (READ_ONCE(apf_woken) != token) {
 			work += apf_guest_compute(APF_PARK_CHUNK);
+			/* As it goes: delayed_mem_serve_after_work() reads it. */
+			if (n < APF_MAX_LOG)
+				WRITE_ONCE(apf_log.work_during[n], work);
+		}
 		guest_irq_disable();
 	}
 	apf_log.work += work;
-	if (n < APF_MAX_LOG)
-		apf_log.work_during[n] = work;
 	if (apf_woken_status) {
 		apf_log.errors++;
 		GUEST_SYNC3(APF_SYNC_ERROR, token, apf_woken_status);

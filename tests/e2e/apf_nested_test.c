@@ -59,12 +59,13 @@ static void l1_park(u32 token)
 
 	stgi();
 	asm volatile("sti" ::: "memory");
-	while (READ_ONCE(apf_woken) != token)
+	while (READ_ONCE(apf_woken) != token) {
 		work += apf_guest_compute(APF_PARK_CHUNK);
+		if (n < APF_MAX_LOG)	/* delayed_mem_serve_after_work() */
+			WRITE_ONCE(apf_log.work_during[n], work);
+	}
 	asm volatile("cli" ::: "memory");
 	apf_log.work += work;
-	if (n < APF_MAX_LOG)
-		apf_log.work_during[n] = work;
 }
 
 static void l1_code(struct svm_test_data *svm)
@@ -124,6 +125,7 @@ TEST(nested_faults_exit_to_l1)
 	vcpu_alloc_svm(vm, &svm_gva);
 	vcpu_args_set(vcpu, 1, svm_gva);
 	uffd = delayed_mem_add(vm, APF_DELAY_US);
+	delayed_mem_serve_after_work(vm);
 	apf_arch_vm_setup(vm);
 
 	ASSERT_EQ(run_to_ucall(vcpu, &uc), UCALL_DONE);

@@ -92,6 +92,9 @@ static void ve_vm_create(struct ve_vm *t, u64 busy_page)
 {
 	t->vm = vm_create_with_one_vcpu(&t->vcpu, delayed_mem_guest_read);
 	t->uffd = delayed_mem_add(t->vm, APF_DELAY_US);
+	/* Not with @busy_page: the guest waits for it, never parked on it. */
+	if (!busy_page)
+		delayed_mem_serve_after_work(t->vm);
 	apf_want_ve = true;
 	apf_arch_vm_setup(t->vm);
 	apf_mode = APF_MODE_PARK;

@@ -430,9 +430,9 @@ FIXTURE_TEARDOWN(vmm)
 #define VMM_TEST(name)	TEST_F_TIMEOUT(vmm, name, TEST_TIMEOUT_S)
 
 /*
- * A completer thread: once the guest was told "not present" (it parked in
- * its handler, so vCPU 0 is inside KVM_RUN), put the page in and complete
- * the token with @status.
+ * A completer thread: once the guest was told "not present" and did work
+ * while parked in its handler (so vCPU 0 is inside KVM_RUN), put the page
+ * in and complete the token with @status.
  */
 struct completer {
 	struct vmm_vm *t;
@@ -440,7 +440,7 @@ struct completer {
 	u32 token;
 	u32 status;
 	pthread_t thread;
-	bool parked;		/* the guest logged the "not present" */
+	bool parked;		/* the guest logged it and worked while parked */
 	int in_run;		/* vCPU 0 was inside KVM_RUN then */
 	u64 async;		/* apf_vmm_async then */
 	int copied;		/* vmm_resolve()'s result */
@@ -453,7 +453,9 @@ static void *completer_fn(void *arg)
 	struct completer *c = arg;
 	struct vmm_vm *t = c->t;
 
-	c->parked = wait_until(READ_ONCE(t->glog->not_present) >= 1);
+	/* Not before the guest worked: "page ready" must find it parked. */
+	c->parked = wait_until(READ_ONCE(t->glog->not_present) >= 1 &&
+			       READ_ONCE(t->glog->work_during[0]) > 0);
 	c->in_run = __atomic_load_n(&t->in_run, __ATOMIC_SEQ_CST);
 	c->async = vstat(t, "apf_vmm_async");
 	c->copied = vmm_resolve(c->page);
