@@ -66,16 +66,16 @@ for a in ${BENCH_ARCHES:-x86_64 arm64}; do
 		echo "apf_bench_lazy 1200 apf/apf_bench $LAZY_ARGS" >> "$OUT/bench.list"
 	# A Linux guest booted by the reference VMM (tests/vmm), the same
 	# workload with async PF on and off (-n), each page BENCH_GUEST_DELAY_MS
-	# late.
+	# late; the VMM traces the exits of its windows (apftest.trace=1).
 	g="vmm/vmm -T -x -c 2 -t 240 -d ${BENCH_GUEST_DELAY_MS:-10} -k vmm/kernel -i vmm/l2.cpio"
-	g2="kunit.enable=0 apftest=workload apftest.pages=${BENCH_GUEST_PAGES:-256}"
+	g2="kunit.enable=0 apftest=workload apftest.trace=1 apftest.pages=${BENCH_GUEST_PAGES:-256}"
 	printf '%s\n' "linux_guest_apf_on 400 $g $g2" \
 		"linux_guest_apf_off 400 $g -n $g2" >> "$OUT/bench.list"
 	g="vmm/vmm -T -x -c 2 -t 240 -k vmm/kernel -i vmm/l2.cpio"
 	for d in ${BENCH_GUEST_CURVE_MS:-0.1 1 5}; do
 		n=$(awk -v d="$d" -v p="${BENCH_GUEST_PAGES:-256}" \
 			'BEGIN { n = int(1300 / d); print (n > p ? n : p) }')
-		c="kunit.enable=0 apftest=workload apftest.pages=$n"
+		c="kunit.enable=0 apftest=workload apftest.trace=1 apftest.pages=$n"
 		printf '%s\n' "linux_guest_apf_on_${d}ms 400 $g -d $d $c" \
 			"linux_guest_apf_off_${d}ms 400 $g -d $d -n $c"
 	done >> "$OUT/bench.list"

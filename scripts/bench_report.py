@@ -174,6 +174,7 @@ def main():
         bad = True
     if not linux_guest_curve(sys.argv[1:]):
         bad = True
+    linux_guest_exits(sys.argv[1:])
     if not restore(sys.argv[1:]):
         bad = True
     return 1 if bad else 0
@@ -231,7 +232,9 @@ def overhead(single):
 # 0x4b564d07, MSR_KVM_ASYNC_PF_ACK; 0x80b, the x2APIC EOI), ack and sdei
 # "HVC64" exits on arm64 (0xc6000060, the KVM_APF call: in the window only
 # the ACK, but for the guest's few calls that enable it; 0xc4000025/26,
-# SDEI_EVENT_COMPLETE(_AND_RESUME): the "not present" handler's return).
+# SDEI_EVENT_COMPLETE(_AND_RESUME): the "not present" handler's return;
+# 0xc4000024, SDEI_EVENT_CONTEXT: Linux's SDEI driver reads the interrupted
+# x0-x3 with it, four calls per event).
 # kick: the host interrupt that makes a running vCPU exit (the IPI that
 # injects "page ready", and every timer tick: the ceiling's are subtracted).
 EXIT_CAUSES = (
@@ -240,7 +243,7 @@ EXIT_CAUSES = (
     ('kick', ('exit.interrupt', 'exit.EXTERNAL_INTERRUPT', 'exit.IRQ')),
     ('ack', ('msr_write.4b564d07', 'hvc.c6000060')),
     ('eoi', ('msr_write.80b',)),
-    ('sdei', ('hvc.c4000025', 'hvc.c4000026')),
+    ('sdei', ('hvc.c4000024', 'hvc.c4000025', 'hvc.c4000026')),
     ('halt', ('exit.hlt', 'exit.HLT', 'exit.WFx')),
 )
 
@@ -579,6 +582,103 @@ def linux_guest_curve(args):
           'overhead = wait on / wait off - 1 (what async PF costs where it '
           'cannot win: a real guest idles while its only task waits)')
     return ok
+
+
+GUEST_LINE = re.compile(r'^linux_guest_(?:(apf_on|apf_off)(?:_([\d.]+)ms)?|single_(on|off))$')
+
+
+def guest_windows(console):
+    """{test: {window: BENCH kv}} of the reference VMM's trace windows
+    (tests/vmm/testdev.c "trace stop NAME"), by the e2e test they ran in."""
+    from guest_report import RUNNING
+    tests, cur = {}, None
+    with open(console, errors='replace') as f:
+        for line in f:
+            m = RUNNING.match(line.rstrip('\r\n'))
+            if m:
+                cur = tests.setdefault(m.group(1), {})
+                continue
+            m = LINE.search(line.strip())
+            if m and cur is not None:
+                kv = dict(re.findall(r'(\w+)=("[^"]*"|\S+)', m.group(1)))
+                if kv.get('scenario') == 'linux_guest':
+                    cur[kv['window']] = kv
+    return tests
+
+
+def guest_exit_row(w):
+    """Exits by cause of one Linux-guest run's reads: its "wait" window less
+    its "alone" window's exits at the same rate (timer ticks, housekeeping;
+    idle without computers), each window's test-device exits taken off its
+    faults; None if the run was not traced."""
+    wa, wb = w.get('wait'), w.get('alone')
+    ta = trace_counts(wa) if wa else None
+    tb = trace_counts(wb) if wb else None
+    if ta is None or tb is None or float(wb['seconds']) <= 0:
+        return None
+    for t, kv in ((ta, wa), (tb, wb)):
+        t['fault'] -= int(kv['ctl_exits'])
+        t['total'] -= int(kv['ctl_exits'])
+    k = float(wa['seconds']) / float(wb['seconds'])
+    row = {c: ta[c] - tb[c] * k for c in ta}
+    row['np'] = int(wa['not_present'])
+    row['lost'] = int(wa.get('trace_lost', 0)) + int(wb.get('trace_lost', 0))
+    row['keys'] = trace_keys(wa)
+    return row
+
+
+def linux_guest_exits(args):
+    """Issue 17's point 1 in the Linux guest: per async fault, the exits by
+    cause of each traced Linux-guest line with async PF on
+    (apftest.trace=1), and the faulting accesses per page of the same line
+    with async PF off."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from guest_report import parse as guest_parse
+    causes = [c for c, _ in EXIT_CAUSES] + ['other', 'total']
+    runs, rows = {}, []
+    for arg in args:
+        arch, kernel, console = arg.split()
+        if kernel != 'ours':
+            continue
+        work = guest_parse(console)
+        for test, w in guest_windows(console).items():
+            m = GUEST_LINE.match(test)
+            wm = work.get(test, {}).get('work')
+            row = guest_exit_row(w) if m and wm else None
+            if row is None:
+                continue
+            on = (m.group(1) or m.group(3)) in ('apf_on', 'on')
+            what = 'alone' if m.group(3) else \
+                (f'{m.group(2)} ms' if m.group(2) else 'main')
+            row['pages'] = int(wm.group(2))
+            runs[(arch, what, on)] = row
+    for (arch, what, on), r in runs.items():
+        off = runs.get((arch, what, False))
+        if on and r['np']:
+            rows.append((arch, what, r, off))
+    if not rows:
+        return
+    print()
+    print('Linux guest, exits per async fault, by cause (KVM tracepoints, both '
+          'vCPUs: the reads\' window less the exits of the 1 s before them at '
+          'the same rate)')
+    hdr = ('arch', 'line', 'faults') + tuple(causes) + ('off: fault', 'lost')
+    print('  '.join(f'{h:>10}' for h in hdr))
+    for arch, what, r, off in rows:
+        vals = (arch, what, r['np']) + \
+            tuple(f"{r[c] / r['np']:.2f}" for c in causes) + \
+            (fmt(off and off['fault'] / off['pages'], '{:.2f}'), r['lost'])
+        print('  '.join(f'{str(v):>10}' for v in vals))
+        other = sorted(((n, k) for k, n in r['keys'].items()
+                        if k.startswith(('hc.', 'sys.')) and n >= r['np'] / 2),
+                       reverse=True)
+        if other:
+            print(f'{"":>10}  {"":>10}  of which: ' +
+                  ', '.join(f"{k} {n / r['np']:.2f}" for n, k in other))
+    print('line: main = BENCH_GUEST_DELAY_MS, N ms = the delay curve, alone = '
+          'the toucher with nothing to overlap (its baseline: 1 s idle); '
+          'off: fault = the faulting accesses per page of the same line with '
+          'async PF off; one run of each')
 
 
 RESTORE_MODES = (('restore_eager', 'eager'), ('restore_sync', 'lazy, APF off'),

@@ -12,7 +12,8 @@ V=$REPO/tests/vmm
 mkdir -p "$D"
 CC=${CROSS}gcc
 srcs=("$V/vmm.c" "$V/mem.c" "$V/snapshot.c" "$V/testdev.c" "$V/$ARCH_NAME.c")
-inc=(-isystem "$KOUT/usr/include" -I"$TREE/tools/include")
+# tests/e2e: the bench's exit trace (apf_exit_trace.h), for "trace start".
+inc=(-isystem "$KOUT/usr/include" -I"$TREE/tools/include" -I"$REPO/tests/e2e")
 # arm64: the device tree, written with the kernel's own libfdt.
 if [ "$ARCH_NAME" = arm64 ]; then
 	inc+=(-I"$TREE/scripts/dtc/libfdt")

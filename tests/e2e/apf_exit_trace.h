@@ -10,6 +10,9 @@
  *                       ready" ACK, the x2APIC EOI)
  *   kvm/kvm_hvc_arm64   arm64: which call an "HVC64" exit made (the ACK,
  *                       the SDEI handler's completion)
+ *   kvm/kvm_hypercall   x86: which hypercall a "vmmcall" exit made
+ *   kvm/kvm_sys_access  arm64: which system register a "SYS64" exit
+ *                       accessed
  *   ipi/ipi_send_cpu    every IPI and the function that sent it (the kick
  *                       that makes a vCPU in the guest exit, a scheduler's
  *                       wake-up), keyed "ipi.FUNCTION"
@@ -23,7 +26,8 @@
  * bench's line.  The report subtracts the ceiling run's counts (the exits
  * the window has anyway: timer ticks, housekeeping) and splits the rest by
  * cause per async fault.  Only the bench's VM runs meanwhile, so every KVM
- * event in the buffer is its.
+ * event in the buffer is its.  The reference VMM (tests/vmm) uses it too,
+ * for the windows its Linux guest asks for ("trace start", "trace stop").
  */
 #ifndef APF_EXIT_TRACE_H
 #define APF_EXIT_TRACE_H
@@ -37,7 +41,10 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
-#include "apf_util.h"
+#include <linux/kernel.h>
+#include <linux/types.h>
+
+#include "apf_file.h"
 
 #define EXIT_TRACE_DIR	"/sys/kernel/tracing/"
 #define EXIT_TRACE_KEYS	64
@@ -48,6 +55,8 @@ static const char * const exit_trace_events[] = {
 	"events/kvm/kvm_msr/enable",		/* x86 */
 	"events/kvm/kvm_hvc_arm64/enable",	/* arm64 */
 	"events/ipi/ipi_send_cpu/enable",	/* who sent each IPI */
+	"events/kvm/kvm_hypercall/enable",	/* x86: which hypercall */
+	"events/kvm/kvm_sys_access/enable",	/* arm64: which register */
 };
 
 /* With exit_trace_start(true): the host's time per fault (the scale run). */
@@ -194,6 +203,26 @@ static inline bool exit_trace_key(const char *line, char *key, size_t size)
 			return false;
 		p += strlen("callsite=");
 		snprintf(key, size, "ipi.%.*s", (int)strcspn(p, "+\n "), p);
+		return true;
+	}
+	p = strstr(line, "kvm_hypercall: ");
+	if (p) {
+		/* "nr 0xb a0 0x1 a1 0x0 a2 0x0 a3 0x0" */
+		p = strstr(p, "nr ");
+		if (!p)
+			return false;
+		snprintf(key, size, "hc.%llx", strtoull(p + 3, NULL, 16));
+		return true;
+	}
+	p = strstr(line, "kvm_sys_access: ");
+	if (p) {
+		/* "PC: ffff800080012345 ICC_IAR1_EL1 (3,0,12,12,0) read" */
+		p = strstr(p, "PC: ");
+		p = p ? strchr(p + 4, ' ') : NULL;
+		if (!p)
+			return false;
+		p++;
+		snprintf(key, size, "sys.%.*s", (int)strcspn(p, "\n "), p);
 		return true;
 	}
 	p = strstr(line, "kvm_hvc_arm64: ");

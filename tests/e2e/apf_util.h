@@ -12,19 +12,7 @@
 
 #include "kvm_util.h"
 #include "ucall_common.h"
-
-/* Write @s to the file at @path (open(2) @flags besides O_WRONLY), whole. */
-static inline bool write_str(const char *path, const char *s, int flags)
-{
-	int fd = open(path, O_WRONLY | flags);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
-	close(fd);
-	return ok;
-}
+#include "apf_file.h"
 
 /* Run @vcpu to its next ucall; a guest assertion fails the test. */
 static inline u64 run_to_ucall(struct kvm_vcpu *vcpu, struct ucall *uc)

@@ -431,7 +431,9 @@ static pid_t start_computer(long *work, int *stop, int vec)
  * pages come; without it that vCPU waits in the host.  With none, only the
  * toucher's time counts: what async PF costs where it cannot win.  @tag
  * "delayed" also asserts that async PF was used; "workload" (for async PF
- * off) only that everything else holds.
+ * off) only that everything else holds.  With apftest.trace=1 (the bench)
+ * the VMM traces the exits of both windows ("trace start"), the 1 s before
+ * the reads ("alone", idle with no computers) and the reads ("wait").
  */
 static void test_delayed(const char *tag, int expect_apf)
 {
@@ -442,6 +444,7 @@ static void test_delayed(const char *tag, int expect_apf)
 		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	long pages = param("apftest.pages=", 10, TOUCH_PAGES);
 	int n = min_t(int, param("apftest.computers=", 10, 2), 2);
+	int trace = param("apftest.trace=", 10, 0) == 1;
 	struct gstats before = guest_stats(), after;
 	long wa, w0, w1, bad = -1;
 	int i, st, finished = 0, fds[2];
@@ -451,12 +454,16 @@ static void test_delayed(const char *tag, int expect_apf)
 
 	for (i = 0; i < n; i++)
 		comp[i] = start_computer(&sh->work[i], &sh->stop, 0);
+	if (trace)
+		ctl("trace start");
 	ta = now();
 	wa = work_sum(sh->work, n);
-	while (n && now() < ta + 1)
+	while ((n || trace) && now() < ta + 1)
 		usleep(10000);
 	ta = now() - ta;
 	wa = work_sum(sh->work, n) - wa;
+	if (trace)
+		ctl("trace stop alone");
 	if (pipe(fds))
 		return;
 	toucher = fork();
@@ -468,6 +475,8 @@ static void test_delayed(const char *tag, int expect_apf)
 	/* From the drop on: the toucher waits for its pages. */
 	if (read(fds[0], &st, 1) != 1)
 		printf("apftest: the toucher failed before its drop\n");
+	if (trace)
+		ctl("trace start");
 	t0 = now();
 	w0 = work_sum(sh->work, n);
 	if (waitpid(toucher, &st, 0) == toucher && WIFEXITED(st)) {
@@ -476,6 +485,8 @@ static void test_delayed(const char *tag, int expect_apf)
 	}
 	t1 = now();
 	w1 = work_sum(sh->work, n);
+	if (trace)
+		ctl("trace stop wait");
 	WRITE_ONCE(sh->stop, 1);
 	for (i = 0; i < n; i++)
 		if (waitpid(comp[i], &st, 0) == comp[i] && WIFEXITED(st))

@@ -31,6 +31,15 @@
  *   snap           (-S) take a snapshot now; the new VMM process that
  *                  restores it answers which restore it is (snapshot.c)
  *   round          answers which restore this VM is (0: none)
+ *   trace start    (the bench) trace this VM's exits from now on, by cause
+ *                  (tests/e2e/apf_exit_trace.h); answers 0, or ENODEV
+ *   trace stop NAME
+ *                  end that window and print it for scripts/bench_report.py:
+ *                  "BENCH scenario=linux_guest window=NAME seconds=S
+ *                  not_present=N ready=N ctl_exits=N trace=KEY:N,...", with
+ *                  ctl_exits the test device's own exits inside the window
+ *                  (the bytes of this command, the answer to "trace start");
+ *                  answers 0, or EINVAL if no window is open
  *   boot           answers which boot this is (0: the first, then one more
  *                  after each reset, -r)
  *   ok NAME / fail NAME REASON
@@ -54,6 +63,7 @@
 #include <linux/kernel.h>
 
 #include "vmm.h"
+#include "apf_exit_trace.h"
 
 static const char *const stat_names[NR_APF_STATS] = {
 	"apf_not_present", "apf_ready", "apf_error",
@@ -247,6 +257,50 @@ static int cmd_check(struct vcpu *vcpu, u64 np, u64 ready)
 	return same;
 }
 
+/* The open exit-trace window ("trace start"); under ctl.lock. */
+static struct {
+	bool on;
+	double t0;
+	u64 np0, ready0;
+	unsigned int ctl_exits;
+} win;
+
+static int trace_start(struct vmm *vmm)
+{
+	if (win.on)
+		exit_trace_stop();
+	win.on = false;
+	if (!exit_trace_start(false))
+		return -ENODEV;
+	win = (typeof(win)){
+		.on = true, .t0 = now_s(),
+		.np0 = host_stat(vmm, APF_NOT_PRESENT),
+		.ready0 = host_stat(vmm, APF_READY),
+	};
+	return 0;
+}
+
+static int trace_stop(struct vmm *vmm, const char *name)
+{
+	if (!win.on)
+		return -EINVAL;
+	exit_trace_stop();
+	win.on = false;
+	/* One line: other vCPU threads' console output waits. */
+	flockfile(stdout);
+	printf("BENCH scenario=linux_guest window=%s seconds=%.3f ", name,
+	       now_s() - win.t0);
+	printf("not_present=%llu ready=%llu ctl_exits=%u",
+	       (unsigned long long)(host_stat(vmm, APF_NOT_PRESENT) - win.np0),
+	       (unsigned long long)(host_stat(vmm, APF_READY) - win.ready0),
+	       win.ctl_exits);
+	exit_trace_print();
+	printf("\n");
+	fflush(stdout);
+	funlockfile(stdout);
+	return 0;
+}
+
 /* A request: its answer, or a negative errno (answered as its positive). */
 static int request(struct vcpu *vcpu, char *line)
 {
@@ -294,6 +348,10 @@ static int request(struct vcpu *vcpu, char *line)
 	}
 	if (!strcmp(line, "round"))
 		return vcpu->vmm->round;
+	if (!strcmp(line, "trace start"))
+		return trace_start(vcpu->vmm);
+	if (sscanf(line, "trace stop %127s", name) == 1)
+		return trace_stop(vcpu->vmm, name);
 	fprintf(stderr, "vmm: test device: what is \"%s\"?\n", line);
 	return -EINVAL;
 }
@@ -314,6 +372,7 @@ void ctl_write(struct vcpu *vcpu, u8 val)
 	int ret;
 
 	pthread_mutex_lock(&ctl.lock);
+	win.ctl_exits += win.on;
 	if (val != '\n') {
 		if (ctl.len < sizeof(ctl.line) - 1)
 			ctl.line[ctl.len++] = val;
@@ -332,6 +391,7 @@ u8 ctl_read(struct vcpu *vcpu)
 	u8 answer;
 
 	pthread_mutex_lock(&ctl.lock);
+	win.ctl_exits += win.on;
 	answer = ctl.answer;
 	pthread_mutex_unlock(&ctl.lock);
 	return answer;
