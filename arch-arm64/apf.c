@@ -8,9 +8,13 @@
  * guests use.
  * "Page not present" is the SDEI event KVM_APF_ARM64_SDEI_EVENT (sdei.c),
  * taken on the faulting instruction: the token and reason are in the area,
- * and completing the event retries the access.  "Page ready" is a PPI with
- * the token (and, for a guest that opted in, the status) in the area, raised
- * until the guest's ACK, one at a time as on x86.
+ * and completing the event retries the access.  A guest that opts in
+ * (KVM_APF_ARM64_DELIVERY_AS_ABORT) takes it instead as a synchronous abort
+ * of the access, fault status KVM_APF_ARM64_ABORT_FSC, whose handler returns
+ * with ERET: no exit completes it.  The reason is then its busy word, as
+ * x86's #VE has one.  "Page ready" is a PPI with the token (and, for a
+ * guest that opted in, the status) in the area, raised until the guest's
+ * ACK, one at a time as on x86.
  *
  * A fault becomes async only if the guest can take the event right away;
  * otherwise it is resolved synchronously, exactly as before.
@@ -173,6 +177,64 @@ static void apf_lower_ppi(struct kvm_vcpu *vcpu)
 	}
 }
 
+/* Abort delivery is offered: its bit of the bitmap, as for the ring. */
+static bool apf_abort_offered(struct kvm_vcpu *vcpu)
+{
+	return test_bit(KVM_REG_ARM_VENDOR_HYP_BIT_APF_ABORT,
+			&vcpu->kvm->arch.smccc_feat.vendor_hyp_bmap);
+}
+
+/* The guest opted in to "not present" as an abort. */
+static bool apf_abort(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.apf.ctrl & KVM_APF_ARM64_DELIVERY_AS_ABORT;
+}
+
+/*
+ * Can the abort be taken now?  Only in AArch64 state without nested
+ * virtualisation; at EL1 only with IRQs unmasked (a guest's exception entry
+ * runs masked until it saved ELR_EL1 and SPSR_EL1, which the abort
+ * overwrites); and only while the busy word is clear: the guest took the
+ * last token.
+ */
+static bool apf_abort_can_deliver(struct kvm_vcpu *vcpu)
+{
+	u32 busy;
+
+	if (vcpu_mode_is_32bit(vcpu) || vcpu_has_nv(vcpu))
+		return false;
+	if (vcpu_mode_priv(vcpu) && (*vcpu_cpsr(vcpu) & PSR_I_BIT))
+		return false;
+	return !apf_area_rw(vcpu, &busy, offsetof(struct kvm_apf_shared, reason),
+			    sizeof(busy), false) && !busy;
+}
+
+/*
+ * The abort, taken to EL1 at the faulting access (PC did not move): a data
+ * or instruction abort as the fault was, from the current or a lower EL,
+ * with FAR the faulting address (FnV without one) and, for a data access
+ * that was no walk of the guest's own tables, whether it wrote.
+ */
+static void apf_inject_abort(struct kvm_vcpu *vcpu, u64 far)
+{
+	u64 fault = kvm_vcpu_get_esr(vcpu);
+	bool iabt = kvm_vcpu_trap_is_iabt(vcpu);
+	u64 ec, esr = ESR_ELx_IL | KVM_APF_ARM64_ABORT_FSC;
+
+	if (vcpu_mode_priv(vcpu))
+		ec = iabt ? ESR_ELx_EC_IABT_CUR : ESR_ELx_EC_DABT_CUR;
+	else
+		ec = iabt ? ESR_ELx_EC_IABT_LOW : ESR_ELx_EC_DABT_LOW;
+	esr |= ec << ESR_ELx_EC_SHIFT;
+	if (!iabt && !(fault & ESR_ELx_S1PTW))
+		esr |= fault & ESR_ELx_WNR;
+	if (!far)
+		esr |= ESR_ELx_FnV;
+	kvm_pend_exception(vcpu, EXCEPT_AA64_EL1_SYNC);
+	vcpu_write_sys_reg(vcpu, far, FAR_EL1);
+	vcpu_write_sys_reg(vcpu, esr, ESR_EL1);
+}
+
 /* The guest opted in to batched "page ready": its ring follows the area. */
 static bool apf_ring(struct kvm_vcpu *vcpu)
 {
@@ -185,6 +247,8 @@ static bool apf_can_notify(struct kvm_vcpu *vcpu)
 	if (!apf_enabled(vcpu) || !irqchip_in_kernel(vcpu->kvm) ||
 	    !vgic_initialized(vcpu->kvm))
 		return false;
+	if (apf_abort(vcpu))
+		return apf_abort_can_deliver(vcpu);
 	if (!(vcpu->arch.apf.ctrl & KVM_APF_ARM64_SEND_ALWAYS) &&
 	    vcpu_mode_priv(vcpu))
 		return false;
@@ -220,7 +284,10 @@ static u32 arm64_apf_not_present(struct kvm_apf_vcpu *apf,
 	    apf_area_rw(vcpu, &reason, offsetof(struct kvm_apf_shared, reason),
 			sizeof(reason), true))
 		return 0;
-	kvm_apf_sdei_deliver(vcpu);
+	if (apf_abort(vcpu))
+		apf_inject_abort(vcpu, np.addr);
+	else
+		kvm_apf_sdei_deliver(vcpu);
 	return KVM_APF_ITEM_NOTIFIED;
 }
 
@@ -472,6 +539,8 @@ static int apf_set_ctrl(struct kvm_vcpu *vcpu, u64 ctrl, bool vmm)
 	    ((ctrl & (SZ_4K - 1) & ~(u64)APF_ENABLE_LOW_BITS) ||
 	     !apf_ring_offered(vcpu)))
 		return -EINVAL;
+	if ((ctrl & KVM_APF_ARM64_DELIVERY_AS_ABORT) && !apf_abort_offered(vcpu))
+		return -EINVAL;
 	if (apf_area_init(vcpu, &area, ctrl & ~(u64)APF_ENABLE_LOW_BITS,
 			  ctrl & KVM_APF_ARM64_READY_RING))
 		return -EINVAL;
@@ -572,7 +641,8 @@ void kvm_apf_arm64_hyp_features(struct kvm_vcpu *vcpu, u64 *val)
 {
 	BUILD_BUG_ON(ARM_SMCCC_KVM_FUNC_APF >= 128);
 	val[0] &= ~(BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF) |
-		    BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF_RING));
+		    BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF_RING) |
+		    BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF_ABORT));
 	if (apf_offered(vcpu))
 		val[ARM_SMCCC_KVM_FUNC_APF / 32] |=
 			BIT(ARM_SMCCC_KVM_FUNC_APF % 32);
@@ -584,6 +654,7 @@ static long apf_call(struct kvm_vcpu *vcpu, u64 *val)
 	case KVM_APF_ARM64_INFO:
 		val[1] = (apf_ring_offered(vcpu) ?
 			  KVM_APF_ARM64_INFO_READY_RING : 0) |
+			 (apf_abort_offered(vcpu) ? KVM_APF_ARM64_INFO_ABORT : 0) |
 			 (kvm_apf_guest_error_allowed(vcpu->kvm) ?
 			  KVM_APF_ARM64_INFO_ERROR_STATUS : 0);
 		val[2] = KVM_APF_ARM64_SDEI_EVENT;

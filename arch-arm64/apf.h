@@ -15,9 +15,10 @@ int kvm_arm_apf_map(struct kvm_vcpu *vcpu, phys_addr_t ipa,
 
 #ifdef CONFIG_KVM_APF_ARM64
 /* Added to the vendor-hyp bitmap's default (and only) features. */
-#define KVM_APF_ARM64_VENDOR_HYP_FEATURES	\
-	(BIT(KVM_REG_ARM_VENDOR_HYP_BIT_APF) |	\
-	 BIT(KVM_REG_ARM_VENDOR_HYP_BIT_APF_RING))
+#define KVM_APF_ARM64_VENDOR_HYP_FEATURES		\
+	(BIT(KVM_REG_ARM_VENDOR_HYP_BIT_APF) |		\
+	 BIT(KVM_REG_ARM_VENDOR_HYP_BIT_APF_RING) |	\
+	 BIT(KVM_REG_ARM_VENDOR_HYP_BIT_APF_ABORT))
 
 int kvm_apf_arm64_first_run(struct kvm_vcpu *vcpu);
 void kvm_apf_arm64_vcpu_reset(struct kvm_vcpu *vcpu);

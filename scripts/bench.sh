@@ -107,7 +107,9 @@ for a in ${BENCH_ARCHES:-x86_64 arm64}; do
 		>> "$OUT/bench.list"
 	# The burst runs: BENCH_BURST completions at once (a chunk of pages
 	# mapped by one fetch, BENCH_SCALE_DELAY_US late), "page ready" one
-	# at a time and batched (the ring), side by side.
+	# at a time, batched (the ring), and batched with "not present" as a
+	# synchronous exception (arm64's abort; x86's #VE where offered), side
+	# by side.
 	echo "apf_bench_burst 1200 apf/apf_bench -B ${BENCH_BURST:-16,64,256}" \
 		"-d ${BENCH_SCALE_DELAY_US:-1000} -r ${BENCH_BURST_ROUNDS:-3}" \
 		>> "$OUT/bench.list"

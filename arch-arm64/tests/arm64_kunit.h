@@ -246,14 +246,15 @@ static void arm64_smccc_decode(struct kunit *test)
 	u64 feat[4] = {};
 
 	KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_INFO, 0), SMCCC_RET_SUCCESS);
-	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 1), KVM_APF_ARM64_INFO_READY_RING);
+	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 1), KVM_APF_ARM64_INFO_READY_RING |
+			KVM_APF_ARM64_INFO_ABORT);
 	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 2), KVM_APF_ARM64_SDEI_EVENT);
 	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 3), KVM_APF_ARM64_DEFAULT_PPI);
 
 	vcpu->kvm->apf_features = KVM_APF_FEATURE_GUEST_ERROR;
 	hvc_apf(vcpu, KVM_APF_ARM64_INFO, 0);
 	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 1),
-			KVM_APF_ARM64_INFO_READY_RING |
+			KVM_APF_ARM64_INFO_READY_RING | KVM_APF_ARM64_INFO_ABORT |
 			KVM_APF_ARM64_INFO_ERROR_STATUS);
 
 	KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, 3, 0), SMCCC_RET_NOT_SUPPORTED);
@@ -281,7 +282,7 @@ static void arm64_smccc_enable(struct kunit *test)
 	u64 good = FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED;
 	u64 ring = KVM_APF_ARM64_ENABLED | KVM_APF_ARM64_READY_RING;
 	/* The ring needs its area 4 KiB aligned. */
-	u64 bad[] = { good | BIT(3), good | BIT(5),
+	u64 bad[] = { good | BIT(5),
 		      good | KVM_APF_ARM64_ERROR_STATUS,
 		      (FAKE_AREA_GPA + 64) | ring, (FAKE_AREA_GPA + 2048) | ring };
 	int i;
@@ -585,6 +586,9 @@ static void arm64_migration_regs(struct kunit *test)
 	}
 	KUNIT_EXPECT_EQ(test, set_reg(vcpu, SDEI_STATE, KVM_APF_SDEI_ENABLED),
 			-EINVAL);
+	/* Bit 3, the abort, where the VMM withdrew it. */
+	clear_bit(KVM_REG_ARM_VENDOR_HYP_BIT_APF_ABORT,
+		  &vcpu->kvm->arch.smccc_feat.vendor_hyp_bmap);
 	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_CTRL, ctrl | BIT(3)),
 			-EINVAL);
 	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ctrl, ctrl);
@@ -911,6 +915,15 @@ static void arm64_vendor_hyp_bmap_gates(struct kunit *test)
 				      FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED |
 				      KVM_APF_ARM64_READY_RING), -EINVAL);
 	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ctrl, 0);
+	/* Nor the abort delivery without its bit. */
+	KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_ENABLE,
+				      FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED |
+				      KVM_APF_ARM64_DELIVERY_AS_ABORT),
+			SMCCC_RET_INVALID_PARAMETER);
+	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_CTRL,
+				      FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED |
+				      KVM_APF_ARM64_DELIVERY_AS_ABORT), -EINVAL);
+	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ctrl, 0);
 	KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_ENABLE,
 				      FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED),
 			SMCCC_RET_SUCCESS);
@@ -1032,6 +1045,99 @@ static void arm64_prefault_at_ready(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->maps, ARRAY_SIZE(cases));
 }
 
+/* ESR_EL1 of the abort KVM_APF_ARM64_DELIVERY_AS_ABORT injects. */
+#define APF_ABORT_ESR(ec)	(((u64)ESR_ELx_EC_##ec << ESR_ELx_EC_SHIFT) | \
+				 ESR_ELx_IL | KVM_APF_ARM64_ABORT_FSC)
+
+/*
+ * A user fault on gfn 1 with @fault as its syndrome, at @far: asserts that
+ * the guest was told with an abort; returns its token.
+ */
+static u32 abort_told(struct kunit *test, struct kvm_vcpu *vcpu, u64 fault,
+		      u64 far, u64 gfn)
+{
+	struct arm64_fake *f = vcpu_fake(vcpu);
+
+	vcpu->arch.fault.esr_el2 = fault;
+	vcpu->arch.fault.far_el2 = far;
+	vcpu->arch.iflags = 0;
+	*vcpu_pc(vcpu) = FAKE_PC;
+	KUNIT_EXPECT_TRUE(test, apf_can_notify(vcpu));
+	KUNIT_EXPECT_EQ(test, kvm_apf_setup(&vcpu->async_pf, gfn << PAGE_SHIFT,
+					    gfn, 0x1000, KVM_APF_ITEM_USER,
+					    NULL), 0);
+	KUNIT_EXPECT_EQ(test, f->area.reason, KVM_APF_REASON_NOT_PRESENT);
+	KUNIT_EXPECT_EQ(test, f->area.np_addr, far);
+	KUNIT_EXPECT_TRUE(test, vcpu_get_flag(vcpu, PENDING_EXCEPTION));
+	KUNIT_EXPECT_EQ(test, vcpu_get_flag(vcpu, EXCEPT_MASK), 0); /* EL1 sync */
+	KUNIT_EXPECT_EQ(test, vcpu_read_sys_reg(vcpu, FAR_EL1), far);
+	/* At the access, not in the SDEI handler. */
+	KUNIT_EXPECT_EQ(test, *vcpu_pc(vcpu), FAKE_PC);
+	KUNIT_EXPECT_FALSE(test, vcpu->arch.apf.sdei.state & KVM_APF_SDEI_RUNNING);
+	return f->area.np_token;
+}
+
+/*
+ * "Not present" as an abort (KVM_APF_ARM64_DELIVERY_AS_ABORT): injected at
+ * the access, a data or instruction abort from the current or a lower EL as
+ * the fault was, fault status KVM_APF_ARM64_ABORT_FSC, FAR and np_addr the
+ * address (FnV without one), WnR kept for a data write but not for a walk;
+ * none while the busy word is set, at EL1 with IRQs masked, or in AArch32
+ * state; at EL1 without SEND_ALWAYS.
+ */
+static void arm64_abort_delivery(struct kunit *test)
+{
+	struct kvm_vcpu *vcpu = fake_vcpu(test);
+	struct arm64_fake *f = vcpu_fake(vcpu);
+	u32 t1, t2;
+
+	guest_ready(test, vcpu, KVM_APF_ARM64_DELIVERY_AS_ABORT);
+	t1 = abort_told(test, vcpu, FAKE_WRITE, 0x400123, 1);
+	KUNIT_EXPECT_NE(test, t1, 0);
+	KUNIT_EXPECT_EQ(test, vcpu_read_sys_reg(vcpu, ESR_EL1),
+			APF_ABORT_ESR(DABT_LOW) | ESR_ELx_WNR);
+
+	/* The busy word is set until the guest takes the token. */
+	KUNIT_EXPECT_FALSE(test, apf_can_notify(vcpu));
+	f->area.reason = 0;
+	KUNIT_EXPECT_TRUE(test, apf_can_notify(vcpu));
+
+	/* EL1: only with IRQs unmasked, and no SEND_ALWAYS needed. */
+	*vcpu_cpsr(vcpu) = PSR_MODE_EL1h | PSR_I_BIT;
+	KUNIT_EXPECT_FALSE(test, apf_can_notify(vcpu));
+	*vcpu_cpsr(vcpu) = PSR_MODE_EL1h;
+	t2 = abort_told(test, vcpu, FAKE_EXEC, 0x400000, 2);
+	KUNIT_EXPECT_NE(test, t2, t1);
+	KUNIT_EXPECT_EQ(test, vcpu_read_sys_reg(vcpu, ESR_EL1),
+			APF_ABORT_ESR(IABT_CUR));
+
+	/* A walk of the guest's tables: a data abort, not a write. */
+	f->area.reason = 0;
+	abort_told(test, vcpu, FAKE_WALK_PERM, 0x400000, 3);
+	KUNIT_EXPECT_EQ(test, vcpu_read_sys_reg(vcpu, ESR_EL1),
+			APF_ABORT_ESR(DABT_CUR));
+
+	/* No valid FAR: FnV, and no address. */
+	f->area.reason = 0;
+	*vcpu_cpsr(vcpu) = PSR_MODE_EL0t;
+	abort_told(test, vcpu, FAKE_READ | ESR_ELx_FnV, 0, 4);
+	KUNIT_EXPECT_EQ(test, vcpu_read_sys_reg(vcpu, ESR_EL1),
+			APF_ABORT_ESR(DABT_LOW) | ESR_ELx_FnV);
+
+	f->area.reason = 0;
+	*vcpu_cpsr(vcpu) = PSR_AA32_MODE_USR | PSR_MODE32_BIT;
+	KUNIT_EXPECT_FALSE(test, apf_can_notify(vcpu));
+	*vcpu_cpsr(vcpu) = PSR_MODE_EL0t;
+	KUNIT_EXPECT_TRUE(test, apf_can_notify(vcpu));
+	/* Without the opt-in, the SDEI event as before. */
+	hvc_apf(vcpu, KVM_APF_ARM64_ENABLE, FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED);
+	vcpu->arch.iflags = 0;
+	KUNIT_EXPECT_EQ(test, kvm_apf_setup(&vcpu->async_pf, 0x5000, 5, 0x1000,
+					    KVM_APF_ITEM_USER, NULL), 0);
+	KUNIT_EXPECT_FALSE(test, vcpu_get_flag(vcpu, PENDING_EXCEPTION));
+	KUNIT_EXPECT_EQ(test, *vcpu_pc(vcpu), FAKE_EP);
+}
+
 static struct kunit_case arm64_cases[] = {
 	KUNIT_CASE(arm64_smccc_decode),
 	KUNIT_CASE(arm64_smccc_enable),
@@ -1050,6 +1156,7 @@ static struct kunit_case arm64_cases[] = {
 	KUNIT_CASE(arm64_vendor_hyp_bmap_gates),
 	KUNIT_CASE(arm64_ready_ring),
 	KUNIT_CASE(arm64_prefault_at_ready),
+	KUNIT_CASE(arm64_abort_delivery),
 	{}
 };
 

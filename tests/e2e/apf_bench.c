@@ -40,10 +40,12 @@
  * in the scale runs, N faults at once; one VMM thread serves the pages a
  * chunk of N at a time, as one remote fetch: -d us after the first fault on
  * a chunk it maps the whole chunk and wakes its faults at once, so that the
- * N completions come together.  Each count runs twice in a round, side by
- * side: "page ready" one at a time (mode=slot) and batched (mode=ring, the
- * guest opted in to the ring); the exits by cause of every batch but the
- * first (which maps the guest's own pages).
+ * N completions come together.  Each count runs in every mode in a round,
+ * side by side: "page ready" one at a time (mode=slot), batched (mode=ring,
+ * the guest opted in to the ring), and batched with "not present" as a
+ * synchronous exception (mode=ring_ve: x86's #VE, arm64's abort; where KVM
+ * offers it); the exits by cause of every batch but the first (which maps
+ * the guest's own pages).
  *
  * In sync and async the pool serves the userfaultfd messages.  After the
  * window the run goes on until every page is in, for the time that took.
@@ -742,7 +744,8 @@ static void scale_run(const struct bench_args *a, u64 inflight,
 						pages * page_size, a->threads,
 						serve_zero);
 	}
-	apf_want_ring = !strcmp(mode, "ring");
+	apf_want_ring = !strcmp(mode, "ring") || !strcmp(mode, "ring_ve");
+	apf_want_ve = !strcmp(mode, "ring_ve");
 	apf_arch_vm_setup(vm);
 	vcpu_args_set(vcpu, 5, BENCH_GPA, pages, (u64)page_size, inflight,
 		      (u64)burst);
@@ -805,7 +808,7 @@ static u64 run_one(const struct bench_args *a, const char *mode, u64 quantum)
 	TEST_ASSERT(shared != MAP_FAILED, "mmap");
 	pid = fork();
 	if (!pid && (!strcmp(mode, "scale") || !strcmp(mode, "slot") ||
-		     !strcmp(mode, "ring")))
+		     !strcmp(mode, "ring") || !strcmp(mode, "ring_ve")))
 		scale_run(a, quantum, mode);
 	if (!pid)
 		bench(a, mode, quantum, shared);
@@ -829,7 +832,7 @@ int main(int argc, char *argv[])
 				.rounds = 3, .threads = 4, .pin = true };
 	char *modes[8], *list = strdup("ceiling,sync,async"), *tok, *save;
 	char *scale_list = NULL;
-	bool burst = false;
+	bool burst = false, ve;
 	u64 scale_n[8];
 	int nscale = 0;
 	int opt, nmodes = 0, i;
@@ -904,7 +907,10 @@ int main(int argc, char *argv[])
 		if (!scale_n[nscale++])
 			print_usage(argv[0]);
 	}
-	/* -B: the burst runs only, each count -r times, both modes in turn. */
+	/* -B: the burst runs only, each count -r times, the modes in turn. */
+	apf_want_ve = true;
+	ve = burst && !apf_arch_unsupported();
+	apf_want_ve = false;
 	for (r = 0; r < a.rounds; r++)
 		for (i = 0; i < nscale; i++) {
 			if (!burst) {
@@ -913,6 +919,8 @@ int main(int argc, char *argv[])
 			}
 			run_one(&a, "slot", scale_n[i]);
 			run_one(&a, "ring", scale_n[i]);
+			if (ve)
+				run_one(&a, "ring_ve", scale_n[i]);
 		}
 	if (nscale)
 		return 0;

@@ -41,7 +41,7 @@ struct apf_log {
 	u64 errors;		/* "page ready" with an error status */
 	u64 batches;		/* rings drained (apf_want_ring), one ack each */
 	u64 batch_max;		/* the most entries one drain took */
-	u64 ve;			/* "not present" as #VE (apf_want_ve, x86) */
+	u64 ve;			/* "not present" as #VE, arm64's abort */
 	u32 np_token[APF_MAX_LOG];
 	u64 np_addr[APF_MAX_LOG];	/* where the arch reports it, else 0 */
 	u32 ready_token[APF_MAX_LOG];
@@ -54,8 +54,9 @@ extern enum apf_mode apf_mode;
 extern bool apf_want_errors;	/* opt in to "ready" with an error status */
 extern bool apf_want_ring;	/* opt in to batched "page ready" */
 /*
- * x86: opt in to "not present" as #VE (kernel mode too: no SEND_ALWAYS);
- * arm64 has no #VE (apf_arch_unsupported() says so).
+ * Opt in to "not present" as a synchronous exception with the token under
+ * a busy word, kernel mode too (no SEND_ALWAYS): x86's #VE, arm64's abort
+ * (KVM_APF_ARM64_DELIVERY_AS_ABORT); "#VE" below means either.
  */
 extern bool apf_want_ve;
 /*

@@ -1,18 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * apf_ve_test: x86 "page not present" delivered as #VE (guest ABI in
- * Documentation/api.rst), seen from a real guest running in kernel mode.
+ * apf_ve_test: "page not present" delivered as a synchronous exception of
+ * the faulting access (guest ABI in Documentation/api.rst): x86's #VE, and
+ * arm64's abort with fault status KVM_APF_ARM64_ABORT_FSC, seen from a real
+ * guest running in kernel mode.  One source: "#VE" below means either.
  *
- * The guest opts in with bit 8 of MSR_KVM_ASYNC_PF_INT and does not send
- * KVM_ASYNC_PF_SEND_ALWAYS: ring 0 gets "not present" only because of the
- * #VE opt-in.  Each #VE brings its token in the shared area under the busy
- * word, which the guest clears; while it is set, KVM sends no other #VE.
+ * The guest opts in (x86: bit 8 of MSR_KVM_ASYNC_PF_INT; arm64: ENABLE's
+ * KVM_APF_ARM64_DELIVERY_AS_ABORT) and does not send SEND_ALWAYS: kernel
+ * mode gets "not present" only because of that opt-in.  Each #VE brings its
+ * token in the shared area under the busy word, which the guest clears;
+ * while it is set, KVM sends no other #VE.  Its handler returns to the
+ * access with IRET or ERET: no exit completes it (arm64's SDEI event needs
+ * one).
  *
- * Where it runs: on Intel natively.  AMD has no #VE; QEMU's TCG (which
- * emulates SVM, not VMX) delivers an injected vector 20 all the same, so on
- * a host that is QEMU's TCG this program turns on kvm.apf_ve_on_amd for its
- * own run and restores it at exit.  Elsewhere on AMD, and on arm64 (whose
- * "not present" is its SDEI event), every test skips and says why.
+ * Where it runs: arm64; x86 on Intel natively.  AMD has no #VE; QEMU's TCG
+ * (which emulates SVM, not VMX) delivers an injected vector 20 all the
+ * same, so on a host that is QEMU's TCG this program turns on
+ * kvm.apf_ve_on_amd for its own run and restores it at exit.  Elsewhere on
+ * AMD every test skips and says why.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -112,6 +117,9 @@ static void ve_vm_free(struct ve_vm *t)
 
 static const char *ve_host(void)
 {
+#ifdef __aarch64__
+	return "arm64, as an abort";
+#endif
 	return ve_param_owner ? "AMD emulated by QEMU's TCG (kvm.apf_ve_on_amd)" :
 				"a host that offers #VE";
 }
@@ -161,7 +169,7 @@ TEST(not_present_as_ve_injected_by_vmx)
 {
 	if (!host_has_vmx())
 		SKIP(return, "needs an Intel (VMX) host: %s",
-		     "QEMU's TCG emulates SVM only, and arm64 has no #VE");
+		     "QEMU's TCG emulates SVM only; arm64 injects an abort");
 	if (ve_unsupported())
 		SKIP(return, "%s", ve_unsupported());
 	ve_in_kernel_mode(_metadata);
@@ -204,6 +212,8 @@ TEST(busy_word_holds_the_next_ve)
  * The opt-in, as a VMM restoring it meets it: MSR_KVM_ASYNC_PF_INT with
  * bit 8 is refused where the guest's CPUID does not offer #VE (the host
  * that cannot inject it hides it), bits 9-63 always; nothing changes then.
+ * arm64: KVM_REG_ARM_APF_CTRL with bit 3, where the vendor-hyp bitmap's bit
+ * 61 is clear; bit 5 always.
  */
 TEST(ve_opt_in_needs_its_cpuid_bit)
 {
@@ -227,7 +237,29 @@ TEST(ve_opt_in_needs_its_cpuid_bit)
 	TH_LOG("outcome: bit 8 taken with the CPUID bit, refused without");
 	kvm_vm_free(vm);
 #else
-	SKIP(return, "%s", ve_unsupported());
+	const u64 abort = KVM_APF_ARM64_DELIVERY_AS_ABORT;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	u64 en, bmap;
+
+	if (ve_unsupported())
+		SKIP(return, "%s", ve_unsupported());
+	vm = vm_create_with_one_vcpu(&vcpu, NULL);
+	en = addr_gva2gpa(vm, vm_vaddr_alloc_page(vm)) | KVM_APF_ARM64_ENABLED;
+	EXPECT_EQ(apf_vmm_set_enable(vcpu, en | abort), 0);
+	EXPECT_EQ(apf_vmm_get_enable(vcpu), en | abort);
+	EXPECT_EQ(apf_vmm_set_enable(vcpu, en | abort | BIT_ULL(5)), -EINVAL);
+	EXPECT_EQ(apf_vmm_get_enable(vcpu), en | abort);
+
+	/* A VMM hides it (to migrate to a host without) before the run. */
+	EXPECT_EQ(apf_vmm_set_enable(vcpu, en), 0);
+	vcpu_get_reg(vcpu, KVM_REG_ARM_VENDOR_HYP_BMAP, &bmap);
+	vcpu_set_reg(vcpu, KVM_REG_ARM_VENDOR_HYP_BMAP,
+		     bmap & ~BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF_ABORT));
+	EXPECT_EQ(apf_vmm_set_enable(vcpu, en | abort), -EINVAL);
+	EXPECT_EQ(apf_vmm_get_enable(vcpu), en);
+	TH_LOG("outcome: bit 3 taken with vendor-hyp bit 61, refused without");
+	kvm_vm_free(vm);
 #endif
 }
 

@@ -4,8 +4,10 @@
  * it: the SMCCC vendor-hypervisor call (ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID)
  * gives KVM the shared area and acknowledges "page ready"; "not present" is
  * the SDEI event, registered and completed through the SDEI calls over HVC,
- * with the token and reason in the shared area; "page ready" is a PPI with
- * the token in the area (or, batched, every entry of the ring after it).
+ * with the token and reason in the shared area, or (apf_want_ve) an abort
+ * of the access with the token under the busy word; "page ready" is a PPI
+ * with the token in the area (or, batched, every entry of the ring after
+ * it).
  */
 #include <linux/arm_sdei.h>
 #include <linux/arm-smccc.h>
@@ -33,12 +35,21 @@ const u64 apf_arch_en_error_status = KVM_APF_ARM64_ERROR_STATUS;
 #define APF_IDLE_MS		10
 #define APF_VTIMER_INTID	27
 
+/* ESR_EL1's fault status code */
+#define APF_ESR_FSC		0x3f
+
 /* SMCCC return values (include/linux/arm-smccc.h is not uAPI). */
 #define APF_SMCCC_NOT_SUPPORTED		(-1)
 #define APF_SMCCC_INVALID_PARAMETER	(-3)
 
-/* A test guest runs at EL1 and needs SEND_ALWAYS; Linux runs tasks at EL0. */
-#define APF_EN_BITS	(KVM_APF_ARM64_ENABLED | KVM_APF_ARM64_SEND_ALWAYS)
+/*
+ * A test guest runs at EL1 and needs SEND_ALWAYS (Linux runs tasks at EL0),
+ * or the abort opt-in (apf_want_ve), which gives EL1 "not present" by
+ * itself.
+ */
+#define APF_EN_BITS	(KVM_APF_ARM64_ENABLED |			\
+			 (apf_want_ve ? KVM_APF_ARM64_DELIVERY_AS_ABORT :	\
+					KVM_APF_ARM64_SEND_ALWAYS))
 
 static u64 apf_hvc(u32 fn, u64 a1, u64 a2, u64 a3, u64 *x1_x3)
 {
@@ -129,6 +140,48 @@ void guest_apf_not_present(u64 event, u64 arg, u64 pc, u64 pstate)
 
 APF_SDEI_ENTRY_RESUME(apf_sdei_entry, guest_apf_not_present, apf_sdei_resume);
 
+/*
+ * "Not present" as an abort of the access (apf_want_ve, arm64's #VE): fault
+ * status KVM_APF_ARM64_ABORT_FSC, FAR the address, the token in the area
+ * under its busy word (reason); read it, then clear the word; the return
+ * (ERET) retries the access, or resumes guest_touch_nowait() past it.
+ * apf_ve_busy_touch: the first abort touches that address (another missing
+ * page) before clearing the word, with interrupts on: KVM must not send a
+ * second abort meanwhile.
+ */
+static void guest_apf_abort(struct ex_regs *regs)
+{
+	u64 esr = read_sysreg(esr_el1), far = read_sysreg(far_el1);
+	u32 busy = READ_ONCE(apf_area->reason);
+	u32 token = READ_ONCE(apf_area->np_token);
+	u64 addr = READ_ONCE(apf_area->np_addr);
+	u64 touch = READ_ONCE(apf_ve_busy_touch);
+
+	if ((esr & APF_ESR_FSC) != KVM_APF_ARM64_ABORT_FSC ||
+	    busy != KVM_APF_REASON_NOT_PRESENT || !apf_want_ve) {
+		apf_log.unexpected++;
+		GUEST_FAIL("abort at %lx, esr %lx, far %lx, busy word %u",
+			   regs->pc, esr, far, busy);
+	}
+	GUEST_ASSERT_EQ(addr, far);
+	apf_log.ve++;
+	if (touch) {
+		WRITE_ONCE(apf_ve_busy_touch, 0);
+		guest_irq_enable();
+		WRITE_ONCE(apf_ve_busy_value, READ_ONCE(*(u64 *)touch));
+		guest_irq_disable();
+		GUEST_ASSERT_EQ(READ_ONCE(apf_area->np_token), token);
+	}
+	WRITE_ONCE(apf_area->reason, 0);
+	if (regs->pc == APF_LABEL(apf_nowait_insn)) {
+		apf_guest_abandoned(token, addr);
+		regs->regs[0] = token;
+		regs->pc = APF_LABEL(apf_nowait_out);
+		return;
+	}
+	apf_guest_parked(token, addr);
+}
+
 void guest_apf_enable(void)
 {
 	const u32 ev = KVM_APF_ARM64_SDEI_EVENT;
@@ -138,10 +191,14 @@ void guest_apf_enable(void)
 				KVM_APF_ARM64_INFO, 0, 0, info), 0);
 	GUEST_ASSERT_EQ(info[1], ev);
 	GUEST_ASSERT(!apf_want_ring || (info[0] & KVM_APF_ARM64_INFO_READY_RING));
+	GUEST_ASSERT(!apf_want_ve || (info[0] & KVM_APF_ARM64_INFO_ABORT));
 	apf_ppi = info[2];
 	gic_init(GIC_V3, 1);
 	gic_irq_enable(apf_ppi);
 
+	/* The abort needs no SDEI event. */
+	if (apf_want_ve)
+		goto enable;
 	GUEST_ASSERT_EQ(apf_hvc(SDEI_1_0_FN_SDEI_VERSION, 0, 0, 0, NULL) >>
 			SDEI_VERSION_MAJOR_SHIFT, 1);
 	GUEST_ASSERT_EQ(apf_hvc(SDEI_1_0_FN_SDEI_PRIVATE_RESET, 0, 0, 0, NULL), 0);
@@ -150,11 +207,15 @@ void guest_apf_enable(void)
 	GUEST_ASSERT_EQ(apf_hvc(SDEI_1_0_FN_SDEI_EVENT_ENABLE, ev, 0, 0, NULL), 0);
 	GUEST_ASSERT_EQ(apf_hvc(SDEI_1_0_FN_SDEI_PE_UNMASK, 0, 0, 0, NULL), 0);
 
+enable:
 	GUEST_ASSERT_EQ(apf_call(KVM_APF_ARM64_ENABLE, apf_area_gpa | APF_EN_BITS |
 				 (apf_want_errors ? KVM_APF_ARM64_ERROR_STATUS : 0) |
 				 (apf_want_ring ? KVM_APF_ARM64_READY_RING : 0)),
 			0);
-	/* "Page ready" needs interrupts; "not present" (SDEI) does not. */
+	/*
+	 * "Page ready" needs interrupts; "not present" as SDEI does not, as
+	 * an abort at EL1 does.
+	 */
 	local_irq_enable();
 }
 
@@ -167,9 +228,8 @@ bool guest_apf_try_enable_errors(void)
 u64 guest_apf_bad_enables(void)
 {
 	u64 bad[] = {
-		/* bits 3 and 5 are reserved */
+		/* bit 5 is reserved */
 		apf_area_gpa | APF_EN_BITS | BIT_ULL(5),
-		apf_area_gpa | APF_EN_BITS | BIT_ULL(3),
 		/* the ring needs the area 4 KiB aligned */
 		(apf_area_gpa + 64) | APF_EN_BITS | KVM_APF_ARM64_READY_RING,
 	};
@@ -271,12 +331,24 @@ void guest_apf_reenable(void)
 	gic_irq_enable(apf_ppi);
 }
 
+/* The abort delivery: its bit in a new VM's vendor-hyp bitmap. */
+static bool apf_abort_offered(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = vm_create_with_one_vcpu(&vcpu, NULL);
+	u64 bmap = 0;
+
+	vcpu_get_reg(vcpu, KVM_REG_ARM_VENDOR_HYP_BMAP, &bmap);
+	kvm_vm_free(vm);
+	return bmap & BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF_ABORT);
+}
+
 const char *apf_arch_unsupported(void)
 {
-	if (apf_want_ve)
-		return "arm64 has no #VE: its \"not present\" is the SDEI event";
 	if (!(kvm_check_cap(KVM_CAP_APF_FEATURES) & KVM_APF_FEATURE_ASYNC_PF))
 		return "KVM does not offer async PF (KVM_CAP_APF_FEATURES)";
+	if (apf_want_ve && !apf_abort_offered())
+		return "KVM does not offer \"not present\" as an abort (vendor-hyp bit 61)";
 	return NULL;
 }
 
@@ -290,6 +362,7 @@ void apf_arch_vm_setup(struct kvm_vm *vm)
 	apf_area_gpa = addr_gva2gpa(vm, area);
 	sync_global_to_guest(vm, apf_want_errors);
 	sync_global_to_guest(vm, apf_want_ring);
+	sync_global_to_guest(vm, apf_want_ve);
 	sync_global_to_guest(vm, apf_area);
 	sync_global_to_guest(vm, apf_area_gpa);
 
@@ -299,6 +372,12 @@ void apf_arch_vm_setup(struct kvm_vm *vm)
 		nr_vcpus++;
 	}
 	vm_install_exception_handler(vm, VECTOR_IRQ_CURRENT, guest_apf_irq);
+	if (apf_want_ve) {
+		vm_install_sync_handler(vm, VECTOR_SYNC_CURRENT, ESR_EC_DABT,
+					guest_apf_abort);
+		vm_install_sync_handler(vm, VECTOR_SYNC_CURRENT, ESR_EC_IABT,
+					guest_apf_abort);
+	}
 	vgic_v3_setup(vm, nr_vcpus, 64);
 }
 

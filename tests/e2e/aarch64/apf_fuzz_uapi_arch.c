@@ -5,9 +5,11 @@
  * accepted and read back the same), random values for every async PF
  * register (KVM_REG_ARM_APF_*), and random values of the vendor-hyp bitmap
  * whose bit 63 hides them, each checked against api.rst:
- * - CTRL: the ENABLE word's rules (bits 3, 5 reserved, bit 4 needs the
- *   VMM's consent, an enable needs the area in a memslot, and with bit 2,
- *   the ring, 4 KiB aligned), -EINVAL;
+ * - CTRL: the ENABLE word's rules (bit 5 reserved, bit 4 needs the VMM's
+ *   consent, an enable needs the area in a memslot, and with bit 2, the
+ *   ring, 4 KiB aligned and bit 62 of the bitmap, with bit 3, the abort
+ *   delivery, bit 61), -EINVAL; an enable with the abort delivery that
+ *   KVM would take is not made (this guest takes no abort);
  * - PPI: 16-31 (-EINVAL), not a timer's (-EBUSY), not moved while raised
  *   (-EBUSY; its own value is always accepted);
  * - SDEI_STATE: no unknown bits, enabled or running only registered,
@@ -15,8 +17,9 @@
  *   EL1t or EL1h (-EINVAL); SDEI_EP, _ARG, the other CTX: anything;
  * - with bit 63 of KVM_REG_ARM_VENDOR_HYP_BMAP clear, none of them is
  *   listed, read or written (-ENOENT); the bitmap itself takes bits 0, 1,
- *   62 (the ring) and 63 and changes only before the first KVM_RUN
- *   (-EBUSY); without bit 62, CTRL refuses the ring.
+ *   61 (the abort), 62 (the ring) and 63 and changes only before the first
+ *   KVM_RUN (-EBUSY); without bit 62, CTRL refuses the ring, without bit 61
+ *   the abort.
  * A rejected write leaves the register as it was.  While the guest's SDEI
  * handler is due to run (delivered, not completed), its saved context,
  * state and entry point are left alone: the VMM would break its own guest.
@@ -43,6 +46,7 @@
 #define BMAP_OK		(BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_FUNC_FEAT) | \
 			 BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_PTP) | \
 			 BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF_RING) | \
+			 BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF_ABORT) | \
 			 BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF))
 
 void fzu_sdei_handler(void);
@@ -219,6 +223,8 @@ static bool fzu_ctrl_ok(u64 ctrl)
 	if ((ctrl & KVM_APF_ARM64_READY_RING) &&
 	    ((ctrl & 0xfc0) || !(fa.bmap & BIT_ULL(62))))
 		return false;
+	if ((ctrl & KVM_APF_ARM64_DELIVERY_AS_ABORT) && !(fa.bmap & BIT_ULL(61)))
+		return false;
 	return (ctrl & ~0x3full) - fa.area_gpa < 4096;
 }
 
@@ -262,6 +268,10 @@ static u64 fzu_gen(u64 id, int *want)
 		if (v & KVM_APF_ARM64_ENABLED)
 			v &= ~(u64)KVM_APF_ARM64_READY_RAISED;
 		*want = fzu_ctrl_ok(v) ? 0 : -EINVAL;
+		/* Taken, the abort would reach a guest with no handler. */
+		if (!*want && (v & KVM_APF_ARM64_ENABLED) &&
+		    (v & KVM_APF_ARM64_DELIVERY_AS_ABORT))
+			*want = 2;
 		return v;
 	case KVM_REG_ARM_APF_PPI:
 		v = fz_below(&rng, 8) ? fz_below(&rng, 40) : fz_value(&rng);
@@ -286,7 +296,7 @@ static u64 fzu_gen(u64 id, int *want)
 			mode == PSR_MODE_EL1h ? 0 : -EINVAL;
 		return v;
 	case KVM_REG_ARM_VENDOR_HYP_BMAP:
-		v = fz_below(&rng, 2) ? fa.bmap ^ BIT_ULL(62 + fz_below(&rng, 2)) :
+		v = fz_below(&rng, 2) ? fa.bmap ^ BIT_ULL(61 + fz_below(&rng, 3)) :
 		    fz_value(&rng);
 		if (fz_below(&rng, 2))
 			v &= BMAP_OK;
@@ -300,6 +310,10 @@ static u64 fzu_gen(u64 id, int *want)
 		/* And the ring from a guest that never opted in to it. */
 		else if (!(v & BIT_ULL(62)) &&
 			 (fa.ctrl & KVM_APF_ARM64_READY_RING))
+			*want = 2;
+		/* Or the abort. */
+		else if (!(v & BIT_ULL(61)) &&
+			 (fa.ctrl & KVM_APF_ARM64_DELIVERY_AS_ABORT))
 			*want = 2;
 		return v;
 	default:
