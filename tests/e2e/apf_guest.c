@@ -89,6 +89,20 @@ void apf_guest_parked(u32 token, u64 addr)
 	}
 }
 
+void apf_guest_ve_busy(const u32 *np_token, u32 token)
+{
+	u64 touch = READ_ONCE(apf_ve_busy_touch);
+
+	apf_log.ve++;
+	if (!touch)
+		return;
+	WRITE_ONCE(apf_ve_busy_touch, 0);
+	guest_irq_enable();
+	WRITE_ONCE(apf_ve_busy_value, READ_ONCE(*(u64 *)touch));
+	guest_irq_disable();
+	GUEST_ASSERT_EQ(READ_ONCE(*np_token), token);
+}
+
 void apf_guest_woken(u32 token, u32 status)
 {
 	u64 n = apf_log.ready;

@@ -117,6 +117,17 @@ void apf_guest_parked(u32 token, u64 addr);
 void apf_guest_abandoned(u32 token, u64 addr);
 
 /**
+ * apf_guest_ve_busy() - Guest, from the arch's #VE handler (x86 #VE, arm64
+ * abort) before it clears the busy word: count the #VE, and with
+ * apf_ve_busy_touch, touch that address (another missing page) with
+ * interrupts on, which KVM must resolve without a second #VE: the token
+ * under the busy word stays.
+ * @np_token: the area's np_token
+ * @token: what it held at the #VE
+ */
+void apf_guest_ve_busy(const u32 *np_token, u32 token);
+
+/**
  * apf_guest_woken() - Guest, from the arch's "page ready" handler: log it
  * and wake what it names.
  * @token: the token, or APF_WAKE_ALL

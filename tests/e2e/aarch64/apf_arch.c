@@ -155,7 +155,6 @@ static void guest_apf_abort(struct ex_regs *regs)
 	u32 busy = READ_ONCE(apf_area->reason);
 	u32 token = READ_ONCE(apf_area->np_token);
 	u64 addr = READ_ONCE(apf_area->np_addr);
-	u64 touch = READ_ONCE(apf_ve_busy_touch);
 
 	if ((esr & APF_ESR_FSC) != KVM_APF_ARM64_ABORT_FSC ||
 	    busy != KVM_APF_REASON_NOT_PRESENT || !apf_want_ve) {
@@ -164,14 +163,7 @@ static void guest_apf_abort(struct ex_regs *regs)
 			   regs->pc, esr, far, busy);
 	}
 	GUEST_ASSERT_EQ(addr, far);
-	apf_log.ve++;
-	if (touch) {
-		WRITE_ONCE(apf_ve_busy_touch, 0);
-		guest_irq_enable();
-		WRITE_ONCE(apf_ve_busy_value, READ_ONCE(*(u64 *)touch));
-		guest_irq_disable();
-		GUEST_ASSERT_EQ(READ_ONCE(apf_area->np_token), token);
-	}
+	apf_guest_ve_busy(&apf_area->np_token, token);
 	WRITE_ONCE(apf_area->reason, 0);
 	if (regs->pc == APF_LABEL(apf_nowait_insn)) {
 		apf_guest_abandoned(token, addr);

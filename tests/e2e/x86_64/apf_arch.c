@@ -153,20 +153,12 @@ static void guest_apf_ve(struct ex_regs *regs)
 {
 	u32 busy = READ_ONCE(apf_area->flags);
 	u32 token = READ_ONCE(apf_area->np_token);
-	u64 touch = READ_ONCE(apf_ve_busy_touch);
 
 	if (busy != KVM_PV_REASON_PAGE_NOT_PRESENT || !apf_want_ve) {
 		apf_log.unexpected++;
 		GUEST_FAIL("#VE at %lx, busy word %u", regs->rip, busy);
 	}
-	apf_log.ve++;
-	if (touch) {
-		WRITE_ONCE(apf_ve_busy_touch, 0);
-		guest_irq_enable();
-		WRITE_ONCE(apf_ve_busy_value, READ_ONCE(*(u64 *)touch));
-		guest_irq_disable();
-		GUEST_ASSERT_EQ(READ_ONCE(apf_area->np_token), token);
-	}
+	apf_guest_ve_busy(&apf_area->np_token, token);
 	WRITE_ONCE(apf_area->flags, 0);
 	apf_took_not_present(regs, token);
 }
