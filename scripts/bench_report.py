@@ -426,7 +426,8 @@ def scale(args):
 
 def burst(args):
     """The burst runs (apf_bench -B, our kernel): N completions at once,
-    "page ready" one at a time (slot) and batched (ring), side by side:
+    "page ready" one at a time (slot), batched (ring), and batched with
+    "not present" as #VE or arm64's abort (ring_ve), side by side:
     every exit of the measured batches (all but the first, which maps the
     guest's own pages) by cause per async fault (timer ticks included:
     nothing is subtracted), the median
