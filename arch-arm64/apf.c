@@ -192,16 +192,19 @@ static bool apf_abort(struct kvm_vcpu *vcpu)
 
 /*
  * Can the abort be taken now?  Only in AArch64 state without nested
- * virtualisation; at EL1 only with IRQs unmasked (a guest's exception entry
- * runs masked until it saved ELR_EL1 and SPSR_EL1, which the abort
- * overwrites); and only while the busy word is clear: the guest took the
- * last token.
+ * virtualisation, with no exception pending (one the VMM injected would be
+ * lost) and no instruction to skip; at EL1 only with IRQs unmasked (a
+ * guest's exception entry runs masked until it saved ELR_EL1 and SPSR_EL1,
+ * which the abort overwrites); and only while the busy word is clear: the
+ * guest took the last token.
  */
 static bool apf_abort_can_deliver(struct kvm_vcpu *vcpu)
 {
 	u32 busy;
 
-	if (vcpu_mode_is_32bit(vcpu) || vcpu_has_nv(vcpu))
+	if (vcpu_mode_is_32bit(vcpu) || vcpu_has_nv(vcpu) ||
+	    vcpu_get_flag(vcpu, PENDING_EXCEPTION) ||
+	    vcpu_get_flag(vcpu, INCREMENT_PC))
 		return false;
 	if (vcpu_mode_priv(vcpu) && (*vcpu_cpsr(vcpu) & PSR_I_BIT))
 		return false;
@@ -212,8 +215,9 @@ static bool apf_abort_can_deliver(struct kvm_vcpu *vcpu)
 /*
  * The abort, taken to EL1 at the faulting access (PC did not move): a data
  * or instruction abort as the fault was, from the current or a lower EL,
- * with FAR the faulting address (FnV without one) and, for a data access
- * that was no walk of the guest's own tables, whether it wrote.
+ * with FAR the faulting address (0 without one: FnV is RES0 for this fault
+ * status) and, for a data access that was no walk of the guest's own
+ * tables, whether it wrote.
  */
 static void apf_inject_abort(struct kvm_vcpu *vcpu, u64 far)
 {
@@ -228,8 +232,6 @@ static void apf_inject_abort(struct kvm_vcpu *vcpu, u64 far)
 	esr |= ec << ESR_ELx_EC_SHIFT;
 	if (!iabt && !(fault & ESR_ELx_S1PTW))
 		esr |= fault & ESR_ELx_WNR;
-	if (!far)
-		esr |= ESR_ELx_FnV;
 	kvm_pend_exception(vcpu, EXCEPT_AA64_EL1_SYNC);
 	vcpu_write_sys_reg(vcpu, far, FAR_EL1);
 	vcpu_write_sys_reg(vcpu, esr, ESR_EL1);

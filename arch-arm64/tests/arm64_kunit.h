@@ -1081,9 +1081,10 @@ static u32 abort_told(struct kunit *test, struct kvm_vcpu *vcpu, u64 fault,
  * "Not present" as an abort (KVM_APF_ARM64_DELIVERY_AS_ABORT): injected at
  * the access, a data or instruction abort from the current or a lower EL as
  * the fault was, fault status KVM_APF_ARM64_ABORT_FSC, FAR and np_addr the
- * address (FnV without one), WnR kept for a data write but not for a walk;
- * none while the busy word is set, at EL1 with IRQs masked, or in AArch32
- * state; at EL1 without SEND_ALWAYS.
+ * address (0 without one, and no FnV), WnR kept for a data write but not
+ * for a walk; none while the busy word is set, at EL1 with IRQs masked, in
+ * AArch32 state, or with an exception pending or an instruction to skip;
+ * at EL1 without SEND_ALWAYS.
  */
 static void arm64_abort_delivery(struct kunit *test)
 {
@@ -1097,7 +1098,8 @@ static void arm64_abort_delivery(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vcpu_read_sys_reg(vcpu, ESR_EL1),
 			APF_ABORT_ESR(DABT_LOW) | ESR_ELx_WNR);
 
-	/* The busy word is set until the guest takes the token. */
+	/* The guest took the abort; its busy word is set until it takes the token. */
+	vcpu->arch.iflags = 0;
 	KUNIT_EXPECT_FALSE(test, apf_can_notify(vcpu));
 	f->area.reason = 0;
 	KUNIT_EXPECT_TRUE(test, apf_can_notify(vcpu));
@@ -1111,20 +1113,41 @@ static void arm64_abort_delivery(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vcpu_read_sys_reg(vcpu, ESR_EL1),
 			APF_ABORT_ESR(IABT_CUR));
 
-	/* A walk of the guest's tables: a data abort, not a write. */
+	/* A walk of the guest's tables (syndrome WnR set): not a write. */
 	f->area.reason = 0;
-	abort_told(test, vcpu, FAKE_WALK_PERM, 0x400000, 3);
+	abort_told(test, vcpu, FAKE_WALK_PERM | ESR_ELx_WNR, 0x400000, 3);
 	KUNIT_EXPECT_EQ(test, vcpu_read_sys_reg(vcpu, ESR_EL1),
 			APF_ABORT_ESR(DABT_CUR));
 
-	/* No valid FAR: FnV, and no address. */
+	/* No valid FAR in the syndrome: no address, and FnV stays clear. */
 	f->area.reason = 0;
 	*vcpu_cpsr(vcpu) = PSR_MODE_EL0t;
-	abort_told(test, vcpu, FAKE_READ | ESR_ELx_FnV, 0, 4);
+	vcpu->arch.fault.esr_el2 = FAKE_READ | ESR_ELx_FnV;
+	vcpu->arch.fault.far_el2 = 0x400000;
+	vcpu->arch.iflags = 0;
+	KUNIT_EXPECT_EQ(test, kvm_apf_setup(&vcpu->async_pf, 0x4000, 4, 0x1000,
+					    KVM_APF_ITEM_USER, NULL), 0);
+	KUNIT_EXPECT_EQ(test, f->area.np_addr, 0);
+	KUNIT_EXPECT_EQ(test, vcpu_read_sys_reg(vcpu, FAR_EL1), 0);
 	KUNIT_EXPECT_EQ(test, vcpu_read_sys_reg(vcpu, ESR_EL1),
-			APF_ABORT_ESR(DABT_LOW) | ESR_ELx_FnV);
+			APF_ABORT_ESR(DABT_LOW));
 
+	/* An instruction fetch from EL0. */
 	f->area.reason = 0;
+	abort_told(test, vcpu, FAKE_EXEC, 0x400000, 6);
+	KUNIT_EXPECT_EQ(test, vcpu_read_sys_reg(vcpu, ESR_EL1),
+			APF_ABORT_ESR(IABT_LOW));
+
+	/* Not over an exception pending (a VMM's), nor a skipped insn. */
+	f->area.reason = 0;
+	vcpu->arch.iflags = 0;
+	kvm_pend_exception(vcpu, EXCEPT_AA64_EL1_SERR);
+	KUNIT_EXPECT_FALSE(test, apf_can_notify(vcpu));
+	vcpu->arch.iflags = 0;
+	vcpu_set_flag(vcpu, INCREMENT_PC);
+	KUNIT_EXPECT_FALSE(test, apf_can_notify(vcpu));
+	vcpu->arch.iflags = 0;
+
 	*vcpu_cpsr(vcpu) = PSR_AA32_MODE_USR | PSR_MODE32_BIT;
 	KUNIT_EXPECT_FALSE(test, apf_can_notify(vcpu));
 	*vcpu_cpsr(vcpu) = PSR_MODE_EL0t;
