@@ -1049,6 +1049,18 @@ static void arm64_prefault_at_ready(struct kunit *test)
 #define APF_ABORT_ESR(ec)	(((u64)ESR_ELx_EC_##ec << ESR_ELx_EC_SHIFT) | \
 				 ESR_ELx_IL | KVM_APF_ARM64_ABORT_FSC)
 
+/* An exception pending for the next entry (outside KUNIT_EXPECT: sparse). */
+static bool exception_pending(struct kvm_vcpu *vcpu)
+{
+	return vcpu_get_flag(vcpu, PENDING_EXCEPTION);
+}
+
+/* Which (EXCEPT_MASK): 0 is EXCEPT_AA64_EL1_SYNC. */
+static u64 exception_kind(struct kvm_vcpu *vcpu)
+{
+	return vcpu_get_flag(vcpu, EXCEPT_MASK);
+}
+
 /*
  * A user fault on gfn 1 with @fault as its syndrome, at @far: asserts that
  * the guest was told with an abort; returns its token.
@@ -1068,8 +1080,8 @@ static u32 abort_told(struct kunit *test, struct kvm_vcpu *vcpu, u64 fault,
 					    NULL), 0);
 	KUNIT_EXPECT_EQ(test, f->area.reason, KVM_APF_REASON_NOT_PRESENT);
 	KUNIT_EXPECT_EQ(test, f->area.np_addr, far);
-	KUNIT_EXPECT_TRUE(test, vcpu_get_flag(vcpu, PENDING_EXCEPTION));
-	KUNIT_EXPECT_EQ(test, vcpu_get_flag(vcpu, EXCEPT_MASK), 0); /* EL1 sync */
+	KUNIT_EXPECT_TRUE(test, exception_pending(vcpu));
+	KUNIT_EXPECT_EQ(test, exception_kind(vcpu), 0);	/* EL1 sync */
 	KUNIT_EXPECT_EQ(test, vcpu_read_sys_reg(vcpu, FAR_EL1), far);
 	/* At the access, not in the SDEI handler. */
 	KUNIT_EXPECT_EQ(test, *vcpu_pc(vcpu), FAKE_PC);
@@ -1157,7 +1169,7 @@ static void arm64_abort_delivery(struct kunit *test)
 	vcpu->arch.iflags = 0;
 	KUNIT_EXPECT_EQ(test, kvm_apf_setup(&vcpu->async_pf, 0x5000, 5, 0x1000,
 					    KVM_APF_ITEM_USER, NULL), 0);
-	KUNIT_EXPECT_FALSE(test, vcpu_get_flag(vcpu, PENDING_EXCEPTION));
+	KUNIT_EXPECT_FALSE(test, exception_pending(vcpu));
 	KUNIT_EXPECT_EQ(test, *vcpu_pc(vcpu), FAKE_EP);
 }
 
