@@ -883,6 +883,10 @@ static void arm64_vendor_hyp_bmap_gates(struct kunit *test)
 	const u32 sdei_reg = SDEI_1_0_FN_SDEI_EVENT_REGISTER;
 	const u32 apf_fn = ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID;
 	const u64 ctx0 = KVM_REG_ARM_APF_SDEI_CTX(0);
+	/* The opt-ins with a bitmap bit of their own, here clear. */
+	const u64 opt_in[] = { KVM_APF_ARM64_READY_RING,
+			       KVM_APF_ARM64_DELIVERY_AS_ABORT };
+	unsigned int i;
 	u64 x0, val;
 
 	KUNIT_EXPECT_EQ(test, features_x3(vcpu, &x0), BIT(0));
@@ -907,23 +911,16 @@ static void arm64_vendor_hyp_bmap_gates(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, x0, (u64)GENMASK(1, 0));
 	hvc_apf(vcpu, KVM_APF_ARM64_INFO, 0);
 	KUNIT_EXPECT_EQ(test, vcpu_get_reg(vcpu, 1), 0);
-	KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_ENABLE,
-				      FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED |
-				      KVM_APF_ARM64_READY_RING),
-			SMCCC_RET_INVALID_PARAMETER);
-	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_CTRL,
-				      FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED |
-				      KVM_APF_ARM64_READY_RING), -EINVAL);
-	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ctrl, 0);
-	/* Nor the abort delivery without its bit. */
-	KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_ENABLE,
-				      FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED |
-				      KVM_APF_ARM64_DELIVERY_AS_ABORT),
-			SMCCC_RET_INVALID_PARAMETER);
-	KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_CTRL,
-				      FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED |
-				      KVM_APF_ARM64_DELIVERY_AS_ABORT), -EINVAL);
-	KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ctrl, 0);
+	/* Neither the ring nor the abort without its bit. */
+	for (i = 0; i < ARRAY_SIZE(opt_in); i++) {
+		u64 ctrl = FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED | opt_in[i];
+
+		KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_ENABLE, ctrl),
+				SMCCC_RET_INVALID_PARAMETER);
+		KUNIT_EXPECT_EQ(test, set_reg(vcpu, KVM_REG_ARM_APF_CTRL, ctrl),
+				-EINVAL);
+		KUNIT_EXPECT_EQ(test, vcpu->arch.apf.ctrl, 0);
+	}
 	KUNIT_EXPECT_EQ(test, hvc_apf(vcpu, KVM_APF_ARM64_ENABLE,
 				      FAKE_AREA_GPA | KVM_APF_ARM64_ENABLED),
 			SMCCC_RET_SUCCESS);
