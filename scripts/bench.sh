@@ -99,10 +99,12 @@ for a in ${BENCH_ARCHES:-x86_64 arm64}; do
 		"restore_async 600 $r -P -S /tmp/rb-async $r2" \
 		"restore_vmm 600 $r -V -P -S /tmp/rb-vmm $r2" \
 		"restore_exitless 600 $r -X -P -S /tmp/rb-exitless $r2" >> "$OUT/bench.list"
-	# The scale runs: BENCH_SCALE faults in flight on one vCPU at once,
-	# each page BENCH_SCALE_DELAY_US late; our kernel's limit raised to
-	# the most (kvm.apf_max_per_vcpu; the other lines have a few in flight).
-	echo "apf_bench_scale 1200 apf/apf_bench -S ${BENCH_SCALE:-64,256,1024,4096}" \
+	# The scale runs: BENCH_SCALE faults in flight at once on each of
+	# BENCH_SCALE_VCPUS vCPUs, each page BENCH_SCALE_DELAY_US late; our
+	# kernel's limit raised to the most (kvm.apf_max_per_vcpu; the other
+	# lines have a few in flight).
+	echo "apf_bench_scale 2400 apf/apf_bench -S ${BENCH_SCALE:-64,256,1024,4096}" \
+		"-V ${BENCH_SCALE_VCPUS:-1,2,4}" \
 		"-d ${BENCH_SCALE_DELAY_US:-1000} -t 4 -r ${BENCH_SCALE_ROUNDS:-2}" \
 		>> "$OUT/bench.list"
 	# The burst runs: BENCH_BURST completions at once (a chunk of pages

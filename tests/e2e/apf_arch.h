@@ -24,6 +24,22 @@
 #include <stdbool.h>
 #include "kvm_util.h"
 
+/*
+ * The most vCPUs a VM's guest side serves (the scale runs'), each with its
+ * own shared area and log, numbered by vCPU id.
+ */
+#define APF_MAX_VCPUS	4
+
+/**
+ * apf_vcpu() - Guest: which vCPU this is (its id; 0 in a VM of one), for
+ * its own shared area and log.  No exit: arm64 reads TPIDR_EL1, which the
+ * selftests library sets to the id; x86 a word at GS's base, which
+ * apf_arch_vm_setup() points at the vCPU's id when there are several.
+ *
+ * Return: 0 to APF_MAX_VCPUS - 1.
+ */
+u32 apf_vcpu(void);
+
 /* Whether "not present" names the faulting address (arm64: yes, x86: no). */
 extern const bool apf_arch_fault_addr;
 
@@ -51,8 +67,9 @@ extern const u64 apf_arch_en_error_status;
 const char *apf_arch_unsupported(void);
 
 /**
- * apf_arch_vm_setup() - Host: install the guest's handlers, the shared area
- * and apf_want_errors into @vm (after its vCPUs are created).
+ * apf_arch_vm_setup() - Host: install the guest's handlers, a shared area
+ * per vCPU and apf_want_errors into @vm (after its vCPUs are created, at
+ * most APF_MAX_VCPUS, ids below it).
  * @vm: the VM
  */
 void apf_arch_vm_setup(struct kvm_vm *vm);

@@ -9,9 +9,11 @@
  * same token follows, the guest acknowledges it, and the data is right.
  * Each page so made async is mapped when its "page ready" is delivered: the
  * guest's retry takes no second stage-2 fault.  Then: async PF disabled
- * while a fault is in flight, and a VM destroyed with a fault outstanding.
+ * while a fault is in flight, a VM destroyed with a fault outstanding, and
+ * two vCPUs faulting at once, each told of its own faults only.
  * One source for every arch (apf_guest.h).
  */
+#include <pthread.h>
 #include <time.h>
 
 #include "kvm_util.h"
@@ -190,6 +192,72 @@ TEST(destroy_with_fault_outstanding)
 	/* Bounded by the outstanding page's delay, not by anything else. */
 	EXPECT_LT(secs, 10.0);
 	apf_vm_free(&t);
+}
+
+/* A vCPU thread of two_vcpus_apart: the guest to its end. */
+static void *run_to_done(void *arg)
+{
+	struct kvm_vcpu *vcpu = arg;
+	struct ucall uc;
+
+	TEST_ASSERT_EQ(run_to_ucall(vcpu, &uc), UCALL_DONE);
+	return NULL;
+}
+
+/*
+ * Two vCPUs at once, each with its own shared area, each reading its own
+ * half of the delayed pages: each vCPU is told "not present" for its own
+ * faults only, and "page ready" for exactly those tokens, in its own area;
+ * nothing arrives on the other vCPU.
+ */
+TEST(two_vcpus_apart)
+{
+	const u64 half = TEST_PAGES / 2;
+	struct kvm_vcpu *vcpus[2];
+	struct apf_vcpu_log *log;
+	struct uffd_desc *uffd;
+	struct kvm_vm *vm;
+	pthread_t thread;
+	u64 i, j, v, seen;
+
+	if (apf_arch_unsupported())
+		SKIP(return, "%s", apf_arch_unsupported());
+	vm = vm_create_with_vcpus(2, delayed_mem_guest_read, vcpus);
+	uffd = delayed_mem_add(vm, APF_DELAY_US);
+	apf_arch_vm_setup(vm);
+	apf_mode = APF_MODE_PARK;
+	sync_global_to_guest(vm, apf_mode);
+	for (v = 0; v < 2; v++)
+		vcpu_args_set(vcpus[v], 3, TEST_GPA + v * half * page_size, half,
+			      (u64)page_size);
+	ASSERT_EQ(pthread_create(&thread, NULL, run_to_done, vcpus[1]), 0);
+	run_to_done(vcpus[0]);
+	ASSERT_EQ(pthread_join(thread, NULL), 0);
+	sync_global_from_guest(vm, apf_logs);
+
+	EXPECT_EQ(uffd_served_wait(TEST_PAGES), TEST_PAGES);
+	for (v = 0; v < 2; v++) {
+		log = &apf_logs[v];
+		EXPECT_EQ(log->unexpected, 0);
+		EXPECT_EQ(log->errors, 0);
+		/* Its own pages only, each async once; the wake-all of enable. */
+		ASSERT_EQ(log->not_present, half) TH_LOG("vCPU %lu", v);
+		EXPECT_EQ(log->wake_all, 1) TH_LOG("vCPU %lu", v);
+		ASSERT_EQ(log->ready, half + 1) TH_LOG("vCPU %lu", v);
+		for (i = 0; i < half; i++) {
+			seen = 0;
+			for (j = 0; j < log->ready; j++)
+				seen += log->ready_token[j] == log->np_token[i];
+			EXPECT_EQ(seen, 1) TH_LOG("vCPU %lu token %#x readied %lu times",
+						  v, log->np_token[i], seen);
+		}
+	}
+	TH_LOG("outcome: 2 vCPUs, %lu + %lu np, %lu + %lu ready, %lu bad",
+	       apf_logs[0].not_present, apf_logs[1].not_present,
+	       apf_logs[0].ready, apf_logs[1].ready,
+	       apf_logs[0].unexpected + apf_logs[1].unexpected);
+	kvm_vm_free(vm);
+	uffd_stop_demand_paging(uffd);
 }
 
 TEST_HARNESS_MAIN

@@ -34,7 +34,9 @@
  * the pages are served -d us late by -t userfaultfd readers; from the
  * tracepoints' timestamps, the host's time per fault in set-up and in
  * completion (apf_exit_trace.h), so that a cost that grows with the faults
- * in flight shows (the kernel's limit: kvm.apf_max_per_vcpu).
+ * in flight shows (the kernel's limit: kvm.apf_max_per_vcpu).  -V V,...:
+ * with each count of vCPUs, every one of them making N faults at once on
+ * its own pages (V x N in flight in the VM).
  *
  * -B N,...: the burst runs (issue 17's batched "page ready"): the guest as
  * in the scale runs, N faults at once; one VMM thread serves the pages a
@@ -119,7 +121,8 @@ static void guest_bench(u64 gva, u64 pages, u64 page_size, u64 quantum,
 	}
 }
 
-static u64 scale_batches;	/* guest: batches whose faults all completed */
+/* Guest, per vCPU: batches whose faults all completed. */
+static u64 scale_batches[APF_MAX_VCPUS];
 
 /*
  * The scale run (-S): touch @inflight new pages at once, each access
@@ -130,7 +133,9 @@ static u64 scale_batches;	/* guest: batches whose faults all completed */
 static void guest_scale(u64 gva, u64 pages, u64 page_size, u64 inflight,
 			u64 warm)
 {
+	struct apf_vcpu_log *log = apf_my_log();
 	u64 base, i, issued = 0, v;
+	u32 me = apf_vcpu();
 
 	guest_apf_enable();
 	guest_irq_enable();
@@ -138,10 +143,10 @@ static void guest_scale(u64 gva, u64 pages, u64 page_size, u64 inflight,
 		for (i = 0; i < inflight; i++)
 			if (guest_touch_nowait(gva + (base + i) * page_size, &v))
 				issued++;
-		while (READ_ONCE(apf_log.ready) - READ_ONCE(apf_log.wake_all) <
+		while (READ_ONCE(log->ready) - READ_ONCE(log->wake_all) <
 		       issued)
 			apf_guest_compute(APF_PARK_CHUNK);
-		WRITE_ONCE(scale_batches, scale_batches + 1);
+		WRITE_ONCE(scale_batches[me], scale_batches[me] + 1);
 		/* @warm: the host measures from the second batch on. */
 		if (warm && !base)
 			GUEST_SYNC(1);
@@ -510,18 +515,21 @@ static void print_placement(void)
 }
 
 /*
- * A run's VM: one vCPU running @guest, @pages pages at BENCH_GPA mapped
- * 1:1 (their host address in *@hva).  This thread on the VMM's CPUs
- * first: every thread it starts from now on (pool, readers) inherits them.
+ * A run's VM: @nr vCPUs (into @vcpus) running @guest, @pages pages at
+ * BENCH_GPA mapped 1:1 (their host address in *@hva).  This thread on the
+ * VMM's CPUs first: every thread it starts from now on (pool, readers)
+ * inherits them.
  */
-static struct kvm_vm *bench_vm(void *guest, u64 pages, struct kvm_vcpu **vcpu,
-			       void **hva)
+static struct kvm_vm *bench_vm(void *guest, u64 pages, u32 nr,
+			       struct kvm_vcpu **vcpus, void **hva)
 {
 	struct kvm_vm *vm;
 
 	TEST_ASSERT(!sched_setaffinity(0, sizeof(lr_pin.vmm), &lr_pin.vmm),
 		    "sched_setaffinity: errno %d", errno);
-	vm = vm_create_with_one_vcpu(vcpu, guest);
+	/* Room for the page tables of @pages (a 4 KiB page maps 512). */
+	vm = __vm_create_with_vcpus(VM_SHAPE_DEFAULT, nr, pages / 256, guest,
+				    vcpus);
 	page_size = vm->page_size;
 	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, BENCH_GPA,
 				    BENCH_SLOT, pages, 0);
@@ -584,6 +592,7 @@ static void print_usage(const char *prog)
 	       "  [-r rounds] [-P 0|1 (pin the vCPU and VMM threads)]\n"
 	       "modes: ceiling, sync, async, single; -L: vmm, exitless too\n"
 	       "  -S n,...: the scale runs instead: n faults in flight\n"
+	       "  -V v,...: the scale runs on v vCPUs each (default 1)\n"
 	       "  -B n,...: the burst runs instead: n completions at once\n",
 	       prog);
 	exit(KSFT_FAIL);
@@ -591,6 +600,7 @@ static void print_usage(const char *prog)
 
 struct bench_args {
 	u64 delay_us, window_ms, quantum, quantum_pct, pages, rounds, threads;
+	u64 vcpus;		/* the scale run's */
 	bool lazy, pin;
 };
 
@@ -704,30 +714,44 @@ static void *burst_serve(void *arg)
 /* The scale run's batches: each brings in -S's count of pages. */
 #define SCALE_BATCHES	4
 
+/* A scale run's vCPU thread: the guest to its end. */
+static void *scale_vcpu(void *arg)
+{
+	struct kvm_vcpu *vcpu = arg;
+	struct ucall uc;
+
+	TEST_ASSERT_EQ(run_to_ucall(vcpu, &uc), UCALL_DONE);
+	return NULL;
+}
+
 /*
  * One scale run (@mode "scale"), in a child process: @inflight faults at
- * once on one vCPU, SCALE_BATCHES times, each page served -d us late by -t
- * userfaultfd readers; the host's time per fault from the tracepoints'
- * timestamps.  Or one burst run (@mode "slot" or "ring"): the same guest,
- * its pages served a chunk of @inflight at a time (burst_serve()), "page
- * ready" one at a time or batched; the exits by cause.
+ * once on each of -V's count of vCPUs (a->vcpus), SCALE_BATCHES times, each
+ * page served -d us late by -t userfaultfd readers; the host's time per
+ * fault from the tracepoints' timestamps.  Or one burst run (@mode "slot"
+ * or "ring", one vCPU): the same guest, its pages served a chunk of
+ * @inflight at a time (burst_serve()), "page ready" one at a time or
+ * batched; the exits by cause.
  */
 static void scale_run(const struct bench_args *a, u64 inflight,
 		      const char *mode)
 {
-	u64 pages = inflight * SCALE_BATCHES, t0, t1, batches0 = 0;
 	bool burst = strcmp(mode, "scale");
-	struct apf_log log0 = {};
+	u32 nv = burst ? 1 : a->vcpus, i;
+	u64 per_vcpu = inflight * SCALE_BATCHES, pages = per_vcpu * nv;
+	u64 t0, t1, batches = 0, batches0 = 0, np = 0, ready = 0, notes = 0;
+	struct kvm_vcpu *vcpus[APF_MAX_VCPUS];
+	pthread_t threads[APF_MAX_VCPUS];
+	struct apf_vcpu_log log0 = {};
 	struct burst_server b = {};
 	struct uffd_desc *uffd = NULL;
-	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 	struct ucall uc;
 	pthread_t t;
 	void *hva;
 
-	/* The readers on the VMM's CPUs, this thread (the vCPU's) on its own. */
-	vm = bench_vm(guest_scale, pages, &vcpu, &hva);
+	/* The readers on the VMM's CPUs, the vCPU threads on theirs. */
+	vm = bench_vm(guest_scale, pages, nv, vcpus, &hva);
 	if (burst) {
 		b = (struct burst_server){
 			.uffd = lr_uffd_register(hva, pages * page_size),
@@ -747,8 +771,9 @@ static void scale_run(const struct bench_args *a, u64 inflight,
 	apf_want_ring = !strcmp(mode, "ring") || !strcmp(mode, "ring_ve");
 	apf_want_ve = !strcmp(mode, "ring_ve");
 	apf_arch_vm_setup(vm);
-	vcpu_args_set(vcpu, 5, BENCH_GPA, pages, (u64)page_size, inflight,
-		      (u64)burst);
+	for (i = 0; i < nv; i++)
+		vcpu_args_set(vcpus[i], 5, BENCH_GPA + i * per_vcpu * page_size,
+			      per_vcpu, (u64)page_size, inflight, (u64)burst);
 	TEST_ASSERT(!sched_setaffinity(0, sizeof(lr_pin.vcpu), &lr_pin.vcpu),
 		    "sched_setaffinity: errno %d", errno);
 
@@ -758,32 +783,42 @@ static void scale_run(const struct bench_args *a, u64 inflight,
 	 * The scale runs: every batch, with timestamps.
 	 */
 	if (burst) {
-		TEST_ASSERT_EQ(run_to_ucall(vcpu, &uc), UCALL_SYNC);
+		TEST_ASSERT_EQ(run_to_ucall(vcpus[0], &uc), UCALL_SYNC);
 		sync_global_from_guest(vm, apf_log);
 		sync_global_from_guest(vm, scale_batches);
 		log0 = apf_log;
-		batches0 = scale_batches;
+		batches0 = scale_batches[0];
 	}
 	exit_trace_start(!burst);
 	t0 = now_ns();
-	TEST_ASSERT_EQ(run_to_ucall(vcpu, &uc), UCALL_DONE);
+	/* This thread runs vCPU 0; the others inherit its CPUs. */
+	for (i = 1; i < nv; i++)
+		TEST_ASSERT(!pthread_create(&threads[i], NULL, scale_vcpu,
+					    vcpus[i]), "pthread_create");
+	scale_vcpu(vcpus[0]);
+	for (i = 1; i < nv; i++)
+		pthread_join(threads[i], NULL);
 	t1 = now_ns();
 	exit_trace_stop();
-	sync_global_from_guest(vm, apf_log);
+	sync_global_from_guest(vm, apf_logs);
 	sync_global_from_guest(vm, scale_batches);
-	printf("BENCH scenario=%s mode=%s kernel=%s inflight=%lu vcpus=1 delay_us=%lu ",
-	       burst ? "burst" : "scale", mode, kernel_release(), inflight,
+	for (i = 0; i < nv; i++) {
+		batches += scale_batches[i];
+		np += apf_logs[i].not_present;
+		ready += apf_logs[i].ready - apf_logs[i].wake_all;
+		/* With the ring: the notifications taken (one ack each). */
+		notes += apf_want_ring ? apf_logs[i].batches : apf_logs[i].ready;
+	}
+	printf("BENCH scenario=%s mode=%s kernel=%s inflight=%lu vcpus=%u delay_us=%lu ",
+	       burst ? "burst" : "scale", mode, kernel_release(), inflight, nv,
 	       a->delay_us);
 	printf("limit=%lu ", apf_limit());
 	printf("readers=%lu pages=%lu batches=%lu not_present=%lu ready=%lu ",
 	       burst ? 1 : a->threads, pages - batches0 * inflight,
-	       scale_batches - batches0,
-	       apf_log.not_present - log0.not_present,
-	       apf_log.ready - apf_log.wake_all -
-	       (log0.ready - log0.wake_all));
-	/* With the ring: the notifications the guest took (one ack each). */
-	printf("notifications=%lu ", apf_want_ring ?
-	       apf_log.batches - log0.batches : apf_log.ready - log0.ready);
+	       batches - batches0, np - log0.not_present,
+	       ready - (log0.ready - log0.wake_all));
+	printf("notifications=%lu ", notes -
+	       (apf_want_ring ? log0.batches : log0.ready));
 	print_placement();
 	printf("time_ms=%lu", (t1 - t0) / 1000000);
 	exit_trace_print();
@@ -831,16 +866,19 @@ int main(int argc, char *argv[])
 				.quantum = 0, .quantum_pct = 100, .pages = 8192,
 				.rounds = 3, .threads = 4, .pin = true };
 	char *modes[8], *list = strdup("ceiling,sync,async"), *tok, *save;
-	char *scale_list = NULL;
+	char *scale_list = NULL, *vcpu_list = strdup("1");
 	bool burst = false, ve;
-	u64 scale_n[8];
-	int nscale = 0;
+	u64 scale_n[8], vcpu_n[APF_MAX_VCPUS];
+	int nscale = 0, nvcpus = 0, v;
 	int opt, nmodes = 0, i;
 	const char *why;
 	u64 q, rate, r;
 
-	while ((opt = getopt(argc, argv, "LS:B:m:d:w:q:f:p:r:t:P:")) != -1) {
+	while ((opt = getopt(argc, argv, "LS:V:B:m:d:w:q:f:p:r:t:P:")) != -1) {
 		switch (opt) {
+		case 'V':
+			vcpu_list = strdup(optarg);
+			break;
 		case 'S':
 			scale_list = strdup(optarg);
 			break;
@@ -907,16 +945,27 @@ int main(int argc, char *argv[])
 		if (!scale_n[nscale++])
 			print_usage(argv[0]);
 	}
+	for (tok = strtok_r(vcpu_list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (nvcpus == APF_MAX_VCPUS)
+			print_usage(argv[0]);
+		vcpu_n[nvcpus] = strtoull(tok, NULL, 0);
+		if (!vcpu_n[nvcpus] || vcpu_n[nvcpus] > APF_MAX_VCPUS)
+			print_usage(argv[0]);
+		nvcpus++;
+	}
 	/* -B: the burst runs only, each count -r times, the modes in turn. */
 	apf_want_ve = true;
 	ve = burst && !apf_arch_unsupported();
 	apf_want_ve = false;
 	for (r = 0; r < a.rounds; r++)
 		for (i = 0; i < nscale; i++) {
-			if (!burst) {
+			for (v = 0; !burst && v < nvcpus; v++) {
+				a.vcpus = vcpu_n[v];
 				run_one(&a, "scale", scale_n[i]);
-				continue;
 			}
+			if (!burst)
+				continue;
 			run_one(&a, "slot", scale_n[i]);
 			run_one(&a, "ring", scale_n[i]);
 			if (ve)
@@ -1070,7 +1119,7 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	void *hva;
 
 	/* The VMM's side first; the vCPU thread gets its own CPUs below. */
-	vm = bench_vm(guest_bench, pages, &vcpu, &hva);
+	vm = bench_vm(guest_bench, pages, 1, &vcpu, &hva);
 	if (present) {
 		memset(hva, 0, pages * page_size);
 	} else if (a->lazy) {

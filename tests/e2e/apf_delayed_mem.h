@@ -55,7 +55,7 @@ static void __maybe_unused delayed_mem_guest_read(u64 gva, u64 pages,
 static size_t page_size;
 static void *page_base;		/* host address of TEST_GPA */
 static int uffd_served;
-static struct apf_log *served_after_work;	/* the guest's, or NULL */
+static struct apf_vcpu_log *served_after_work;	/* the guest's, or NULL */
 static struct timespec served_after_work_end;
 
 /*

@@ -18,7 +18,7 @@
  *                       wake-up), keyed "ipi.FUNCTION"
  *
  * exit_trace_start() clears the trace and turns these events on, for the
- * window only (with @timing, also kvm_entry and the core's
+ * window only (with @timing, also kvm_entry, sched_switch and the core's
  * kvm_apf_not_present and kvm_apf_ready: the host's time per fault,
  * exit_trace_time()); exit_trace_stop() ends the window (when the bench
  * reads its counters); exit_trace_print() prints the counts by key
@@ -64,49 +64,139 @@ static const char * const exit_trace_timing_events[] = {
 	"events/kvm/kvm_entry/enable",
 	"events/kvm_apf/kvm_apf_not_present/enable",
 	"events/kvm_apf/kvm_apf_ready/enable",
+	"events/sched/sched_switch/enable",	/* off the CPU meanwhile */
 };
 
 static bool exit_trace_on, exit_trace_timing;
 
 /*
  * The host's time per fault, from the timestamps: an exit whose handling
- * told the guest "not present" (kvm_apf_not_present before the next
- * kvm_entry) counts its exit-to-entry time as set-up, shared by the faults
- * it told; one that delivered "page ready" (kvm_apf_ready) as completion.
+ * told the guest "not present" (kvm_apf_not_present before the thread's
+ * next kvm_entry) counts its exit-to-entry time as set-up, shared by the
+ * faults it told; one that delivered "page ready" (kvm_apf_ready) as
+ * completion.  Per vCPU thread (the line's PID), EXIT_TRACE_THREADS at most;
+ * the time the thread spent off its CPU in between (sched_switch: another
+ * vCPU's thread ran, where they share one) does not count.
  */
+#define EXIT_TRACE_THREADS	8
+
 static struct {
-	double exit_ts;		/* the vCPU's last exit; < 0: none yet */
-	unsigned long np, ready;	/* told since it */
-	double setup_s, done_s;
-	unsigned long setup_n, done_n;
+	struct {
+		long pid;
+		double exit_ts;		/* its last exit; < 0: none yet */
+		double off_ts;		/* switched out since it; < 0: not */
+		double off_s;		/* time off the CPU since it */
+		unsigned long np, ready;	/* told since it */
+	} th[EXIT_TRACE_THREADS];
+	int nth;
+	double setup_s, done_s, off_s;
+	unsigned long setup_n, done_n, unkeyed;
 } exit_trace_t;
+
+/* The index of @pid's thread in exit_trace_t, added if new; -1: full. */
+static inline int exit_trace_thread(long pid)
+{
+	int i;
+
+	for (i = 0; i < exit_trace_t.nth && exit_trace_t.th[i].pid != pid; i++)
+		;
+	if (i == exit_trace_t.nth) {
+		if (i == EXIT_TRACE_THREADS) {
+			exit_trace_t.unkeyed++;
+			return -1;
+		}
+		exit_trace_t.th[i].pid = pid;
+		exit_trace_t.th[i].exit_ts = -1;
+		exit_trace_t.th[i].off_ts = -1;
+		exit_trace_t.nth++;
+	}
+	return i;
+}
+
+/* The index of @pid's thread if it is between an exit and its entry. */
+static inline int exit_trace_in_exit(long pid)
+{
+	int i;
+
+	for (i = 0; i < exit_trace_t.nth; i++)
+		if (exit_trace_t.th[i].pid == pid)
+			return exit_trace_t.th[i].exit_ts >= 0 ? i : -1;
+	return -1;
+}
+
+/*
+ * "prev_comm=apf_bench prev_pid=12 prev_prio=120 prev_state=R ==>
+ * next_comm=kworker/0:1 next_pid=34 next_prio=120": a vCPU thread in an
+ * exit going off its CPU, or coming back.
+ */
+static inline void exit_trace_switch(const char *line, double ts)
+{
+	const char *p = strstr(line, " prev_pid="), *n = strstr(line, " next_pid=");
+	int i;
+
+	if (!p || !n)
+		return;
+	i = exit_trace_in_exit(strtol(p + strlen(" prev_pid="), NULL, 10));
+	if (i >= 0)
+		exit_trace_t.th[i].off_ts = ts;
+	i = exit_trace_in_exit(strtol(n + strlen(" next_pid="), NULL, 10));
+	if (i >= 0 && exit_trace_t.th[i].off_ts >= 0) {
+		exit_trace_t.th[i].off_s += ts - exit_trace_t.th[i].off_ts;
+		exit_trace_t.th[i].off_ts = -1;
+	}
+}
 
 static inline void exit_trace_time(const char *line)
 {
-	const char *p = strstr(line, "] ");
-	double ts;
+	const char *p = strstr(line, "] "), *q = strstr(line, " [");
+	bool exit = strstr(line, " kvm_exit: "), entry = strstr(line, " kvm_entry: ");
+	bool np = strstr(line, " kvm_apf_not_present: ");
+	bool ready = strstr(line, " kvm_apf_ready: ");
+	bool sw = strstr(line, " sched_switch: ");
+	long pid = -1;
+	double ts, on;
+	int i;
 
 	/* "  apf_bench-123  [001] d..1.  1234.567890: kvm_exit: ..." */
-	if (!p || sscanf(p + 2, "%*s %lf:", &ts) != 1)
+	if (!(exit || entry || np || ready || sw) || !p || !q ||
+	    sscanf(p + 2, "%*s %lf:", &ts) != 1)
 		return;
-	if (strstr(line, " kvm_exit: ")) {
-		exit_trace_t.exit_ts = ts;
-		exit_trace_t.np = 0;
-		exit_trace_t.ready = 0;
-	} else if (strstr(line, " kvm_apf_not_present: ")) {
-		exit_trace_t.np++;
-	} else if (strstr(line, " kvm_apf_ready: ")) {
-		exit_trace_t.ready++;
-	} else if (strstr(line, " kvm_entry: ") && exit_trace_t.exit_ts >= 0) {
-		if (exit_trace_t.np) {
-			exit_trace_t.setup_s += ts - exit_trace_t.exit_ts;
-			exit_trace_t.setup_n += exit_trace_t.np;
+	if (sw) {
+		exit_trace_switch(line, ts);
+		return;
+	}
+	while (q > line && q[-1] == ' ')
+		q--;
+	while (q > line && q[-1] >= '0' && q[-1] <= '9')
+		q--;
+	if (q > line && q[-1] == '-')
+		pid = strtol(q, NULL, 10);
+	i = exit_trace_thread(pid);
+	if (i < 0)
+		return;
+	if (exit) {
+		exit_trace_t.th[i].exit_ts = ts;
+		exit_trace_t.th[i].off_ts = -1;
+		exit_trace_t.th[i].off_s = 0;
+		exit_trace_t.th[i].np = 0;
+		exit_trace_t.th[i].ready = 0;
+	} else if (np) {
+		exit_trace_t.th[i].np++;
+	} else if (ready) {
+		exit_trace_t.th[i].ready++;
+	} else if (exit_trace_t.th[i].exit_ts >= 0) {
+		on = ts - exit_trace_t.th[i].exit_ts - exit_trace_t.th[i].off_s;
+		if (exit_trace_t.th[i].np) {
+			exit_trace_t.setup_s += on;
+			exit_trace_t.setup_n += exit_trace_t.th[i].np;
 		}
-		if (exit_trace_t.ready) {
-			exit_trace_t.done_s += ts - exit_trace_t.exit_ts;
-			exit_trace_t.done_n += exit_trace_t.ready;
+		if (exit_trace_t.th[i].ready) {
+			exit_trace_t.done_s += on;
+			exit_trace_t.done_n += exit_trace_t.th[i].ready;
 		}
-		exit_trace_t.exit_ts = -1;
+		if (exit_trace_t.th[i].np || exit_trace_t.th[i].ready)
+			exit_trace_t.off_s += exit_trace_t.th[i].off_s;
+		exit_trace_t.th[i].exit_ts = -1;
 	}
 }
 
@@ -130,7 +220,7 @@ static inline bool exit_trace_mount(void)
 
 /*
  * Returns whether the window is traced (no tracefs, no kvm_exit: not).
- * @timing: also the events of the host's time per fault (one vCPU).
+ * @timing: also the events of the host's time per fault.
  */
 static inline bool exit_trace_start(bool timing)
 {
@@ -152,7 +242,6 @@ static inline bool exit_trace_start(bool timing)
 		exit_trace_write(exit_trace_timing_events[i],
 				 exit_trace_timing ? "1" : "0");
 	memset(&exit_trace_t, 0, sizeof(exit_trace_t));
-	exit_trace_t.exit_ts = -1;
 	return exit_trace_on && exit_trace_write("tracing_on", "1");
 }
 
@@ -295,13 +384,18 @@ static inline void exit_trace_print(void)
 	if (other)
 		printf("%sunsorted:%lu", n ? "," : "", other);
 	printf(" trace_lost=%lu", lost);
-	if (exit_trace_timing)
-		printf(" setup_ns=%.0f setup_n=%lu done_ns=%.0f done_n=%lu",
-		       exit_trace_t.setup_n ?
-		       exit_trace_t.setup_s * 1e9 / exit_trace_t.setup_n : 0,
-		       exit_trace_t.setup_n, exit_trace_t.done_n ?
-		       exit_trace_t.done_s * 1e9 / exit_trace_t.done_n : 0,
-		       exit_trace_t.done_n);
+	if (!exit_trace_timing)
+		return;
+	printf(" setup_ns=%.0f setup_n=%lu done_ns=%.0f done_n=%lu",
+	       exit_trace_t.setup_n ?
+	       exit_trace_t.setup_s * 1e9 / exit_trace_t.setup_n : 0,
+	       exit_trace_t.setup_n, exit_trace_t.done_n ?
+	       exit_trace_t.done_s * 1e9 / exit_trace_t.done_n : 0,
+	       exit_trace_t.done_n);
+	/* The vCPU threads' time off their CPU inside those exits. */
+	printf(" off_cpu_ms=%.0f threads=%d unkeyed=%lu",
+	       exit_trace_t.off_s * 1e3, exit_trace_t.nth,
+	       exit_trace_t.unkeyed);
 }
 
 /*

@@ -11,7 +11,7 @@
 #include "ucall_common.h"
 #include "apf_guest.h"
 
-struct apf_log apf_log;
+struct apf_vcpu_log apf_logs[APF_MAX_VCPUS];
 enum apf_mode apf_mode;
 bool apf_want_errors;
 bool apf_want_ring;
@@ -19,10 +19,10 @@ bool apf_want_ve;
 u64 apf_ve_busy_touch;
 u64 apf_ve_busy_value;
 bool apf_no_ack;
-u32 apf_woken;
+u32 apf_woken[APF_MAX_VCPUS];
 
 static u32 apf_never;
-static u32 apf_woken_status;	/* the status of apf_woken */
+static u32 apf_woken_status[APF_MAX_VCPUS];	/* of apf_woken */
 
 noinline u64 apf_guest_compute(u64 n)
 {
@@ -37,13 +37,14 @@ noinline u64 apf_guest_compute(u64 n)
 /* Log a "not present": its index in apf_log. */
 static u64 apf_guest_log_np(u32 token, u64 addr)
 {
-	u64 n = apf_log.not_present;
+	struct apf_vcpu_log *log = apf_my_log();
+	u64 n = log->not_present;
 
 	if (n < APF_MAX_LOG) {
-		apf_log.np_token[n] = token;
-		apf_log.np_addr[n] = addr;
+		log->np_token[n] = token;
+		log->np_addr[n] = addr;
 	}
-	apf_log.not_present = n + 1;
+	log->not_present = n + 1;
 	return n;
 }
 
@@ -55,6 +56,8 @@ void apf_guest_abandoned(u32 token, u64 addr)
 void apf_guest_parked(u32 token, u64 addr)
 {
 	u64 n = apf_guest_log_np(token, addr), work = 0;
+	struct apf_vcpu_log *log = apf_my_log();
+	u32 me = apf_vcpu();
 
 	if (apf_mode == APF_MODE_DISABLE) {
 		guest_apf_disable();
@@ -69,23 +72,23 @@ void apf_guest_parked(u32 token, u64 addr)
 
 	if (apf_mode == APF_MODE_HALT) {
 		/* Nothing else to run: idle until the page is ready. */
-		while (READ_ONCE(apf_woken) != token)
+		while (READ_ONCE(apf_woken[me]) != token)
 			guest_apf_wait();
 	} else {
 		/* Park the faulting "task": do other work until it is. */
 		guest_irq_enable();
-		while (READ_ONCE(apf_woken) != token) {
+		while (READ_ONCE(apf_woken[me]) != token) {
 			work += apf_guest_compute(APF_PARK_CHUNK);
 			/* As it goes: delayed_mem_serve_after_work() reads it. */
 			if (n < APF_MAX_LOG)
-				WRITE_ONCE(apf_log.work_during[n], work);
+				WRITE_ONCE(log->work_during[n], work);
 		}
 		guest_irq_disable();
 	}
-	apf_log.work += work;
-	if (apf_woken_status) {
-		apf_log.errors++;
-		GUEST_SYNC3(APF_SYNC_ERROR, token, apf_woken_status);
+	log->work += work;
+	if (apf_woken_status[me]) {
+		log->errors++;
+		GUEST_SYNC3(APF_SYNC_ERROR, token, apf_woken_status[me]);
 	}
 }
 
@@ -93,7 +96,7 @@ void apf_guest_ve_busy(const u32 *np_token, u32 token)
 {
 	u64 touch = READ_ONCE(apf_ve_busy_touch);
 
-	apf_log.ve++;
+	apf_my_log()->ve++;
 	if (!touch)
 		return;
 	WRITE_ONCE(apf_ve_busy_touch, 0);
@@ -105,19 +108,21 @@ void apf_guest_ve_busy(const u32 *np_token, u32 token)
 
 void apf_guest_woken(u32 token, u32 status)
 {
-	u64 n = apf_log.ready;
+	struct apf_vcpu_log *log = apf_my_log();
+	u64 n = log->ready;
+	u32 me = apf_vcpu();
 
 	if (n < APF_MAX_LOG) {
-		apf_log.ready_token[n] = token;
-		apf_log.ready_status[n] = status;
+		log->ready_token[n] = token;
+		log->ready_status[n] = status;
 	}
-	apf_log.ready = n + 1;
+	log->ready = n + 1;
 	if (token == APF_WAKE_ALL)
-		apf_log.wake_all++;
+		log->wake_all++;
 	else if (!token)
-		apf_log.unexpected++;
-	WRITE_ONCE(apf_woken_status, status);
-	WRITE_ONCE(apf_woken, token);
+		log->unexpected++;
+	WRITE_ONCE(apf_woken_status[me], status);
+	WRITE_ONCE(apf_woken[me], token);
 }
 
 u32 apf_ring_drain(void *area, void (*take)(u32 token, u32 status))
@@ -150,8 +155,9 @@ bool apf_ring_pending(void *area)
 void apf_guest_ring_drain(void *area)
 {
 	u32 n = apf_ring_drain(area, apf_guest_woken);
+	struct apf_vcpu_log *log = apf_my_log();
 
-	apf_log.batches++;
-	if (n > apf_log.batch_max)
-		apf_log.batch_max = n;
+	log->batches++;
+	if (n > log->batch_max)
+		log->batch_max = n;
 }

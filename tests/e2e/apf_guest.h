@@ -9,7 +9,8 @@
  * The guest "parks" the faulting task by running other work inside the
  * "not present" handler, with interrupts on, until the "page ready" for its
  * token arrives (or, in APF_MODE_DISABLE, by turning async PF off at once).
- * Everything the guest saw is logged in apf_log for the host to check.
+ * Everything the guest saw is logged in its vCPU's apf_logs entry for the
+ * host to check.
  */
 #ifndef APF_GUEST_H
 #define APF_GUEST_H
@@ -32,7 +33,7 @@ enum apf_mode {
 	APF_MODE_HALT,		/* a single task: idle until "page ready" */
 };
 
-struct apf_log {
+struct apf_vcpu_log {
 	u64 not_present;	/* "not present" notifications */
 	u64 ready;		/* "page ready" notifications, wake-alls too */
 	u64 wake_all;		/* of which wake-all */
@@ -49,7 +50,19 @@ struct apf_log {
 	u64 work_during[APF_MAX_LOG];	/* per "not present" */
 };
 
-extern struct apf_log apf_log;
+/*
+ * Each vCPU's log (apf_my_log()); apf_log is vCPU 0's, the only one in
+ * every test but the bench's scale runs.
+ */
+extern struct apf_vcpu_log apf_logs[APF_MAX_VCPUS];
+#define apf_log apf_logs[0]
+
+/* Guest: this vCPU's log. */
+static inline __maybe_unused struct apf_vcpu_log *apf_my_log(void)
+{
+	return &apf_logs[apf_vcpu()];
+}
+
 extern enum apf_mode apf_mode;
 extern bool apf_want_errors;	/* opt in to "ready" with an error status */
 extern bool apf_want_ring;	/* opt in to batched "page ready" */
@@ -78,8 +91,8 @@ static inline __maybe_unused u64 apf_log_readied(u32 token)
 
 /* The "page ready" handler does not acknowledge (arm64: masks the PPI). */
 extern bool apf_no_ack;
-/* The last token woken (apf_guest_woken()). */
-extern u32 apf_woken;
+/* Per vCPU: the last token woken (apf_guest_woken()). */
+extern u32 apf_woken[APF_MAX_VCPUS];
 
 #define APF_PARK_CHUNK	256
 

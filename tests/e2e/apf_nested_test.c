@@ -51,15 +51,15 @@ static void l1_park(u32 token)
 {
 	u64 n = apf_log.not_present, work = 0;
 
-	GUEST_ASSERT_EQ(READ_ONCE(apf_area->flags), KVM_PV_REASON_PAGE_NOT_PRESENT);
-	WRITE_ONCE(apf_area->flags, 0);
+	GUEST_ASSERT_EQ(READ_ONCE(apf_my_area()->flags), KVM_PV_REASON_PAGE_NOT_PRESENT);
+	WRITE_ONCE(apf_my_area()->flags, 0);
 	if (n < APF_MAX_LOG)
 		apf_log.np_token[n] = token;
 	apf_log.not_present = n + 1;
 
 	stgi();
 	asm volatile("sti" ::: "memory");
-	while (READ_ONCE(apf_woken) != token) {
+	while (READ_ONCE(apf_woken[apf_vcpu()]) != token) {
 		work += apf_guest_compute(APF_PARK_CHUNK);
 		if (n < APF_MAX_LOG)	/* delayed_mem_serve_after_work() */
 			WRITE_ONCE(apf_log.work_during[n], work);
@@ -75,7 +75,7 @@ static void l1_code(struct svm_test_data *svm)
 
 	x2apic_enable();
 	wrmsr(MSR_KVM_ASYNC_PF_INT, APF_VECTOR);
-	wrmsr(MSR_KVM_ASYNC_PF_EN, apf_area_gpa | APF_EN_BITS |
+	wrmsr(MSR_KVM_ASYNC_PF_EN, apf_my_area_gpa() | APF_EN_BITS |
 	      KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT);
 	l1_take_interrupts();		/* the wake-all sent on enable */
 

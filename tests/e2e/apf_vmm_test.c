@@ -130,7 +130,7 @@ struct vmm_vm {
 	struct kvm_vcpu *vcpu1;		/* vCPU 1 if asked for: never runs */
 	struct uffd_desc *uffd;
 	int stats_fd;			/* vCPU 0's, readable while it runs */
-	struct apf_log *glog;		/* the guest's apf_log, live */
+	struct apf_vcpu_log *glog;		/* the guest's apf_log, live */
 	int in_run;			/* vCPU 0 is inside vmm_run() */
 };
 

@@ -23,9 +23,21 @@
 #include "apf_guest.h"
 #include "apf_sdei_entry.h"
 
-static struct kvm_apf_shared *apf_area;		/* guest virtual */
-static u64 apf_area_gpa;
+/* Per vCPU (apf_vcpu()): the shared area, guest virtual and physical. */
+static struct kvm_apf_shared *apf_areas[APF_MAX_VCPUS];
+static u64 apf_area_gpas[APF_MAX_VCPUS];
+static u32 apf_nr_vcpus;
 static u32 apf_ppi;				/* from INFO */
+
+u32 apf_vcpu(void)
+{
+	return guest_get_vcpuid();
+}
+
+static struct kvm_apf_shared *apf_my_area(void)
+{
+	return apf_areas[apf_vcpu()];
+}
 
 /* "Not present" names the faulting address (np_addr, from FAR). */
 const bool apf_arch_fault_addr = true;
@@ -75,17 +87,15 @@ const bool apf_arch_dup_halts;
 const char * const apf_arch_s2_fault_event = "kvm/kvm_guest_fault";
 const char * const apf_arch_s2_fault_gpa = "ipa ";
 
-/* Where the SDEI handler resumes (0: the interrupted context). */
-u64 apf_sdei_resume;
-
 /*
  * guest_touch_nowait(gva, val), x0 and x1: its access is apf_nowait_insn.
  * Abandoned, the handler resumes at apf_nowait_stub (EVENT_COMPLETE_AND_
  * RESUME: x0-x17 as interrupted, ELR_EL1 the access), which returns from
- * it with the token (apf_nowait_token) in w0; x2 and x3 are the function's
- * own scratch registers, as the procedure call standard allows.
+ * it with the token (the vCPU's apf_nowait_token, TPIDR_EL1 its index) in
+ * w0; x2 and x3 are the function's own scratch registers, as the procedure
+ * call standard allows.
  */
-u32 apf_nowait_token;
+u32 apf_nowait_token[APF_MAX_VCPUS];
 
 asm(".text\n"
 	".balign 16\n"
@@ -101,8 +111,10 @@ asm(".text\n"
 	"apf_nowait_stub:\n"
 	"	adr	x2, apf_nowait_out\n"
 	"	msr	elr_el1, x2\n"
-	"	adrp	x0, apf_nowait_token\n"
-	"	ldr	w0, [x0, :lo12:apf_nowait_token]\n"
+	"	mrs	x0, tpidr_el1\n"
+	"	adrp	x3, apf_nowait_token\n"
+	"	add	x3, x3, :lo12:apf_nowait_token\n"
+	"	ldr	w0, [x3, x0, lsl #2]\n"
 	"	eret\n");
 
 /* The address of a label of the asm above. */
@@ -115,30 +127,31 @@ asm(".text\n"
 /*
  * "Not present" arrives here, through the SDEI entry point (apf_sdei_entry.h)
  * below; guest_touch_nowait()'s access is resumed past.
+ * Return: where the entry point resumes, 0: the interrupted context.
  */
-void guest_apf_not_present(u64 event, u64 arg, u64 pc, u64 pstate)
+u64 guest_apf_not_present(u64 event, u64 arg, u64 pc, u64 pstate)
 {
-	u32 reason = READ_ONCE(apf_area->reason);
-	u32 token = READ_ONCE(apf_area->np_token);
-	u64 addr = READ_ONCE(apf_area->np_addr);
+	struct kvm_apf_shared *area = apf_my_area();
+	u32 reason = READ_ONCE(area->reason);
+	u32 token = READ_ONCE(area->np_token);
+	u64 addr = READ_ONCE(area->np_addr);
 
 	if (event != KVM_APF_ARM64_SDEI_EVENT ||
 	    reason != KVM_APF_REASON_NOT_PRESENT) {
-		apf_log.unexpected++;
+		apf_my_log()->unexpected++;
 		GUEST_FAIL("SDEI event %lx at %lx, reason %u", event, pc, reason);
 	}
-	WRITE_ONCE(apf_area->reason, 0);
+	WRITE_ONCE(area->reason, 0);
 	if (pc == APF_LABEL(apf_nowait_insn)) {
 		apf_guest_abandoned(token, addr);
-		WRITE_ONCE(apf_nowait_token, token);
-		WRITE_ONCE(apf_sdei_resume, APF_LABEL(apf_nowait_stub));
-		return;
+		WRITE_ONCE(apf_nowait_token[apf_vcpu()], token);
+		return APF_LABEL(apf_nowait_stub);
 	}
-	WRITE_ONCE(apf_sdei_resume, 0);
 	apf_guest_parked(token, addr);
+	return 0;
 }
 
-APF_SDEI_ENTRY_RESUME(apf_sdei_entry, guest_apf_not_present, apf_sdei_resume);
+APF_SDEI_ENTRY_RESUME(apf_sdei_entry, guest_apf_not_present);
 
 /*
  * "Not present" as an abort of the access (apf_want_ve, arm64's #VE): fault
@@ -152,19 +165,20 @@ APF_SDEI_ENTRY_RESUME(apf_sdei_entry, guest_apf_not_present, apf_sdei_resume);
 static void guest_apf_abort(struct ex_regs *regs)
 {
 	u64 esr = read_sysreg(esr_el1), far = read_sysreg(far_el1);
-	u32 busy = READ_ONCE(apf_area->reason);
-	u32 token = READ_ONCE(apf_area->np_token);
-	u64 addr = READ_ONCE(apf_area->np_addr);
+	struct kvm_apf_shared *area = apf_my_area();
+	u32 busy = READ_ONCE(area->reason);
+	u32 token = READ_ONCE(area->np_token);
+	u64 addr = READ_ONCE(area->np_addr);
 
 	if ((esr & APF_ESR_FSC) != KVM_APF_ARM64_ABORT_FSC ||
 	    busy != KVM_APF_REASON_NOT_PRESENT || !apf_want_ve) {
-		apf_log.unexpected++;
+		apf_my_log()->unexpected++;
 		GUEST_FAIL("abort at %lx, esr %lx, far %lx, busy word %u",
 			   regs->pc, esr, far, busy);
 	}
 	GUEST_ASSERT_EQ(addr, far);
-	apf_guest_ve_busy(&apf_area->np_token, token);
-	WRITE_ONCE(apf_area->reason, 0);
+	apf_guest_ve_busy(&area->np_token, token);
+	WRITE_ONCE(area->reason, 0);
 	if (regs->pc == APF_LABEL(apf_nowait_insn)) {
 		apf_guest_abandoned(token, addr);
 		regs->regs[0] = token;
@@ -185,7 +199,7 @@ void guest_apf_enable(void)
 	GUEST_ASSERT(!apf_want_ring || (info[0] & KVM_APF_ARM64_INFO_READY_RING));
 	GUEST_ASSERT(!apf_want_ve || (info[0] & KVM_APF_ARM64_INFO_ABORT));
 	apf_ppi = info[2];
-	gic_init(GIC_V3, 1);
+	gic_init(GIC_V3, apf_nr_vcpus);
 	gic_irq_enable(apf_ppi);
 
 	/* The abort needs no SDEI event. */
@@ -200,7 +214,8 @@ void guest_apf_enable(void)
 	GUEST_ASSERT_EQ(apf_hvc(SDEI_1_0_FN_SDEI_PE_UNMASK, 0, 0, 0, NULL), 0);
 
 enable:
-	GUEST_ASSERT_EQ(apf_call(KVM_APF_ARM64_ENABLE, apf_area_gpa | APF_EN_BITS |
+	GUEST_ASSERT_EQ(apf_call(KVM_APF_ARM64_ENABLE,
+				 apf_area_gpas[apf_vcpu()] | APF_EN_BITS |
 				 (apf_want_errors ? KVM_APF_ARM64_ERROR_STATUS : 0) |
 				 (apf_want_ring ? KVM_APF_ARM64_READY_RING : 0)),
 			0);
@@ -213,17 +228,19 @@ enable:
 
 bool guest_apf_try_enable_errors(void)
 {
-	return !apf_call(KVM_APF_ARM64_ENABLE, apf_area_gpa | APF_EN_BITS |
+	return !apf_call(KVM_APF_ARM64_ENABLE, apf_area_gpas[apf_vcpu()] |
+			 APF_EN_BITS |
 			 KVM_APF_ARM64_ERROR_STATUS);
 }
 
 u64 guest_apf_bad_enables(void)
 {
+	u64 gpa = apf_area_gpas[apf_vcpu()];
 	u64 bad[] = {
 		/* bit 5 is reserved */
-		apf_area_gpa | APF_EN_BITS | BIT_ULL(5),
+		gpa | APF_EN_BITS | BIT_ULL(5),
 		/* the ring needs the area 4 KiB aligned */
-		(apf_area_gpa + 64) | APF_EN_BITS | KVM_APF_ARM64_READY_RING,
+		(gpa + 64) | APF_EN_BITS | KVM_APF_ARM64_READY_RING,
 	};
 	u64 i, accepted = 0;
 
@@ -256,22 +273,23 @@ void guest_apf_disable(void)
 static void guest_apf_irq(struct ex_regs *regs)
 {
 	unsigned int intid = gic_get_and_ack_irq();
+	struct kvm_apf_shared *area = apf_my_area();
 
 	if (intid == APF_VTIMER_INTID) {	/* guest_apf_idle()'s, late */
 		gic_set_eoi(intid);
 		return;
 	}
 	if (intid != apf_ppi) {
-		apf_log.unexpected++;
+		apf_my_log()->unexpected++;
 		GUEST_FAIL("unexpected interrupt %u", intid);
 	}
 	if (apf_want_ring) {
-		apf_guest_ring_drain(apf_area);
+		apf_guest_ring_drain(area);
 	} else {
-		apf_guest_woken(READ_ONCE(apf_area->token),
-				apf_want_errors ? READ_ONCE(apf_area->status) : 0);
-		WRITE_ONCE(apf_area->status, 0);
-		WRITE_ONCE(apf_area->token, 0);
+		apf_guest_woken(READ_ONCE(area->token),
+				apf_want_errors ? READ_ONCE(area->status) : 0);
+		WRITE_ONCE(area->status, 0);
+		WRITE_ONCE(area->token, 0);
 	}
 	/* Not acknowledged, the level PPI stays raised: mask it instead. */
 	if (READ_ONCE(apf_no_ack))
@@ -317,7 +335,8 @@ void guest_apf_wait(void)
 
 void guest_apf_reenable(void)
 {
-	GUEST_ASSERT_EQ(apf_call(KVM_APF_ARM64_ENABLE, apf_area_gpa | APF_EN_BITS |
+	GUEST_ASSERT_EQ(apf_call(KVM_APF_ARM64_ENABLE,
+				 apf_area_gpas[apf_vcpu()] | APF_EN_BITS |
 				 (apf_want_ring ? KVM_APF_ARM64_READY_RING : 0)),
 			0);
 	gic_irq_enable(apf_ppi);
@@ -347,22 +366,25 @@ const char *apf_arch_unsupported(void)
 void apf_arch_vm_setup(struct kvm_vm *vm)
 {
 	struct kvm_vcpu *vcpu;
-	vm_vaddr_t area = vm_vaddr_alloc_page(vm);
-	u32 nr_vcpus = 0;
+	vm_vaddr_t area;
 
-	apf_area = (void *)area;
-	apf_area_gpa = addr_gva2gpa(vm, area);
 	sync_global_to_guest(vm, apf_want_errors);
 	sync_global_to_guest(vm, apf_want_ring);
 	sync_global_to_guest(vm, apf_want_ve);
-	sync_global_to_guest(vm, apf_area);
-	sync_global_to_guest(vm, apf_area_gpa);
 
 	vm_init_descriptor_tables(vm);
+	apf_nr_vcpus = 0;
 	list_for_each_entry(vcpu, &vm->vcpus, list) {
+		TEST_ASSERT(vcpu->id < APF_MAX_VCPUS, "vCPU id %u", vcpu->id);
+		area = vm_vaddr_alloc_page(vm);
+		apf_areas[vcpu->id] = (void *)area;
+		apf_area_gpas[vcpu->id] = addr_gva2gpa(vm, area);
 		vcpu_init_descriptor_tables(vcpu);
-		nr_vcpus++;
+		apf_nr_vcpus++;
 	}
+	sync_global_to_guest(vm, apf_areas);
+	sync_global_to_guest(vm, apf_area_gpas);
+	sync_global_to_guest(vm, apf_nr_vcpus);
 	vm_install_exception_handler(vm, VECTOR_IRQ_CURRENT, guest_apf_irq);
 	if (apf_want_ve) {
 		vm_install_sync_handler(vm, VECTOR_SYNC_CURRENT, ESR_EC_DABT,
@@ -370,7 +392,7 @@ void apf_arch_vm_setup(struct kvm_vm *vm)
 		vm_install_sync_handler(vm, VECTOR_SYNC_CURRENT, ESR_EC_IABT,
 					guest_apf_abort);
 	}
-	vgic_v3_setup(vm, nr_vcpus, 64);
+	vgic_v3_setup(vm, apf_nr_vcpus, 64);
 }
 
 u64 apf_vmm_get_enable(struct kvm_vcpu *vcpu)

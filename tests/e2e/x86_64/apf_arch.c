@@ -42,8 +42,25 @@ asm(".text\n"
 	"apf_nowait_out:\n"
 	"	ret\n");
 
-struct kvm_vcpu_pv_apf_data *apf_area;	/* guest virtual */
-u64 apf_area_gpa;
+struct kvm_vcpu_pv_apf_data *apf_areas[APF_MAX_VCPUS];
+u64 apf_area_gpas[APF_MAX_VCPUS];
+
+/*
+ * With more than one vCPU, each one's GS base points at its entry here
+ * (apf_vcpu()); with one, GS is not read (a nested guest's need not be set).
+ */
+static u32 apf_vcpu_ids[APF_MAX_VCPUS];
+static u32 apf_nr_vcpus;
+
+u32 apf_vcpu(void)
+{
+	u32 id;
+
+	if (READ_ONCE(apf_nr_vcpus) <= 1)
+		return 0;
+	asm volatile("movl %%gs:0, %0" : "=r"(id));
+	return id;
+}
 
 /* With #VE, kernel mode (this ring-0 guest) needs no SEND_ALWAYS. */
 static u64 apf_en_bits(void)
@@ -57,7 +74,7 @@ void guest_apf_enable(void)
 	x2apic_enable();
 	wrmsr(MSR_KVM_ASYNC_PF_INT, APF_VECTOR |
 	      (apf_want_ve ? KVM_ASYNC_PF_DELIVERY_AS_VE : 0));
-	wrmsr(MSR_KVM_ASYNC_PF_EN, apf_area_gpa | apf_en_bits() |
+	wrmsr(MSR_KVM_ASYNC_PF_EN, apf_my_area_gpa() | apf_en_bits() |
 	      (apf_want_errors ? KVM_ASYNC_PF_ERROR_STATUS : 0) |
 	      (apf_want_ring ? KVM_ASYNC_PF_READY_RING : 0));
 	/* KVM makes a fault async only if it can interrupt the guest. */
@@ -78,18 +95,19 @@ static bool guest_apf_try_enable(u64 val)
 bool guest_apf_try_enable_errors(void)
 {
 	wrmsr(MSR_KVM_ASYNC_PF_INT, APF_VECTOR);
-	return guest_apf_try_enable(apf_area_gpa | APF_EN_BITS |
+	return guest_apf_try_enable(apf_my_area_gpa() | APF_EN_BITS |
 				    KVM_ASYNC_PF_ERROR_STATUS);
 }
 
 u64 guest_apf_bad_enables(void)
 {
+	u64 gpa = apf_my_area_gpa();
 	u64 bad[] = {
 		/* the ring needs the area 4 KiB aligned, and interrupts */
-		(apf_area_gpa + 64) | APF_EN_BITS | KVM_ASYNC_PF_READY_RING,
-		apf_area_gpa | KVM_ASYNC_PF_ENABLED | KVM_ASYNC_PF_READY_RING,
+		(gpa + 64) | APF_EN_BITS | KVM_ASYNC_PF_READY_RING,
+		gpa | KVM_ASYNC_PF_ENABLED | KVM_ASYNC_PF_READY_RING,
 		/* error status needs interrupt delivery of "page ready" */
-		apf_area_gpa | KVM_ASYNC_PF_ENABLED | KVM_ASYNC_PF_ERROR_STATUS,
+		gpa | KVM_ASYNC_PF_ENABLED | KVM_ASYNC_PF_ERROR_STATUS,
 		/* an area in no memslot (the #GP must leave the MSR as it was) */
 		0xfe00000000ull | APF_EN_BITS,
 	};
@@ -130,16 +148,17 @@ static void apf_took_not_present(struct ex_regs *regs, u32 token)
 
 void guest_apf_not_present(struct ex_regs *regs)
 {
-	u32 reason = READ_ONCE(apf_area->flags);
+	struct kvm_vcpu_pv_apf_data *area = apf_my_area();
+	u32 reason = READ_ONCE(area->flags);
 	u32 token = apf_read_cr2();
 
 	/* A real #PF, or one while #VE carries "not present". */
 	if (reason != KVM_PV_REASON_PAGE_NOT_PRESENT || apf_want_ve) {
-		apf_log.unexpected++;
+		apf_my_log()->unexpected++;
 		GUEST_FAIL("#PF at %lx, cr2 %lx, reason %u", regs->rip,
 			   apf_read_cr2(), reason);
 	}
-	WRITE_ONCE(apf_area->flags, 0);
+	WRITE_ONCE(area->flags, 0);
 	apf_took_not_present(regs, token);
 }
 
@@ -151,21 +170,22 @@ void guest_apf_not_present(struct ex_regs *regs)
  */
 static void guest_apf_ve(struct ex_regs *regs)
 {
-	u32 busy = READ_ONCE(apf_area->flags);
-	u32 token = READ_ONCE(apf_area->np_token);
+	struct kvm_vcpu_pv_apf_data *area = apf_my_area();
+	u32 busy = READ_ONCE(area->flags);
+	u32 token = READ_ONCE(area->np_token);
 
 	if (busy != KVM_PV_REASON_PAGE_NOT_PRESENT || !apf_want_ve) {
-		apf_log.unexpected++;
+		apf_my_log()->unexpected++;
 		GUEST_FAIL("#VE at %lx, busy word %u", regs->rip, busy);
 	}
-	apf_guest_ve_busy(&apf_area->np_token, token);
-	WRITE_ONCE(apf_area->flags, 0);
+	apf_guest_ve_busy(&area->np_token, token);
+	WRITE_ONCE(area->flags, 0);
 	apf_took_not_present(regs, token);
 }
 
 static void guest_apf_ready(struct ex_regs *regs)
 {
-	struct kvm_apf_shared *shared = (void *)apf_area;
+	struct kvm_apf_shared *shared = (void *)apf_my_area();
 
 	if (apf_want_ring) {
 		apf_guest_ring_drain(shared);
@@ -173,7 +193,7 @@ static void guest_apf_ready(struct ex_regs *regs)
 		apf_guest_woken(READ_ONCE(shared->token),
 				apf_want_errors ? READ_ONCE(shared->status) : 0);
 		WRITE_ONCE(shared->status, 0);
-		WRITE_ONCE(apf_area->token, 0);
+		WRITE_ONCE(shared->token, 0);
 	}
 	if (!READ_ONCE(apf_no_ack))
 		wrmsr(MSR_KVM_ASYNC_PF_ACK, 1);
@@ -222,7 +242,7 @@ void guest_apf_wait(void)
 
 void guest_apf_reenable(void)
 {
-	wrmsr(MSR_KVM_ASYNC_PF_EN, apf_area_gpa | apf_en_bits() |
+	wrmsr(MSR_KVM_ASYNC_PF_EN, apf_my_area_gpa() | apf_en_bits() |
 	      (apf_want_ring ? KVM_ASYNC_PF_READY_RING : 0));
 }
 
@@ -242,16 +262,29 @@ const char *apf_arch_unsupported(void)
 
 void apf_arch_vm_setup(struct kvm_vm *vm)
 {
+	struct kvm_sregs sregs;
+	struct kvm_vcpu *vcpu;
 	vm_vaddr_t area;
 
 	sync_global_to_guest(vm, apf_want_errors);
 	sync_global_to_guest(vm, apf_want_ring);
 	sync_global_to_guest(vm, apf_want_ve);
-	area = vm_vaddr_alloc_page(vm);
-	apf_area = (void *)area;
-	apf_area_gpa = addr_gva2gpa(vm, area);
-	sync_global_to_guest(vm, apf_area);
-	sync_global_to_guest(vm, apf_area_gpa);
+	apf_nr_vcpus = 0;
+	list_for_each_entry(vcpu, &vm->vcpus, list) {
+		TEST_ASSERT(vcpu->id < APF_MAX_VCPUS, "vCPU id %u", vcpu->id);
+		area = vm_vaddr_alloc_page(vm);
+		apf_areas[vcpu->id] = (void *)area;
+		apf_area_gpas[vcpu->id] = addr_gva2gpa(vm, area);
+		apf_vcpu_ids[vcpu->id] = vcpu->id;
+		vcpu_sregs_get(vcpu, &sregs);
+		sregs.gs.base = (u64)&apf_vcpu_ids[vcpu->id];
+		vcpu_sregs_set(vcpu, &sregs);
+		apf_nr_vcpus++;
+	}
+	sync_global_to_guest(vm, apf_areas);
+	sync_global_to_guest(vm, apf_area_gpas);
+	sync_global_to_guest(vm, apf_vcpu_ids);
+	sync_global_to_guest(vm, apf_nr_vcpus);
 	vm_install_exception_handler(vm, PF_VECTOR, guest_apf_not_present);
 	vm_install_exception_handler(vm, VE_VECTOR, guest_apf_ve);
 	vm_install_exception_handler(vm, APF_VECTOR, guest_apf_ready);

@@ -48,15 +48,15 @@ static void regress_nmi_handler(struct ex_regs *regs)
 static void regress_pf_window(struct ex_regs *regs)
 {
 	u64 cr2 = apf_read_cr2();
-	u32 reason = READ_ONCE(apf_area->flags);
+	u32 reason = READ_ONCE(apf_my_area()->flags);
 
 	GUEST_SYNC3(REGRESS_SYNC_PF_WINDOW, cr2, reason);
 	__GUEST_ASSERT(apf_read_cr2() == cr2,
 		       "CR2 clobbered in the #PF handler: %lx, was %lx",
 		       apf_read_cr2(), cr2);
-	__GUEST_ASSERT(READ_ONCE(apf_area->flags) == reason,
+	__GUEST_ASSERT(READ_ONCE(apf_my_area()->flags) == reason,
 		       "reason clobbered in the #PF handler: %u, was %u",
-		       READ_ONCE(apf_area->flags), reason);
+		       READ_ONCE(apf_my_area()->flags), reason);
 	guest_apf_not_present(regs);
 }
 

@@ -10,6 +10,7 @@
 #include <linux/kvm_para.h>
 
 #include "processor.h"
+#include "apf_arch.h"
 
 #define APF_VECTOR	0xf3	/* what Linux guests use */
 
@@ -17,8 +18,21 @@
 #define APF_EN_BITS	(KVM_ASYNC_PF_ENABLED | KVM_ASYNC_PF_SEND_ALWAYS | \
 			 KVM_ASYNC_PF_DELIVERY_AS_INT)
 
-extern struct kvm_vcpu_pv_apf_data *apf_area;	/* guest virtual */
-extern u64 apf_area_gpa;
+/* Per vCPU (apf_vcpu()): the shared area, guest virtual and physical. */
+extern struct kvm_vcpu_pv_apf_data *apf_areas[APF_MAX_VCPUS];
+extern u64 apf_area_gpas[APF_MAX_VCPUS];
+
+/* Guest: this vCPU's shared area. */
+static inline struct kvm_vcpu_pv_apf_data *apf_my_area(void)
+{
+	return apf_areas[apf_vcpu()];
+}
+
+/* Guest: its guest physical address, for MSR_KVM_ASYNC_PF_EN. */
+static inline u64 apf_my_area_gpa(void)
+{
+	return apf_area_gpas[apf_vcpu()];
+}
 
 static inline u64 apf_read_cr2(void)
 {
