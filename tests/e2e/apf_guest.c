@@ -21,6 +21,10 @@ u64 apf_ve_busy_value;
 bool apf_no_ack;
 u32 apf_woken[APF_MAX_VCPUS];
 
+void *apf_areas[APF_MAX_VCPUS];
+u64 apf_area_gpas[APF_MAX_VCPUS];
+u32 apf_nr_vcpus;
+
 static u32 apf_never;
 static u32 apf_woken_status[APF_MAX_VCPUS];	/* of apf_woken */
 
@@ -160,4 +164,25 @@ void apf_guest_ring_drain(void *area)
 	log->batches++;
 	if (n > log->batch_max)
 		log->batch_max = n;
+}
+
+void apf_guest_vm_setup(struct kvm_vm *vm)
+{
+	struct kvm_vcpu *vcpu;
+	vm_vaddr_t area;
+
+	sync_global_to_guest(vm, apf_want_errors);
+	sync_global_to_guest(vm, apf_want_ring);
+	sync_global_to_guest(vm, apf_want_ve);
+	apf_nr_vcpus = 0;
+	list_for_each_entry(vcpu, &vm->vcpus, list) {
+		TEST_ASSERT(vcpu->id < APF_MAX_VCPUS, "vCPU id %u", vcpu->id);
+		area = vm_vaddr_alloc_page(vm);
+		apf_areas[vcpu->id] = (void *)area;
+		apf_area_gpas[vcpu->id] = addr_gva2gpa(vm, area);
+		apf_nr_vcpus++;
+	}
+	sync_global_to_guest(vm, apf_areas);
+	sync_global_to_guest(vm, apf_area_gpas);
+	sync_global_to_guest(vm, apf_nr_vcpus);
 }

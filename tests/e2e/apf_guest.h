@@ -148,6 +148,22 @@ void apf_guest_ve_busy(const u32 *np_token, u32 token);
  */
 void apf_guest_woken(u32 token, u32 status);
 
+/*
+ * Per vCPU (apf_vcpu()): its shared area, guest virtual and physical; the
+ * vCPUs there are.  Set by apf_guest_vm_setup().
+ */
+extern void *apf_areas[APF_MAX_VCPUS];
+extern u64 apf_area_gpas[APF_MAX_VCPUS];
+extern u32 apf_nr_vcpus;
+
+/**
+ * apf_guest_vm_setup() - Host, from apf_arch_vm_setup(): a shared area for
+ * each vCPU of @vm (at most APF_MAX_VCPUS, ids below it), and the opt-ins
+ * (apf_want_*) into the guest.
+ * @vm: the VM, its vCPUs created
+ */
+void apf_guest_vm_setup(struct kvm_vm *vm);
+
 /* Bytes of a fresh area: with the ring after it (batched), or without. */
 #define APF_AREA_BYTES(ring)	(sizeof(struct kvm_apf_shared) +	\
 				 ((ring) ? sizeof(struct kvm_apf_ready_ring) : 0))

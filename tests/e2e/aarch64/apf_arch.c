@@ -23,10 +23,6 @@
 #include "apf_guest.h"
 #include "apf_sdei_entry.h"
 
-/* Per vCPU (apf_vcpu()): the shared area, guest virtual and physical. */
-static struct kvm_apf_shared *apf_areas[APF_MAX_VCPUS];
-static u64 apf_area_gpas[APF_MAX_VCPUS];
-static u32 apf_nr_vcpus;
 static u32 apf_ppi;				/* from INFO */
 
 u32 apf_vcpu(void)
@@ -366,25 +362,11 @@ const char *apf_arch_unsupported(void)
 void apf_arch_vm_setup(struct kvm_vm *vm)
 {
 	struct kvm_vcpu *vcpu;
-	vm_vaddr_t area;
 
-	sync_global_to_guest(vm, apf_want_errors);
-	sync_global_to_guest(vm, apf_want_ring);
-	sync_global_to_guest(vm, apf_want_ve);
-
+	apf_guest_vm_setup(vm);
 	vm_init_descriptor_tables(vm);
-	apf_nr_vcpus = 0;
-	list_for_each_entry(vcpu, &vm->vcpus, list) {
-		TEST_ASSERT(vcpu->id < APF_MAX_VCPUS, "vCPU id %u", vcpu->id);
-		area = vm_vaddr_alloc_page(vm);
-		apf_areas[vcpu->id] = (void *)area;
-		apf_area_gpas[vcpu->id] = addr_gva2gpa(vm, area);
+	list_for_each_entry(vcpu, &vm->vcpus, list)
 		vcpu_init_descriptor_tables(vcpu);
-		apf_nr_vcpus++;
-	}
-	sync_global_to_guest(vm, apf_areas);
-	sync_global_to_guest(vm, apf_area_gpas);
-	sync_global_to_guest(vm, apf_nr_vcpus);
 	vm_install_exception_handler(vm, VECTOR_IRQ_CURRENT, guest_apf_irq);
 	if (apf_want_ve) {
 		vm_install_sync_handler(vm, VECTOR_SYNC_CURRENT, ESR_EC_DABT,

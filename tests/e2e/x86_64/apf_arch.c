@@ -42,15 +42,11 @@ asm(".text\n"
 	"apf_nowait_out:\n"
 	"	ret\n");
 
-struct kvm_vcpu_pv_apf_data *apf_areas[APF_MAX_VCPUS];
-u64 apf_area_gpas[APF_MAX_VCPUS];
-
 /*
  * With more than one vCPU, each one's GS base points at its entry here
  * (apf_vcpu()); with one, GS is not read (a nested guest's need not be set).
  */
 static u32 apf_vcpu_ids[APF_MAX_VCPUS];
-static u32 apf_nr_vcpus;
 
 u32 apf_vcpu(void)
 {
@@ -264,27 +260,15 @@ void apf_arch_vm_setup(struct kvm_vm *vm)
 {
 	struct kvm_sregs sregs;
 	struct kvm_vcpu *vcpu;
-	vm_vaddr_t area;
 
-	sync_global_to_guest(vm, apf_want_errors);
-	sync_global_to_guest(vm, apf_want_ring);
-	sync_global_to_guest(vm, apf_want_ve);
-	apf_nr_vcpus = 0;
+	apf_guest_vm_setup(vm);
 	list_for_each_entry(vcpu, &vm->vcpus, list) {
-		TEST_ASSERT(vcpu->id < APF_MAX_VCPUS, "vCPU id %u", vcpu->id);
-		area = vm_vaddr_alloc_page(vm);
-		apf_areas[vcpu->id] = (void *)area;
-		apf_area_gpas[vcpu->id] = addr_gva2gpa(vm, area);
 		apf_vcpu_ids[vcpu->id] = vcpu->id;
 		vcpu_sregs_get(vcpu, &sregs);
 		sregs.gs.base = (u64)&apf_vcpu_ids[vcpu->id];
 		vcpu_sregs_set(vcpu, &sregs);
-		apf_nr_vcpus++;
 	}
-	sync_global_to_guest(vm, apf_areas);
-	sync_global_to_guest(vm, apf_area_gpas);
 	sync_global_to_guest(vm, apf_vcpu_ids);
-	sync_global_to_guest(vm, apf_nr_vcpus);
 	vm_install_exception_handler(vm, PF_VECTOR, guest_apf_not_present);
 	vm_install_exception_handler(vm, VE_VECTOR, guest_apf_ve);
 	vm_install_exception_handler(vm, APF_VECTOR, guest_apf_ready);

@@ -10,17 +10,13 @@
 #include <linux/kvm_para.h>
 
 #include "processor.h"
-#include "apf_arch.h"
+#include "apf_guest.h"
 
 #define APF_VECTOR	0xf3	/* what Linux guests use */
 
 /* A ring-0 test guest needs SEND_ALWAYS; Linux runs tasks in ring 3. */
 #define APF_EN_BITS	(KVM_ASYNC_PF_ENABLED | KVM_ASYNC_PF_SEND_ALWAYS | \
 			 KVM_ASYNC_PF_DELIVERY_AS_INT)
-
-/* Per vCPU (apf_vcpu()): the shared area, guest virtual and physical. */
-extern struct kvm_vcpu_pv_apf_data *apf_areas[APF_MAX_VCPUS];
-extern u64 apf_area_gpas[APF_MAX_VCPUS];
 
 /* Guest: this vCPU's shared area. */
 static inline struct kvm_vcpu_pv_apf_data *apf_my_area(void)
