@@ -33,50 +33,27 @@
 #include "apf_delayed_mem.h"
 #ifdef __x86_64__
 #include "x86_64/apf_x86.h"
+#include "x86_64/apf_ve_on_tcg.h"
 #endif
 
 #define APF_DELAY_US	20000
-#define VE_PARAM	"/sys/module/kvm/parameters/apf_ve_on_amd"
 
 static pid_t ve_param_owner;	/* the process that turned the parameter on */
 
-/* QEMU's TCG names itself in the hypervisor leaf: "TCGTCGTCGTCG". */
-static bool host_is_tcg(void)
-{
-#ifdef __x86_64__
-	u32 eax, sig[3];
-
-	__cpuid(0x40000000, 0, &eax, &sig[0], &sig[1], &sig[2]);
-	return !memcmp(sig, "TCGTCGTCGTCG", sizeof(sig));
-#else
-	return false;
-#endif
-}
-
-static char read_param(void)
-{
-	char c = 0;
-	int fd = open(VE_PARAM, O_RDONLY);
-
-	if (fd >= 0) {
-		if (read(fd, &c, 1) != 1)
-			c = 0;
-		close(fd);
-	}
-	return c;
-}
-
 static void __attribute__((constructor)) ve_host_setup(void)
 {
-	if (host_is_tcg() && read_param() == 'N' &&
-	    write_str(VE_PARAM, "Y", 0))
+#ifdef __x86_64__
+	if (apf_ve_on_tcg())
 		ve_param_owner = getpid();
+#endif
 }
 
 static void __attribute__((destructor)) ve_host_restore(void)
 {
+#ifdef __x86_64__
 	if (ve_param_owner && ve_param_owner == getpid())
-		write_str(VE_PARAM, "N", 0);
+		apf_ve_on_tcg_restore();
+#endif
 }
 
 struct ve_vm {

@@ -24,6 +24,7 @@
 #include <linux/kernel.h>
 
 #include "vmm.h"
+#include "x86_64/apf_ve_on_tcg.h"
 
 #define GDT_ADDR		0x500
 #define BOOT_PARAMS_ADDR	0x7000
@@ -87,21 +88,12 @@
 
 static u64 kernel_entry;
 
-#define VE_PARAM	"/sys/module/kvm/parameters/apf_ve_on_amd"
-
 static pid_t ve_param_owner;
 
 static void ve_param_restore(void)
 {
-	int fd;
-
-	if (ve_param_owner != getpid())
-		return;
-	fd = open(VE_PARAM, O_WRONLY);
-	if (fd < 0 || write(fd, "N", 1) != 1)
-		fprintf(stderr, "vmm: -G: could not restore %s\n", VE_PARAM);
-	if (fd >= 0)
-		close(fd);
+	if (ve_param_owner == getpid() && !apf_ve_on_tcg_restore())
+		fprintf(stderr, "vmm: -G: could not restore %s\n", APF_VE_PARAM);
 }
 
 /* Does KVM offer "not present" as #VE (KVM_FEATURE_ASYNC_PF_VE)? */
@@ -133,28 +125,18 @@ static int ve_offered(struct vmm *vmm)
  */
 static void ve_on_tcg(struct vmm *vmm)
 {
-	u32 sig[3];
-	char was = 0;
-	int fd;
-
 	if (ve_offered(vmm))
 		return;
-	asm volatile("cpuid" : "=b"(sig[0]), "=c"(sig[1]), "=d"(sig[2])
-		     : "a"(0x40000000), "c"(0) : "memory");
-	if (memcmp(sig, "TCGTCGTCGTCG", sizeof(sig))) {
+	if (!apf_host_is_tcg()) {
 		fprintf(stderr, "vmm: -G: skipped: KVM offers no #VE here (AMD)\n");
 		exit(4);	/* KSFT_SKIP */
 	}
-	fd = open(VE_PARAM, O_RDWR);
-	if (fd < 0 || read(fd, &was, 1) != 1)
-		die("-G: " VE_PARAM);
-	if (was == 'N') {
-		if (pwrite(fd, "Y", 1, 0) != 1)
-			die("-G: write " VE_PARAM);
+	if (apf_ve_on_tcg()) {
 		ve_param_owner = getpid();
 		atexit(ve_param_restore);
 	}
-	close(fd);
+	if (!ve_offered(vmm))
+		die("-G: " APF_VE_PARAM);
 }
 
 void arch_create_vm(struct vmm *vmm)
