@@ -131,12 +131,13 @@ static void ve_on_tcg(struct vmm *vmm)
 		fprintf(stderr, "vmm: -G: skipped: KVM offers no #VE here (AMD)\n");
 		exit(4);	/* KSFT_SKIP */
 	}
-	if (apf_ve_on_tcg()) {
-		ve_param_owner = getpid();
-		atexit(ve_param_restore);
-	}
-	if (!ve_offered(vmm))
+	/* KVM reads the parameter when it sets up a vCPU's CPUID. */
+	if (apf_ve_param() == 'Y')
+		return;
+	if (!apf_ve_on_tcg())
 		die("-G: " APF_VE_PARAM);
+	ve_param_owner = getpid();
+	atexit(ve_param_restore);
 }
 
 void arch_create_vm(struct vmm *vmm)
