@@ -59,6 +59,10 @@
  * and the calibration included.  -P 0 leaves them to the scheduler.  KVM's
  * own async PF worker (kernel-resolved async) goes where KVM queues it.
  *
+ * Before its window, each run but the lazy ones measures the guest's speed
+ * in its own VM (bench_speed(), "speed=" on its line), for the report's
+ * recovered share at each run's own speed.
+ *
  * Each run is a fresh VM in a child process; the compute quantum is sized
  * (unless -q) so that one quantum lasts -f percent (default 100) of one
  * host delay: measured on the guest's speed with nothing to wait for.  The
@@ -98,13 +102,17 @@
 
 static u64 bench_work;		/* guest: units of compute done */
 static u64 bench_touched;	/* guest: pages touched */
+static u64 bench_probe;		/* guest: units done before the go */
+static u64 bench_go;		/* host: 1 ends the probe, starts the touches */
 
 /*
  * Work is counted in units of apf_guest_compute(), the same loop the "not
- * present" handler runs while the touching task is parked.
+ * present" handler runs while the touching task is parked.  With @probe,
+ * the guest only computes (bench_probe) until the host says go: its speed
+ * in this VM, right before the window (bench_speed()).
  */
 static void guest_bench(u64 gva, u64 pages, u64 page_size, u64 quantum,
-			u64 async)
+			u64 async, u64 probe)
 {
 	u64 n;
 
@@ -112,6 +120,8 @@ static void guest_bench(u64 gva, u64 pages, u64 page_size, u64 quantum,
 		guest_apf_enable();
 	else
 		guest_irq_enable();	/* same conditions, async PF off */
+	while (probe && !READ_ONCE(bench_go))
+		WRITE_ONCE(bench_probe, bench_probe + apf_guest_compute(quantum));
 	for (n = 0;; n++) {
 		if (n < pages) {
 			READ_ONCE(*(u64 *)(gva + n * page_size));
@@ -1100,6 +1110,32 @@ static void lazy_report(const char *mode, bool present, u64 *stats0,
 	printf("\n");
 }
 
+/*
+ * The guest's speed, in units of work per ms, measured in the run's own VM
+ * right before its window: the emulated CPUs here change speed from one VM
+ * to the next (the same mode's work has varied 1.5-fold within one boot),
+ * so the report can set each run's work against its own speed.  After
+ * BENCH_SETTLE_MS for the vCPU's start, over BENCH_PROBE_MS; then go.
+ */
+#define BENCH_SETTLE_MS	50
+#define BENCH_PROBE_MS	200
+
+static u64 bench_speed(struct kvm_vm *vm)
+{
+	u64 *probe = addr_gva2hva(vm, (vm_vaddr_t)&bench_probe);
+	u64 *go = addr_gva2hva(vm, (vm_vaddr_t)&bench_go);
+	u64 p0, p1, t0, t1;
+
+	usleep(BENCH_SETTLE_MS * 1000);
+	p0 = READ_ONCE(*probe);
+	t0 = now_ns();
+	usleep(BENCH_PROBE_MS * 1000);
+	p1 = READ_ONCE(*probe);
+	t1 = now_ns();
+	WRITE_ONCE(*go, 1);
+	return (p1 - p0) * 1000000 / (t1 - t0);
+}
+
 static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 		  u64 *result)
 {
@@ -1112,6 +1148,9 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	bool single = !strcmp(mode, "single");
 	bool async = !strcmp(mode, "async") || !strcmp(mode, "vmm") ||
 		     !strcmp(mode, "exitless") || single;
+	/* The lazy runs time the restore from the vCPU's start: no probe. */
+	bool probe = !a->lazy && strcmp(mode, "calibrate");
+	u64 speed = 0;
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 	pthread_attr_t attr;
@@ -1137,8 +1176,8 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 						1, serve_zero);
 	}
 	apf_arch_vm_setup(vm);
-	vcpu_args_set(vcpu, 5, BENCH_GPA, pages, (u64)page_size, quantum,
-		      (u64)async);
+	vcpu_args_set(vcpu, 6, BENCH_GPA, pages, (u64)page_size, quantum,
+		      (u64)async, (u64)probe);
 	if (single)
 		apf_mode = APF_MODE_HALT;
 	sync_global_to_guest(vm, apf_mode);
@@ -1158,6 +1197,12 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	TEST_ASSERT(!pthread_create(&thread, &attr,
 				    a->lazy ? lr_run_vcpu : run_vcpu, vcpu),
 		    "pthread_create");
+	if (probe) {
+		speed = bench_speed(vm);
+		/* The window starts at the go: its exits and trace only. */
+		exit_trace_start(false);
+		read_stat(stats_fd, "exits", &exits0);
+	}
 	usleep(window_ms * 1000);
 	work = READ_ONCE(*(u64 *)work_ptr);
 	parked = READ_ONCE(*(u64 *)parked_ptr);
@@ -1174,8 +1219,8 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	print_placement();
 	printf("work=%lu parked_work=%lu touched=%lu not_present=%lu ",
 	       work + parked, parked, bench_touched, apf_log.not_present);
-	printf("ready=%lu wake_all=%lu exits=%lu", apf_log.ready,
-	       apf_log.wake_all, exits - exits0);
+	printf("ready=%lu wake_all=%lu exits=%lu speed=%lu", apf_log.ready,
+	       apf_log.wake_all, exits - exits0, speed);
 	exit_trace_print();
 	if (a->lazy) {
 		printf(" ");
