@@ -49,9 +49,9 @@
  *            eager: the whole image read in before the guest runs;
  *   -F:      (with -e, test) before each restore, check that the same
  *            restore without -e is refused at the enable word;
- *   -D:      debug a restore: KVM's tracepoints (tracefs) on from the
- *            restore on; if the guest then dies (a triple fault) or times
- *            out, the log gets the last events.
+ *   -D:      debug: KVM's tracepoints (tracefs) on from the VM's creation
+ *            (a restore's too); if the guest then dies (a triple fault)
+ *            or times out, the log gets the last events.
  * Exit status: 0 when the guest reboots or powers off (with -T: and its
  * tests passed), 1 on an error or a timeout, 4 when -G cannot be had.
  */
@@ -332,7 +332,7 @@ static void trace_write(const char *file, const char *val)
 		close(fd);
 }
 
-/* -D, a restore: KVM's tracepoints on, from an empty buffer. */
+/* -D: KVM's tracepoints on, from an empty buffer. */
 static void trace_start(void)
 {
 	mkdir(TRACEFS, 0755);
@@ -346,10 +346,13 @@ static void trace_start(void)
 	trace_write(TRACEFS "tracing_on", "1");
 }
 
-/* -D: the last @n events to the log (called with end_lock held). */
-static void trace_tail(struct vmm *vmm, int n)
+/*
+ * -D: the last @n events of thread @tid (its vCPU's; 0: every thread) to
+ * the log (called with end_lock held).
+ */
+static void trace_tail(struct vmm *vmm, int n, pid_t tid)
 {
-	char **ring, line[512];
+	char **ring, line[512], task[24];
 	long i, total = 0;
 	FILE *f;
 
@@ -364,15 +367,22 @@ static void trace_tail(struct vmm *vmm, int n)
 		fclose(f);
 		return;
 	}
+	/* "             vmm-41      [000] d..1.    26.41: kvm_exit: ..." */
+	snprintf(task, sizeof(task), "-%d ", (int)tid);
 	while (fgets(line, sizeof(line), f)) {
+		char *cpu = strstr(line, " [");
+
 		if (line[0] == '#')
+			continue;
+		if (tid && (!cpu || !strstr(line, task) ||
+			    strstr(line, task) > cpu))
 			continue;
 		free(ring[total % n]);
 		ring[total++ % n] = strdup(line);
 	}
 	fclose(f);
-	fprintf(stderr, "vmm: -D: the last %ld of %ld KVM events:\n",
-		total < n ? total : n, total);
+	fprintf(stderr, "vmm: -D: the last %ld of %ld KVM events%s:\n",
+		total < n ? total : n, total, tid ? " of this vCPU's thread" : "");
 	for (i = total < n ? 0 : total - n; i < total; i++)
 		fprintf(stderr, "vmm:   %s", ring[i % n]);
 	for (i = 0; i < n; i++)
@@ -385,7 +395,7 @@ static void trace_tail(struct vmm *vmm, int n)
 /*
  * @vcpu's state to the log, from its own thread: @what, and how many exits
  * to user space it made (@exits, if known); with -D the last @events KVM
- * events too.
+ * events of its thread too.
  */
 static void report_vcpu(struct vcpu *vcpu, const char *what,
 			unsigned long long exits, int events)
@@ -397,7 +407,7 @@ static void report_vcpu(struct vcpu *vcpu, const char *what,
 		fprintf(stderr, "vmm: vcpu %d: %s after %llu exits to user space\n",
 			vcpu->id, what, exits);
 	arch_dump_vcpu(vcpu);
-	trace_tail(vcpu->vmm, events);
+	trace_tail(vcpu->vmm, events, gettid());
 	pthread_mutex_unlock(&end_lock);
 }
 
@@ -442,7 +452,7 @@ static struct vcpu *create_vm(struct vmm *vmm)
 	test_boot_start();
 	if (vmm->restore_dir)
 		snap = snapshot_load(vmm);
-	if (snap && vmm->trace)
+	if (vmm->trace)
 		trace_start();
 	vmm->snap = snap;
 	vmm->vm_fd = ioctl(vmm->kvm_fd, KVM_CREATE_VM, 0);
