@@ -194,16 +194,6 @@ TEST(destroy_with_fault_outstanding)
 	apf_vm_free(&t);
 }
 
-/* A vCPU thread of two_vcpus_apart: the guest to its end. */
-static void *run_to_done(void *arg)
-{
-	struct kvm_vcpu *vcpu = arg;
-	struct ucall uc;
-
-	TEST_ASSERT_EQ(run_to_ucall(vcpu, &uc), UCALL_DONE);
-	return NULL;
-}
-
 /*
  * Two vCPUs at once, each with its own shared area, each reading its own
  * half of the delayed pages: each vCPU is told "not present" for its own

@@ -724,16 +724,6 @@ static void *burst_serve(void *arg)
 /* The scale run's batches: each brings in -S's count of pages. */
 #define SCALE_BATCHES	4
 
-/* A scale run's vCPU thread: the guest to its end. */
-static void *scale_vcpu(void *arg)
-{
-	struct kvm_vcpu *vcpu = arg;
-	struct ucall uc;
-
-	TEST_ASSERT_EQ(run_to_ucall(vcpu, &uc), UCALL_DONE);
-	return NULL;
-}
-
 /*
  * One scale run (@mode "scale"), in a child process: @inflight faults at
  * once on each of -V's count of vCPUs (a->vcpus), SCALE_BATCHES times, each
@@ -803,9 +793,9 @@ static void scale_run(const struct bench_args *a, u64 inflight,
 	t0 = now_ns();
 	/* This thread runs vCPU 0; the others inherit its CPUs. */
 	for (i = 1; i < nv; i++)
-		TEST_ASSERT(!pthread_create(&threads[i], NULL, scale_vcpu,
+		TEST_ASSERT(!pthread_create(&threads[i], NULL, run_to_done,
 					    vcpus[i]), "pthread_create");
-	scale_vcpu(vcpus[0]);
+	run_to_done(vcpus[0]);
 	for (i = 1; i < nv; i++)
 		pthread_join(threads[i], NULL);
 	t1 = now_ns();
@@ -868,6 +858,24 @@ static bool mode_known(const char *mode, bool lazy)
 	return !strcmp(mode, "ceiling") || !strcmp(mode, "sync") ||
 	       !strcmp(mode, "async") || !strcmp(mode, "single") ||
 	       (lazy && (!strcmp(mode, "vmm") || !strcmp(mode, "exitless")));
+}
+
+/* "n,n,...", each 1 to @limit, into @out: how many (at most @max), or -1. */
+static int parse_counts(char *list, u64 *out, int max, u64 limit)
+{
+	char *tok, *save;
+	int n = 0;
+
+	for (tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (n == max)
+			return -1;
+		out[n] = strtoull(tok, NULL, 0);
+		if (!out[n] || out[n] > limit)
+			return -1;
+		n++;
+	}
+	return n;
 }
 
 int main(int argc, char *argv[])
@@ -948,22 +956,11 @@ int main(int argc, char *argv[])
 	lr_pin_plan(a.pin);
 
 	/* -S: the scale runs only, each count -r times, interleaved. */
-	for (tok = scale_list ? strtok_r(scale_list, ",", &save) : NULL;
-	     tok && nscale < (int)ARRAY_SIZE(scale_n);
-	     tok = strtok_r(NULL, ",", &save)) {
-		scale_n[nscale] = strtoull(tok, NULL, 0);
-		if (!scale_n[nscale++])
-			print_usage(argv[0]);
-	}
-	for (tok = strtok_r(vcpu_list, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		if (nvcpus == APF_MAX_VCPUS)
-			print_usage(argv[0]);
-		vcpu_n[nvcpus] = strtoull(tok, NULL, 0);
-		if (!vcpu_n[nvcpus] || vcpu_n[nvcpus] > APF_MAX_VCPUS)
-			print_usage(argv[0]);
-		nvcpus++;
-	}
+	nscale = scale_list ? parse_counts(scale_list, scale_n,
+					   ARRAY_SIZE(scale_n), ~0ull) : 0;
+	nvcpus = parse_counts(vcpu_list, vcpu_n, APF_MAX_VCPUS, APF_MAX_VCPUS);
+	if (nscale < 0 || nvcpus <= 0)
+		print_usage(argv[0]);
 	/* -B: the burst runs only, each count -r times, the modes in turn. */
 	apf_want_ve = true;
 	ve = burst && !apf_arch_unsupported();

@@ -24,6 +24,18 @@ static inline u64 run_to_ucall(struct kvm_vcpu *vcpu, struct ucall *uc)
 }
 
 /*
+ * A vCPU thread (pthread_create()'s @vcpu): run the guest to its end,
+ * GUEST_DONE().  For tests with several vCPUs at once.
+ */
+static inline void *run_to_done(void *vcpu)
+{
+	struct ucall uc;
+
+	TEST_ASSERT_EQ(run_to_ucall(vcpu, &uc), UCALL_DONE);
+	return NULL;
+}
+
+/*
  * A binary stat by name from a stats fd; false if this kernel has no such
  * stat (the unmodified base kernel has no apf_* counters).  Reading a stats
  * fd does not take the vCPU's mutex, so it works while KVM_RUN runs.
