@@ -519,9 +519,10 @@ static void print_placement(void)
 {
 	char vcpu_cpus[64], vmm_cpus[64];
 
-	printf("pin=%d vcpu_cpus=%s vmm_cpus=%s ", lr_pin.pinned,
+	printf("pin=%d vcpu_cpus=%s vmm_cpus=%s pv_eoi=%d ", lr_pin.pinned,
 	       lr_cpus(&lr_pin.vcpu, vcpu_cpus, sizeof(vcpu_cpus)),
-	       lr_cpus(&lr_pin.vmm, vmm_cpus, sizeof(vmm_cpus)));
+	       lr_cpus(&lr_pin.vmm, vmm_cpus, sizeof(vmm_cpus)),
+	       apf_want_pv_eoi);
 }
 
 /*
@@ -600,6 +601,8 @@ static void print_usage(const char *prog)
 	printf("Usage: %s [-L] [-m mode,...] [-d delay_us] [-w window_ms]\n"
 	       "  [-q quantum | -f quantum_pct] [-p pages] [-t pool_threads]\n"
 	       "  [-r rounds] [-P 0|1 (pin the vCPU and VMM threads)]\n"
+	       "  [-E 0|1 (x86: PV EOI, as Linux guests; default 1)]\n"
+	       "  [-T (time every exit: in_exits_ms=)]\n"
 	       "modes: ceiling, sync, async, single; -L: vmm, exitless too\n"
 	       "  -S n,...: the scale runs instead: n faults in flight\n"
 	       "  -V v,...: the scale runs on v vCPUs each (default 1)\n"
@@ -612,6 +615,7 @@ struct bench_args {
 	u64 delay_us, window_ms, quantum, quantum_pct, pages, rounds, threads;
 	u64 vcpus;		/* the scale run's */
 	bool lazy, pin;
+	bool timing;		/* -T */
 };
 
 /* KVM's limit of async faults in flight per vCPU; 0 if it has none to read. */
@@ -892,7 +896,8 @@ int main(int argc, char *argv[])
 	const char *why;
 	u64 q, rate, r;
 
-	while ((opt = getopt(argc, argv, "LS:V:B:m:d:w:q:f:p:r:t:P:")) != -1) {
+	apf_want_pv_eoi = true;
+	while ((opt = getopt(argc, argv, "TLS:V:B:E:m:d:w:q:f:p:r:t:P:")) != -1) {
 		switch (opt) {
 		case 'V':
 			vcpu_list = strdup(optarg);
@@ -906,6 +911,12 @@ int main(int argc, char *argv[])
 			break;
 		case 'L':
 			a.lazy = true;
+			break;
+		case 'T':
+			a.timing = true;
+			break;
+		case 'E':
+			apf_want_pv_eoi = strtoull(optarg, NULL, 0);
 			break;
 		case 'm':
 			list = strdup(optarg);
@@ -1189,7 +1200,7 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	TEST_ASSERT(!pthread_attr_init(&attr) &&
 		    !pthread_attr_setaffinity_np(&attr, sizeof(lr_pin.vcpu),
 						 &lr_pin.vcpu), "vCPU thread's CPUs");
-	exit_trace_start(false);
+	exit_trace_start(a->timing);
 	lr.start_ns = now_ns();
 	TEST_ASSERT(!pthread_create(&thread, &attr,
 				    a->lazy ? lr_run_vcpu : run_vcpu, vcpu),
@@ -1197,7 +1208,7 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	if (probe) {
 		speed = bench_speed(vm);
 		/* The window starts at the go: its exits and trace only. */
-		exit_trace_start(false);
+		exit_trace_start(a->timing);
 		read_stat(stats_fd, "exits", &exits0);
 	}
 	usleep(window_ms * 1000);

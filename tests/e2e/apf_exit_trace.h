@@ -90,6 +90,7 @@ static struct {
 	} th[EXIT_TRACE_THREADS];
 	int nth;
 	double setup_s, done_s, off_s;
+	double in_s, in_wall_s;		/* every exit: on the CPU, in all */
 	unsigned long setup_n, done_n, unkeyed;
 } exit_trace_t;
 
@@ -186,6 +187,8 @@ static inline void exit_trace_time(const char *line)
 		exit_trace_t.th[i].ready++;
 	} else if (exit_trace_t.th[i].exit_ts >= 0) {
 		on = ts - exit_trace_t.th[i].exit_ts - exit_trace_t.th[i].off_s;
+		exit_trace_t.in_s += on;
+		exit_trace_t.in_wall_s += ts - exit_trace_t.th[i].exit_ts;
 		if (exit_trace_t.th[i].np) {
 			exit_trace_t.setup_s += on;
 			exit_trace_t.setup_n += exit_trace_t.th[i].np;
@@ -398,6 +401,9 @@ static inline void exit_trace_print(void)
 	printf(" off_cpu_ms=%.0f threads=%d unkeyed=%lu",
 	       exit_trace_t.off_s * 1e3, exit_trace_t.nth,
 	       exit_trace_t.unkeyed);
+	/* The vCPU threads out of their guest: on their CPU, and in all. */
+	printf(" in_exits_ms=%.1f in_exits_wall_ms=%.1f",
+	       exit_trace_t.in_s * 1e3, exit_trace_t.in_wall_s * 1e3);
 }
 
 /*

@@ -15,6 +15,7 @@ struct apf_vcpu_log apf_logs[APF_MAX_VCPUS];
 enum apf_mode apf_mode;
 bool apf_want_errors;
 bool apf_want_ring;
+bool apf_want_pv_eoi;
 bool apf_want_ve;
 u64 apf_ve_busy_touch;
 u64 apf_ve_busy_value;
@@ -173,6 +174,7 @@ void apf_guest_vm_setup(struct kvm_vm *vm)
 
 	sync_global_to_guest(vm, apf_want_errors);
 	sync_global_to_guest(vm, apf_want_ring);
+	sync_global_to_guest(vm, apf_want_pv_eoi);
 	sync_global_to_guest(vm, apf_want_ve);
 	apf_nr_vcpus = 0;
 	list_for_each_entry(vcpu, &vm->vcpus, list) {

@@ -67,6 +67,11 @@ extern enum apf_mode apf_mode;
 extern bool apf_want_errors;	/* opt in to "ready" with an error status */
 extern bool apf_want_ring;	/* opt in to batched "page ready" */
 /*
+ * x86: end "page ready" with PV EOI (MSR_KVM_PV_EOI_EN), as a Linux guest on
+ * KVM does, not with an x2APIC EOI that exits; arm64's GIC EOI never exits.
+ */
+extern bool apf_want_pv_eoi;
+/*
  * Opt in to "not present" as a synchronous exception with the token under
  * a busy word, kernel mode too (no SEND_ALWAYS): x86's #VE, arm64's abort
  * (KVM_APF_ARM64_DELIVERY_AS_ABORT); "#VE" below means either.

@@ -58,6 +58,28 @@ u32 apf_vcpu(void)
 	return id;
 }
 
+/* apf_want_pv_eoi: each vCPU's PV EOI word, and its guest physical address. */
+static u32 apf_pv_eoi[APF_MAX_VCPUS];
+static u64 apf_pv_eoi_gpas[APF_MAX_VCPUS];
+
+/*
+ * End the interrupt with PV EOI: KVM set bit 0 of the word on entry if
+ * nothing else needs the EOI; clearing it is the EOI, which KVM does at
+ * the next exit.  One instruction tests and clears it, so that no exit
+ * comes between the two (as Linux's __test_and_clear_bit()).  An exit
+ * before it (the ACK's) takes the bit back: so this comes first.
+ */
+static void apf_pv_eoi_first(void)
+{
+	bool pv;
+
+	asm volatile("btrl %2, %0"
+		     : "+m"(apf_pv_eoi[apf_vcpu()]), "=@ccc"(pv)
+		     : "i"(KVM_PV_EOI_BIT) : "memory");
+	if (!pv)
+		x2apic_write_reg(APIC_EOI, 0);
+}
+
 /* With #VE, kernel mode (this ring-0 guest) needs no SEND_ALWAYS. */
 static u64 apf_en_bits(void)
 {
@@ -68,6 +90,9 @@ static u64 apf_en_bits(void)
 void guest_apf_enable(void)
 {
 	x2apic_enable();
+	if (apf_want_pv_eoi)
+		wrmsr(MSR_KVM_PV_EOI_EN,
+		      apf_pv_eoi_gpas[apf_vcpu()] | KVM_MSR_ENABLED);
 	wrmsr(MSR_KVM_ASYNC_PF_INT, APF_VECTOR |
 	      (apf_want_ve ? KVM_ASYNC_PF_DELIVERY_AS_VE : 0));
 	wrmsr(MSR_KVM_ASYNC_PF_EN, apf_my_area_gpa() | apf_en_bits() |
@@ -183,6 +208,9 @@ static void guest_apf_ready(struct ex_regs *regs)
 {
 	struct kvm_apf_shared *shared = (void *)apf_my_area();
 
+	/* As Linux's handler does with PV EOI: the EOI first. */
+	if (apf_want_pv_eoi)
+		apf_pv_eoi_first();
 	if (apf_want_ring) {
 		apf_guest_ring_drain(shared);
 	} else {
@@ -193,7 +221,8 @@ static void guest_apf_ready(struct ex_regs *regs)
 	}
 	if (!READ_ONCE(apf_no_ack))
 		wrmsr(MSR_KVM_ASYNC_PF_ACK, 1);
-	x2apic_write_reg(APIC_EOI, 0);
+	if (!apf_want_pv_eoi)
+		x2apic_write_reg(APIC_EOI, 0);
 }
 
 /* guest_ready_mask(true) software-disabled the LAPIC: guest_apf_idle() spins */
@@ -267,8 +296,11 @@ void apf_arch_vm_setup(struct kvm_vm *vm)
 		vcpu_sregs_get(vcpu, &sregs);
 		sregs.gs.base = (u64)&apf_vcpu_ids[vcpu->id];
 		vcpu_sregs_set(vcpu, &sregs);
+		apf_pv_eoi_gpas[vcpu->id] =
+			addr_gva2gpa(vm, (vm_vaddr_t)&apf_pv_eoi[vcpu->id]);
 	}
 	sync_global_to_guest(vm, apf_vcpu_ids);
+	sync_global_to_guest(vm, apf_pv_eoi_gpas);
 	vm_install_exception_handler(vm, PF_VECTOR, guest_apf_not_present);
 	vm_install_exception_handler(vm, VE_VECTOR, guest_apf_ve);
 	vm_install_exception_handler(vm, APF_VECTOR, guest_apf_ready);
