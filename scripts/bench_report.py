@@ -369,7 +369,9 @@ def exit_causes(args):
     print('window = every exit of the baseline run (async: the ceiling, '
           'nothing to wait for; single: sync), the median; subtracted: all of '
           'them but its touches\' mapping exits; lost = trace events the '
-          'buffer dropped (0, or the counts are short)')
+          'buffer dropped (0, or the counts are short); eoi: 0 where the '
+          'guest ends "page ready" with PV EOI, as Linux guests on KVM do '
+          '(x86 apf_bench, pv_eoi=1 on its lines; -E 0 for the x2APIC EOI)')
     print('IPIs sent per async fault, by the function that sent them (the '
           'same subtraction; any CPU; 0.05 or more):')
     for line in ipis:
