@@ -453,14 +453,7 @@ int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 	tell_not_present(apf, item);
 	if (!(flags & KVM_APF_ITEM_USER)) {
 		atomic_inc(&apf->fault_ins);
-		/*
-		 * Not on this CPU, as schedule_work() would: when the page
-		 * comes, the worker would preempt the vCPU that is running
-		 * other guest tasks meanwhile, and a vCPU pinned alone to its
-		 * CPU would lose that time.  The fault-in needs none of this
-		 * CPU's cache.
-		 */
-		queue_work(system_unbound_wq, &item->work);
+		schedule_work(&item->work);
 	}
 	return 0;
 

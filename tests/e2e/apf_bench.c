@@ -896,7 +896,9 @@ int main(int argc, char *argv[])
 	const char *why;
 	u64 q, rate, r;
 
-	apf_want_pv_eoi = true;
+#ifdef __x86_64__
+	apf_want_pv_eoi = true;	/* arm64's GIC EOI never exits */
+#endif
 	while ((opt = getopt(argc, argv, "TLS:V:B:E:m:d:w:q:f:p:r:t:P:")) != -1) {
 		switch (opt) {
 		case 'V':
@@ -916,7 +918,9 @@ int main(int argc, char *argv[])
 			a.timing = true;
 			break;
 		case 'E':
-			apf_want_pv_eoi = strtoull(optarg, NULL, 0);
+			if (strcmp(optarg, "0") && strcmp(optarg, "1"))
+				print_usage(argv[0]);
+			apf_want_pv_eoi = optarg[0] == '1';
 			break;
 		case 'm':
 			list = strdup(optarg);

@@ -290,6 +290,9 @@ void apf_arch_vm_setup(struct kvm_vm *vm)
 	struct kvm_sregs sregs;
 	struct kvm_vcpu *vcpu;
 
+	/* KVM always offers it; without it, the x2APIC EOI. */
+	if (!kvm_cpu_has(X86_FEATURE_KVM_PV_EOI))
+		apf_want_pv_eoi = false;
 	apf_guest_vm_setup(vm);
 	list_for_each_entry(vcpu, &vm->vcpus, list) {
 		apf_vcpu_ids[vcpu->id] = vcpu->id;
