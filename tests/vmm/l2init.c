@@ -546,6 +546,12 @@ static void show_stuck(const char *what, pid_t pid)
 	ctl("dump");
 }
 
+/* A wait status as the tests use it: the exit code, or -1 if killed. */
+static int exit_code(int st)
+{
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 static int wait_exit(pid_t pid)
 {
 	double end = now() + WAIT_S;
@@ -555,7 +561,7 @@ static int wait_exit(pid_t pid)
 		pid_t r = waitpid(pid, &st, WNOHANG);
 
 		if (r == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+			return exit_code(st);
 		if (r < 0)
 			return -1;
 		usleep(10000);
@@ -574,7 +580,7 @@ static bool reap_exited(pid_t *pids, int *st, int n)
 
 	for (i = 0; i < n; i++) {
 		if (pids[i] > 0 && waitpid(pids[i], &s, WNOHANG) == pids[i]) {
-			st[i] = WIFEXITED(s) ? WEXITSTATUS(s) : -1;
+			st[i] = exit_code(s);
 			pids[i] = 0;
 		}
 		done += !pids[i];
