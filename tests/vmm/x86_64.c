@@ -893,17 +893,21 @@ void arch_save(struct vmm *vmm, struct snap *s)
  * Every MSR saved, in the order saved, but two: the async PF enable word
  * (last, below) and the TSC deadline, which KVM drops unless the local
  * APIC's timer is in TSC-deadline mode (after KVM_SET_LAPIC: restore_msr()).
- * One that KVM refuses is reported and left at its reset value.
+ * One the new vCPU already holds is not written: KVM lists some that it
+ * does not implement on every host (DEBUGCTL without LBR virtualization on
+ * AMD), and logs each write of those.  One that KVM refuses is reported
+ * and left at its reset value.
  */
 static void restore_msrs(struct vcpu *vcpu, const struct snap *s)
 {
 	const u64 *data;
 	size_t pos = 0;
-	u64 index;
+	u64 index, now;
 	u32 len;
 
 	while ((data = snap_next(s, &pos, SNAP_X86_MSR, vcpu->id, &index, &len)))
 		if (index != MSR_KVM_ASYNC_PF_EN && index != MSR_IA32_TSC_DEADLINE &&
+		    (get_msr(vcpu, index, &now) || now != *data) &&
 		    set_msr(vcpu, index, *data))
 			fprintf(stderr, "vmm: restore: vcpu %d: MSR 0x%llx not restored\n",
 				vcpu->id, (unsigned long long)index);
