@@ -43,6 +43,7 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 #include <kunit/static_stub.h>
 #ifdef CONFIG_KVM_ASYNC_PF
 #include <trace/events/kvm.h>
@@ -64,6 +65,26 @@
 #define KVM_APF_TOKEN_ID_SHIFT	max(12, order_base_2(KVM_MAX_VCPU_IDS))
 #define KVM_APF_TOKEN_ID_MASK	(BIT(32 - KVM_APF_TOKEN_ID_SHIFT) - 1)
 
+/**
+ * kvm_apf_alloc_wq() - a queue for a VM's kernel fault-ins
+ *
+ * Fault-ins sleep until the page is in (a swap-in, a userfaultfd's server),
+ * so each VM has a queue of its own rather than system_wq, which other
+ * subsystems share, and with a limit of its own (%WQ_MAX_ACTIVE running at
+ * once) that no other VM's fault-ins can use up.  It is unbound: on a
+ * per-CPU queue a fault-in wakes on the CPU of the vCPU that queued it and
+ * preempts that vCPU's thread.  Unbound queues share their workers, so one
+ * per VM costs little.
+ *
+ * Return: the queue, to destroy_workqueue() once no vCPU of the VM is
+ * left, or NULL.
+ */
+struct workqueue_struct *kvm_apf_alloc_wq(void)
+{
+	return alloc_workqueue("kvm-async-pf", WQ_UNBOUND, WQ_MAX_ACTIVE);
+}
+EXPORT_SYMBOL_GPL(kvm_apf_alloc_wq);
+
 static struct kvm_apf_item *kvm_apf_alloc_item(gfp_t gfp)
 {
 	KUNIT_STATIC_STUB_REDIRECT(kvm_apf_alloc_item, gfp);
@@ -75,23 +96,25 @@ static struct kvm_apf_item *kvm_apf_alloc_item(gfp_t gfp)
  * @apf: the state, embedded in the backend's vCPU
  * @ops: the backend
  * @mm: the VM's mm (for the default fault-in)
+ * @wq: the queue its kernel fault-ins run on, which must outlive the
+ *	state (the VM's, kvm_apf_alloc_wq())
  * @stats: the counters to update
  * @vcpu_id: the vCPU's id, the low bits of its tokens; below
  *	%KVM_MAX_VCPU_IDS
  * @max: most faults in flight, 1 to %KVM_APF_MAX_LIMIT
  *
- * Return: 0, -EINVAL for @max or @vcpu_id out of range or a missing
- * mandatory op, or -ENOMEM.
+ * Return: 0, -EINVAL for @max or @vcpu_id out of range, a missing
+ * mandatory op, @wq or @stats, or -ENOMEM.
  */
 int kvm_apf_vcpu_init(struct kvm_apf_vcpu *apf, const struct kvm_apf_ops *ops,
-		      struct mm_struct *mm, struct kvm_apf_stats *stats,
-		      u32 vcpu_id, u32 max)
+		      struct mm_struct *mm, struct workqueue_struct *wq,
+		      struct kvm_apf_stats *stats, u32 vcpu_id, u32 max)
 {
 	int r;
 
 	if (!ops || !ops->notify_not_present || !ops->notify_ready ||
 	    !ops->can_dequeue ||
-	    !ops->request || !ops->kick || !stats ||
+	    !ops->request || !ops->kick || !wq || !stats ||
 	    vcpu_id >= BIT(KVM_APF_TOKEN_ID_SHIFT))
 		return -EINVAL;
 
@@ -102,6 +125,7 @@ int kvm_apf_vcpu_init(struct kvm_apf_vcpu *apf, const struct kvm_apf_ops *ops,
 
 	apf->ops = ops;
 	apf->mm = mm;
+	apf->wq = wq;
 	apf->stats = stats;
 	apf->vcpu_id = vcpu_id;
 	apf->max = max;
@@ -453,7 +477,7 @@ int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,
 	tell_not_present(apf, item);
 	if (!(flags & KVM_APF_ITEM_USER)) {
 		atomic_inc(&apf->fault_ins);
-		schedule_work(&item->work);
+		queue_work(apf->wq, &item->work);
 	}
 	return 0;
 

@@ -332,6 +332,7 @@ struct kvm_apf_vmm_ring {
  * struct kvm_apf_vcpu - one vCPU's async PF state
  * @ops: the backend
  * @mm: the VM's mm, for the default fault-in
+ * @wq: the queue its kernel fault-ins run on (the VM's, kvm_apf_alloc_wq())
  * @stats: where to count (the vCPU's binary stats)
  * @lock: protects @queue and @done, and the items' @flags and @result
  *	while they are on @done or their work may run; the vCPU owns an item
@@ -372,6 +373,7 @@ struct kvm_apf_vmm_ring {
 struct kvm_apf_vcpu {
 	const struct kvm_apf_ops *ops;
 	struct mm_struct *mm;
+	struct workqueue_struct *wq;
 	struct kvm_apf_stats *stats;
 	spinlock_t lock;	/* protects queue, done, items' flags and result */
 	atomic_t fault_ins;
@@ -400,9 +402,10 @@ struct kvm_apf_vcpu {
 	struct kvm_apf_vmm_ring ring;
 };
 
+struct workqueue_struct *kvm_apf_alloc_wq(void);
 int kvm_apf_vcpu_init(struct kvm_apf_vcpu *apf, const struct kvm_apf_ops *ops,
-		      struct mm_struct *mm, struct kvm_apf_stats *stats,
-		      u32 vcpu_id, u32 max);
+		      struct mm_struct *mm, struct workqueue_struct *wq,
+		      struct kvm_apf_stats *stats, u32 vcpu_id, u32 max);
 void kvm_apf_vcpu_destroy(struct kvm_apf_vcpu *apf);
 unsigned long kvm_async_pf_gfn_to_hva(struct kvm_apf_vcpu *apf, gfn_t gfn);
 /* The "page ready" slot of the guest's struct kvm_apf_shared (vcpu.c). */
@@ -432,6 +435,14 @@ int kvm_async_pf_vcpu_run(struct kvm_vcpu *vcpu);
 static inline int kvm_async_pf_vcpu_run(struct kvm_vcpu *vcpu)
 {
 	return 0;
+}
+#endif
+/* The VM's queue of kernel fault-ins goes after its vCPUs (vcpu.c). */
+#if defined(CONFIG_KVM_APF_CORE) && defined(CONFIG_KVM_ASYNC_PF)
+void kvm_async_pf_vm_destroy(struct kvm *kvm);
+#else
+static inline void kvm_async_pf_vm_destroy(struct kvm *kvm)
+{
 }
 #endif
 int kvm_apf_setup(struct kvm_apf_vcpu *apf, gpa_t cr2_or_gpa, gfn_t gfn,

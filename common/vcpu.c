@@ -7,6 +7,7 @@
  */
 #include <linux/kvm_host.h>
 #include <linux/moduleparam.h>
+#include <linux/workqueue.h>
 #include <kunit/static_stub.h>
 
 /* Async faults in flight per vCPU (x86's limit was a hard 64). */
@@ -28,10 +29,42 @@ int kvm_async_pf_vcpu_init(struct kvm_vcpu *vcpu)
 {
 	u32 limit = kvm_arch_apf_ops.max_in_flight ?: KVM_APF_MAX_LIMIT;
 	u32 max = clamp_val(apf_max_per_vcpu, 1, min(limit, KVM_APF_MAX_LIMIT));
+	struct kvm *kvm = vcpu->kvm;
+	struct workqueue_struct *wq;
 
-	return kvm_apf_vcpu_init(&vcpu->async_pf, &kvm_arch_apf_ops,
-				 vcpu->kvm->mm, &vcpu->stat.generic.apf,
-				 vcpu->vcpu_id, max);
+	/*
+	 * The VM's queue, made with its first vCPU: vCPUs may be created
+	 * concurrently, and the one that loses the race destroys its own.
+	 * Acquire pairs with the cmpxchg's release: a queue seen is ready.
+	 */
+	wq = smp_load_acquire(&kvm->apf_wq);
+	if (!wq) {
+		wq = kvm_apf_alloc_wq();
+		if (!wq)
+			return -ENOMEM;
+		if (cmpxchg_release(&kvm->apf_wq, NULL, wq)) {
+			destroy_workqueue(wq);
+			/* The winner's, ready (its cmpxchg's release). */
+			wq = smp_load_acquire(&kvm->apf_wq);
+		}
+	}
+	return kvm_apf_vcpu_init(&vcpu->async_pf, &kvm_arch_apf_ops, kvm->mm,
+				 wq, &vcpu->stat.generic.apf, vcpu->vcpu_id,
+				 max);
+}
+
+/**
+ * kvm_async_pf_vm_destroy() - free what the VM's async PF shares
+ * @kvm: the VM, after kvm_arch_destroy_vm() destroyed its vCPUs
+ *
+ * The queue of its kernel fault-ins: each vCPU's teardown flushed or
+ * cancelled its own (kvm_apf_vcpu_destroy()).
+ */
+void kvm_async_pf_vm_destroy(struct kvm *kvm)
+{
+	if (kvm->apf_wq)
+		destroy_workqueue(kvm->apf_wq);
+	kvm->apf_wq = NULL;
 }
 
 /**

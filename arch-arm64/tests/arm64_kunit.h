@@ -126,9 +126,13 @@ static void fake_map(struct kvm_vcpu *vcpu, gpa_t gpa, u64 esr)
 	f->map_prefaulting = vcpu->arch.apf.prefaulting;
 }
 
+/* As kvm_destroy_vm() does: the vCPU, then its VM's queue. */
 static void fake_destroy(void *data)
 {
-	kvm_async_pf_vcpu_destroy(&((struct arm64_fake *)data)->vcpu);
+	struct arm64_fake *f = data;
+
+	kvm_async_pf_vcpu_destroy(&f->vcpu);
+	kvm_async_pf_vm_destroy(&f->kvm);
 }
 
 static void fake_mmput(void *mm)
@@ -160,6 +164,9 @@ static struct kvm_vcpu *fresh_vcpu(struct kunit *test)
 	*vcpu_pc(vcpu) = FAKE_PC;
 	KUNIT_ASSERT_EQ(test, kvm_async_pf_vcpu_init(vcpu), 0);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fake_destroy, f), 0);
+	/* The VM's queue of kernel fault-ins, made with its first vCPU. */
+	KUNIT_ASSERT_NOT_NULL(test, f->kvm.apf_wq);
+	KUNIT_ASSERT_PTR_EQ(test, vcpu->async_pf.wq, f->kvm.apf_wq);
 
 	kunit_activate_static_stub(test, apf_set_ppi, fake_set_ppi);
 	kunit_activate_static_stub(test, kvm_async_pf_put_ready, fake_put_ready);

@@ -141,9 +141,13 @@ static void fake_map(struct kvm_vcpu *vcpu, struct kvm_apf_item *item)
 	x86_fake(vcpu)->maps++;
 }
 
+/* As kvm_destroy_vm() does: the vCPU, then its VM's queue. */
 static void fake_destroy(void *data)
 {
-	kvm_async_pf_vcpu_destroy(&((struct x86_fake *)data)->vcpu);
+	struct x86_fake *f = data;
+
+	kvm_async_pf_vcpu_destroy(&f->vcpu);
+	kvm_async_pf_vm_destroy(&f->kvm);
 }
 
 static struct kvm_vcpu *fake_vcpu(struct kunit *test)
@@ -165,6 +169,9 @@ static struct kvm_vcpu *fake_vcpu(struct kunit *test)
 	vcpu->arch.cr0_guest_owned_bits = 0;
 	KUNIT_ASSERT_EQ(test, kvm_async_pf_vcpu_init(vcpu), 0);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fake_destroy, f), 0);
+	/* The VM's queue of kernel fault-ins, made with its first vCPU. */
+	KUNIT_ASSERT_NOT_NULL(test, f->kvm.apf_wq);
+	KUNIT_ASSERT_PTR_EQ(test, vcpu->async_pf.wq, f->kvm.apf_wq);
 
 	kunit_activate_static_stub(test, apf_put_user_notpresent,
 				   fake_put_user_notpresent);

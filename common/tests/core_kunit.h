@@ -38,7 +38,11 @@ struct fake_vcpu {
 	bool no_slot;			/* gfn_to_hva() finds no memslot */
 	bool block;
 	struct completion release;
+	struct completion started;	/* completed by every fault-in */
 	atomic_t fault_ins;
+	bool record;			/* fault-ins record their thread: */
+	char worker[TASK_COMM_LEN];	/* its name */
+	bool on_own_work;		/* it ran its item's work */
 };
 
 static struct fake_vcpu *to_fake(struct kvm_apf_vcpu *apf)
@@ -100,6 +104,11 @@ static int fake_fault_in(struct kvm_apf_item *item)
 	struct fake_vcpu *f = to_fake(item->apf);
 
 	atomic_inc(&f->fault_ins);
+	if (f->record) {	/* one fault-in at a time */
+		get_task_comm(f->worker, current);
+		f->on_own_work = current_work() == &item->work;
+	}
+	complete(&f->started);
 	if (f->block)
 		wait_for_completion(&f->release);
 	if (f->dead_hva && item->hva == f->dead_hva)
@@ -148,9 +157,11 @@ static struct fake_vcpu *fake_vcpu(struct kunit *test, u32 max)
 	f->tell_not_present = true;
 	f->deliverable = true;
 	init_completion(&f->release);
+	init_completion(&f->started);
 	init_waitqueue_head(&f->kicked);
 	KUNIT_ASSERT_EQ(test, kvm_apf_vcpu_init(&f->apf, &fake_ops, NULL,
-						&f->stats, FAKE_VCPU_ID, max), 0);
+						system_unbound_wq, &f->stats,
+						FAKE_VCPU_ID, max), 0);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fake_exit, f), 0);
 	return f;
 }
@@ -186,19 +197,87 @@ static int done_count(struct fake_vcpu *f)
 
 static void core_init_rejects_bad_args(struct kunit *test)
 {
+	struct workqueue_struct *wq = system_unbound_wq;
 	struct kvm_apf_ops no_kick = fake_ops;
 	struct kvm_apf_stats stats;
 	struct kvm_apf_vcpu apf;
 
 	no_kick.kick = NULL;
-	KUNIT_EXPECT_EQ(test, kvm_apf_vcpu_init(&apf, &no_kick, NULL, &stats, 0, 8),
+
+	KUNIT_EXPECT_EQ(test, kvm_apf_vcpu_init(&apf, &no_kick, NULL, wq, &stats,
+						0, 8), -EINVAL);
+	KUNIT_EXPECT_EQ(test, kvm_apf_vcpu_init(&apf, &fake_ops, NULL, wq, NULL,
+						0, 8), -EINVAL);
+	KUNIT_EXPECT_EQ(test, kvm_apf_vcpu_init(&apf, &fake_ops, NULL, NULL,
+						&stats, 0, 8), -EINVAL);
+	KUNIT_EXPECT_EQ(test, kvm_apf_vcpu_init(&apf, &fake_ops, NULL, wq, &stats,
+						0, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, kvm_apf_vcpu_init(&apf, &fake_ops, NULL, wq, &stats,
+						0, KVM_APF_MAX_LIMIT + 1),
 			-EINVAL);
-	KUNIT_EXPECT_EQ(test, kvm_apf_vcpu_init(&apf, &fake_ops, NULL, NULL, 0, 8),
-			-EINVAL);
-	KUNIT_EXPECT_EQ(test, kvm_apf_vcpu_init(&apf, &fake_ops, NULL, &stats, 0, 0),
-			-EINVAL);
-	KUNIT_EXPECT_EQ(test, kvm_apf_vcpu_init(&apf, &fake_ops, NULL, &stats, 0,
-						KVM_APF_MAX_LIMIT + 1), -EINVAL);
+}
+
+static void destroy_wq(void *wq)
+{
+	destroy_workqueue(wq);
+}
+
+/* A vCPU whose kernel fault-ins run on @wq, destroyed before it. */
+static struct fake_vcpu *fake_vcpu_on(struct kunit *test,
+				      struct workqueue_struct *wq)
+{
+	struct fake_vcpu *f;
+
+	KUNIT_ASSERT_NOT_NULL(test, wq);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, destroy_wq, wq), 0);
+	f = fake_vcpu(test, 8);
+	kvm_apf_vcpu_destroy(&f->apf);
+	KUNIT_ASSERT_EQ(test, kvm_apf_vcpu_init(&f->apf, &fake_ops, NULL, wq,
+						&f->stats, FAKE_VCPU_ID, 8), 0);
+	return f;
+}
+
+/*
+ * Kernel fault-ins run on the queue the vCPU was given (its VM's): on one
+ * that runs one at a time, a second fault-in waits while the first blocks.
+ */
+static void core_fault_ins_on_given_queue(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu_on(test, alloc_workqueue("kunit-apf",
+								 WQ_UNBOUND, 1));
+	struct kvm_apf_item *second;
+
+	f->block = true;
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 42), 0);
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 43), 0);
+	second = last_item(f);
+	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&f->started, 60 * HZ),
+			0UL);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->fault_ins), 1);
+	KUNIT_EXPECT_EQ(test, work_busy(&second->work), WORK_BUSY_PENDING);
+
+	complete_all(&f->release);
+	flush_workqueue(f->apf.wq);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->fault_ins), 2);
+	KUNIT_EXPECT_EQ(test, done_count(f), 2);
+}
+
+/*
+ * A VM's queue (kvm_apf_alloc_wq()) is unbound: its fault-ins run on
+ * "kworker/uN:M" threads, not on the "kworker/N:M" of the CPU of the vCPU
+ * that queued them, whose thread they would preempt.
+ */
+static void core_vm_queue_is_unbound(struct kunit *test)
+{
+	struct fake_vcpu *f = fake_vcpu_on(test, kvm_apf_alloc_wq());
+
+	f->record = true;
+	KUNIT_ASSERT_EQ(test, setup_kernel(f, 42), 0);
+	flush_work(&last_item(f)->work);
+	KUNIT_ASSERT_EQ(test, atomic_read(&f->fault_ins), 1);
+	KUNIT_EXPECT_TRUE(test, f->on_own_work);
+	KUNIT_EXPECT_TRUE_MSG(test, str_has_prefix(f->worker, "kworker/u"),
+			      "fault-in ran on %s", f->worker);
 }
 
 /* not present -> fault-in -> completion -> ready, one of each, same token. */
@@ -672,7 +751,8 @@ static struct fake_vcpu *fake_vcpu_id(struct kunit *test, u32 vcpu_id)
 	/* Re-initialised with another id (nothing in flight yet). */
 	kvm_apf_vcpu_destroy(&f->apf);
 	KUNIT_ASSERT_EQ(test, kvm_apf_vcpu_init(&f->apf, &fake_ops, NULL,
-						&f->stats, vcpu_id, 64), 0);
+						system_unbound_wq, &f->stats,
+						vcpu_id, 64), 0);
 	return f;
 }
 
@@ -695,7 +775,7 @@ static void core_tokens_unique_per_vm(struct kunit *test)
 	b = fake_vcpu_id(test, high);
 	/* An id whose bits would reach the token's id bits is refused. */
 	KUNIT_EXPECT_EQ(test, kvm_apf_vcpu_init(&b->apf, &fake_ops, NULL,
-						&b->stats,
+						system_unbound_wq, &b->stats,
 						BIT(KVM_APF_TOKEN_ID_SHIFT), 8),
 			-EINVAL);
 	for (i = 0; i < 64; i++) {
@@ -910,8 +990,9 @@ static struct fake_vcpu *fake_vcpu_on_completion(struct kunit *test)
 
 	kvm_apf_vcpu_destroy(&f->apf);
 	KUNIT_ASSERT_EQ(test, kvm_apf_vcpu_init(&f->apf, &fake_ops_on_completion,
-						NULL, &f->stats, FAKE_VCPU_ID,
-						8), 0);
+						NULL, system_unbound_wq,
+						&f->stats, FAKE_VCPU_ID, 8),
+			0);
 	atomic_set(&on_completion_told, 0);
 	return f;
 }
@@ -1731,6 +1812,8 @@ static void core_ready_write_fails_without_signal(struct kunit *test)
 static struct kunit_case core_cases[] = {
 	KUNIT_CASE(core_init_rejects_bad_args),
 	KUNIT_CASE(core_kernel_fault_roundtrip),
+	KUNIT_CASE(core_fault_ins_on_given_queue),
+	KUNIT_CASE(core_vm_queue_is_unbound),
 	KUNIT_CASE(core_deliver_on_completion),
 	KUNIT_CASE(core_deliver_on_completion_clear_runs_all),
 	KUNIT_CASE(core_wait_fault_ins),

@@ -56,9 +56,11 @@ static struct fake_vcpu *storm_fake_vcpu(struct kunit *test, u32 vcpu_id)
 	f->deliverable = true;
 	f->block = true;
 	init_completion(&f->release);
+	init_completion(&f->started);
 	init_waitqueue_head(&f->kicked);
 	KUNIT_ASSERT_EQ(test, kvm_apf_vcpu_init(&f->apf, &fake_ops, NULL,
-						&f->stats, vcpu_id, 8), 0);
+						system_unbound_wq, &f->stats,
+						vcpu_id, 8), 0);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fake_exit, f), 0);
 	return f;
 }

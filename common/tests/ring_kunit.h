@@ -105,8 +105,9 @@ static struct ring_fake *ring_setup(struct kunit *test, u32 max)
 	KUNIT_ASSERT_NOT_NULL(test, f);
 	kunit_activate_static_stub(test, kvm_async_pf_area_rw, ring_area_rw);
 	KUNIT_ASSERT_EQ(test, kvm_apf_vcpu_init(&f->vcpu.async_pf, &ring_ops,
-						NULL, &f->stats, RING_VCPU_ID,
-						max), 0);
+						NULL, system_unbound_wq,
+						&f->stats, RING_VCPU_ID, max),
+			0);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, ring_exit, f), 0);
 	return f;
 }
