@@ -21,6 +21,9 @@
  *   kvm_async_pf_vcpu_destroy()  vCPU destruction, after
  *                                kvm_arch_vcpu_destroy(): nothing the core
  *                                started runs after it
+ *   kvm_async_pf_vm_destroy()    VM destruction, after kvm_arch_destroy_vm()
+ *                                destroyed its vCPUs: the VM's queue of
+ *                                kernel fault-ins
  *   kvm_async_pf_has_completions()  directed yield (vcpu_dy_runnable())
  *
  * What a backend does:
