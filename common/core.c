@@ -71,10 +71,12 @@
  * Fault-ins sleep until the page is in (a swap-in, a userfaultfd's server),
  * so each VM has a queue of its own rather than system_wq, which other
  * subsystems share, and with a limit of its own (%WQ_MAX_ACTIVE running at
- * once) that no other VM's fault-ins can use up.  It is unbound: on a
- * per-CPU queue a fault-in wakes on the CPU of the vCPU that queued it and
- * preempts that vCPU's thread.  Unbound queues share their workers, so one
- * per VM costs little.
+ * once, shared out among the NUMA nodes) that no other VM's fault-ins can
+ * use up.  It is unbound: on a per-CPU queue a fault-in wakes on the CPU of
+ * the vCPU that queued it and preempts that vCPU's thread; an unbound one
+ * runs where the scheduler finds room (which may still be that CPU, if it
+ * is idle, unless the workqueue cpumask keeps unbound work elsewhere).
+ * Unbound queues share their workers, so one per VM costs little.
  *
  * Return: the queue, to destroy_workqueue() once no vCPU of the VM is
  * left, or NULL.
@@ -83,7 +85,6 @@ struct workqueue_struct *kvm_apf_alloc_wq(void)
 {
 	return alloc_workqueue("kvm-async-pf", WQ_UNBOUND, WQ_MAX_ACTIVE);
 }
-EXPORT_SYMBOL_GPL(kvm_apf_alloc_wq);
 
 static struct kvm_apf_item *kvm_apf_alloc_item(gfp_t gfp)
 {

@@ -21,9 +21,12 @@ MODULE_PARM_DESC(apf_max_per_vcpu,
  * @vcpu: the vCPU, before kvm_arch_vcpu_create()
  *
  * Called by the generic vCPU creation for every arch that selects
- * KVM_ASYNC_PF, with the arch's backend (%kvm_arch_apf_ops).
+ * KVM_ASYNC_PF, with the arch's backend (%kvm_arch_apf_ops).  The VM's
+ * first vCPU also makes the queue of the VM's kernel fault-ins
+ * (kvm_apf_alloc_wq()), which kvm_async_pf_vm_destroy() frees.
  *
- * Return: 0, or -errno from kvm_apf_vcpu_init().
+ * Return: 0, -ENOMEM if that queue could not be made, or -errno from
+ * kvm_apf_vcpu_init().
  */
 int kvm_async_pf_vcpu_init(struct kvm_vcpu *vcpu)
 {
@@ -62,9 +65,10 @@ int kvm_async_pf_vcpu_init(struct kvm_vcpu *vcpu)
  */
 void kvm_async_pf_vm_destroy(struct kvm *kvm)
 {
-	if (kvm->apf_wq)
-		destroy_workqueue(kvm->apf_wq);
-	kvm->apf_wq = NULL;
+	struct workqueue_struct *wq = kvm->apf_wq;
+
+	if (wq)
+		destroy_workqueue(wq);
 }
 
 /**

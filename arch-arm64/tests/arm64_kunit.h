@@ -145,6 +145,7 @@ static struct kvm_vcpu *fresh_vcpu(struct kunit *test)
 {
 	struct arm64_fake *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
 	struct kvm_vcpu *vcpu;
+	int r;
 
 	KUNIT_ASSERT_NOT_NULL(test, f);
 	vcpu = &f->vcpu;
@@ -162,7 +163,10 @@ static struct kvm_vcpu *fresh_vcpu(struct kunit *test)
 	kvm_arm_init_hypercalls(&f->kvm);
 	*vcpu_cpsr(vcpu) = PSR_MODE_EL0t;
 	*vcpu_pc(vcpu) = FAKE_PC;
-	KUNIT_ASSERT_EQ(test, kvm_async_pf_vcpu_init(vcpu), 0);
+	r = kvm_async_pf_vcpu_init(vcpu);
+	if (r)	/* the VM's queue, if it made one */
+		kvm_async_pf_vm_destroy(&f->kvm);
+	KUNIT_ASSERT_EQ(test, r, 0);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fake_destroy, f), 0);
 	/* The VM's queue of kernel fault-ins, made with its first vCPU. */
 	KUNIT_ASSERT_NOT_NULL(test, f->kvm.apf_wq);

@@ -154,6 +154,7 @@ static struct kvm_vcpu *fake_vcpu(struct kunit *test)
 {
 	struct x86_fake *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
 	struct kvm_vcpu *vcpu;
+	int r;
 
 	KUNIT_ASSERT_NOT_NULL(test, f);
 	vcpu = &f->vcpu;
@@ -167,7 +168,10 @@ static struct kvm_vcpu *fake_vcpu(struct kunit *test)
 	vcpu->arch.apic_base = MSR_IA32_APICBASE_ENABLE;
 	vcpu->arch.cr0 = X86_CR0_PE | X86_CR0_PG;
 	vcpu->arch.cr0_guest_owned_bits = 0;
-	KUNIT_ASSERT_EQ(test, kvm_async_pf_vcpu_init(vcpu), 0);
+	r = kvm_async_pf_vcpu_init(vcpu);
+	if (r)	/* the VM's queue, if it made one */
+		kvm_async_pf_vm_destroy(&f->kvm);
+	KUNIT_ASSERT_EQ(test, r, 0);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fake_destroy, f), 0);
 	/* The VM's queue of kernel fault-ins, made with its first vCPU. */
 	KUNIT_ASSERT_NOT_NULL(test, f->kvm.apf_wq);

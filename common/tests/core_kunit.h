@@ -36,13 +36,13 @@ struct fake_vcpu {
 	unsigned long dead_hva;		/* fault-ins of this hva fail */
 	unsigned long moved;		/* gfn_to_hva() adds this */
 	bool no_slot;			/* gfn_to_hva() finds no memslot */
-	bool block;
+	bool block;			/* fault-ins wait for release */
 	struct completion release;
-	struct completion started;	/* completed by every fault-in */
-	atomic_t fault_ins;
-	bool record;			/* fault-ins record their thread: */
-	char worker[TASK_COMM_LEN];	/* its name */
-	bool on_own_work;		/* it ran its item's work */
+	struct completion started;	/* completed as each fault-in starts */
+	atomic_t fault_ins;		/* fault-ins that have started */
+	bool record;			/* each fault-in records, of its thread: */
+	char worker[TASK_COMM_LEN];	/* the name ("kworker/u..." if unbound) */
+	bool on_own_work;		/* that it ran its own item's work */
 };
 
 static struct fake_vcpu *to_fake(struct kvm_apf_vcpu *apf)
@@ -243,8 +243,8 @@ static struct fake_vcpu *fake_vcpu_on(struct kunit *test,
  */
 static void core_fault_ins_on_given_queue(struct kunit *test)
 {
-	struct fake_vcpu *f = fake_vcpu_on(test, alloc_workqueue("kunit-apf",
-								 WQ_UNBOUND, 1));
+	struct fake_vcpu *f = fake_vcpu_on(test,
+					   alloc_ordered_workqueue("kunit-apf", 0));
 	struct kvm_apf_item *second;
 
 	f->block = true;
