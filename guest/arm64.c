@@ -17,9 +17,15 @@
  * task.  The SDEI driver then resumes that task through its IRQ vector, so
  * the work runs before the task returns to user space, and parks it by
  * token (linux/kvm_apf_guest.h) while the CPU runs other tasks.  "Page
- * ready" wakes it; the access is retried.  If "page ready" carried an error
- * status, the task gets SIGBUS (BUS_ADRERR) for the address the host
- * reported, instead of retrying an access that cannot succeed.  Where the
+ * ready" wakes it; the access is retried.  Where the host offers it (INFO),
+ * "not present" comes instead as a synchronous abort of the access, at EL0
+ * and at EL1 with interrupts on, with no SDEI event and no exit to leave
+ * it: the exception entry takes the token before it unmasks interrupts
+ * (kvm_apf_guest_arm64_abort_take(); kernel code that cannot sleep waits
+ * in place there), then the task sleeps (kvm_apf_guest_arm64_abort()).
+ * If "page ready" carried an error status, the task gets SIGBUS
+ * (BUS_ADRERR) for the address the host reported, instead of retrying an
+ * access that cannot succeed.  Where the
  * host offers batched "page ready" (INFO), each CPU opts in: the PPI then
  * says the ring after its area holds completions, all taken before the ACK.
  */
@@ -28,6 +34,7 @@
 #include <linux/acpi.h>
 #include <linux/arm-smccc.h>
 #include <linux/arm_sdei.h>
+#include <linux/extable.h>
 #include <linux/cpuhotplug.h>
 #include <linux/init.h>
 #include <linux/interrupt.h>
@@ -42,7 +49,11 @@
 #include <linux/sched/signal.h>
 #include <linux/syscore_ops.h>
 #include <linux/task_work.h>
+#include <asm/asm-extable.h>
+#include <asm/esr.h>
 #include <asm/hypervisor.h>
+#include <asm/proc-fns.h>
+#include <asm/system_misc.h>
 #include <asm/kvm.h>
 #include <kunit/static_stub.h>
 
@@ -81,6 +92,7 @@ static u32 apf_event;
 static int apf_irq;
 static bool apf_errors;		/* the host lets this guest see errors */
 static bool apf_ring;		/* the host offers batched "page ready" */
+static bool apf_abort;		/* "not present" as an abort, not SDEI */
 static enum cpuhp_state apf_hp_state;
 
 static unsigned long apf_smccc(unsigned long sub, unsigned long arg,
@@ -159,6 +171,136 @@ static int apf_not_present(u32 event, struct pt_regs *regs, void *arg)
 	return 0;
 }
 
+/* Wait for the next interrupt and let it in (interrupts masked). */
+static void apf_arm64_halt(void)
+{
+	KUNIT_STATIC_STUB_REDIRECT(apf_arm64_halt);
+	cpu_do_idle();
+	local_irq_enable();
+	local_irq_disable();
+}
+
+/* Asleep, or (!@sleep) in place on the CPU told, until the page is ready. */
+static u32 apf_arm64_wait(const struct kvm_apf_guest_fault *fault, bool sleep)
+{
+	KUNIT_STATIC_STUB_REDIRECT(apf_arm64_wait, fault, sleep);
+	return sleep ? kvm_apf_guest_wait(fault) :
+		       kvm_apf_guest_wait_in_place(fault, apf_arm64_halt);
+}
+
+static bool apf_arm64_fixup(struct pt_regs *regs)
+{
+	KUNIT_STATIC_STUB_REDIRECT(apf_arm64_fixup, regs);
+	return fixup_exception(regs);
+}
+
+static void apf_arm64_die(struct pt_regs *regs, const char *why,
+			  unsigned long esr)
+{
+	KUNIT_STATIC_STUB_REDIRECT(apf_arm64_die, regs, why, esr);
+	die(why, regs, esr);
+}
+
+/* Is @pc a user access (copy_{to,from}_user(), get_user(), ...)? */
+static bool apf_arm64_uaccess_site(unsigned long pc)
+{
+	const struct exception_table_entry *e;
+
+	KUNIT_STATIC_STUB_REDIRECT(apf_arm64_uaccess_site, pc);
+	e = search_exception_tables(pc);
+	return e && e->type == EX_TYPE_UACCESS_ERR_ZERO;
+}
+
+/**
+ * kvm_apf_guest_arm64_abort_take() - is this abort KVM's "page not present"?
+ * @abort: filled in: whether it is, with the fault, and how it waits
+ * @regs: the registers at the abort
+ * @esr: its syndrome
+ *
+ * KVM's abort has fault status %KVM_APF_ARM64_ABORT_FSC with the busy word
+ * (@reason of this CPU's area) set; this reads the token, then clears the
+ * word, which lets KVM send the next.  A user task will sleep, and so will
+ * kernel code where it may (a user access with nothing forbidding it,
+ * kvm_apf_guest_kernel_may_sleep()); other kernel code waits here, in
+ * place, interrupts masked but while halted and preemption off, for the
+ * "page ready" comes to this CPU and must not come in before the wait.
+ * Called from the exception entry (el0_da(), el0_ia(), el1_abort()) before
+ * interrupts are unmasked: the area is this CPU's, and a task preempted
+ * could read another CPU's.
+ */
+void kvm_apf_guest_arm64_abort_take(struct kvm_apf_guest_abort *abort,
+				    struct pt_regs *regs, unsigned long esr)
+{
+	struct kvm_apf_shared *area = this_cpu_ptr(&apf_page.area);
+
+	abort->wait = 0;
+	if ((esr & ESR_ELx_FSC) != KVM_APF_ARM64_ABORT_FSC ||
+	    READ_ONCE(area->reason) != KVM_APF_REASON_NOT_PRESENT)
+		return;
+	kvm_apf_guest_fault_init(&abort->fault, READ_ONCE(area->np_token));
+	/* The token read before the busy word is free for the next abort. */
+	smp_store_release(&area->reason, 0);
+
+	if (user_mode(regs) ||
+	    (interrupts_enabled(regs) && kvm_apf_guest_kernel_may_sleep() &&
+	     apf_arm64_uaccess_site(regs->pc))) {
+		abort->wait = KVM_APF_GUEST_ABORT_SLEEP;
+		return;
+	}
+	abort->wait = KVM_APF_GUEST_ABORT_IN_PLACE;
+	/* KVM broke its rule: left for kvm_apf_guest_arm64_abort() to oops. */
+	if (!interrupts_enabled(regs))
+		return;
+	preempt_disable();
+	abort->status = apf_arm64_wait(&abort->fault, false);
+	preempt_enable();	/* no schedule() here: interrupts are masked */
+}
+
+/**
+ * kvm_apf_guest_arm64_abort() - wait for the page of KVM's abort
+ * @abort: from kvm_apf_guest_arm64_abort_take()
+ * @regs: the registers at the abort
+ * @esr: its syndrome
+ * @far: its address (0 where KVM had none)
+ *
+ * The task sleeps until "page ready" (or the CPU waited already, in
+ * place); then the access is retried on return.  If the page came back
+ * with an error, a user task gets SIGBUS (BUS_ADRERR) for @far, and kernel
+ * code the exception-table fixup of the faulting instruction (a user access
+ * returns -EFAULT), or an oops where there is none.  KVM takes the abort in
+ * kernel mode only with interrupts on: with them off, an oops.  Called from
+ * the exception entry once interrupts are as the aborted context had them.
+ *
+ * Return: false if the abort was not KVM's, for do_mem_abort(); true once
+ * handled.
+ */
+bool kvm_apf_guest_arm64_abort(struct kvm_apf_guest_abort *abort,
+			       struct pt_regs *regs, unsigned long esr,
+			       unsigned long far)
+{
+	u32 status;
+
+	if (!abort->wait)
+		return false;
+	if (abort->wait == KVM_APF_GUEST_ABORT_SLEEP) {
+		status = apf_arm64_wait(&abort->fault, true);
+	} else if (interrupts_enabled(regs)) {
+		status = abort->status;
+	} else {
+		apf_arm64_die(regs, "KVM async page fault: abort with interrupts off",
+			      esr);
+		return true;
+	}
+	if (!status)
+		return true;
+	if (user_mode(regs))
+		apf_sigbus(far);
+	else if (!apf_arm64_fixup(regs))
+		apf_arm64_die(regs, "KVM async page fault: page lost in kernel mode",
+			      esr);
+	return true;
+}
+
 /* The PPI: "page ready". */
 static irqreturn_t apf_ready(int irq, void *dev)
 {
@@ -197,6 +339,8 @@ static int apf_cpu_enable(unsigned int cpu)
 		ctrl |= KVM_APF_ARM64_ERROR_STATUS;
 	if (apf_ring)
 		ctrl |= KVM_APF_ARM64_READY_RING;
+	if (apf_abort)
+		ctrl |= KVM_APF_ARM64_DELIVERY_AS_ABORT;
 	if (apf_smccc(KVM_APF_ARM64_ENABLE,
 		      per_cpu_ptr_to_phys(page) | ctrl, &res)) {
 		pr_warn("CPU%u: enable refused (%ld)\n", cpu, (long)res.a0);
@@ -336,6 +480,13 @@ static int __init kvm_apf_arm64_init(void)
 	}
 	apf_errors = res.a1 & KVM_APF_ARM64_INFO_ERROR_STATUS;
 	apf_ring = res.a1 & KVM_APF_ARM64_INFO_READY_RING;
+	/*
+	 * The abort, where offered, unless interrupts are masked by priority
+	 * (pseudo-NMI): KVM would then take it where "page ready" cannot
+	 * come in, and the CPU could not wait for it.
+	 */
+	apf_abort = (res.a1 & KVM_APF_ARM64_INFO_ABORT) &&
+		    !system_uses_irq_prio_masking();
 	apf_event = res.a2;
 
 	apf_irq = apf_map_ppi(res.a3);
@@ -347,15 +498,18 @@ static int __init kvm_apf_arm64_init(void)
 				 &apf_page);
 	if (ret)
 		return ret;
-	ret = sdei_event_register(apf_event, apf_not_present, NULL);
-	if (ret) {
-		pr_info("SDEI event %#x not registered (%d): no async PF\n",
-			apf_event, ret);
-		goto free_irq;
+	/* With the abort, no SDEI event (the host need not describe SDEI). */
+	if (!apf_abort) {
+		ret = sdei_event_register(apf_event, apf_not_present, NULL);
+		if (ret) {
+			pr_info("SDEI event %#x not registered (%d): no async PF\n",
+				apf_event, ret);
+			goto free_irq;
+		}
+		ret = sdei_event_enable(apf_event);
+		if (ret)
+			goto unregister;
 	}
-	ret = sdei_event_enable(apf_event);
-	if (ret)
-		goto unregister;
 	ret = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "virt/kvm_apf:online",
 				apf_cpu_online, apf_cpu_offline);
 	if (ret < 0)
@@ -363,12 +517,17 @@ static int __init kvm_apf_arm64_init(void)
 	apf_hp_state = ret;
 	register_reboot_notifier(&apf_reboot_nb);
 	register_syscore(&apf_syscore);
-	pr_info("async page faults on: SDEI event %#x, PPI %lu%s\n", apf_event,
-		res.a3, apf_errors ? ", error status" : "");
+	if (apf_abort)
+		pr_info("async page faults on: abort, PPI %lu%s\n", res.a3,
+			apf_errors ? ", error status" : "");
+	else
+		pr_info("async page faults on: SDEI event %#x, PPI %lu%s\n",
+			apf_event, res.a3, apf_errors ? ", error status" : "");
 	return 0;
 
 unregister:
-	sdei_event_unregister(apf_event);
+	if (!apf_abort)
+		sdei_event_unregister(apf_event);
 free_irq:
 	free_percpu_irq(apf_irq, &apf_page);
 	return ret;

@@ -42,6 +42,7 @@ void kvm_apf_guest_fault_init(struct kvm_apf_guest_fault *fault, u32 token);
 u32 kvm_apf_guest_wait(const struct kvm_apf_guest_fault *fault);
 u32 kvm_apf_guest_wait_in_place(const struct kvm_apf_guest_fault *fault,
 				void (*halt)(void));
+bool kvm_apf_guest_kernel_may_sleep(void);
 void kvm_apf_guest_wake(u32 token, u32 status);
 void kvm_apf_guest_wake_cpu(int cpu);
 struct kvm_apf_ready_ring;
@@ -64,10 +65,49 @@ static inline bool kvm_handle_async_pf_ve(struct pt_regs *regs)
 }
 #endif
 
+/**
+ * struct kvm_apf_guest_abort - arm64: an abort that may be KVM's
+ * @fault: KVM's "page not present", if it is one
+ * @status: what its "page ready" brought, if it waited in place
+ * @wait: 0 if the abort is not KVM's (or the kernel has no async PF),
+ *	else how the task waits for the page: asleep, or (kernel code that
+ *	cannot schedule) in place on the CPU, done in the exception entry
+ *
+ * Filled by kvm_apf_guest_arm64_abort_take() in the exception entry, used
+ * by kvm_apf_guest_arm64_abort() once interrupts are as they were.
+ */
+struct kvm_apf_guest_abort {
+	struct kvm_apf_guest_fault fault;
+	u32 status;
+	u8 wait;
+};
+
+#define KVM_APF_GUEST_ABORT_SLEEP	1
+#define KVM_APF_GUEST_ABORT_IN_PLACE	2
+
 #ifdef CONFIG_KVM_APF_GUEST_ARM64
 void kvm_apf_guest_arm64_crash(void);
+void kvm_apf_guest_arm64_abort_take(struct kvm_apf_guest_abort *abort,
+				    struct pt_regs *regs, unsigned long esr);
+bool kvm_apf_guest_arm64_abort(struct kvm_apf_guest_abort *abort,
+			       struct pt_regs *regs, unsigned long esr,
+			       unsigned long far);
 #else
 static inline void kvm_apf_guest_arm64_crash(void) { }
+static inline void
+kvm_apf_guest_arm64_abort_take(struct kvm_apf_guest_abort *abort,
+			       struct pt_regs *regs, unsigned long esr)
+{
+	abort->wait = 0;
+}
+
+static inline bool kvm_apf_guest_arm64_abort(struct kvm_apf_guest_abort *abort,
+					     struct pt_regs *regs,
+					     unsigned long esr,
+					     unsigned long far)
+{
+	return false;
+}
 #endif
 
 #endif /* _LINUX_KVM_APF_GUEST_H */

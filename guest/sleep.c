@@ -34,10 +34,13 @@
 #include <linux/kvm_apf_guest.h>
 #include <linux/kvm_para.h>
 #include <linux/percpu.h>
+#include <linux/preempt.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/swait.h>
+#include <linux/uaccess.h>
 
 #define APF_HASH_BITS	8
 
@@ -264,6 +267,28 @@ out:
 	local_irq_restore(flags);
 	return status;
 }
+
+/**
+ * kvm_apf_guest_kernel_may_sleep() - may the faulting kernel code sleep?
+ *
+ * For "page not present" taken in kernel mode as an exception (x86's #VE,
+ * arm64's abort): nothing the kernel counts forbids it (which it does only
+ * with CONFIG_PREEMPT_COUNT): no preemption, interrupt or softirq count,
+ * no atomic user access (pagefault_disable()), no RCU read-side section;
+ * and the task is running (TASK_RUNNING: not between setting its state and
+ * calling schedule()).  The arch adds that interrupts were on and that the
+ * faulting instruction is a user access, where upstream's page fault
+ * handlers sleep in kernel code; elsewhere the CPU waits in place.
+ *
+ * Return: true if nothing of the above forbids sleeping.
+ */
+bool kvm_apf_guest_kernel_may_sleep(void)
+{
+	return IS_ENABLED(CONFIG_PREEMPT_COUNT) && !preempt_count() &&
+	       !pagefault_disabled() && !rcu_preempt_depth() &&
+	       READ_ONCE(current->__state) == TASK_RUNNING;
+}
+EXPORT_SYMBOL_GPL(kvm_apf_guest_kernel_may_sleep);
 
 /**
  * kvm_apf_guest_wait() - park the current task until its page is ready

@@ -14,8 +14,6 @@
 #include <linux/extable.h>
 #include <linux/kvm_apf_guest.h>
 #include <linux/kvm_para.h>
-#include <linux/preempt.h>
-#include <linux/rcupdate.h>
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
 #include <asm/extable.h>
@@ -129,18 +127,14 @@ static bool apf_x86_uaccess_site(unsigned long ip)
 }
 
 /*
- * May the kernel code the #VE interrupted sleep?  Only a user access, by a
- * running task (TASK_RUNNING), where the kernel counts what forbids it
- * (CONFIG_PREEMPT_COUNT): no preemption, interrupt or softirq count, no
- * atomic user access (pagefault_disable()), no RCU read-side section,
- * interrupts on.
+ * May the kernel code the #VE interrupted sleep?  Only a user access with
+ * interrupts on, where nothing else forbids it
+ * (kvm_apf_guest_kernel_may_sleep()).
  */
 static bool apf_x86_can_sleep(struct pt_regs *regs)
 {
-	return IS_ENABLED(CONFIG_PREEMPT_COUNT) && !preempt_count() &&
-	       !pagefault_disabled() && !rcu_preempt_depth() &&
-	       (regs->flags & X86_EFLAGS_IF) &&
-	       READ_ONCE(current->__state) == TASK_RUNNING &&
+	return (regs->flags & X86_EFLAGS_IF) &&
+	       kvm_apf_guest_kernel_may_sleep() &&
 	       apf_x86_uaccess_site(regs->ip);
 }
 

@@ -17,6 +17,16 @@ static struct {
 	unsigned int sigbus;
 } apf_t;
 
+/* What the abort path did, through its stubs. */
+static struct {
+	int waits, sleeps, fixups, dies;
+	u32 token, status;
+	bool fixup, uaccess;
+	/* In place: interrupts and preemption off, on the CPU told. */
+	bool in_place_ok;
+	const char *why;
+} apf_ab;
+
 static unsigned long apf_test_smccc(unsigned long sub, unsigned long arg,
 				    struct arm_smccc_res *res)
 {
@@ -35,9 +45,23 @@ static void apf_test_sigbus(u64 addr)
 	apf_t.sigbus++;
 }
 
+/*
+ * The running kernel's choice of the abort, which the tests change: off
+ * for each test unless it turns it on (an L2 guest's KUnit has it on).
+ */
+static bool apf_test_abort;
+
+static void apf_test_exit(struct kunit *test)
+{
+	apf_abort = apf_test_abort;
+}
+
 static int apf_test_init(struct kunit *test)
 {
 	memset(&apf_t, 0, sizeof(apf_t));
+	memset(&apf_ab, 0, sizeof(apf_ab));
+	apf_test_abort = apf_abort;
+	apf_abort = false;
 	kunit_activate_static_stub(test, apf_smccc, apf_test_smccc);
 	kunit_activate_static_stub(test, apf_sigbus, apf_test_sigbus);
 	return 0;
@@ -280,7 +304,268 @@ static void guest_arm64_enable_disable(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, this_cpu_ptr(&apf_page.ring)->head, 0);
 	apf_cpu_disable(cpu);
 	apf_ring = false;
+
+	/* Offered the abort: opted in, a stale busy word cleared first. */
+	apf_abort = true;
+	this_cpu_ptr(&apf_page.area)->reason = KVM_APF_REASON_NOT_PRESENT;
+	apf_cpu_enable(cpu);
+	KUNIT_EXPECT_EQ(test, apf_t.arg[7], pa | KVM_APF_ARM64_ENABLED |
+			KVM_APF_ARM64_DELIVERY_AS_ABORT);
+	KUNIT_EXPECT_EQ(test, this_cpu_ptr(&apf_page.area)->reason, 0);
+	apf_cpu_disable(cpu);
 	migrate_enable();
+}
+
+static u32 apf_ab_wait(const struct kvm_apf_guest_fault *fault, bool sleep)
+{
+	apf_ab.waits++;
+	apf_ab.sleeps += sleep;
+	apf_ab.token = fault->token;
+	if (!sleep)
+		apf_ab.in_place_ok = irqs_disabled() &&
+				     (preempt_count() ||
+				      !IS_ENABLED(CONFIG_PREEMPT_COUNT)) &&
+				     fault->cpu == smp_processor_id();
+	return apf_ab.status;
+}
+
+static bool apf_ab_fixup(struct pt_regs *regs)
+{
+	apf_ab.fixups++;
+	return apf_ab.fixup;
+}
+
+static void apf_ab_die(struct pt_regs *regs, const char *why,
+		       unsigned long esr)
+{
+	apf_ab.dies++;
+	apf_ab.why = why;
+}
+
+static bool apf_ab_uaccess_site(unsigned long pc)
+{
+	return apf_ab.uaccess;
+}
+
+/* Before anything else: activating a stub allocates (it may sleep). */
+static void apf_ab_stubs(struct kunit *test)
+{
+	kunit_activate_static_stub(test, apf_arm64_wait, apf_ab_wait);
+	kunit_activate_static_stub(test, apf_arm64_fixup, apf_ab_fixup);
+	kunit_activate_static_stub(test, apf_arm64_die, apf_ab_die);
+	kunit_activate_static_stub(test, apf_arm64_uaccess_site,
+				   apf_ab_uaccess_site);
+}
+
+#define APF_AB_NP	KVM_APF_REASON_NOT_PRESENT
+#define APF_AB_FAR	0x12345000UL
+
+/*
+ * An abort at @regs with fault status @fsc, KVM's busy word @busy and token
+ * 0x7700, as the exception entry takes it: the token with interrupts
+ * masked, the rest with them as @regs had them.  @status is what "page
+ * ready" brings, @fixup whether the faulting instruction has an
+ * exception-table entry.  Returns kvm_apf_guest_arm64_abort()'s answer.
+ */
+static bool apf_ab_run(struct kunit *test, struct pt_regs *regs, u32 fsc,
+		       u32 busy, u32 status, bool fixup)
+{
+	unsigned long esr = ESR_ELx_EC_DABT_LOW << ESR_ELx_EC_SHIFT |
+			    ESR_ELx_IL | fsc;
+	struct kvm_apf_guest_abort abort;
+	struct kvm_apf_shared *area;
+	bool mine, handled;
+
+	apf_ab.waits = 0;
+	apf_ab.sleeps = 0;
+	apf_ab.fixups = 0;
+	apf_ab.dies = 0;
+	apf_ab.token = 0;
+	apf_ab.in_place_ok = false;
+	apf_ab.why = NULL;
+	apf_ab.status = status;
+	apf_ab.fixup = fixup;
+	apf_t.sigbus = 0;
+	apf_t.sigbus_addr = 0;
+
+	local_irq_disable();
+	area = this_cpu_ptr(&apf_page.area);
+	area->reason = busy;
+	area->np_token = 0x7700;
+	area->token = 0x42;
+	kvm_apf_guest_arm64_abort_take(&abort, regs, esr);
+	mine = busy == APF_AB_NP && fsc == KVM_APF_ARM64_ABORT_FSC;
+	/* KVM's: the busy word is cleared once the token is read. */
+	KUNIT_EXPECT_EQ(test, area->reason, mine ? 0 : busy);
+	KUNIT_EXPECT_EQ(test, area->token, 0x42);
+	KUNIT_EXPECT_EQ(test, abort.wait != 0, mine);
+	local_irq_enable();
+	handled = kvm_apf_guest_arm64_abort(&abort, regs, esr, APF_AB_FAR);
+	if (apf_ab.waits)
+		KUNIT_EXPECT_EQ(test, apf_ab.token, 0x7700);
+	return handled;
+}
+
+/*
+ * Not KVM's: another fault status (a translation fault with the busy word
+ * set: SDEI delivery's, or a stale one), or KVM's fault status with no
+ * busy word; left to do_mem_abort(), nothing done, the word untouched.
+ */
+static void guest_arm64_abort_not_kvms(struct kunit *test)
+{
+	struct pt_regs regs = { .pstate = PSR_MODE_EL0t };
+
+	apf_ab_stubs(test);
+	KUNIT_EXPECT_FALSE(test, apf_ab_run(test, &regs, ESR_ELx_FSC_FAULT,
+					    APF_AB_NP, 0, false));
+	KUNIT_EXPECT_EQ(test, apf_ab.waits + apf_ab.dies, 0);
+	KUNIT_EXPECT_FALSE(test, apf_ab_run(test, &regs,
+					    KVM_APF_ARM64_ABORT_FSC, 0, 0,
+					    false));
+	KUNIT_EXPECT_EQ(test, apf_ab.waits + apf_ab.dies, 0);
+}
+
+/* EL0: asleep; SIGBUS for the abort's address if the page came back lost. */
+static void guest_arm64_abort_user(struct kunit *test)
+{
+	struct pt_regs regs = { .pstate = PSR_MODE_EL0t };
+
+	apf_ab_stubs(test);
+	KUNIT_EXPECT_TRUE(test, apf_ab_run(test, &regs, KVM_APF_ARM64_ABORT_FSC,
+					   APF_AB_NP, 0, false));
+	KUNIT_EXPECT_EQ(test, apf_ab.sleeps, 1);
+	KUNIT_EXPECT_EQ(test, apf_t.sigbus, 0);
+	KUNIT_EXPECT_TRUE(test, apf_ab_run(test, &regs, KVM_APF_ARM64_ABORT_FSC,
+					   APF_AB_NP, EIO, false));
+	KUNIT_EXPECT_EQ(test, apf_ab.sleeps, 1);
+	KUNIT_EXPECT_EQ(test, apf_t.sigbus, 1);
+	KUNIT_EXPECT_EQ(test, apf_t.sigbus_addr, APF_AB_FAR);
+	KUNIT_EXPECT_EQ(test, apf_ab.fixups + apf_ab.dies, 0);
+}
+
+/* EL1, one abort: did it wait once, asleep (@sleeps 1) or in place? */
+static void apf_ab_kernel(struct kunit *test, int sleeps)
+{
+	struct pt_regs regs = { .pstate = PSR_MODE_EL1h };
+
+	KUNIT_EXPECT_TRUE(test, apf_ab_run(test, &regs, KVM_APF_ARM64_ABORT_FSC,
+					   APF_AB_NP, 0, false));
+	KUNIT_EXPECT_EQ(test, apf_ab.waits, 1);
+	KUNIT_EXPECT_EQ(test, apf_ab.sleeps, sleeps);
+	if (!sleeps)
+		KUNIT_EXPECT_TRUE_MSG(test, apf_ab.in_place_ok,
+				      "in place with interrupts or preemption on, or on another CPU");
+	KUNIT_EXPECT_EQ(test, apf_ab.fixups + apf_ab.dies, 0);
+}
+
+/*
+ * EL1: asleep only at a user access by a running task that may sleep; in
+ * place elsewhere: any other instruction, a task between setting its state
+ * and schedule(), preemption, softirqs or page faults disabled, an RCU
+ * read-side section.  With interrupts masked, an oops (KVM broke its
+ * rule); preemption is on again after each.
+ */
+static void guest_arm64_abort_kernel_wait(struct kunit *test)
+{
+	struct pt_regs regs = { .pstate = PSR_MODE_EL1h | PSR_I_BIT };
+	int count = preempt_count();
+
+	apf_ab_stubs(test);
+	apf_ab.uaccess = true;
+	apf_ab_kernel(test, IS_ENABLED(CONFIG_PREEMPT_COUNT) ? 1 : 0);
+	apf_ab.uaccess = false;
+	apf_ab_kernel(test, 0);
+	apf_ab.uaccess = true;
+
+	set_current_state(TASK_INTERRUPTIBLE);
+	apf_ab_kernel(test, 0);
+	__set_current_state(TASK_RUNNING);
+
+	rcu_read_lock();
+	apf_ab_kernel(test, 0);
+	rcu_read_unlock();
+
+	local_bh_disable();
+	apf_ab_kernel(test, 0);
+	local_bh_enable();
+
+	preempt_disable();
+	apf_ab_kernel(test, 0);
+	preempt_enable();
+
+	pagefault_disable();
+	apf_ab_kernel(test, 0);
+	pagefault_enable();
+
+	KUNIT_EXPECT_TRUE(test, apf_ab_run(test, &regs, KVM_APF_ARM64_ABORT_FSC,
+					   APF_AB_NP, 0, false));
+	KUNIT_EXPECT_EQ(test, apf_ab.waits, 0);
+	KUNIT_EXPECT_EQ(test, apf_ab.dies, 1);
+	KUNIT_EXPECT_STREQ(test, apf_ab.why,
+			   "KVM async page fault: abort with interrupts off");
+	KUNIT_EXPECT_EQ(test, preempt_count(), count);
+}
+
+/*
+ * EL1, the page gone: the fixup of the faulting instruction (a user access
+ * returns -EFAULT), asleep or in place alike; an oops without one.
+ */
+static void guest_arm64_abort_kernel_error(struct kunit *test)
+{
+	struct pt_regs regs = { .pstate = PSR_MODE_EL1h };
+
+	apf_ab_stubs(test);
+	apf_ab.uaccess = true;
+	KUNIT_EXPECT_TRUE(test, apf_ab_run(test, &regs, KVM_APF_ARM64_ABORT_FSC,
+					   APF_AB_NP, EIO, true));
+	KUNIT_EXPECT_EQ(test, apf_ab.fixups, 1);
+	KUNIT_EXPECT_EQ(test, apf_ab.dies, 0);
+
+	KUNIT_EXPECT_TRUE(test, apf_ab_run(test, &regs, KVM_APF_ARM64_ABORT_FSC,
+					   APF_AB_NP, EIO, false));
+	KUNIT_EXPECT_EQ(test, apf_ab.fixups, 1);
+	KUNIT_EXPECT_EQ(test, apf_ab.dies, 1);
+	KUNIT_EXPECT_STREQ(test, apf_ab.why,
+			   "KVM async page fault: page lost in kernel mode");
+
+	apf_ab.uaccess = false;
+	KUNIT_EXPECT_TRUE(test, apf_ab_run(test, &regs, KVM_APF_ARM64_ABORT_FSC,
+					   APF_AB_NP, EIO, true));
+	KUNIT_EXPECT_EQ(test, apf_ab.sleeps, 0);
+	KUNIT_EXPECT_EQ(test, apf_ab.fixups, 1);
+	KUNIT_EXPECT_EQ(test, apf_ab.dies, 0);
+	KUNIT_EXPECT_EQ(test, apf_t.sigbus, 0);
+}
+
+/* The first entry of the kernel's exception table of @type, or 0. */
+static unsigned long apf_ab_site(int type)
+{
+	extern struct exception_table_entry __start___ex_table[];
+	extern struct exception_table_entry __stop___ex_table[];
+	struct exception_table_entry *e;
+
+	for (e = __start___ex_table; e < __stop___ex_table; e++)
+		if (e->type == type)
+			return (unsigned long)&e->insn + e->insn;
+	return 0;
+}
+
+/*
+ * The kernel's own user accesses are sites to sleep at
+ * (EX_TYPE_UACCESS_ERR_ZERO); a kernel access that may fault
+ * (EX_TYPE_KACCESS_ERR_ZERO, get_kernel_nofault()) or no entry is not.
+ */
+static void guest_arm64_abort_uaccess_sites(struct kunit *test)
+{
+	unsigned long uaccess = apf_ab_site(EX_TYPE_UACCESS_ERR_ZERO);
+	unsigned long kaccess = apf_ab_site(EX_TYPE_KACCESS_ERR_ZERO);
+
+	KUNIT_ASSERT_NE(test, uaccess, 0);
+	KUNIT_EXPECT_TRUE(test, apf_arm64_uaccess_site(uaccess));
+	KUNIT_ASSERT_NE(test, kaccess, 0);
+	KUNIT_EXPECT_FALSE(test, apf_arm64_uaccess_site(kaccess));
+	KUNIT_EXPECT_FALSE(test,
+			   apf_arm64_uaccess_site((unsigned long)apf_ab_site));
 }
 
 /*
@@ -345,12 +630,18 @@ static struct kunit_case kvm_apf_guest_arm64_cases[] = {
 	KUNIT_CASE(guest_arm64_ready_ring),
 	KUNIT_CASE(guest_arm64_enable_disable),
 	KUNIT_CASE(guest_arm64_syscore_crash_off),
+	KUNIT_CASE(guest_arm64_abort_not_kvms),
+	KUNIT_CASE(guest_arm64_abort_user),
+	KUNIT_CASE(guest_arm64_abort_kernel_wait),
+	KUNIT_CASE(guest_arm64_abort_kernel_error),
+	KUNIT_CASE(guest_arm64_abort_uaccess_sites),
 	{}
 };
 
 static struct kunit_suite kvm_apf_guest_arm64_suite = {
 	.name = "kvm_apf_guest_arm64",
 	.init = apf_test_init,
+	.exit = apf_test_exit,
 	.test_cases = kvm_apf_guest_arm64_cases,
 };
 

@@ -95,10 +95,7 @@ void arch_create_vm(struct vmm *vmm)
 	u32 nr_irqs = GIC_NR_IRQS;
 
 	vmm->ram_base = RAM_BASE;
-	if (vmm->ve_on_tcg) {
-		errno = 0;
-		die("-G: arm64 has no #VE (its \"not present\" is the SDEI event)");
-	}
+	/* -G: KVM offers the abort ("not present" as an exception) anyway. */
 	if (ioctl(vmm->vm_fd, KVM_CREATE_DEVICE, &dev))
 		die("KVM_CREATE_DEVICE vGICv3");
 	vgic_fd = dev.fd;
@@ -226,6 +223,11 @@ void arch_setup_vcpu(struct vcpu *vcpu)
 		set_reg(vcpu, KVM_REG_ARM_VENDOR_HYP_BMAP,
 			get_reg(vcpu, KVM_REG_ARM_VENDOR_HYP_BMAP) &
 			~BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF_RING));
+	/* -A: "not present" as the SDEI event, not an abort. */
+	if (vcpu->vmm->no_exception)
+		set_reg(vcpu, KVM_REG_ARM_VENDOR_HYP_BMAP,
+			get_reg(vcpu, KVM_REG_ARM_VENDOR_HYP_BMAP) &
+			~BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF_ABORT));
 	if (vcpu->id || vcpu->vmm->restore_dir)
 		return;
 	set_reg(vcpu, CORE_REG(regs.pstate), PSR_MODE_EL1h | PSR_D_BIT |
@@ -407,7 +409,7 @@ static void write_fdt(struct vmm *vmm)
 const char arch_cmdline[] =
 	"console=ttyS0 earlycon=uart8250,mmio,0x01000000 panic=-1";
 
-int arch_apf_enabled(struct vcpu *vcpu)
+static u64 apf_ctrl(struct vcpu *vcpu)
 {
 	struct kvm_one_reg reg = { .id = KVM_REG_ARM_APF_CTRL };
 	u64 val = 0;
@@ -419,7 +421,18 @@ int arch_apf_enabled(struct vcpu *vcpu)
 			return 0;
 		die("KVM_GET_ONE_REG KVM_REG_ARM_APF_CTRL");
 	}
-	return !!(val & KVM_APF_ARM64_ENABLED);
+	return val;
+}
+
+int arch_apf_enabled(struct vcpu *vcpu)
+{
+	return !!(apf_ctrl(vcpu) & KVM_APF_ARM64_ENABLED);
+}
+
+/* The guest took "not present" as an abort (KVM_APF_ARM64_DELIVERY_AS_ABORT). */
+int arch_apf_exception(struct vcpu *vcpu)
+{
+	return !!(apf_ctrl(vcpu) & KVM_APF_ARM64_DELIVERY_AS_ABORT);
 }
 
 void arch_vcpus_created(struct vmm *vmm)

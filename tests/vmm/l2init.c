@@ -247,15 +247,27 @@ static void unpin(void)
 	sched_setaffinity(0, sizeof(all), &all);
 }
 
+/*
+ * Async PF on for every CPU; with apftest.exception=0 or 1, "not present"
+ * taken (1) as a synchronous exception (x86's #VE, arm64's abort) or (0)
+ * not, as KVM has the CPU's enable word.
+ */
 static void check_enabled(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN), cpu;
+	int exc = param("apftest.exception=", 10, 2);
 	char name[64];
 
 	for (cpu = 0; cpu < n; cpu++) {
 		pin(cpu);
 		snprintf(name, sizeof(name), "async_pf_enabled_cpu%ld", cpu);
 		check(ctl("enabled") == 1, name, "KVM has it off");
+		if (exc > 1)
+			continue;
+		snprintf(name, sizeof(name), "not_present_as_%s_cpu%ld",
+			 exc ? "exception" : "pf_or_sdei", cpu);
+		check(ctl("exception") == exc, name, "KVM has it %s",
+		      exc ? "off" : "on");
 	}
 	unpin();
 }

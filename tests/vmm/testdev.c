@@ -16,6 +16,11 @@
  *   enabled        answers 1 if async PF is on for the vCPU that asks (its
  *                  enable word: x86 MSR_KVM_ASYNC_PF_EN, arm64
  *                  KVM_REG_ARM_APF_CTRL), else 0
+ *   exception      answers 1 if that vCPU's guest took "not present" as a
+ *                  synchronous exception (x86: KVM_ASYNC_PF_DELIVERY_AS_VE
+ *                  in MSR_KVM_ASYNC_PF_INT, arm64:
+ *                  KVM_APF_ARM64_DELIVERY_AS_ABORT in KVM_REG_ARM_APF_CTRL),
+ *                  else 0
  *   check NP READY the guest's counts of "page not present" and "page
  *                  ready" (debugfs kvm_apf_guest/stats): answers 1 if KVM's,
  *                  summed over the vCPUs' binary stats apf_not_present and
@@ -311,6 +316,8 @@ static int request(struct vcpu *vcpu, char *line)
 		return cmd_drop(vcpu, a, b);
 	if (!strcmp(line, "enabled"))
 		return arch_apf_enabled(vcpu);
+	if (!strcmp(line, "exception"))
+		return arch_apf_exception(vcpu);
 	if (!strcmp(line, "dump")) {
 		dump_vcpus(vcpu);
 		return 0;

@@ -7,7 +7,8 @@
  * controller and the exits that differ per arch are in ARCH.c.
  *
  * Usage: vmm [-c CPUS] -k KERNEL [-i INITRD] [-m MIB] [-r N] [-t SECONDS] [-x]
- *            [-d MS] [-a] [-V | -X] [-b GPA:MIB] [-n] [-O] [-e] [-U fix|retry|stop] [-T]
+ *            [-d MS] [-a] [-V | -X] [-b GPA:MIB] [-n] [-O] [-A] [-G] [-e]
+ *            [-U fix|retry|stop] [-T]
  *            [-S DIR] [-R DIR] [-P | -E] [-F] [-D] [CMDLINE...]
  *   CMDLINE: words added to the arch's kernel command line (arch_cmdline:
  *            the console on our UART, panic=-1, what the machine needs);
@@ -26,7 +27,12 @@
  *   -O:      do not offer batched "page ready" (x86: CPUID's
  *            KVM_FEATURE_ASYNC_PF_RING; arm64: the vendor hypercall
  *            service's ring bit): "page ready" one at a time;
- *   -G:      x86: KVM must offer "not present" as #VE: Intel does; on
+ *   -A:      do not offer "not present" as a synchronous exception
+ *            (x86: CPUID's KVM_FEATURE_ASYNC_PF_VE; arm64: the vendor
+ *            hypercall service's abort bit): it comes as #PF or the SDEI
+ *            event;
+ *   -G:      KVM must offer "not present" as a synchronous exception:
+ *            arm64's abort it always offers; x86's #VE Intel does; on
  *            QEMU's TCG (an emulated AMD host) have it offer it
  *            (kvm.apf_ve_on_amd, set for this run and restored at exit);
  *            on AMD silicon exit with status 4 (skipped);
@@ -741,7 +747,7 @@ static int restore_in_new_process(int argc, char **argv, int nopts,
 
 static const char usage_text[] =
 	"vmm [-c CPUS] -k KERNEL [-i INITRD] [-m MIB] [-r N] [-t SECONDS] [-x]\n"
-	"           [-d MS] [-a] [-V | -X] [-b GPA:MIB] [-n] [-O] [-G] [-e] [-U fix|retry|stop] [-T]\n"
+	"           [-d MS] [-a] [-V | -X] [-b GPA:MIB] [-n] [-O] [-A] [-G] [-e] [-U fix|retry|stop] [-T]\n"
 	"           [-S DIR] [-R DIR] [-P | -E] [-F] [-D] [CMDLINE...]";
 
 static void print_usage(void)
@@ -774,7 +780,7 @@ int main(int argc, char **argv)
 		die("calloc");
 	memcpy(args, argv, argc * sizeof(*args));
 
-	while ((opt = getopt(argc, argv, "+c:k:i:m:r:t:xd:aVXb:nOGeU:TS:R:PEFD")) != -1) {
+	while ((opt = getopt(argc, argv, "+c:k:i:m:r:t:xd:aVXb:nOAGeU:TS:R:PEFD")) != -1) {
 		switch (opt) {
 		case 'c':
 			vmm.nr_vcpus = atoi(optarg);
@@ -815,6 +821,9 @@ int main(int argc, char **argv)
 			break;
 		case 'O':
 			vmm.no_ready_ring = 1;
+			break;
+		case 'A':
+			vmm.no_exception = 1;
 			break;
 		case 'G':
 			vmm.ve_on_tcg = 1;
@@ -862,7 +871,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!vmm.kernel || vmm.nr_vcpus < 1 || vmm.nr_vcpus > MAX_VCPUS ||
-	    (vmm.prefetch && vmm.eager) ||
+	    (vmm.prefetch && vmm.eager) || (vmm.no_exception && vmm.ve_on_tcg) ||
 	    (vmm.check_refusal && !(vmm.apf_features & KVM_APF_FEATURE_GUEST_ERROR)))
 		print_usage();
 	if (optind < argc)

@@ -34,6 +34,7 @@ struct vmm {
 	int test;		/* -T: report the test device's verdict */
 	int no_apf;		/* -n: do not offer the guest async PF */
 	int no_ready_ring;	/* -O: do not offer batched "page ready" */
+	int no_exception;	/* -A: nor "not present" as #VE / abort */
 	int ve_on_tcg;		/* x86 -G: #VE "not present" on QEMU's TCG */
 	int boot;		/* 0, then one more after each reset */
 
@@ -189,6 +190,7 @@ enum exit_action arch_handle_exit(struct vcpu *vcpu);
 void arch_uart_irq(struct vmm *vmm, int level);
 void arch_dump_vcpu(struct vcpu *vcpu);
 int arch_apf_enabled(struct vcpu *vcpu);	/* this vCPU's, from its thread */
+int arch_apf_exception(struct vcpu *vcpu);	/* "not present" as #VE / abort */
 /*
  * The VM's and every vCPU's state, all of it that KVM keeps: the vCPUs are
  * stopped, their last exit completed (KVM_RUN with immediate_exit).

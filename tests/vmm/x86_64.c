@@ -497,6 +497,9 @@ static void setup_cpuid(struct vcpu *vcpu)
 			/* -O: "page ready" one at a time (no ring). */
 			if (vcpu->vmm->no_ready_ring)
 				e->eax &= ~BIT(KVM_FEATURE_ASYNC_PF_RING);
+			/* -A: "not present" as #PF, not #VE. */
+			if (vcpu->vmm->no_exception)
+				e->eax &= ~BIT(KVM_FEATURE_ASYNC_PF_VE);
 			break;
 		}
 		if (vcpu->vmm->xsave_legacy)
@@ -637,19 +640,31 @@ void arch_setup_vcpu(struct vcpu *vcpu)
  * make plenty), printed when it changes.  KVM_GET_MSRS must run on the
  * vCPU's own thread (another would wait for its KVM_RUN to return).
  */
-int arch_apf_enabled(struct vcpu *vcpu)
+static u64 apf_msr(struct vcpu *vcpu, u32 index)
 {
 	struct {
 		struct kvm_msrs hdr;
 		struct kvm_msr_entry entries[1];
 	} msrs = {
 		.hdr.nmsrs = 1,
-		.entries[0].index = MSR_KVM_ASYNC_PF_EN,
+		.entries[0].index = index,
 	};
 
 	if (ioctl(vcpu->fd, KVM_GET_MSRS, &msrs) != 1)
 		die("KVM_GET_MSRS");
-	return !!(msrs.entries[0].data & KVM_ASYNC_PF_ENABLED);
+	return msrs.entries[0].data;
+}
+
+int arch_apf_enabled(struct vcpu *vcpu)
+{
+	return !!(apf_msr(vcpu, MSR_KVM_ASYNC_PF_EN) & KVM_ASYNC_PF_ENABLED);
+}
+
+/* The guest took "not present" as #VE (MSR_KVM_ASYNC_PF_INT's opt-in bit). */
+int arch_apf_exception(struct vcpu *vcpu)
+{
+	return !!(apf_msr(vcpu, MSR_KVM_ASYNC_PF_INT) &
+		  KVM_ASYNC_PF_DELIVERY_AS_VE);
 }
 
 static enum exit_action handle_io(struct vcpu *vcpu)
