@@ -620,7 +620,8 @@ def linux_guest_curve(args):
     return ok
 
 
-GUEST_LINE = re.compile(r'^linux_guest_(?:(apf_on|apf_off)(?:_([\d.]+)ms)?|single_(on|off))$')
+GUEST_LINE = re.compile(r'^linux_guest_(?:(apf_on|apf_off)(?:_([\d.]+)ms)?|single_(on|off)'
+                        r'|(sdei)_on)$')
 
 
 def guest_windows(console):
@@ -683,13 +684,14 @@ def linux_guest_exits(args):
             row = guest_exit_row(w) if m and wm else None
             if row is None:
                 continue
-            on = (m.group(1) or m.group(3)) in ('apf_on', 'on')
-            what = 'alone' if m.group(3) else \
+            on = (m.group(1) or m.group(3) or 'on') in ('apf_on', 'on')
+            what = 'alone' if m.group(3) else 'main, SDEI' if m.group(4) else \
                 (f'{m.group(2)} ms' if m.group(2) else 'main')
             row['pages'] = int(wm.group(2))
             runs[(arch, what, on)] = row
     for (arch, what, on), r in runs.items():
-        off = runs.get((arch, what, False))
+        # The SDEI line's baseline is the main line's run with async PF off.
+        off = runs.get((arch, 'main' if what == 'main, SDEI' else what, False))
         if on and r['np']:
             rows.append((arch, what, r, off))
     if not rows:
@@ -713,6 +715,9 @@ def linux_guest_exits(args):
                   ', '.join(f"{k} {n / r['np']:.2f}" for n, k in other))
     print('line: main = BENCH_GUEST_DELAY_MS, N ms = the delay curve, alone = '
           'the toucher with nothing to overlap (its baseline: 1 s idle); '
+          'main, SDEI = the main line with "not present" as the SDEI event '
+          '(arm64, VMM -A: the abort not offered; the other arm64 lines take '
+          'the abort); '
           'off: fault = the faulting accesses per page of the same line with '
           'async PF off; one run of each')
 
