@@ -85,20 +85,35 @@ static int apf_set_ppi(struct kvm_vcpu *vcpu, bool level)
 
 /*
  * Claim PPI @intid in the vGIC for "page ready", or give it back (KUnit
- * replaces the vGIC here).  Returns 0, or -EEXIST if another device owns it.
+ * replaces the vGIC here).  Ours is edge-triggered (GICR_ICFGR1 says so):
+ * the vGIC traps the guest's EOI of a level interrupt KVM raises in
+ * software (a maintenance interrupt: one exit per "page ready") to sample
+ * its level again, and "page ready" needs no sampling: it is raised once
+ * per token or batch, and the guest's ACK says it was taken.  Given back,
+ * the PPI is level again, as the vGIC makes every PPI.  The vCPU is not
+ * running: the caller holds its mutex.  Returns 0, or -EEXIST if another
+ * device owns it.
  */
 static int apf_ppi_own(struct kvm_vcpu *vcpu, u32 intid, bool claim)
 {
 	struct vgic_irq *irq;
 	unsigned long flags;
+	int r;
 
 	KUNIT_STATIC_STUB_REDIRECT(apf_ppi_own, vcpu, intid, claim);
-	if (claim)
-		return kvm_vgic_set_owner(vcpu, intid, &vcpu->arch.apf);
+	if (claim) {
+		r = kvm_vgic_set_owner(vcpu, intid, &vcpu->arch.apf);
+		if (r)
+			return r;
+	}
 	irq = vgic_get_irq(vcpu->kvm, vcpu, intid);
 	raw_spin_lock_irqsave(&irq->irq_lock, flags);
-	if (irq->owner == &vcpu->arch.apf)
+	if (claim) {
+		irq->config = VGIC_CONFIG_EDGE;
+	} else if (irq->owner == &vcpu->arch.apf) {
 		irq->owner = NULL;
+		irq->config = VGIC_CONFIG_LEVEL;
+	}
 	raw_spin_unlock_irqrestore(&irq->irq_lock, flags);
 	vgic_put_irq(vcpu->kvm, irq);
 	return 0;
@@ -447,7 +462,10 @@ const struct kvm_apf_ops kvm_arch_apf_ops = {
  *	claimed their PPIs
  *
  * A PPI the VMM chose (KVM_REG_ARM_APF_PPI) that another device owns is
- * refused; the default one moves to the lowest free PPI instead.
+ * refused; the default one moves to the lowest free PPI instead.  The PPI
+ * claimed is edge-triggered from then on.  A VM without async PF offered
+ * (KVM_REG_ARM_VENDOR_HYP_BIT_APF clear, which it stays once a vCPU ran)
+ * claims none: every PPI stays the VMM's to use.
  *
  * Return: 0, or -EBUSY if the PPI (for the default, every PPI) is taken.
  */
@@ -456,7 +474,8 @@ int kvm_apf_arm64_first_run(struct kvm_vcpu *vcpu)
 	struct kvm_apf_arm64 *apf = &vcpu->arch.apf;
 	u32 intid;
 
-	if (!irqchip_in_kernel(vcpu->kvm) || apf->ppi_claimed)
+	if (!irqchip_in_kernel(vcpu->kvm) || !apf_offered(vcpu) ||
+	    apf->ppi_claimed)
 		return 0;
 	apf->ppi = apf_ppi(vcpu);
 	if (apf_ppi_claim(vcpu, apf->ppi)) {

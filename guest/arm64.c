@@ -441,19 +441,22 @@ void kvm_apf_guest_arm64_crash(void)
 	apf_cpu_off();
 }
 
-/* A Linux interrupt for the PPI with GIC INTID @intid. */
+/*
+ * A Linux interrupt for the PPI with GIC INTID @intid: edge-triggered, as
+ * KVM configures it (so that the GIC driver's write of the type sticks).
+ */
 static int apf_map_ppi(u32 intid)
 {
 	struct irq_fwspec fwspec = {
 		.param_count = 3,
-		.param = { 1 /* PPI */, intid - 16, IRQ_TYPE_LEVEL_HIGH },
+		.param = { 1 /* PPI */, intid - 16, IRQ_TYPE_EDGE_RISING },
 	};
 	struct device_node *gic;
 	int irq;
 
 #ifdef CONFIG_ACPI
 	if (!acpi_disabled)
-		return acpi_register_gsi(NULL, intid, ACPI_LEVEL_SENSITIVE,
+		return acpi_register_gsi(NULL, intid, ACPI_EDGE_SENSITIVE,
 					 ACPI_ACTIVE_HIGH);
 #endif
 	gic = of_irq_find_parent(of_root);

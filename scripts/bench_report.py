@@ -889,17 +889,26 @@ def lazy_rows(console):
 
 def placement(rs):
     """Where the threads of the runs @rs ran, in words."""
-    seen = {(r.get('pin'), r.get('vcpu_cpus'), r.get('vmm_cpus')) for r in rs}
+    seen = {(r.get('pin'), r.get('vcpu_cpus'), r.get('vmm_cpus'),
+             r.get('wq_cpus')) for r in rs}
     if len(seen) != 1:
         return 'differs between the runs: ' + ', '.join(
-            f'vCPU {v} VMM {m}' for _, v, m in sorted(seen, key=str))
-    pin, vcpu, vmm = seen.pop()
+            f'vCPU {v} VMM {m} workqueues {w}'
+            for _, v, m, w in sorted(seen, key=str))
+    pin, vcpu, vmm, wq = seen.pop()
     if pin is None:
         return 'not reported (an older apf_bench)'
     if pin == '0':
         return 'not pinned (left to the scheduler)'
+    if wq is None:
+        wq = 'as the kernel had it (an older apf_bench)'
+    elif wq == 'any':
+        wq = 'on any CPU (no workqueue CPU mask to narrow)'
+    else:
+        wq = f'on CPU {wq} (the workqueue CPU mask narrowed)'
     return (f'pinned, the vCPU thread alone on CPU {vcpu}, the VMM threads '
-            f'(pool, userfaultfd and ring readers) on CPU {vmm}')
+            f'(pool, userfaultfd and ring readers) on CPU {vmm}, unbound '
+            f'kernel work (async PF fault-ins among it) {wq}')
 
 
 def fmt(v, f):

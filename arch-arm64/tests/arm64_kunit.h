@@ -683,13 +683,23 @@ static void arm64_ppi_set_refuses_owned(struct kunit *test)
  * The first run claims the PPI in the vGIC, after the timers and the PMU
  * claimed theirs: the default moves off an owned PPI (and INFO says where),
  * one the VMM chose is refused; later moves claim the new PPI and give the
- * old one back.
+ * old one back.  A VM without async PF offered claims none.
  */
 static void arm64_ppi_first_run_claims(struct kunit *test)
 {
 	struct kvm_vcpu *vcpu = fresh_vcpu(test), *chosen = fresh_vcpu(test);
+	struct kvm_vcpu *without = fresh_vcpu(test);
 	struct arm64_fake *f = vcpu_fake(vcpu), *g = vcpu_fake(chosen);
 	void *pmu = &vcpu->arch.pmu, *ours = &vcpu->arch.apf;
+	int i;
+
+	/* Async PF not offered: no PPI claimed, every one the VMM's. */
+	clear_bit(KVM_REG_ARM_VENDOR_HYP_BIT_APF,
+		  &without->kvm->arch.smccc_feat.vendor_hyp_bmap);
+	KUNIT_EXPECT_EQ(test, kvm_apf_arm64_first_run(without), 0);
+	KUNIT_EXPECT_FALSE(test, without->arch.apf.ppi_claimed);
+	for (i = 0; i < VGIC_NR_PRIVATE_IRQS; i++)
+		KUNIT_EXPECT_NULL(test, vcpu_fake(without)->owner[i]);
 
 	f->owner[16] = pmu;
 	f->owner[KVM_APF_ARM64_DEFAULT_PPI] = pmu;

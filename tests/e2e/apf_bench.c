@@ -56,8 +56,10 @@
  * threads are placed as a production VMM places them: the vCPU thread alone on the first CPU it
  * may use, every VMM thread (the pool, the userfaultfd and ring readers, the
  * thread that measures) on the others; the same in every mode, the ceiling
- * and the calibration included.  -P 0 leaves them to the scheduler.  KVM's
- * own async PF worker (kernel-resolved async) goes where KVM queues it.
+ * and the calibration included; and the unbound workqueues' CPU mask (where
+ * KVM's async PF fault-ins run: kernel-resolved async) narrowed to the
+ * VMM's CPUs, as a host with pinned vCPUs keeps its kernel work off them,
+ * restored at the end.  -P 0 leaves all of it to the scheduler.
  *
  * Before its window, each run but the lazy ones measures the guest's speed
  * in its own VM (bench_speed(), "speed=" on its line), for the report's
@@ -471,12 +473,79 @@ static void lr_thread(void *(*fn)(void *), void *arg)
 
 /*
  * The threads' placement (-P): the vCPU thread's CPUs and the VMM threads'.
- * Pinned only if asked and there are at least two CPUs to split.
+ * Pinned only if asked and there are at least two CPUs to split.  A host
+ * that pins vCPU threads also keeps its unbound kernel work (the fault-ins
+ * of async PF among it) off their CPUs, with the workqueue CPU mask: that
+ * mask narrowed to the VMM's CPUs while the bench runs, then restored
+ * (wq_cpus; "any" where the kernel has no such file).
  */
+#define WQ_CPUMASK "/sys/devices/virtual/workqueue/cpumask"
+
 static struct {
-	bool pinned;
+	bool pinned, wq_narrowed;
+	pid_t wq_owner;		/* not the forked runs: they inherit atexit */
 	cpu_set_t vcpu, vmm;
+	char wq_saved[256], wq_cpus[256];
 } lr_pin;
+
+/* @set as a kernel CPU mask: 32-bit hex words, the highest first. */
+static void cpumask_str(const cpu_set_t *set, char *buf, size_t size)
+{
+	int cpu, word, top = 0;
+	size_t len = 0;
+
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, set))
+			top = cpu / 32;
+	for (word = top; word >= 0 && len < size; word--) {
+		unsigned int bits = 0;
+
+		for (cpu = 0; cpu < 32; cpu++)
+			if (CPU_ISSET(word * 32 + cpu, set))
+				bits |= 1u << cpu;
+		len += snprintf(buf + len, size - len, "%s%08x",
+				word == top ? "" : ",", bits);
+	}
+}
+
+static bool wq_cpumask_write(const char *mask)
+{
+	FILE *f = fopen(WQ_CPUMASK, "w");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fputs(mask, f) >= 0;
+	return !fclose(f) && ok;
+}
+
+static void wq_cpumask_restore(void)
+{
+	if (lr_pin.wq_narrowed && getpid() == lr_pin.wq_owner)
+		TEST_ASSERT(wq_cpumask_write(lr_pin.wq_saved),
+			    "restoring %s: errno %d", WQ_CPUMASK, errno);
+	lr_pin.wq_narrowed = false;
+}
+
+/* The unbound workqueues onto the VMM's CPUs, if the kernel lets us. */
+static void wq_cpumask_narrow(void)
+{
+	FILE *f = fopen(WQ_CPUMASK, "r");
+
+	if (!f)
+		return;
+	if (!fgets(lr_pin.wq_saved, sizeof(lr_pin.wq_saved), f))
+		lr_pin.wq_saved[0] = 0;
+	fclose(f);
+	lr_pin.wq_saved[strcspn(lr_pin.wq_saved, "\n")] = 0;
+	cpumask_str(&lr_pin.vmm, lr_pin.wq_cpus, sizeof(lr_pin.wq_cpus));
+	TEST_ASSERT(lr_pin.wq_saved[0] && wq_cpumask_write(lr_pin.wq_cpus),
+		    "narrowing %s to %s: errno %d", WQ_CPUMASK,
+		    lr_pin.wq_cpus, errno);
+	lr_pin.wq_narrowed = true;
+	lr_pin.wq_owner = getpid();
+	atexit(wq_cpumask_restore);
+}
 
 static void lr_pin_plan(bool want)
 {
@@ -496,6 +565,7 @@ static void lr_pin_plan(bool want)
 	CPU_ZERO(&lr_pin.vcpu);
 	CPU_SET(first, &lr_pin.vcpu);
 	CPU_CLR(first, &lr_pin.vmm);
+	wq_cpumask_narrow();
 }
 
 /* "any" unpinned, else the CPUs of @set as "0,2,3". */
@@ -514,15 +584,19 @@ static const char *lr_cpus(const cpu_set_t *set, char *buf, size_t size)
 	return buf;
 }
 
-/* Where the threads run, on the BENCH line: "pin=1 vcpu_cpus=0 vmm_cpus=1 ". */
+/*
+ * Where the threads run, on the BENCH line:
+ * "pin=1 vcpu_cpus=0 vmm_cpus=1 wq_cpus=1 ".
+ */
 static void print_placement(void)
 {
 	char vcpu_cpus[64], vmm_cpus[64];
 
-	printf("pin=%d vcpu_cpus=%s vmm_cpus=%s pv_eoi=%d ", lr_pin.pinned,
+	printf("pin=%d vcpu_cpus=%s vmm_cpus=%s wq_cpus=%s pv_eoi=%d ",
+	       lr_pin.pinned,
 	       lr_cpus(&lr_pin.vcpu, vcpu_cpus, sizeof(vcpu_cpus)),
 	       lr_cpus(&lr_pin.vmm, vmm_cpus, sizeof(vmm_cpus)),
-	       apf_want_pv_eoi);
+	       lr_pin.wq_narrowed ? vmm_cpus : "any", apf_want_pv_eoi);
 }
 
 /*

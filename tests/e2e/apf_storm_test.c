@@ -154,7 +154,7 @@ TEST(page_ready_masked_exit_storm)
 
 /*
  * A guest that takes "page ready" but never acknowledges it (arm64: it
- * masks the level PPI instead).  It re-enables async PF: the guard ends.
+ * masks the PPI instead).  It re-enables async PF: the guard ends.
  */
 TEST(page_ready_never_acked)
 {

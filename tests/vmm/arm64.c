@@ -510,8 +510,9 @@ void arch_dump_vcpu(struct vcpu *vcpu)
  * system registers (the vCPU's; their attribute gets its MPIDR).  Restore
  * puts them back in the order saved, so the order here is the restore's.
  *
- * Not saved: the PPIs' line levels (the timers and the "page ready" PPI
- * are KVM's own inputs, set again from their restored state), LPIs and
+ * Not saved: the PPIs' line levels (the timers are KVM's own inputs, set
+ * again from their restored state; "page ready" is edge-triggered, raised
+ * again from KVM_REG_ARM_APF_CTRL), LPIs and
  * the ITS (the VM has none: GICR_PROPBASER/PENDBASER are kept anyway).
  */
 enum {
@@ -756,8 +757,8 @@ static void gic_restore(const struct snap *s, u32 vcpu)
  * KVM_REG_ARM_APF_CTRL last of all: restoring an enabled word queues the
  * wake-all, which now finds the vGIC as the guest left it.  A "page ready"
  * raised and not yet acknowledged is in that word too
- * (KVM_APF_ARM64_READY_RAISED): KVM raises it again, and the VMM replays
- * no PPI level of its own.
+ * (KVM_APF_ARM64_READY_RAISED): KVM raises it again, and the VMM raises
+ * no PPI of its own.
  */
 int arch_restore(struct vmm *vmm, const struct snap *s)
 {

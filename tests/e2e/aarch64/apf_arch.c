@@ -287,7 +287,7 @@ static void guest_apf_irq(struct ex_regs *regs)
 		WRITE_ONCE(area->status, 0);
 		WRITE_ONCE(area->token, 0);
 	}
-	/* Not acknowledged, the level PPI stays raised: mask it instead. */
+	/* Not acknowledged: the PPI masked instead, nothing more comes. */
 	if (READ_ONCE(apf_no_ack))
 		gic_irq_disable(intid);
 	else

@@ -11,7 +11,9 @@
  *   delivery, bit 61), -EINVAL; an enable with the abort delivery that
  *   KVM would take is not made (this guest takes no abort);
  * - PPI: 16-31 (-EINVAL), not a timer's (-EBUSY), not moved while raised
- *   (-EBUSY; its own value is always accepted);
+ *   (-EBUSY; its own value is always accepted); in the vGIC, once the vCPU
+ *   ran with async PF offered, the one edge-triggered PPI (GICR_ICFGR1),
+ *   every other level;
  * - SDEI_STATE: no unknown bits, enabled or running only registered,
  *   unregister pending only running (-EINVAL); SDEI_CTX(19): AArch64 EL0t,
  *   EL1t or EL1h (-EINVAL); SDEI_EP, _ARG, the other CTX: anything;
@@ -27,11 +29,13 @@
  */
 #include <linux/arm-smccc.h>
 #include <linux/arm_sdei.h>
+#include <linux/sizes.h>
 #include <linux/kvm.h>
 #include <linux/kvm_para.h>
 
 #include "kvm_util.h"
 #include "processor.h"
+#include "gic_v3.h"
 #include "vgic.h"
 #include "apf_guest.h"
 #include "apf_fuzz.h"
@@ -93,6 +97,7 @@ static struct {
 	u64 ctrl, ppi, ep, arg, state, ctx[KVM_APF_SDEI_CTX_REGS];
 	u64 bmap;
 	bool offered, ran;
+	int gic;		/* the vGIC device */
 	bool due;		/* KVM entered the handler; it has not completed */
 	bool host_run;		/* the VMM set RUNNING itself */
 	u64 area_gpa, area_gva;
@@ -153,7 +158,25 @@ static u64 *fzu_model(u64 id)
 	return NULL;
 }
 
-/* Read back every register the model knows. */
+/*
+ * The vGIC's PPI configuration (vCPU 0's GICR_ICFGR1, in its SGI frame):
+ * once the vCPU ran with async PF offered, "page ready" is the one
+ * edge-triggered PPI and every other is level (one a move gave back is
+ * level again); before that, or without async PF, every PPI is level.
+ */
+static void fzu_check_ppi_config(void)
+{
+	u32 cfg, want = 0;
+
+	kvm_device_attr_get(fa.gic, KVM_DEV_ARM_VGIC_GRP_REDIST_REGS,
+			    SZ_64K + GICR_ICFGR0 + 4, &cfg);
+	if (fa.ran && fa.offered)
+		want = 2u << (2 * (fa.ppi - 16));
+	FZ_ASSERT(cfg == want, "GICR_ICFGR1 %#x, expected %#x (PPI %lu)", cfg,
+		  want, fa.ppi);
+}
+
+/* Read back every register the model knows, and the PPIs' configuration. */
 void fzu_arch_check(struct kvm_vcpu *vcpu)
 {
 	static const u64 apf[] = {
@@ -179,6 +202,7 @@ void fzu_arch_check(struct kvm_vcpu *vcpu)
 	vcpu_get_reg(vcpu, KVM_REG_ARM_VENDOR_HYP_BMAP, &v);
 	FZ_ASSERT(v == fa.bmap, "vendor-hyp bitmap %#lx, expected %#lx", v,
 		  fa.bmap);
+	fzu_check_ppi_config();
 }
 
 /* The registers a guest's SDEI delivery or completion changed. */
@@ -200,7 +224,7 @@ void fzu_arch_vm_setup(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 {
 	fa.area_gva = vm_vaddr_alloc_page(vm);
 	fa.area_gpa = addr_gva2gpa(vm, fa.area_gva);
-	vgic_v3_setup(vm, 1, 64);
+	fa.gic = vgic_v3_setup(vm, 1, 64);
 	vcpu_get_reg(vcpu, KVM_REG_ARM_VENDOR_HYP_BMAP, &fa.bmap);
 	fa.offered = fa.bmap & BIT_ULL(KVM_REG_ARM_VENDOR_HYP_BIT_APF);
 	fzu_resync(vcpu);
