@@ -74,13 +74,28 @@ static u32 apf_ppi(struct kvm_vcpu *vcpu)
 
 /*
  * Raise or lower "page ready", as the PPI's owner in the vGIC (KUnit
- * replaces the vGIC here).
+ * replaces the vGIC here).  The PPI is edge-triggered (apf_ppi_own()), so
+ * lowering it is ours to do: a raise the guest has not taken yet is
+ * withdrawn, as lowering a level line withdrew it (one it took stays
+ * active until its EOI).  Lowered only in the vCPU's own context: the
+ * ACK, a disable, a reset, a restore, when no list register holds it.
  */
 static int apf_set_ppi(struct kvm_vcpu *vcpu, bool level)
 {
+	struct vgic_irq *irq;
+	unsigned long flags;
+
 	KUNIT_STATIC_STUB_REDIRECT(apf_set_ppi, vcpu, level);
-	return kvm_vgic_inject_irq(vcpu->kvm, vcpu, apf_ppi(vcpu), level,
-				   &vcpu->arch.apf);
+	if (level)
+		return kvm_vgic_inject_irq(vcpu->kvm, vcpu, apf_ppi(vcpu), true,
+					   &vcpu->arch.apf);
+	irq = vgic_get_irq(vcpu->kvm, vcpu, apf_ppi(vcpu));
+	raw_spin_lock_irqsave(&irq->irq_lock, flags);
+	if (irq->owner == &vcpu->arch.apf)
+		irq->pending_latch = false;
+	raw_spin_unlock_irqrestore(&irq->irq_lock, flags);
+	vgic_put_irq(vcpu->kvm, irq);
+	return 0;
 }
 
 /*
@@ -89,10 +104,12 @@ static int apf_set_ppi(struct kvm_vcpu *vcpu, bool level)
  * the vGIC traps the guest's EOI of a level interrupt KVM raises in
  * software (a maintenance interrupt: one exit per "page ready") to sample
  * its level again, and "page ready" needs no sampling: it is raised once
- * per token or batch, and the guest's ACK says it was taken.  Given back,
- * the PPI is level again, as the vGIC makes every PPI.  The vCPU is not
- * running: the caller holds its mutex.  Returns 0, or -EEXIST if another
- * device owns it.
+ * per token or batch, and the guest's ACK says it was taken.  Claimed, it
+ * has no line (a level a VMM or a restore set before is dropped; a pending
+ * bit restored from the source stays).  Given back, it is level again, as
+ * the vGIC makes every PPI, with nothing of ours pending on it.  The vCPU
+ * is not running: the caller holds its mutex.  Returns 0, or -EEXIST if
+ * another device owns it.
  */
 static int apf_ppi_own(struct kvm_vcpu *vcpu, u32 intid, bool claim)
 {
@@ -110,9 +127,12 @@ static int apf_ppi_own(struct kvm_vcpu *vcpu, u32 intid, bool claim)
 	raw_spin_lock_irqsave(&irq->irq_lock, flags);
 	if (claim) {
 		irq->config = VGIC_CONFIG_EDGE;
+		irq->line_level = false;
 	} else if (irq->owner == &vcpu->arch.apf) {
 		irq->owner = NULL;
 		irq->config = VGIC_CONFIG_LEVEL;
+		irq->line_level = false;
+		irq->pending_latch = false;
 	}
 	raw_spin_unlock_irqrestore(&irq->irq_lock, flags);
 	vgic_put_irq(vcpu->kvm, irq);
@@ -258,11 +278,16 @@ static bool apf_ring(struct kvm_vcpu *vcpu)
 	return vcpu->arch.apf.ctrl & KVM_APF_ARM64_READY_RING;
 }
 
-/* Can the guest be told "not present" for a fault now? */
+/*
+ * Can the guest be told "not present" for a fault now?  Not without the
+ * PPI ours (claimed at the first run; not at all if async PF was not
+ * offered then, even if another vCPU's bitmap write raced with that run):
+ * nothing could tell it "page ready".
+ */
 static bool apf_can_notify(struct kvm_vcpu *vcpu)
 {
 	if (!apf_enabled(vcpu) || !irqchip_in_kernel(vcpu->kvm) ||
-	    !vgic_initialized(vcpu->kvm))
+	    !vgic_initialized(vcpu->kvm) || !vcpu->arch.apf.ppi_claimed)
 		return false;
 	if (apf_abort(vcpu))
 		return apf_abort_can_deliver(vcpu);

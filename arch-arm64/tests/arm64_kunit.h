@@ -535,7 +535,10 @@ static void arm64_ppi_ready_and_ack(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, apf_ppi(vcpu), KVM_APF_ARM64_DEFAULT_PPI);
 }
 
-/* A guest at EL1 is told only if it asked for SEND_ALWAYS. */
+/*
+ * A guest at EL1 is told only if it asked for SEND_ALWAYS; none is told
+ * without the vGIC or the PPI.
+ */
 static void arm64_el1_needs_send_always(struct kunit *test)
 {
 	struct kvm_vcpu *vcpu = fake_vcpu(test);
@@ -547,6 +550,10 @@ static void arm64_el1_needs_send_always(struct kunit *test)
 	    KVM_APF_ARM64_SEND_ALWAYS);
 	KUNIT_EXPECT_TRUE(test, apf_can_notify(vcpu));
 	vcpu->kvm->arch.vgic.initialized = false;
+	KUNIT_EXPECT_FALSE(test, apf_can_notify(vcpu));
+	/* No PPI claimed (async PF not offered at the first run). */
+	vcpu->kvm->arch.vgic.initialized = true;
+	vcpu->arch.apf.ppi_claimed = false;
 	KUNIT_EXPECT_FALSE(test, apf_can_notify(vcpu));
 }
 

@@ -162,12 +162,16 @@ static u64 *fzu_model(u64 id)
  * The vGIC's PPI configuration (vCPU 0's GICR_ICFGR1, in its SGI frame):
  * once the vCPU ran with async PF offered, "page ready" is the one
  * edge-triggered PPI and every other is level (one a move gave back is
- * level again); before that, or without async PF, every PPI is level.
+ * level again); before that, or without async PF, every PPI is level; a
+ * VMM's write does not change it.
  */
 static void fzu_check_ppi_config(void)
 {
-	u32 cfg, want = 0;
+	u32 cfg, want = 0, all_edge = 0xaaaaaaaa;
 
+	/* The VMM's write is ignored, as for every PPI. */
+	kvm_device_attr_set(fa.gic, KVM_DEV_ARM_VGIC_GRP_REDIST_REGS,
+			    SZ_64K + GICR_ICFGR0 + 4, &all_edge);
 	kvm_device_attr_get(fa.gic, KVM_DEV_ARM_VGIC_GRP_REDIST_REGS,
 			    SZ_64K + GICR_ICFGR0 + 4, &cfg);
 	if (fa.ran && fa.offered)
