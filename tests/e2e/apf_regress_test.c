@@ -33,6 +33,13 @@
  *	(a truncated file): the guest retries, faults, is told "not present"
  *	again, for ever, inside one KVM_RUN.  KVM_RUN must return with the
  *	error exit after one "not present" and no "ready".
+ * regress_disable_withdraws_page_ready (arm64)
+ *	Ours: "page ready" became an edge-triggered PPI, and lowering it did
+ *	nothing (an edge has no line to lower): a "page ready" raised while
+ *	the guest kept it masked stayed pending after the guest turned async
+ *	PF off, and came once it unmasked, naming a token of an enable that
+ *	was over.  A disable must withdraw it, as lowering the level line
+ *	did.  x86's interrupt is the guest's to mask and take, as upstream.
  * regress_error_status_ignored_no_loop (x86, arm64)
  *	The same loop one step later: a guest that opted in to error status
  *	but retries the access anyway (a guest bug, or a VMM that wrote the
@@ -51,6 +58,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <linux/kvm.h>
+#include <linux/kvm_para.h>
 
 #include "kvm_util.h"
 #include "processor.h"
@@ -531,5 +539,70 @@ TEST_F_TIMEOUT(apf_regress, regress_error_status_ignored_no_loop, TEST_TIMEOUT_S
 	       errors);
 	kvm_vm_free(vm);
 }
+
+#ifdef __aarch64__
+#define STAGE_RAISED	3
+#define STAGE_OFF	4
+
+/*
+ * Guest: take the enable's wake-all, mask "page ready", enable again (a
+ * second wake-all, raised at once behind the mask), turn async PF off,
+ * then unmask, idle and take interrupts: nothing may come.
+ */
+static void guest_ready_withdrawn(void)
+{
+	struct kvm_apf_shared *area = apf_areas[0];
+
+	guest_apf_enable();
+	while (!READ_ONCE(apf_log.wake_all))
+		apf_guest_compute(APF_PARK_CHUNK);
+	guest_ready_mask(true);
+	regress_apf_reenable_masked();
+	while (!READ_ONCE(area->token))
+		apf_guest_compute(APF_PARK_CHUNK);
+	GUEST_SYNC3(STAGE_RAISED, READ_ONCE(area->token),
+		    regress_ready_pending());
+	guest_apf_disable();
+	GUEST_SYNC2(STAGE_OFF, regress_ready_pending());
+	WRITE_ONCE(area->token, 0);
+	/* guest_apf_idle() with interrupts masked, as its callers do. */
+	guest_irq_disable();
+	guest_ready_mask(false);
+	guest_apf_idle();
+	guest_irq_enable();
+	isb();		/* a pending interrupt is taken here */
+	GUEST_DONE();
+}
+
+TEST_F_TIMEOUT(apf_regress, regress_disable_withdraws_page_ready,
+	       TEST_TIMEOUT_S)
+{
+	struct regress_vm t;
+	struct ucall uc;
+
+	regress_vm_create(&t, guest_ready_withdrawn, APF_MODE_PARK, DELAY_US);
+
+	/* The second wake-all is raised, the PPI masked in the guest's GIC. */
+	ASSERT_EQ(bounded_ucall(_metadata, t.vm, t.vcpu, &uc), UCALL_SYNC);
+	ASSERT_EQ(uc.args[0], STAGE_RAISED);
+	EXPECT_EQ(uc.args[1], APF_WAKE_ALL);
+	EXPECT_TRUE(uc.args[2]) TH_LOG("not pending in the vGIC");
+
+	/* Async PF off: the PPI's pending bit (GICR_ISPENDR0) is clear. */
+	ASSERT_EQ(bounded_ucall(_metadata, t.vm, t.vcpu, &uc), UCALL_SYNC);
+	ASSERT_EQ(uc.args[0], STAGE_OFF);
+	EXPECT_FALSE(uc.args[1]) TH_LOG("still pending after the disable");
+
+	/* Off, then unmasked: the raise was withdrawn, nothing comes. */
+	ASSERT_EQ(bounded_ucall(_metadata, t.vm, t.vcpu, &uc), UCALL_DONE);
+	sync_global_from_guest(t.vm, apf_log);
+	EXPECT_EQ(apf_log.unexpected, 0);
+	EXPECT_EQ(apf_log.ready, 1);
+	EXPECT_EQ(apf_log.wake_all, 1);
+	TH_LOG("outcome: raised behind the mask, then off: %lu \"page ready\" after",
+	       apf_log.ready - 1);
+	regress_vm_free(&t);
+}
+#endif /* __aarch64__ */
 
 TEST_HARNESS_MAIN

@@ -1,12 +1,33 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * arm64 parts of apf_regress_test.c (apf_regress_arch.h): a load made on
- * another stack.  The NMI and SMM regressions are x86's: nothing of theirs
- * here.
+ * another stack; an enable that leaves the PPI as it is.  The NMI and SMM
+ * regressions are x86's: nothing of theirs here.
  */
+#include <linux/arm-smccc.h>
+#include <linux/kvm.h>
+#include <linux/kvm_para.h>
+
 #include "kvm_util.h"
+#include "gic.h"
 #include "processor.h"
+#include "ucall_common.h"
+#include "apf_guest.h"
 #include "apf_regress_arch.h"
+
+/*
+ * Guest: the ENABLE call, as guest_apf_reenable() makes it (SEND_ALWAYS: a
+ * test guest runs at EL1), without unmasking the PPI after it.
+ */
+void regress_apf_reenable_masked(void)
+{
+	struct arm_smccc_res res;
+
+	smccc_hvc(ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID, KVM_APF_ARM64_ENABLE,
+		  apf_area_gpas[apf_vcpu()] | KVM_APF_ARM64_ENABLED |
+		  KVM_APF_ARM64_SEND_ALWAYS, 0, 0, 0, 0, 0, &res);
+	GUEST_ASSERT_EQ(res.a0, 0);
+}
 
 /*
  * Guest: load the u64 at @gva with SP (SP_EL1: the test guest runs at
@@ -25,4 +46,14 @@ u64 apf_touch_on_stack(u64 gva, u64 stack_top)
 		     : [a] "r"(gva), [st] "r"(stack_top)
 		     : "x9", "memory");
 	return v;
+}
+
+bool regress_ready_pending(void)
+{
+	struct arm_smccc_res res;
+
+	smccc_hvc(ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID, KVM_APF_ARM64_INFO, 0, 0,
+		  0, 0, 0, 0, &res);
+	GUEST_ASSERT_EQ(res.a0, 0);
+	return gic_irq_get_pending(res.a3);
 }
