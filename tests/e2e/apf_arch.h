@@ -128,6 +128,15 @@ u32 guest_touch_nowait(u64 gva, u64 *val);
 void guest_apf_reenable(void);
 
 /**
+ * apf_guest_clock() - Guest: a counter that runs at a constant rate, read
+ * without an exit (x86: the TSC; arm64: CNTVCT_EL0), for intervals of
+ * which only ratios are used.
+ *
+ * Return: its value.
+ */
+u64 apf_guest_clock(void);
+
+/**
  * guest_apf_try_enable_errors() - Guest: try to enable with error status.
  *
  * A refused enable must leave the state as it was.

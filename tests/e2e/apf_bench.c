@@ -14,6 +14,14 @@
  *   single   async, but the guest has a single task: nothing to run while
  *            the touch is parked, it idles until "page ready" (HLT, WFI).
  *            Async PF cannot win anything here: against sync, its cost.
+ *   paired   single and sync in one VM, in turn: the guest turns async PF
+ *            on and off itself, in blocks of PAIRED_BLOCK touches in the
+ *            order on, off, off, on, and times each block by its own clock
+ *            (ticks_on=, ticks_off=: complete groups of four blocks only).
+ *            The same cost as single against sync, without the host's
+ *            speed changing between two windows (the same mode's work has
+ *            varied by a fifth from one window to the next): each group's
+ *            blocks share whatever speed the host had then.
  *
  * -L, the lazy-restore scenario (issue 14): the pages are served by a VMM
  * thread pool (-t threads), each UFFDIO_COPYed -d us after the VMM learnt
@@ -131,6 +139,62 @@ static void guest_bench(u64 gva, u64 pages, u64 page_size, u64 quantum,
 		}
 		WRITE_ONCE(bench_work, bench_work + apf_guest_compute(quantum));
 	}
+}
+
+#define PAIRED_BLOCK	4	/* touches a block */
+#define PAIRED_GROUPS	256	/* groups of four blocks, at most */
+
+/* Guest: each complete group's ticks, async PF [0] off, [1] on. */
+static u64 paired_ticks[PAIRED_GROUPS][2];
+static u64 paired_groups;	/* guest: complete groups */
+
+/*
+ * Guest, -m paired: guest_bench()'s single task (a touch, then a quantum
+ * of compute), in blocks of PAIRED_BLOCK touches with async PF on, off,
+ * off, on, again; a drift of the host's speed that is linear over a group
+ * hits both alike.  Turned on, async PF queues a wake-all: its "page
+ * ready" is taken before the block's clock starts.
+ */
+static void guest_paired(u64 gva, u64 pages, u64 page_size, u64 quantum)
+{
+	struct apf_vcpu_log *log = apf_my_log();
+	u64 n = 0, g, b, i, t0, wake;
+	bool on = true;
+
+	guest_apf_enable();
+	while (!READ_ONCE(log->wake_all))
+		cpu_relax();
+	for (g = 0; g < PAIRED_GROUPS; g++) {
+		u64 ticks[2] = {};
+
+		for (b = 0; b < 4; b++) {
+			bool want = b == 0 || b == 3;
+
+			if (want && !on) {
+				wake = READ_ONCE(log->wake_all);
+				guest_apf_reenable();
+				while (READ_ONCE(log->wake_all) == wake)
+					cpu_relax();
+			} else if (!want && on) {
+				guest_apf_disable();
+			}
+			on = want;
+			t0 = apf_guest_clock();
+			for (i = 0; i < PAIRED_BLOCK; i++, n++) {
+				GUEST_ASSERT(n < pages);
+				READ_ONCE(*(u64 *)(gva + n * page_size));
+				WRITE_ONCE(bench_touched, n + 1);
+				apf_guest_compute(quantum);
+			}
+			ticks[on] += apf_guest_clock() - t0;
+		}
+		WRITE_ONCE(paired_ticks[g][0], ticks[0]);
+		WRITE_ONCE(paired_ticks[g][1], ticks[1]);
+		/* The group before its count (paired_sum()). */
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		WRITE_ONCE(paired_groups, g + 1);
+	}
+	GUEST_DONE();
 }
 
 /* Guest, per vCPU: batches whose faults all completed. */
@@ -685,7 +749,7 @@ static void print_usage(const char *prog)
 	       "  [-r rounds] [-P 0|1 (pin the vCPU and VMM threads)]\n"
 	       "  [-E 0|1 (x86: PV EOI, as Linux guests; default 1)]\n"
 	       "  [-T (time every exit: in_exits_ms=)]\n"
-	       "modes: ceiling, sync, async, single; -L: vmm, exitless too\n"
+	       "modes: ceiling, sync, async, single, paired; -L: vmm, exitless too\n"
 	       "  -S n,...: the scale runs instead: n faults in flight\n"
 	       "  -V v,...: the scale runs on v vCPUs each (default 1)\n"
 	       "  -B n,...: the burst runs instead: n completions at once\n",
@@ -943,6 +1007,7 @@ static bool mode_known(const char *mode, bool lazy)
 {
 	return !strcmp(mode, "ceiling") || !strcmp(mode, "sync") ||
 	       !strcmp(mode, "async") || !strcmp(mode, "single") ||
+	       !strcmp(mode, "paired") ||
 	       (lazy && (!strcmp(mode, "vmm") || !strcmp(mode, "exitless")));
 }
 
@@ -1230,20 +1295,45 @@ static u64 bench_speed(struct kvm_vm *vm)
 	return (p1 - p0) * 1000000 / (t1 - t0);
 }
 
+/*
+ * -m paired, after its window: @ticks [0] off, [1] on, summed over the
+ * groups the guest completed, and [2] how many.  Read while the vCPU runs:
+ * the count first, then only groups it had completed.
+ */
+static void paired_sum(struct kvm_vm *vm, u64 *ticks)
+{
+	u64 (*t)[2] = addr_gva2hva(vm, (vm_vaddr_t)paired_ticks);
+	u64 n = READ_ONCE(*(u64 *)addr_gva2hva(vm, (vm_vaddr_t)&paired_groups));
+	u64 g;
+
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	ticks[0] = 0;
+	ticks[1] = 0;
+	for (g = 0; g < n; g++) {
+		ticks[0] += t[g][0];
+		ticks[1] += t[g][1];
+	}
+	ticks[2] = n;
+}
+
 static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 		  u64 *result)
 {
 	u64 delay_us = a->delay_us, window_ms = a->window_ms, pages = a->pages;
-	u64 work_ptr, parked_ptr, work, parked, exits0, exits = 0;
+	u64 work_ptr, parked_ptr, work, parked, exits0, exits = 0, ticks[3];
 	u64 stats0[LR_STATS];
 	struct uffd_desc *uffd = NULL;
 	int stats_fd, nstats = 0;
 	bool present = !strcmp(mode, "ceiling") || !strcmp(mode, "calibrate");
-	bool single = !strcmp(mode, "single");
+	bool paired = !strcmp(mode, "paired");
+	bool single = !strcmp(mode, "single") || paired;
 	bool async = !strcmp(mode, "async") || !strcmp(mode, "vmm") ||
 		     !strcmp(mode, "exitless") || single;
-	/* The lazy runs time the restore from the vCPU's start: no probe. */
-	bool probe = !a->lazy && strcmp(mode, "calibrate");
+	/*
+	 * The lazy runs time the restore from the vCPU's start, the paired
+	 * run times itself: no probe.
+	 */
+	bool probe = !a->lazy && strcmp(mode, "calibrate") && !paired;
 	u64 speed = 0;
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
@@ -1252,7 +1342,8 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	void *hva;
 
 	/* The VMM's side first; the vCPU thread gets its own CPUs below. */
-	vm = bench_vm(guest_bench, pages, 1, &vcpu, &hva);
+	vm = bench_vm(paired ? guest_paired : guest_bench, pages, 1, &vcpu,
+		      &hva);
 	if (present) {
 		memset(hva, 0, pages * page_size);
 	} else if (a->lazy) {
@@ -1270,8 +1361,12 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 						1, serve_zero);
 	}
 	apf_arch_vm_setup(vm);
-	vcpu_args_set(vcpu, 6, BENCH_GPA, pages, (u64)page_size, quantum,
-		      (u64)async, (u64)probe);
+	if (paired)
+		vcpu_args_set(vcpu, 4, BENCH_GPA, pages, (u64)page_size,
+			      quantum);
+	else
+		vcpu_args_set(vcpu, 6, BENCH_GPA, pages, (u64)page_size,
+			      quantum, (u64)async, (u64)probe);
 	if (single)
 		apf_mode = APF_MODE_HALT;
 	sync_global_to_guest(vm, apf_mode);
@@ -1304,6 +1399,8 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	exit_trace_stop();
 	sync_global_from_guest(vm, apf_log);
 	sync_global_from_guest(vm, bench_touched);
+	if (paired)
+		paired_sum(vm, ticks);
 
 	printf("BENCH %skernel=%s mode=%s delay_us=%lu window_ms=%lu quantum=%lu ",
 	       a->lazy ? "scenario=lazy " : "", kernel_release(), mode,
@@ -1315,6 +1412,9 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	       work + parked, parked, bench_touched, apf_log.not_present);
 	printf("ready=%lu wake_all=%lu exits=%lu speed=%lu", apf_log.ready,
 	       apf_log.wake_all, exits - exits0, speed);
+	if (paired)
+		printf(" block=%u groups=%lu ticks_on=%lu ticks_off=%lu",
+		       PAIRED_BLOCK, ticks[2], ticks[1], ticks[0]);
 	exit_trace_print();
 	if (a->lazy) {
 		printf(" ");

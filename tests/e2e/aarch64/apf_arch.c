@@ -338,6 +338,11 @@ void guest_apf_reenable(void)
 	gic_irq_enable(apf_ppi);
 }
 
+u64 apf_guest_clock(void)
+{
+	return timer_get_cntct(VIRTUAL);
+}
+
 /* The abort delivery: its bit in a new VM's vendor-hyp bitmap. */
 static bool apf_abort_offered(void)
 {

@@ -271,6 +271,11 @@ void guest_apf_reenable(void)
 	      (apf_want_ring ? KVM_ASYNC_PF_READY_RING : 0));
 }
 
+u64 apf_guest_clock(void)
+{
+	return rdtsc();
+}
+
 const char *apf_arch_unsupported(void)
 {
 	const struct kvm_cpuid_entry2 *e = get_cpuid_entry(kvm_get_supported_cpuid(),
