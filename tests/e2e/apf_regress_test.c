@@ -36,10 +36,10 @@
  * regress_disable_withdraws_page_ready (arm64)
  *	Ours: "page ready" became an edge-triggered PPI, and lowering it did
  *	nothing (an edge has no line to lower): a "page ready" raised while
- *	the guest kept it masked stayed pending after the guest turned async
- *	PF off, and came once it unmasked, naming a token of an enable that
- *	was over.  A disable must withdraw it, as lowering the level line
- *	did.  x86's interrupt is the guest's to mask and take, as upstream.
+ *	the guest kept it masked stayed pending in the vGIC after the guest
+ *	turned async PF off, naming a token of an enable that was over.  A
+ *	disable must withdraw it, as lowering the level line did.  x86's
+ *	interrupt is the guest's to mask and take, as upstream.
  * regress_error_status_ignored_no_loop (x86, arm64)
  *	The same loop one step later: a guest that opted in to error status
  *	but retries the access anyway (a guest bug, or a VMM that wrote the
@@ -541,36 +541,72 @@ TEST_F_TIMEOUT(apf_regress, regress_error_status_ignored_no_loop, TEST_TIMEOUT_S
 }
 
 #ifdef __aarch64__
-#define STAGE_RAISED	3
-#define STAGE_OFF	4
+#include "arch_timer.h"
 
-/*
- * Guest: take the enable's wake-all, mask "page ready", enable again (a
- * second wake-all, raised at once behind the mask), turn async PF off,
- * then unmask, idle and take interrupts: nothing may come.
- */
-static void guest_ready_withdrawn(void)
+#define STAGE_CONTROL	3
+#define STAGE_RAISED	4
+#define STAGE_OFF	5
+/* The control's bound; after the withdrawal, how long nothing may come. */
+#define CONTROL_WAIT_MS		(BOUND_S * 1000 / 2)
+#define WITHDRAWN_WAIT_MS	1000
+
+/* Guest: enable again with "page ready" masked; wait for its wake-all. */
+static void guest_raise_masked(struct kvm_apf_shared *area)
 {
-	struct kvm_apf_shared *area = apf_areas[0];
-
-	guest_apf_enable();
-	while (!READ_ONCE(apf_log.wake_all))
-		apf_guest_compute(APF_PARK_CHUNK);
 	guest_ready_mask(true);
 	regress_apf_reenable_masked();
 	while (!READ_ONCE(area->token))
 		apf_guest_compute(APF_PARK_CHUNK);
+}
+
+/*
+ * Guest: unmask "page ready" and compute, interrupts on, until one more
+ * "page ready" came or @ms passed (the guest's virtual counter).
+ * Return: the counter's ticks until it came, or 0 if it did not.
+ */
+static u64 guest_unmask_and_wait(u64 ms)
+{
+	u64 ready = READ_ONCE(apf_log.ready), t0, now;
+	u64 bound = ms * timer_get_cntfrq() / 1000;
+
+	guest_ready_mask(false);
+	t0 = timer_get_cntct(VIRTUAL);
+	do {
+		if (READ_ONCE(apf_log.ready) != ready)
+			return timer_get_cntct(VIRTUAL) - t0 ?: 1;
+		apf_guest_compute(APF_PARK_CHUNK);
+		now = timer_get_cntct(VIRTUAL);
+	} while (now - t0 < bound);
+	return 0;
+}
+
+/*
+ * Guest: take the enable's wake-all.  The control: enable again with the
+ * PPI masked (a wake-all raised behind the mask), unmask: it comes, and
+ * how soon.  Then the same, but async PF turned off before the unmask:
+ * nothing may come in WITHDRAWN_WAIT_MS.
+ */
+static void guest_ready_withdrawn(void)
+{
+	struct kvm_apf_shared *area = apf_areas[0];
+	u64 took;
+
+	guest_apf_enable();
+	while (!READ_ONCE(apf_log.wake_all))
+		apf_guest_compute(APF_PARK_CHUNK);
+
+	guest_raise_masked(area);
+	took = guest_unmask_and_wait(CONTROL_WAIT_MS);
+	GUEST_SYNC3(STAGE_CONTROL, took * 1000000 / timer_get_cntfrq(),
+		    READ_ONCE(apf_log.wake_all));
+
+	guest_raise_masked(area);
 	GUEST_SYNC3(STAGE_RAISED, READ_ONCE(area->token),
 		    regress_ready_pending());
 	guest_apf_disable();
 	GUEST_SYNC2(STAGE_OFF, regress_ready_pending());
 	WRITE_ONCE(area->token, 0);
-	/* guest_apf_idle() with interrupts masked, as its callers do. */
-	guest_irq_disable();
-	guest_ready_mask(false);
-	guest_apf_idle();
-	guest_irq_enable();
-	isb();		/* a pending interrupt is taken here */
+	guest_unmask_and_wait(WITHDRAWN_WAIT_MS);
 	GUEST_DONE();
 }
 
@@ -579,10 +615,17 @@ TEST_F_TIMEOUT(apf_regress, regress_disable_withdraws_page_ready,
 {
 	struct regress_vm t;
 	struct ucall uc;
+	u64 control_us;
 
 	regress_vm_create(&t, guest_ready_withdrawn, APF_MODE_PARK, DELAY_US);
 
-	/* The second wake-all is raised, the PPI masked in the guest's GIC. */
+	/* The control: raised behind the mask, taken once unmasked. */
+	ASSERT_EQ(bounded_ucall(_metadata, t.vm, t.vcpu, &uc), UCALL_SYNC);
+	ASSERT_EQ(uc.args[0], STAGE_CONTROL);
+	ASSERT_EQ(uc.args[2], 2) TH_LOG("the masked wake-all was not taken");
+	control_us = uc.args[1];
+
+	/* The third wake-all is raised, the PPI masked in the guest's GIC. */
 	ASSERT_EQ(bounded_ucall(_metadata, t.vm, t.vcpu, &uc), UCALL_SYNC);
 	ASSERT_EQ(uc.args[0], STAGE_RAISED);
 	EXPECT_EQ(uc.args[1], APF_WAKE_ALL);
@@ -597,10 +640,10 @@ TEST_F_TIMEOUT(apf_regress, regress_disable_withdraws_page_ready,
 	ASSERT_EQ(bounded_ucall(_metadata, t.vm, t.vcpu, &uc), UCALL_DONE);
 	sync_global_from_guest(t.vm, apf_log);
 	EXPECT_EQ(apf_log.unexpected, 0);
-	EXPECT_EQ(apf_log.ready, 1);
-	EXPECT_EQ(apf_log.wake_all, 1);
-	TH_LOG("outcome: raised behind the mask, then off: %lu \"page ready\" after",
-	       apf_log.ready - 1);
+	EXPECT_EQ(apf_log.ready, 2);
+	EXPECT_EQ(apf_log.wake_all, 2);
+	TH_LOG("outcome: unmasked, the control's wake-all came in %lu us; withdrawn: %lu in %d ms",
+	       control_us, apf_log.ready - 2, WITHDRAWN_WAIT_MS);
 	regress_vm_free(&t);
 }
 #endif /* __aarch64__ */
