@@ -69,6 +69,14 @@
  * VMM's CPUs, as a host with pinned vCPUs keeps its kernel work off them,
  * restored at the end.  -P 0 leaves all of it to the scheduler.
  *
+ * -X 1 tells the guest "not present" as a synchronous exception of the
+ * access (x86: #VE; arm64: the abort, with no SDEI completion to exit
+ * for), -X 0 as x86's #PF or arm64's SDEI event; the default is what each
+ * arch's Linux guest takes: #PF on x86 (the base kernel has no #VE), the
+ * abort on arm64 (SDEI where KVM does not offer the abort).  np= on the
+ * lines.  The scale runs (-S) leave it off; the burst runs (-B) set it
+ * per mode.
+ *
  * Before its window, each run but the lazy ones measures the guest's speed
  * in its own VM (bench_speed(), "speed=" on its line), for the report's
  * recovered share at each run's own speed.
@@ -180,12 +188,14 @@ static void guest_paired(u64 gva, u64 pages, u64 page_size, u64 quantum)
 			}
 			on = want;
 			t0 = apf_guest_clock();
-			for (i = 0; i < PAIRED_BLOCK; i++, n++) {
-				GUEST_ASSERT(n < pages);
+			for (i = 0; i < PAIRED_BLOCK && n < pages; i++, n++) {
 				READ_ONCE(*(u64 *)(gva + n * page_size));
 				WRITE_ONCE(bench_touched, n + 1);
 				apf_guest_compute(quantum);
 			}
+			/* Out of pages: no group is complete any more. */
+			if (i < PAIRED_BLOCK)
+				goto spin;
 			ticks[on] += apf_guest_clock() - t0;
 		}
 		WRITE_ONCE(paired_ticks[g][0], ticks[0]);
@@ -194,7 +204,10 @@ static void guest_paired(u64 gva, u64 pages, u64 page_size, u64 quantum)
 		__atomic_thread_fence(__ATOMIC_RELEASE);
 		WRITE_ONCE(paired_groups, g + 1);
 	}
-	GUEST_DONE();
+spin:
+	/* Out of pages or groups: compute until the host ends the run. */
+	for (;;)
+		apf_guest_compute(quantum);
 }
 
 /* Guest, per vCPU: batches whose faults all completed. */
@@ -656,6 +669,16 @@ static const char *lr_cpus(const cpu_set_t *set, char *buf, size_t size)
 	return buf;
 }
 
+/* How the guest is told "not present" (apf_want_ve), on the BENCH line. */
+static const char *apf_np_name(void)
+{
+#ifdef __x86_64__
+	return apf_want_ve ? "ve" : "pf";
+#else
+	return apf_want_ve ? "abort" : "sdei";
+#endif
+}
+
 /*
  * Where the threads run, on the BENCH line:
  * "pin=1 vcpu_cpus=0 vmm_cpus=1 wq_cpus=1 ".
@@ -664,11 +687,12 @@ static void print_placement(void)
 {
 	char vcpu_cpus[64], vmm_cpus[64];
 
-	printf("pin=%d vcpu_cpus=%s vmm_cpus=%s wq_cpus=%s pv_eoi=%d ",
+	printf("pin=%d vcpu_cpus=%s vmm_cpus=%s wq_cpus=%s pv_eoi=%d np=%s ",
 	       lr_pin.pinned,
 	       lr_cpus(&lr_pin.vcpu, vcpu_cpus, sizeof(vcpu_cpus)),
 	       lr_cpus(&lr_pin.vmm, vmm_cpus, sizeof(vmm_cpus)),
-	       lr_pin.wq_narrowed ? vmm_cpus : "any", apf_want_pv_eoi);
+	       lr_pin.wq_narrowed ? vmm_cpus : "any", apf_want_pv_eoi,
+	       apf_np_name());
 }
 
 /*
@@ -748,6 +772,8 @@ static void print_usage(const char *prog)
 	       "  [-q quantum | -f quantum_pct] [-p pages] [-t pool_threads]\n"
 	       "  [-r rounds] [-P 0|1 (pin the vCPU and VMM threads)]\n"
 	       "  [-E 0|1 (x86: PV EOI, as Linux guests; default 1)]\n"
+	       "  [-X 0|1 (\"not present\" as x86's #VE, arm64's abort;\n"
+	       "   default 0 on x86, 1 on arm64, as their Linux guests)]\n"
 	       "  [-T (time every exit: in_exits_ms=)]\n"
 	       "modes: ceiling, sync, async, single, paired; -L: vmm, exitless too\n"
 	       "  -S n,...: the scale runs instead: n faults in flight\n"
@@ -762,6 +788,7 @@ struct bench_args {
 	u64 vcpus;		/* the scale run's */
 	bool lazy, pin;
 	bool timing;		/* -T */
+	bool np_exc;		/* -X */
 };
 
 /* KVM's limit of async faults in flight per vCPU; 0 if it has none to read. */
@@ -1045,9 +1072,16 @@ int main(int argc, char *argv[])
 
 #ifdef __x86_64__
 	apf_want_pv_eoi = true;	/* arm64's GIC EOI never exits */
+#else
+	a.np_exc = true;	/* arm64's Linux guest takes the abort */
 #endif
-	while ((opt = getopt(argc, argv, "TLS:V:B:E:m:d:w:q:f:p:r:t:P:")) != -1) {
+	while ((opt = getopt(argc, argv, "TLS:V:B:E:X:m:d:w:q:f:p:r:t:P:")) != -1) {
 		switch (opt) {
+		case 'X':
+			if (strcmp(optarg, "0") && strcmp(optarg, "1"))
+				print_usage(argv[0]);
+			a.np_exc = optarg[0] == '1';
+			break;
 		case 'V':
 			vcpu_list = strdup(optarg);
 			break;
@@ -1125,8 +1159,11 @@ int main(int argc, char *argv[])
 		print_usage(argv[0]);
 	/* -B: the burst runs only, each count -r times, the modes in turn. */
 	apf_want_ve = true;
-	ve = burst && !apf_arch_unsupported();
+	ve = !apf_arch_unsupported();
 	apf_want_ve = false;
+	/* Where KVM does not offer it, the window runs take the default. */
+	a.np_exc = a.np_exc && ve;
+	ve = ve && burst;
 	for (r = 0; r < a.rounds; r++)
 		for (i = 0; i < nscale; i++) {
 			for (v = 0; !burst && v < nvcpus; v++) {
@@ -1342,8 +1379,8 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	void *hva;
 
 	/* The VMM's side first; the vCPU thread gets its own CPUs below. */
-	vm = bench_vm(paired ? guest_paired : guest_bench, pages, 1, &vcpu,
-		      &hva);
+	vm = bench_vm(paired ? (void *)guest_paired : (void *)guest_bench,
+		      pages, 1, &vcpu, &hva);
 	if (present) {
 		memset(hva, 0, pages * page_size);
 	} else if (a->lazy) {
@@ -1360,6 +1397,7 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 						delay_us, hva, pages * page_size,
 						1, serve_zero);
 	}
+	apf_want_ve = a->np_exc;
 	apf_arch_vm_setup(vm);
 	if (paired)
 		vcpu_args_set(vcpu, 4, BENCH_GPA, pages, (u64)page_size,
