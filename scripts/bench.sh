@@ -57,11 +57,11 @@ for a in ${BENCH_ARCHES:-x86_64 arm64}; do
 	"$S/selftests.sh" "$a" apf/apf_bench vmm/vmm
 	# The main line (BENCH_DELAY_US) also runs the single-task modes (the
 	# cost of async PF where it cannot win); then the delay curve.
-	echo "apf_bench 1200 apf/apf_bench -m ceiling,sync,async,single,paired -d $DELAY -w $WINDOW" \
+	echo "apf_bench 1200 apf/apf_bench -m ceiling,sync,async,mixed,single,paired -d $DELAY -w $WINDOW" \
 		> "$OUT/bench-base.list"
 	for d in $CURVE; do
 		[ "$d" = "$DELAY" ] ||
-			echo "apf_bench_${d}us 1200 apf/apf_bench -d $d -w $WINDOW -p 16384"
+			echo "apf_bench_${d}us 1200 apf/apf_bench -m ceiling,sync,async,mixed,paired -d $d -w $WINDOW -p 16384"
 	done >> "$OUT/bench-base.list"
 	cp "$OUT/bench-base.list" "$OUT/bench.list"
 	[ "${BENCH_LAZY:-1}" = 0 ] ||

@@ -15,13 +15,18 @@
  *            the touch is parked, it idles until "page ready" (HLT, WFI).
  *            Async PF cannot win anything here: against sync, its cost.
  *   paired   single and sync in one VM, in turn: the guest turns async PF
- *            on and off itself, in blocks of PAIRED_BLOCK touches in the
- *            order on, off, off, on, and times each block by its own clock
- *            (ticks_on=, ticks_off=: complete groups of four blocks only).
+ *            on and off itself, in blocks of BLOCK_TOUCHES touches in the
+ *            order single, sync, sync, single, and times each block by its
+ *            own clock (ticks_KIND=, work_KIND=: complete groups only).
  *            The same cost as single against sync, without the host's
  *            speed changing between two windows (the same mode's work has
  *            varied by a fifth from one window to the next): each group's
  *            blocks share whatever speed the host had then.
+ *   mixed    ceiling, sync and async in one VM, the same way: blocks in the
+ *            order ceiling, sync, async, async, sync, ceiling (ceiling
+ *            touches pages the host made present, the others late ones):
+ *            the recovered share without the windows' differences in
+ *            speed.
  *
  * -L, the lazy-restore scenario (issue 14): the pages are served by a VMM
  * thread pool (-t threads), each UFFDIO_COPYed -d us after the VMM learnt
@@ -149,65 +154,119 @@ static void guest_bench(u64 gva, u64 pages, u64 page_size, u64 quantum,
 	}
 }
 
-#define PAIRED_BLOCK	4	/* touches a block */
-#define PAIRED_GROUPS	256	/* groups of four blocks, at most */
+#define BLOCK_TOUCHES	4	/* touches a block */
+#define BLOCK_GROUPS	256	/* groups, at most */
 
-/* Guest: each complete group's ticks, async PF [0] off, [1] on. */
-static u64 paired_ticks[PAIRED_GROUPS][2];
-static u64 paired_groups;	/* guest: complete groups */
+/* The kinds of block (-m paired, mixed), as in the modes of their names. */
+enum { BLK_CEILING, BLK_SYNC, BLK_ASYNC, BLK_SINGLE, BLK_KINDS };
+static const char * const blk_name[BLK_KINDS] = {
+	"ceiling", "sync", "async", "single",
+};
 
 /*
- * Guest, -m paired: guest_bench()'s single task (a touch, then a quantum
- * of compute), in blocks of PAIRED_BLOCK touches with async PF on, off,
- * off, on, again; a drift of the host's speed that is linear over a group
- * hits both alike.  Turned on, async PF queues a wake-all: its "page
- * ready" is taken before the block's clock starts.
+ * A group's blocks, in an order that is the same read backwards, so that
+ * a drift of the host's speed that is linear over a group hits each kind
+ * alike: -m paired (single against sync: the cost with nothing to
+ * overlap), -m mixed (ceiling, sync, async: the recovered share).
  */
-static void guest_paired(u64 gva, u64 pages, u64 page_size, u64 quantum)
+static const u8 blk_paired[] = { BLK_SINGLE, BLK_SYNC, BLK_SYNC, BLK_SINGLE };
+static const u8 blk_mixed[] = { BLK_CEILING, BLK_SYNC, BLK_ASYNC,
+				BLK_ASYNC, BLK_SYNC, BLK_CEILING };
+
+/* Guest: each complete group's ticks and work per kind, and how many. */
+static u64 blk_ticks[BLOCK_GROUPS][BLK_KINDS];
+static u64 blk_work[BLOCK_GROUPS][BLK_KINDS];
+static u64 blk_groups;
+
+/* Guest: async PF on (its wake-all taken) or off, as @on says. */
+static void blk_apf(bool on, bool *now)
 {
 	struct apf_vcpu_log *log = apf_my_log();
-	u64 n = 0, g, b, i, t0, wake;
+	u64 wake;
+
+	if (on && !*now) {
+		wake = READ_ONCE(log->wake_all);
+		guest_apf_reenable();
+		while (READ_ONCE(log->wake_all) == wake)
+			cpu_relax();
+	} else if (!on && *now) {
+		guest_apf_disable();
+	}
+	*now = on;
+}
+
+/*
+ * Guest, -m paired and mixed: guest_bench()'s task (a touch, then a
+ * quantum of compute) in blocks of BLOCK_TOUCHES touches, of the kinds
+ * @order (@n of them) says, one group after the other, each block timed
+ * by the guest's clock.  Every block touches new pages: ceiling from the
+ * upper half of @pages, which the host made present (as the ceiling run's:
+ * mapped at the first touch, no delay); the others from the lower half,
+ * each late: sync with async PF off; async with it on, computing while a
+ * touch is parked; single with it on, idle while a touch is parked.  Turned on, async PF queues a
+ * wake-all: it is taken before the block's clock starts.  A block's work
+ * is its quanta and what it computed while parked.
+ */
+static void guest_blocks(u64 gva, u64 pages, u64 page_size, u64 quantum,
+			 const u8 *order, u64 n)
+{
+	struct apf_vcpu_log *log = apf_my_log();
+	u64 late = 0, present = pages / 2, g, b, i, t0, w0;
 	bool on = true;
 
 	guest_apf_enable();
 	while (!READ_ONCE(log->wake_all))
 		cpu_relax();
-	for (g = 0; g < PAIRED_GROUPS; g++) {
-		u64 ticks[2] = {};
+	for (g = 0; g < BLOCK_GROUPS; g++) {
+		u64 ticks[BLK_KINDS] = {}, work[BLK_KINDS] = {};
 
-		for (b = 0; b < 4; b++) {
-			bool want = b == 0 || b == 3;
+		for (b = 0; b < n; b++) {
+			u8 k = order[b];
 
-			if (want && !on) {
-				wake = READ_ONCE(log->wake_all);
-				guest_apf_reenable();
-				while (READ_ONCE(log->wake_all) == wake)
-					cpu_relax();
-			} else if (!want && on) {
-				guest_apf_disable();
-			}
-			on = want;
-			t0 = apf_guest_clock();
-			for (i = 0; i < PAIRED_BLOCK && n < pages; i++, n++) {
-				READ_ONCE(*(u64 *)(gva + n * page_size));
-				WRITE_ONCE(bench_touched, n + 1);
-				apf_guest_compute(quantum);
-			}
-			/* Out of pages: no group is complete any more. */
-			if (i < PAIRED_BLOCK)
+			blk_apf(k == BLK_ASYNC || k == BLK_SINGLE, &on);
+			WRITE_ONCE(apf_mode, k == BLK_SINGLE ? APF_MODE_HALT :
+							       APF_MODE_PARK);
+			if (late + BLOCK_TOUCHES > pages / 2 ||
+			    present + BLOCK_TOUCHES > pages)
 				goto spin;
-			ticks[on] += apf_guest_clock() - t0;
+			w0 = READ_ONCE(log->work);
+			t0 = apf_guest_clock();
+			for (i = 0; i < BLOCK_TOUCHES; i++) {
+				u64 page = k == BLK_CEILING ? present++ : late++;
+
+				READ_ONCE(*(u64 *)(gva + page * page_size));
+				work[k] += apf_guest_compute(quantum);
+			}
+			ticks[k] += apf_guest_clock() - t0;
+			work[k] += READ_ONCE(log->work) - w0;
+			WRITE_ONCE(bench_touched, late);
 		}
-		WRITE_ONCE(paired_ticks[g][0], ticks[0]);
-		WRITE_ONCE(paired_ticks[g][1], ticks[1]);
-		/* The group before its count (paired_sum()). */
+		for (b = 0; b < BLK_KINDS; b++) {
+			WRITE_ONCE(blk_ticks[g][b], ticks[b]);
+			WRITE_ONCE(blk_work[g][b], work[b]);
+		}
+		/* The group before its count (blocks_print()). */
 		__atomic_thread_fence(__ATOMIC_RELEASE);
-		WRITE_ONCE(paired_groups, g + 1);
+		WRITE_ONCE(blk_groups, g + 1);
 	}
 spin:
 	/* Out of pages or groups: compute until the host ends the run. */
 	for (;;)
 		apf_guest_compute(quantum);
+}
+
+/* Guest, -m paired. */
+static void guest_paired(u64 gva, u64 pages, u64 page_size, u64 quantum)
+{
+	guest_blocks(gva, pages, page_size, quantum, blk_paired,
+		     ARRAY_SIZE(blk_paired));
+}
+
+/* Guest, -m mixed. */
+static void guest_mixed(u64 gva, u64 pages, u64 page_size, u64 quantum)
+{
+	guest_blocks(gva, pages, page_size, quantum, blk_mixed,
+		     ARRAY_SIZE(blk_mixed));
 }
 
 /* Guest, per vCPU: batches whose faults all completed. */
@@ -775,7 +834,8 @@ static void print_usage(const char *prog)
 	       "  [-X 0|1 (\"not present\" as x86's #VE, arm64's abort;\n"
 	       "   default 0 on x86, 1 on arm64, as their Linux guests)]\n"
 	       "  [-T (time every exit: in_exits_ms=)]\n"
-	       "modes: ceiling, sync, async, single, paired; -L: vmm, exitless too\n"
+	       "modes: ceiling, sync, async, single, paired, mixed;\n"
+	       "  -L: vmm, exitless too\n"
 	       "  -S n,...: the scale runs instead: n faults in flight\n"
 	       "  -V v,...: the scale runs on v vCPUs each (default 1)\n"
 	       "  -B n,...: the burst runs instead: n completions at once\n",
@@ -1034,7 +1094,7 @@ static bool mode_known(const char *mode, bool lazy)
 {
 	return !strcmp(mode, "ceiling") || !strcmp(mode, "sync") ||
 	       !strcmp(mode, "async") || !strcmp(mode, "single") ||
-	       !strcmp(mode, "paired") ||
+	       !strcmp(mode, "paired") || !strcmp(mode, "mixed") ||
 	       (lazy && (!strcmp(mode, "vmm") || !strcmp(mode, "exitless")));
 }
 
@@ -1333,36 +1393,43 @@ static u64 bench_speed(struct kvm_vm *vm)
 }
 
 /*
- * -m paired, after its window: @ticks [0] off, [1] on, summed over the
- * groups the guest completed, and [2] how many.  Read while the vCPU runs:
- * the count first, then only groups it had completed.
+ * -m paired and mixed, after the window: "groups=G" and, for each kind of
+ * block the run has, "ticks_KIND=T work_KIND=W", summed over the groups
+ * the guest completed.  Read while the vCPU runs: the count first, then
+ * only groups it had completed.
  */
-static void paired_sum(struct kvm_vm *vm, u64 *ticks)
+static void blocks_print(struct kvm_vm *vm)
 {
-	u64 (*t)[2] = addr_gva2hva(vm, (vm_vaddr_t)paired_ticks);
-	u64 n = READ_ONCE(*(u64 *)addr_gva2hva(vm, (vm_vaddr_t)&paired_groups));
-	u64 g;
+	u64 (*t)[BLK_KINDS] = addr_gva2hva(vm, (vm_vaddr_t)blk_ticks);
+	u64 (*w)[BLK_KINDS] = addr_gva2hva(vm, (vm_vaddr_t)blk_work);
+	u64 n = READ_ONCE(*(u64 *)addr_gva2hva(vm, (vm_vaddr_t)&blk_groups));
+	u64 ticks[BLK_KINDS] = {}, work[BLK_KINDS] = {}, g;
+	int k;
 
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	ticks[0] = 0;
-	ticks[1] = 0;
-	for (g = 0; g < n; g++) {
-		ticks[0] += t[g][0];
-		ticks[1] += t[g][1];
-	}
-	ticks[2] = n;
+	for (g = 0; g < n; g++)
+		for (k = 0; k < BLK_KINDS; k++) {
+			ticks[k] += t[g][k];
+			work[k] += w[g][k];
+		}
+	printf(" block=%u groups=%lu", BLOCK_TOUCHES, n);
+	for (k = 0; k < BLK_KINDS; k++)
+		if (ticks[k])
+			printf(" ticks_%s=%lu work_%s=%lu", blk_name[k],
+			       ticks[k], blk_name[k], work[k]);
 }
 
 static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 		  u64 *result)
 {
 	u64 delay_us = a->delay_us, window_ms = a->window_ms, pages = a->pages;
-	u64 work_ptr, parked_ptr, work, parked, exits0, exits = 0, ticks[3];
+	u64 work_ptr, parked_ptr, work, parked, exits0, exits = 0;
 	u64 stats0[LR_STATS];
 	struct uffd_desc *uffd = NULL;
 	int stats_fd, nstats = 0;
 	bool present = !strcmp(mode, "ceiling") || !strcmp(mode, "calibrate");
-	bool paired = !strcmp(mode, "paired");
+	bool mixed = !strcmp(mode, "mixed");
+	bool paired = !strcmp(mode, "paired") || mixed;
 	bool single = !strcmp(mode, "single") || paired;
 	bool async = !strcmp(mode, "async") || !strcmp(mode, "vmm") ||
 		     !strcmp(mode, "exitless") || single;
@@ -1379,7 +1446,8 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	void *hva;
 
 	/* The VMM's side first; the vCPU thread gets its own CPUs below. */
-	vm = bench_vm(paired ? (void *)guest_paired : (void *)guest_bench,
+	vm = bench_vm(mixed ? (void *)guest_mixed :
+		      paired ? (void *)guest_paired : (void *)guest_bench,
 		      pages, 1, &vcpu, &hva);
 	if (present) {
 		memset(hva, 0, pages * page_size);
@@ -1393,8 +1461,12 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 			_exit(0);
 		}
 	} else {
+		/* Blocks: the upper half present, for the ceiling's. */
+		u64 late = paired ? pages / 2 : pages;
+
+		memset(hva + late * page_size, 0, (pages - late) * page_size);
 		uffd = uffd_setup_demand_paging(UFFDIO_REGISTER_MODE_MISSING,
-						delay_us, hva, pages * page_size,
+						delay_us, hva, late * page_size,
 						1, serve_zero);
 	}
 	apf_want_ve = a->np_exc;
@@ -1437,8 +1509,6 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	exit_trace_stop();
 	sync_global_from_guest(vm, apf_log);
 	sync_global_from_guest(vm, bench_touched);
-	if (paired)
-		paired_sum(vm, ticks);
 
 	printf("BENCH %skernel=%s mode=%s delay_us=%lu window_ms=%lu quantum=%lu ",
 	       a->lazy ? "scenario=lazy " : "", kernel_release(), mode,
@@ -1451,8 +1521,7 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 	printf("ready=%lu wake_all=%lu exits=%lu speed=%lu", apf_log.ready,
 	       apf_log.wake_all, exits - exits0, speed);
 	if (paired)
-		printf(" block=%u groups=%lu ticks_on=%lu ticks_off=%lu",
-		       PAIRED_BLOCK, ticks[2], ticks[1], ticks[0]);
+		blocks_print(vm);
 	exit_trace_print();
 	if (a->lazy) {
 		printf(" ");
