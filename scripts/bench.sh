@@ -7,10 +7,13 @@
 # the per-fault counts.  BENCH_DELAY_US, BENCH_WINDOW_MS tune it.  The
 # exits in each window come from KVM's tracepoints, by reason, for the
 # report's protocol exits per fault by cause (issue 17).  At BENCH_DELAY_US
-# the guest also runs a single task (-m single and -m paired: nothing to
-# overlap, async PF can only cost; paired turns it on and off in one VM,
-# for the overhead figure); the delay curve repeats ceiling, sync and async at each of
-# BENCH_CURVE_US (default "100 1000 5000" us), in the same boot.  Every
+# the guest also runs a single task (-m single: nothing to overlap, async
+# PF can only cost); the delay curve repeats ceiling, sync and async at
+# each of BENCH_CURVE_US (default "100 1000 5000" us), in the same boot.
+# At every delay, the same in one VM, in blocks timed by the guest's clock
+# (-m mixed: ceiling, sync, async; -m paired: the single task with async
+# PF on and off), which the host's speed changing from one window to the
+# next does not blur.  Every
 # apf_bench run places its threads as a production VMM does (apf_bench -P
 # 1: the vCPU thread alone on one CPU, the VMM's on the others), so that
 # where the scheduler puts them does not change the exits counted.
@@ -55,8 +58,9 @@ for a in ${BENCH_ARCHES:-x86_64 arm64}; do
 	arch_setup "$a"
 	"$S/build.sh" "$a"
 	"$S/selftests.sh" "$a" apf/apf_bench vmm/vmm
-	# The main line (BENCH_DELAY_US) also runs the single-task modes (the
-	# cost of async PF where it cannot win); then the delay curve.
+	# The main line (BENCH_DELAY_US) also runs the single task (the cost
+	# of async PF where it cannot win); then the delay curve; each line
+	# also in one VM (mixed, paired).
 	echo "apf_bench 1200 apf/apf_bench -m ceiling,sync,async,mixed,single,paired -d $DELAY -w $WINDOW" \
 		> "$OUT/bench-base.list"
 	for d in $CURVE; do

@@ -17,6 +17,12 @@ rounds, each round one run of each, interleaved), then
                enable) per async fault, over every async run
 Speed-independent counts come from the guest's log and KVM's vCPU stats.
 
+Then the same three from one VM (apf_bench -m mixed: blocks of ceiling,
+sync, async in turn, each timed by the guest's clock), which the host's
+speed changing from one window to the next does not blur; and the overhead
+with nothing to overlap (apf_bench -m paired, single against sync, the same
+way).
+
 Then the protocol exits per async fault, split by cause (the faulting
 access, the kick that injects "page ready", its acknowledgment, the EOI,
 arm64's SDEI completion, halts, the rest): KVM's own tracepoints count the
@@ -255,7 +261,7 @@ def mixed(curve_runs):
                  f'{max(ratio):.2f})' if ratio else 'n/a'), groups)
         print('  '.join(f'{str(v):>20}' for v in vals))
     for arch, kernel, delay, rec, ratio, _ in rows:
-        if kernel != 'ours' or delay != 1000 or not rec:
+        if kernel != 'ours' or delay != 1000 or not rec or not ratio:
             continue
         r, x = statistics.median(rec), statistics.median(ratio)
         print(f"{arch}: {'PASS' if r >= 90 else 'MISS'} recovered at 1 ms, "
@@ -271,9 +277,10 @@ def mixed(curve_runs):
 def overhead(single):
     """The single-task rows: async PF on with nothing to overlap against
     off.  From the paired runs (apf_bench -m paired: one VM, the guest
-    turning async PF on and off in blocks, on, off, off, on, each timed by
-    its clock): 1 - ticks off / ticks on, per run; the median and the range
-    over the rounds, with issue 17's target (3%).  Beside it, the same from
+    turning async PF on and off in blocks, single, sync, sync, single, each
+    timed by its clock): 1 - ticks sync / ticks single, per run; the median
+    and the range over the rounds, with issue 17's target (3%), at each
+    delay.  Beside it, the same from
     separate windows (single against sync: 1 - single / sync of their work),
     which the host's speed changing from one window to the next blurs."""
     if not single:
@@ -309,10 +316,11 @@ def overhead(single):
         print('  '.join(f'{str(v):>18}' for v in vals))
         if kernel == 'ours' and ov is not None:
             print(f"{arch}: {'PASS' if ov <= 3 else 'MISS'} overhead with "
-                  f'nothing to overlap {ov:.1f}% <= 3% (issue 17)')
+                  f'nothing to overlap at {delay} {ov:.1f}% <= 3% (issue 17)')
         elif kernel == 'ours':
-            print(f'{arch}: no paired run (apf_bench -m paired): no verdict '
-                  'on the overhead with nothing to overlap (issue 17)')
+            print(f'{arch}: no paired run with a complete group (apf_bench '
+                  f'-m paired) at {delay}: no verdict on the overhead with '
+                  'nothing to overlap (issue 17)')
     print('paired = 1 - ticks sync / ticks single: the time async PF adds '
           'to the same touches and compute when no other task can run, both '
           'in one VM in blocks of 4 touches (single, sync, sync, single; '

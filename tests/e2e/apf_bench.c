@@ -203,9 +203,10 @@ static void blk_apf(bool on, bool *now)
  * upper half of @pages, which the host made present (as the ceiling run's:
  * mapped at the first touch, no delay); the others from the lower half,
  * each late: sync with async PF off; async with it on, computing while a
- * touch is parked; single with it on, idle while a touch is parked.  Turned on, async PF queues a
- * wake-all: it is taken before the block's clock starts.  A block's work
- * is its quanta and what it computed while parked.
+ * touch is parked; single with it on, idle while a touch is parked.
+ * Turned on, async PF queues a wake-all: it is taken before the block's
+ * clock starts.  A block's work is its quanta and what it computed while
+ * parked.
  */
 static void guest_blocks(u64 gva, u64 pages, u64 page_size, u64 quantum,
 			 const u8 *order, u64 n)
@@ -1094,7 +1095,7 @@ static bool mode_known(const char *mode, bool lazy)
 {
 	return !strcmp(mode, "ceiling") || !strcmp(mode, "sync") ||
 	       !strcmp(mode, "async") || !strcmp(mode, "single") ||
-	       !strcmp(mode, "paired") || !strcmp(mode, "mixed") ||
+	       (!lazy && (!strcmp(mode, "paired") || !strcmp(mode, "mixed"))) ||
 	       (lazy && (!strcmp(mode, "vmm") || !strcmp(mode, "exitless")));
 }
 
@@ -1461,10 +1462,12 @@ static void bench(const struct bench_args *a, const char *mode, u64 quantum,
 			_exit(0);
 		}
 	} else {
-		/* Blocks: the upper half present, for the ceiling's. */
-		u64 late = paired ? pages / 2 : pages;
+		/* Mixed blocks: the upper half present, for the ceiling's. */
+		u64 late = mixed ? pages / 2 : pages;
 
-		memset(hva + late * page_size, 0, (pages - late) * page_size);
+		if (mixed)
+			memset(hva + late * page_size, 0,
+			       (pages - late) * page_size);
 		uffd = uffd_setup_demand_paging(UFFDIO_REGISTER_MODE_MISSING,
 						delay_us, hva, late * page_size,
 						1, serve_zero);
