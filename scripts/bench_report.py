@@ -79,6 +79,16 @@ def parse(console, scenario=''):
     return runs
 
 
+def med_range(vals, spec='{:.1f}', unit=''):
+    """'median (min..max)' of @vals, each formatted with @spec, @unit after
+    the median; 'n/a' without values."""
+    if not vals:
+        return 'n/a'
+    f = spec.format
+    return (f'{f(statistics.median(vals))}{unit} ({f(min(vals))}..'
+            f'{f(max(vals))})')
+
+
 def recovered(c, s, a):
     return 100 * (a - s) / (c - s) if c > s else None
 
@@ -255,10 +265,8 @@ def mixed(curve_runs):
     print('  '.join(f'{h:>20}' for h in hdr))
     for arch, kernel, delay, rec, ratio, groups in rows:
         vals = (arch, kernel, f'{delay / 1000:g} ms', len(rec),
-                (f'{statistics.median(rec):.1f}% ({min(rec):.0f}..'
-                 f'{max(rec):.0f})' if rec else 'n/a'),
-                (f'{statistics.median(ratio):.2f}x ({min(ratio):.2f}..'
-                 f'{max(ratio):.2f})' if ratio else 'n/a'), groups)
+                med_range(rec, unit='%'), med_range(ratio, '{:.2f}', 'x'),
+                groups)
         print('  '.join(f'{str(v):>20}' for v in vals))
     for arch, kernel, delay, rec, ratio, _ in rows:
         if kernel != 'ours' or delay != 1000 or not rec or not ratio:
@@ -305,8 +313,7 @@ def overhead(single):
         pov = [100 * (1 - int(r['ticks_sync']) / int(r['ticks_single']))
                for r in pr if int(r.get('ticks_single', 0))]
         ov = statistics.median(pov) if pov else None
-        paired = (f'{ov:.1f}% ({min(pov):.1f}..{max(pov):.1f})'
-                  if pov else 'n/a')
+        paired = med_range(pov, unit='%')
         any_run = (pr or [a for _, a in pairs] or [{}])[0]
         delay = (f"{int(any_run['delay_us']) / 1000:g} ms"
                  if 'delay_us' in any_run else 'n/a')
@@ -499,9 +506,6 @@ def scale(args):
            'exits/fault', 'time (ms)', 'lost')
     print('  '.join(f'{h:>15}' for h in hdr))
 
-    def med(vals):
-        return (f'{statistics.median(vals):.1f} ({min(vals):.1f}..'
-                f'{max(vals):.1f})')
     for arch, kernel, by_vn in rows:
         first, costs = {}, {}
         for (v, n), rs in by_vn.items():
@@ -518,7 +522,7 @@ def scale(args):
                 if t and int(r['not_present']):
                     exits.append(t['total'] / int(r['not_present']))
             vals = (arch, kernel, v, n, rs[0].get('limit', '?'), len(rs),
-                    f'{npb:.0f}', med(setup), med(done),
+                    f'{npb:.0f}', med_range(setup), med_range(done),
                     f'{cost / first[v]:.2f}x' if first[v] else 'n/a',
                     f'{statistics.median(exits):.2f}' if exits else 'n/a',
                     f"{statistics.median(int(r['time_ms']) for r in rs):.0f}",
