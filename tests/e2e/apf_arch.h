@@ -128,6 +128,12 @@ u32 guest_touch_nowait(u64 gva, u64 *val);
 void guest_apf_reenable(void);
 
 /**
+ * guest_apf_reenable_masked() - Guest: enable async PF again (KVM queues a
+ * wake-all), "page ready" left as guest_ready_mask() left it.
+ */
+void guest_apf_reenable_masked(void);
+
+/**
  * apf_guest_clock() - Guest: a counter that runs at a constant rate, read
  * without an exit (x86: the TSC; arm64: CNTVCT_EL0), for intervals of
  * which only ratios are used.

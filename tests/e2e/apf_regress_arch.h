@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * apf_regress_test's arch half, in ARCH/apf_regress_arch.c, linked into
- * that program only: a load made on another stack (every arch), an enable
- * that leaves "page ready" masked (arm64), and the
+ * that program only: a load made on another stack (every arch), whether
+ * "page ready" is pending (arm64), and the
  * guest and host halves of the two x86-only regressions (an NMI in the
  * window before the "not present" handler reads CR2 and the reason; an SMI
  * while a fault is in flight), which only x86_64/apf_regress_arch.c has.
@@ -25,13 +25,6 @@
 u64 apf_touch_on_stack(u64 gva, u64 stack_top);
 
 /* arm64 only: */
-
-/**
- * regress_apf_reenable_masked() - Guest: enable async PF again on this
- * vCPU (KVM queues a wake-all), leaving "page ready" as guest_ready_mask()
- * left it, masked or not.
- */
-void regress_apf_reenable_masked(void);
 
 /**
  * regress_ready_pending() - Guest: is "page ready" pending on this vCPU,

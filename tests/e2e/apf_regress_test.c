@@ -554,7 +554,7 @@ TEST_F_TIMEOUT(apf_regress, regress_error_status_ignored_no_loop, TEST_TIMEOUT_S
 static void guest_raise_masked(struct kvm_apf_shared *area)
 {
 	guest_ready_mask(true);
-	regress_apf_reenable_masked();
+	guest_apf_reenable_masked();
 	while (!READ_ONCE(area->token))
 		apf_guest_compute(APF_PARK_CHUNK);
 }

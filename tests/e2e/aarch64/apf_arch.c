@@ -329,12 +329,17 @@ void guest_apf_wait(void)
 	local_irq_disable();
 }
 
-void guest_apf_reenable(void)
+void guest_apf_reenable_masked(void)
 {
 	GUEST_ASSERT_EQ(apf_call(KVM_APF_ARM64_ENABLE,
 				 apf_area_gpas[apf_vcpu()] | APF_EN_BITS |
 				 (apf_want_ring ? KVM_APF_ARM64_READY_RING : 0)),
 			0);
+}
+
+void guest_apf_reenable(void)
+{
+	guest_apf_reenable_masked();
 	gic_irq_enable(apf_ppi);
 }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * arm64 parts of apf_regress_test.c (apf_regress_arch.h): a load made on
- * another stack; an enable that leaves the PPI as it is.  The NMI and SMM
+ * another stack; whether "page ready" is pending.  The NMI and SMM
  * regressions are x86's: nothing of theirs here.
  */
 #include <linux/arm-smccc.h>
@@ -12,22 +12,7 @@
 #include "gic.h"
 #include "processor.h"
 #include "ucall_common.h"
-#include "apf_guest.h"
 #include "apf_regress_arch.h"
-
-/*
- * Guest: the ENABLE call, as guest_apf_reenable() makes it (SEND_ALWAYS: a
- * test guest runs at EL1), without unmasking the PPI after it.
- */
-void regress_apf_reenable_masked(void)
-{
-	struct arm_smccc_res res;
-
-	smccc_hvc(ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID, KVM_APF_ARM64_ENABLE,
-		  apf_area_gpas[apf_vcpu()] | KVM_APF_ARM64_ENABLED |
-		  KVM_APF_ARM64_SEND_ALWAYS, 0, 0, 0, 0, 0, &res);
-	GUEST_ASSERT_EQ(res.a0, 0);
-}
 
 /*
  * Guest: load the u64 at @gva with SP (SP_EL1: the test guest runs at

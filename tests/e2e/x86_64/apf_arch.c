@@ -265,10 +265,16 @@ void guest_apf_wait(void)
 	asm volatile("sti; hlt; cli" ::: "memory");
 }
 
-void guest_apf_reenable(void)
+void guest_apf_reenable_masked(void)
 {
 	wrmsr(MSR_KVM_ASYNC_PF_EN, apf_my_area_gpa() | apf_en_bits() |
 	      (apf_want_ring ? KVM_ASYNC_PF_READY_RING : 0));
+}
+
+/* The LAPIC is the guest's to enable: nothing to unmask here. */
+void guest_apf_reenable(void)
+{
+	guest_apf_reenable_masked();
 }
 
 u64 apf_guest_clock(void)
